@@ -1,0 +1,268 @@
+//! Integrity check: every row cross-checked against the rows it implies.
+
+use super::Db;
+use crate::error::StorageError;
+use crate::index::{self, Index};
+use crate::model::{EntityId, ExternalId};
+use crate::storage::{codec, keys};
+
+/// One inconsistency found by [`Db::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The key concerned, in readable form.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+/// What [`Db::check`] looked at and what it found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Entities checked.
+    pub entities: u64,
+    /// Relationships checked (each counted once, not once per direction).
+    pub relationships: u64,
+    /// Cross-system identifiers checked.
+    pub identifiers: u64,
+    /// Index entries checked.
+    pub index_entries: u64,
+    /// Every violation found.
+    pub violations: Vec<Violation>,
+}
+
+impl CheckReport {
+    /// Whether no violation was found.
+    pub fn is_ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+struct Checker<'a> {
+    db: &'a Db,
+    report: CheckReport,
+    max_id: u64,
+}
+
+impl Checker<'_> {
+    fn flag(&mut self, key: &[u8], problem: impl Into<String>) {
+        self.report.violations.push(Violation {
+            key: keys::describe(key),
+            problem: problem.into(),
+        });
+    }
+
+    fn entity(&self, id: u64) -> Result<Option<crate::model::Entity>, StorageError> {
+        let key = keys::node(id);
+        match self.db.inner.engine.get(&key)? {
+            None => Ok(None),
+            Some(v) => Ok(codec::decode_entity(&key, EntityId(id), &v).ok()),
+        }
+    }
+
+    fn exists(&self, key: &[u8]) -> Result<bool, StorageError> {
+        Ok(self.db.inner.engine.contains(key)?)
+    }
+
+    fn node(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((id, _)) = keys::take_u64(&k[1..]).filter(|_| k.len() == 9) else {
+            self.flag(k, "malformed entity key");
+            return Ok(());
+        };
+        self.report.entities += 1;
+        self.max_id = self.max_id.max(id);
+        let e = match codec::decode_entity(k, EntityId(id), v) {
+            Ok(e) => e,
+            Err(err) => {
+                self.flag(k, err.to_string());
+                return Ok(());
+            }
+        };
+        if !self.db.inner.registry.read().entity.contains_key(&e.kind.0) {
+            self.flag(k, format!("entity kind {} is not registered", e.kind.0));
+        }
+        if !self.exists(&keys::kind(e.kind.0, id))? {
+            self.flag(k, "missing from the listing of its kind");
+        }
+        for x in &e.identifiers {
+            let xk = keys::xref(&x.system, &x.key);
+            match self.db.inner.engine.get(&xk)? {
+                None => self.flag(k, format!("identifier {x} is not in the identifier index")),
+                Some(v) => match codec::decode_u64(&xk, &v) {
+                    Ok(owner) if owner == id => {}
+                    Ok(owner) => self.flag(k, format!("identifier {x} points to entity {owner}")),
+                    Err(_) => {} // reported when the identifier row itself is checked
+                },
+            }
+        }
+        for (ix, value) in index::entries(&e.attrs, &self.db.inner.country_code) {
+            if !self.exists(&keys::idx(ix.code(), value.as_bytes(), id))? {
+                self.flag(k, format!("{ix} value {value:?} is not in the index"));
+            }
+        }
+        Ok(())
+    }
+
+    fn adj(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some(a) = keys::parse_adj(k) else {
+            self.flag(k, "malformed adjacency key");
+            return Ok(());
+        };
+        if a.dir == keys::DIR_OUT {
+            self.report.relationships += 1;
+        }
+        if let Err(err) = codec::decode_edge(k, v) {
+            self.flag(k, err.to_string());
+        }
+        if !self.db.inner.registry.read().rel.contains_key(&a.kind) {
+            self.flag(k, format!("relationship kind {} is not registered", a.kind));
+        }
+        let twin = keys::adj(a.other, 1 - a.dir, a.kind, a.id);
+        match self.db.inner.engine.get(&twin)? {
+            None => self.flag(
+                k,
+                format!("the other direction {} is missing", keys::describe(&twin)),
+            ),
+            Some(tv) if tv.as_ref() != v => {
+                self.flag(k, "properties differ from the other direction")
+            }
+            Some(_) => {}
+        }
+        for end in [a.id, a.other] {
+            if !self.exists(&keys::node(end))? {
+                self.flag(k, format!("entity {end} at one end does not exist"));
+            }
+        }
+        Ok(())
+    }
+
+    fn xref(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((system, key)) = keys::parse_xref(k) else {
+            self.flag(k, "malformed identifier key");
+            return Ok(());
+        };
+        self.report.identifiers += 1;
+        let id = match codec::decode_u64(k, v) {
+            Ok(id) => id,
+            Err(err) => {
+                self.flag(k, err.to_string());
+                return Ok(());
+            }
+        };
+        match self.entity(id)? {
+            None => self.flag(
+                k,
+                format!("points to entity {id}, which does not exist or does not decode"),
+            ),
+            Some(e) => {
+                let x = ExternalId { system, key };
+                if !e.identifiers.contains(&x) {
+                    self.flag(k, format!("entity {id} does not list this identifier"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn idx(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((code, value, id)) = keys::parse_idx(k) else {
+            self.flag(k, "malformed index key");
+            return Ok(());
+        };
+        self.report.index_entries += 1;
+        if codec::check_marker(k, v).is_err() {
+            self.flag(k, "index entry value is not a version-1 marker");
+        }
+        let Some(ix) = Index::from_code(code) else {
+            self.flag(k, format!("unknown index code {code}"));
+            return Ok(());
+        };
+        match self.entity(id)? {
+            None => self.flag(
+                k,
+                format!("points to entity {id}, which does not exist or does not decode"),
+            ),
+            Some(e) => {
+                let value = String::from_utf8_lossy(&value).into_owned();
+                let has = index::entries(&e.attrs, &self.db.inner.country_code)
+                    .into_iter()
+                    .any(|(i, val)| i == ix && val == value);
+                if !has {
+                    self.flag(k, format!("entity {id} no longer has this {ix} value"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn kind(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((kind, id)) = keys::parse_kind(k) else {
+            self.flag(k, "malformed kind listing key");
+            return Ok(());
+        };
+        if codec::check_marker(k, v).is_err() {
+            self.flag(k, "kind listing value is not a version-1 marker");
+        }
+        match self.entity(id)? {
+            None => self.flag(
+                k,
+                format!("lists entity {id}, which does not exist or does not decode"),
+            ),
+            Some(e) if e.kind.0 != kind => self.flag(
+                k,
+                format!("entity {id} is of kind {}, not {kind}", e.kind.0),
+            ),
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Verifies the integrity of the whole database and reports every
+    /// violation: every relationship present in both directions with the
+    /// same properties and live ends; every identifier and index entry
+    /// pointing to a live entity that has it; every identifier and indexed
+    /// value of every entity present in its index; every value decodable.
+    ///
+    /// Reads the whole store; it does not block writers, so run it on a
+    /// quiet database for an exact answer.
+    pub fn check(&self) -> Result<CheckReport, StorageError> {
+        let mut c = Checker {
+            db: self,
+            report: CheckReport::default(),
+            max_id: 0,
+        };
+        for row in self.inner.engine.scan_prefix(&[]) {
+            let (k, v) = row?;
+            match k.first().copied() {
+                Some(keys::META) | Some(keys::REG) => {}
+                Some(keys::NODE) => c.node(&k, &v)?,
+                Some(keys::ADJ) => c.adj(&k, &v)?,
+                Some(keys::XREF) => c.xref(&k, &v)?,
+                Some(keys::IDX) => c.idx(&k, &v)?,
+                Some(keys::KIND) => c.kind(&k, &v)?,
+                _ => c.flag(&k, "key of no known table"),
+            }
+        }
+        let next_key = keys::meta(super::format::META_NEXT_ID);
+        let next = match self.inner.engine.get(&next_key)? {
+            Some(v) => codec::decode_u64(&next_key, &v).ok(),
+            None => None,
+        };
+        match next {
+            Some(n) if n > c.max_id => {}
+            Some(n) => c.flag(
+                &next_key,
+                format!("id counter {n} is not above the largest id {}", c.max_id),
+            ),
+            None => c.flag(&next_key, "id counter missing or unreadable"),
+        }
+        Ok(c.report)
+    }
+}

@@ -1,0 +1,296 @@
+//! The public database handle: opening, options, the kind registry.
+
+mod check;
+mod format;
+mod read;
+mod write;
+
+pub use check::{CheckReport, Violation};
+pub use read::{Page, Stats};
+
+use crate::error::{OpenError, StorageError, WriteError};
+use crate::model::{EntityKind, RelKind, BUILTIN_ENTITY_KINDS, BUILTIN_REL_KINDS};
+use crate::storage::{Engine, EngineConfig, EngineError};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// When a write becomes durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Every write is flushed to disk before the call returns. A crash loses
+    /// nothing that was acknowledged. Concurrent writers share flushes.
+    Immediate,
+    /// Writes are flushed in the background every `every_ms` milliseconds. A
+    /// crash loses at most the writes of the last window (never part of one
+    /// write). [`Db::flush`] forces a flush.
+    Background {
+        /// The flush interval.
+        every_ms: u64,
+    },
+}
+
+/// Options for opening a database. Start with [`Db::builder`].
+#[derive(Clone, Debug)]
+pub struct DbBuilder {
+    path: Option<PathBuf>,
+    cache_bytes: u64,
+    durability: Durability,
+    country_code: String,
+}
+
+impl DbBuilder {
+    /// The directory of the database (created if missing).
+    pub fn path(mut self, path: impl AsRef<Path>) -> DbBuilder {
+        self.path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// A temporary database, removed when the last handle is dropped.
+    pub fn temporary(mut self) -> DbBuilder {
+        self.path = None;
+        self
+    }
+
+    /// The page cache budget in bytes (default 512 MiB).
+    pub fn cache_bytes(mut self, bytes: u64) -> DbBuilder {
+        self.cache_bytes = bytes;
+        self
+    }
+
+    /// When writes become durable (default [`Durability::Immediate`]).
+    pub fn durability(mut self, durability: Durability) -> DbBuilder {
+        self.durability = durability;
+        self
+    }
+
+    /// The country calling code given to phone numbers written without one
+    /// (default `1`). It is recorded when the database is created; an existing
+    /// database keeps the code it was created with, so that its phone index
+    /// stays consistent.
+    pub fn default_country_code(mut self, code: impl Into<String>) -> DbBuilder {
+        self.country_code = code.into();
+        self
+    }
+
+    /// Opens the database, creating it if the directory is missing or empty.
+    pub fn open(self) -> Result<Db, OpenError> {
+        Db::open_with(self)
+    }
+}
+
+/// Names of kinds, both spaces, loaded from the database.
+#[derive(Default, Clone)]
+pub(crate) struct Registry {
+    pub(crate) entity: BTreeMap<u16, String>,
+    pub(crate) rel: BTreeMap<u16, String>,
+    pub(crate) entity_by_name: HashMap<String, u16>,
+    pub(crate) rel_by_name: HashMap<String, u16>,
+}
+
+impl Registry {
+    pub(crate) fn builtin() -> Registry {
+        let mut r = Registry::default();
+        for (c, n) in BUILTIN_ENTITY_KINDS {
+            r.insert(crate::storage::keys::SPACE_ENTITY, *c, n);
+        }
+        for (c, n) in BUILTIN_REL_KINDS {
+            r.insert(crate::storage::keys::SPACE_REL, *c, n);
+        }
+        r
+    }
+
+    pub(crate) fn insert(&mut self, space: u8, code: u16, name: &str) {
+        if space == crate::storage::keys::SPACE_ENTITY {
+            self.entity.insert(code, name.to_string());
+            self.entity_by_name.insert(name.to_string(), code);
+        } else {
+            self.rel.insert(code, name.to_string());
+            self.rel_by_name.insert(name.to_string(), code);
+        }
+    }
+}
+
+pub(crate) struct WriterState {
+    pub(crate) next_id: u64,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) writer: Mutex<WriterState>,
+    pub(crate) registry: RwLock<Registry>,
+    pub(crate) durability: Durability,
+    pub(crate) country_code: String,
+    pub(crate) path: Option<PathBuf>,
+}
+
+/// A kith database. Cheap to clone; clones share one store and may be used
+/// from many threads at once. Reads never block each other; writes are
+/// serialized.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.inner.path)
+            .field("durability", &self.inner.durability)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Options for opening a database.
+    pub fn builder() -> DbBuilder {
+        DbBuilder {
+            path: None,
+            cache_bytes: 512 << 20,
+            durability: Durability::Immediate,
+            country_code: "1".to_string(),
+        }
+    }
+
+    /// Opens (or creates) the database at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db, OpenError> {
+        Db::builder().path(path).open()
+    }
+
+    /// A temporary database with default options, for tests.
+    pub fn temporary() -> Result<Db, OpenError> {
+        Db::builder().temporary().open()
+    }
+
+    fn open_with(b: DbBuilder) -> Result<Db, OpenError> {
+        if b.country_code.is_empty()
+            || b.country_code.len() > 3
+            || !b.country_code.bytes().all(|c| c.is_ascii_digit())
+        {
+            return Err(OpenError::InvalidOption(format!(
+                "default country code must be 1 to 3 digits, got {:?}",
+                b.country_code
+            )));
+        }
+        if let Durability::Background { every_ms } = b.durability {
+            if every_ms == 0 {
+                return Err(OpenError::InvalidOption(
+                    "background flush interval must be at least 1 ms".into(),
+                ));
+            }
+        }
+        if let Some(path) = &b.path {
+            format::check_directory(path)?;
+        }
+        let engine = Engine::open(EngineConfig {
+            path: b.path.as_deref(),
+            cache_bytes: b.cache_bytes,
+            flush_every_ms: match b.durability {
+                Durability::Immediate => None,
+                Durability::Background { every_ms } => Some(every_ms),
+            },
+        })
+        .map_err(|e| match e {
+            EngineError::Locked(_) => OpenError::Locked {
+                path: b.path.clone().unwrap_or_default(),
+            },
+            other => OpenError::Storage(other.into()),
+        })?;
+        let opened = format::open_or_create(&engine, b.path.as_deref(), &b.country_code)?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                engine,
+                writer: Mutex::new(WriterState {
+                    next_id: opened.next_id,
+                }),
+                registry: RwLock::new(opened.registry),
+                durability: b.durability,
+                country_code: opened.country_code,
+                path: b.path,
+            }),
+        })
+    }
+
+    /// The directory of the database (`None` for a temporary one).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// The durability mode this handle was opened with.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    /// The default country calling code of the phone index.
+    pub fn default_country_code(&self) -> &str {
+        &self.inner.country_code
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.inner.engine.flush().map_err(Into::into)
+    }
+
+    /// The entity kind called `name` (built-in or registered).
+    pub fn entity_kind(&self, name: &str) -> Option<EntityKind> {
+        self.inner
+            .registry
+            .read()
+            .entity_by_name
+            .get(name)
+            .map(|c| EntityKind(*c))
+    }
+
+    /// The relationship kind called `name` (built-in or registered).
+    pub fn relationship_kind(&self, name: &str) -> Option<RelKind> {
+        self.inner
+            .registry
+            .read()
+            .rel_by_name
+            .get(name)
+            .map(|c| RelKind(*c))
+    }
+
+    /// The name of an entity kind, if registered.
+    pub fn entity_kind_name(&self, kind: EntityKind) -> Option<String> {
+        self.inner.registry.read().entity.get(&kind.0).cloned()
+    }
+
+    /// The name of a relationship kind, if registered.
+    pub fn relationship_kind_name(&self, kind: RelKind) -> Option<String> {
+        self.inner.registry.read().rel.get(&kind.0).cloned()
+    }
+
+    /// Every registered entity kind with its name.
+    pub fn entity_kinds(&self) -> Vec<(EntityKind, String)> {
+        let r = self.inner.registry.read();
+        r.entity
+            .iter()
+            .map(|(c, n)| (EntityKind(*c), n.clone()))
+            .collect()
+    }
+
+    /// Every registered relationship kind with its name.
+    pub fn relationship_kinds(&self) -> Vec<(RelKind, String)> {
+        let r = self.inner.registry.read();
+        r.rel
+            .iter()
+            .map(|(c, n)| (RelKind(*c), n.clone()))
+            .collect()
+    }
+
+    /// Registers a user-defined entity kind (lower-case letters, digits, `_`),
+    /// or returns the existing kind of that name.
+    pub fn register_entity_kind(&self, name: &str) -> Result<EntityKind, WriteError> {
+        self.register(crate::storage::keys::SPACE_ENTITY, name)
+            .map(EntityKind)
+    }
+
+    /// Registers a user-defined relationship kind (upper-case letters, digits,
+    /// `_`), or returns the existing kind of that name.
+    pub fn register_relationship_kind(&self, name: &str) -> Result<RelKind, WriteError> {
+        self.register(crate::storage::keys::SPACE_REL, name)
+            .map(RelKind)
+    }
+}

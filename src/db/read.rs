@@ -1,0 +1,253 @@
+//! Reads. They go straight to the engine and never take the writer lock.
+
+use super::Db;
+use crate::error::{ReadError, StorageError};
+use crate::index::Index;
+use crate::model::{Direction, Entity, EntityId, EntityKind, Neighbour, RelKind};
+use crate::storage::{codec, keys};
+use std::collections::BTreeMap;
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The ids on this page, ascending.
+    pub ids: Vec<EntityId>,
+    /// Pass this as `after` to read the next page; `None` on the last page.
+    pub next: Option<EntityId>,
+}
+
+/// Counts and size of a database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Entities by kind name.
+    pub entities: BTreeMap<String, u64>,
+    /// Relationships by kind name.
+    pub relationships: BTreeMap<String, u64>,
+    /// Bytes the database takes on disk.
+    pub disk_bytes: u64,
+}
+
+fn malformed(k: &[u8], what: &str) -> StorageError {
+    StorageError::Corrupt {
+        key: keys::describe(k),
+        reason: format!("malformed {what} key"),
+    }
+}
+
+fn dir_byte(d: Direction) -> u8 {
+    match d {
+        Direction::Out => keys::DIR_OUT,
+        Direction::In => keys::DIR_IN,
+    }
+}
+
+impl Db {
+    /// The entity with `id`, or `None`.
+    pub fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError> {
+        let key = keys::node(id.0);
+        match self.inner.engine.get(&key).map_err(StorageError::from)? {
+            Some(v) => Ok(Some(codec::decode_entity(&key, id, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether an entity with `id` exists.
+    pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
+        Ok(self
+            .inner
+            .engine
+            .contains(&keys::node(id.0))
+            .map_err(StorageError::from)?)
+    }
+
+    /// The entities with these ids, in the same order (`None` where missing).
+    pub fn get_many(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>, ReadError> {
+        ids.iter().map(|id| self.get(*id)).collect()
+    }
+
+    /// The entity a cross-system identifier names, or `None`.
+    pub fn lookup(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError> {
+        let k = keys::xref(system, key);
+        match self.inner.engine.get(&k).map_err(StorageError::from)? {
+            Some(v) => Ok(Some(EntityId(codec::decode_u64(&k, &v)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The entities whose indexed attribute normalizes to the same value as
+    /// `value`, ascending by id. A value that cannot be normalized (an email
+    /// without `@`) matches nothing.
+    pub fn find(&self, index: Index, value: &str) -> Result<Vec<EntityId>, ReadError> {
+        let Some(norm) = index.normalize(value, &self.inner.country_code) else {
+            return Ok(Vec::new());
+        };
+        let prefix = keys::idx_value_prefix(index.code(), norm.as_bytes());
+        let mut out = Vec::new();
+        for row in self.inner.engine.scan_prefix(&prefix) {
+            let (k, _) = row.map_err(StorageError::from)?;
+            let (id, rest) =
+                keys::take_u64(&k[prefix.len()..]).ok_or_else(|| malformed(&k, "index"))?;
+            if !rest.is_empty() {
+                return Err(malformed(&k, "index").into());
+            }
+            out.push(EntityId(id));
+        }
+        Ok(out)
+    }
+
+    /// The relationships of one kind at `id` in one direction, ordered by the
+    /// id at the other end. One prefix scan.
+    pub fn neighbours(
+        &self,
+        id: EntityId,
+        kind: RelKind,
+        direction: Direction,
+    ) -> Result<Vec<Neighbour>, ReadError> {
+        self.scan_adj(&keys::adj_kind_prefix(id.0, dir_byte(direction), kind.0))
+    }
+
+    /// The ids at the other end of one kind of relationship, without properties.
+    pub fn neighbour_ids(
+        &self,
+        id: EntityId,
+        kind: RelKind,
+        direction: Direction,
+    ) -> Result<Vec<EntityId>, ReadError> {
+        let prefix = keys::adj_kind_prefix(id.0, dir_byte(direction), kind.0);
+        let mut out = Vec::new();
+        for row in self.inner.engine.scan_prefix(&prefix) {
+            let (k, _) = row.map_err(StorageError::from)?;
+            let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
+            out.push(EntityId(a.other));
+        }
+        Ok(out)
+    }
+
+    /// Every relationship at `id` in one direction, all kinds.
+    pub fn edges(&self, id: EntityId, direction: Direction) -> Result<Vec<Neighbour>, ReadError> {
+        self.scan_adj(&keys::adj_dir_prefix(id.0, dir_byte(direction)))
+    }
+
+    fn scan_adj(&self, prefix: &[u8]) -> Result<Vec<Neighbour>, ReadError> {
+        let mut out = Vec::new();
+        for row in self.inner.engine.scan_prefix(prefix) {
+            let (k, v) = row.map_err(StorageError::from)?;
+            let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
+            out.push(Neighbour {
+                id: EntityId(a.other),
+                kind: RelKind(a.kind),
+                direction: if a.dir == keys::DIR_OUT {
+                    Direction::Out
+                } else {
+                    Direction::In
+                },
+                props: codec::decode_edge(&k, &v)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One page of the entities of `kind`, ascending by id, starting after
+    /// `after`. `limit` must be 1 to 100,000.
+    pub fn list(
+        &self,
+        kind: EntityKind,
+        after: Option<EntityId>,
+        limit: usize,
+    ) -> Result<Page, ReadError> {
+        if limit == 0 || limit > 100_000 {
+            return Err(ReadError::InvalidQuery(format!(
+                "page size must be 1 to 100000, got {limit}"
+            )));
+        }
+        let prefix = keys::kind_prefix(kind.0);
+        let rows: Box<dyn Iterator<Item = _>> = match after {
+            Some(a) => Box::new(
+                self.inner
+                    .engine
+                    .scan_prefix_after(&prefix, &keys::kind(kind.0, a.0)),
+            ),
+            None => Box::new(self.inner.engine.scan_prefix(&prefix)),
+        };
+        let mut ids = Vec::with_capacity(limit.min(1024));
+        let mut more = false;
+        for row in rows {
+            let (k, _) = row.map_err(StorageError::from)?;
+            if ids.len() == limit {
+                more = true;
+                break;
+            }
+            let (_, id) = keys::parse_kind(&k).ok_or_else(|| malformed(&k, "kind listing"))?;
+            ids.push(EntityId(id));
+        }
+        let next = if more { ids.last().copied() } else { None };
+        Ok(Page { ids, next })
+    }
+
+    /// Entity and relationship counts by kind, and the size on disk.
+    pub fn stats(&self) -> Result<Stats, ReadError> {
+        let mut entities = BTreeMap::new();
+        for (kind, name) in self.entity_kinds() {
+            let n = self
+                .inner
+                .engine
+                .scan_prefix(&keys::kind_prefix(kind.0))
+                .count();
+            entities.insert(name, n as u64);
+        }
+        let mut relationships = BTreeMap::new();
+        let names: BTreeMap<u16, String> = self
+            .relationship_kinds()
+            .into_iter()
+            .map(|(k, n)| (k.0, n))
+            .collect();
+        for n in names.values() {
+            relationships.insert(n.clone(), 0);
+        }
+        for row in self.inner.engine.scan_prefix(&[keys::ADJ]) {
+            let (k, _) = row.map_err(StorageError::from)?;
+            let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
+            if a.dir == keys::DIR_OUT {
+                let name = names
+                    .get(&a.kind)
+                    .cloned()
+                    .unwrap_or_else(|| format!("REL#{}", a.kind));
+                *relationships.entry(name).or_insert(0) += 1;
+            }
+        }
+        Ok(Stats {
+            entities,
+            relationships,
+            disk_bytes: self.disk_bytes()?,
+        })
+    }
+
+    /// Bytes the database takes on disk (0 for a temporary database).
+    pub fn disk_bytes(&self) -> Result<u64, ReadError> {
+        match &self.inner.path {
+            Some(p) => Ok(dir_size(p)),
+            None => Ok(self
+                .inner
+                .engine
+                .size_on_disk()
+                .map_err(StorageError::from)?),
+        }
+    }
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&p) {
+            for e in rd.flatten() {
+                match e.metadata() {
+                    Ok(m) if m.is_dir() => stack.push(e.path()),
+                    Ok(m) => total += m.len(),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,360 @@
+//! Writes. Every logical write is one atomic batch, built under the writer
+//! lock from a consistent read of what it replaces.
+
+use super::{Db, Durability};
+use crate::error::{StorageError, WriteError};
+use crate::index;
+use crate::model::{
+    EdgeProps, Entity, EntityId, EntityKind, ExternalId, NewEntity, Patch, RelKind, Timestamp,
+    FIRST_USER_CODE,
+};
+use crate::storage::{codec, keys, WriteBatch};
+use std::collections::BTreeSet;
+
+fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
+    for x in ids {
+        if x.system.trim().is_empty() || x.key.trim().is_empty() {
+            return Err(WriteError::Invalid(format!(
+                "identifier {x} has an empty system or key"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_attrs<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), WriteError> {
+    for n in names {
+        if n.trim().is_empty() {
+            return Err(WriteError::Invalid("attribute name is empty".into()));
+        }
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Applies a batch, then makes it durable if the durability mode asks for it.
+    /// The flush happens after the writer lock is released, so that concurrent
+    /// writers share one flush.
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        self.inner.engine.apply(batch)?;
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StorageError> {
+        if self.inner.durability == Durability::Immediate {
+            self.inner.engine.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The owner of an identifier, read inside the writer lock.
+    fn owner_of(&self, x: &ExternalId) -> Result<Option<EntityId>, StorageError> {
+        let key = keys::xref(&x.system, &x.key);
+        match self.inner.engine.get(&key)? {
+            Some(v) => Ok(Some(EntityId(codec::decode_u64(&key, &v)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn load(&self, id: EntityId) -> Result<Option<Entity>, StorageError> {
+        let key = keys::node(id.0);
+        match self.inner.engine.get(&key)? {
+            Some(v) => Ok(Some(codec::decode_entity(&key, id, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn check_entity_kind(&self, kind: EntityKind) -> Result<(), WriteError> {
+        if self.inner.registry.read().entity.contains_key(&kind.0) {
+            Ok(())
+        } else {
+            Err(WriteError::UnknownKind {
+                space: "entity",
+                name: kind.0.to_string(),
+            })
+        }
+    }
+
+    fn check_rel_kind(&self, kind: RelKind) -> Result<(), WriteError> {
+        if self.inner.registry.read().rel.contains_key(&kind.0) {
+            Ok(())
+        } else {
+            Err(WriteError::UnknownKind {
+                space: "relationship",
+                name: kind.0.to_string(),
+            })
+        }
+    }
+
+    /// Puts the index entries, identifiers and listing of `e` into `b`
+    /// (or removes them, when `remove`).
+    fn entity_rows(&self, b: &mut WriteBatch, e: &Entity, remove: bool) {
+        let id = e.id.0;
+        for (ix, value) in index::entries(&e.attrs, &self.inner.country_code) {
+            let k = keys::idx(ix.code(), value.as_bytes(), id);
+            if remove {
+                b.remove(k);
+            } else {
+                b.put(k, codec::MARKER);
+            }
+        }
+        for x in &e.identifiers {
+            let k = keys::xref(&x.system, &x.key);
+            if remove {
+                b.remove(k);
+            } else {
+                b.put(k, codec::encode_u64(id));
+            }
+        }
+        let k = keys::kind(e.kind.0, id);
+        if remove {
+            b.remove(k);
+        } else {
+            b.put(k, codec::MARKER);
+        }
+    }
+
+    /// Creates an entity with its identifiers and index entries, atomically.
+    ///
+    /// Fails with [`WriteError::IdentifierTaken`] if one of its identifiers
+    /// already names another entity; nothing is written then.
+    pub fn create(&self, new: NewEntity) -> Result<EntityId, WriteError> {
+        self.check_entity_kind(new.kind)?;
+        validate_identifiers(&new.identifiers)?;
+        validate_attrs(new.attrs.keys())?;
+        let mut identifiers = new.identifiers;
+        identifiers.sort();
+        identifiers.dedup();
+        let id = {
+            let mut w = self.inner.writer.lock();
+            for x in &identifiers {
+                if let Some(owner) = self.owner_of(x)? {
+                    return Err(WriteError::IdentifierTaken {
+                        identifier: x.clone(),
+                        owner,
+                    });
+                }
+            }
+            let id = EntityId(w.next_id);
+            let now = Timestamp::now();
+            let e = Entity {
+                id,
+                kind: new.kind,
+                attrs: new.attrs,
+                identifiers,
+                created: now,
+                updated: now,
+            };
+            let mut b = WriteBatch::default();
+            b.put(keys::node(id.0), codec::encode_entity(&e));
+            self.entity_rows(&mut b, &e, false);
+            b.put(
+                keys::meta(super::format::META_NEXT_ID),
+                codec::encode_u64(id.0 + 1),
+            );
+            self.commit(b)?;
+            w.next_id = id.0 + 1;
+            id
+        };
+        self.sync()?;
+        Ok(id)
+    }
+
+    /// Changes an entity's attributes and identifiers, keeping its index
+    /// entries exact, atomically.
+    pub fn update(&self, id: EntityId, patch: Patch) -> Result<Entity, WriteError> {
+        validate_identifiers(&patch.add_identifiers)?;
+        validate_attrs(patch.set.keys())?;
+        let updated = {
+            let _w = self.inner.writer.lock();
+            let old = self.load(id)?.ok_or(WriteError::NotFound(id))?;
+            let mut new = old.clone();
+            for name in &patch.remove {
+                new.attrs.remove(name);
+            }
+            for (k, v) in patch.set {
+                new.attrs.insert(k, v);
+            }
+            let mut ids: BTreeSet<ExternalId> = new.identifiers.into_iter().collect();
+            for x in &patch.remove_identifiers {
+                ids.remove(x);
+            }
+            for x in patch.add_identifiers {
+                if !ids.contains(&x) {
+                    if let Some(owner) = self.owner_of(&x)? {
+                        if owner != id {
+                            return Err(WriteError::IdentifierTaken {
+                                identifier: x,
+                                owner,
+                            });
+                        }
+                    }
+                    ids.insert(x);
+                }
+            }
+            new.identifiers = ids.into_iter().collect();
+            new.updated = Timestamp::now().max(old.updated);
+            let mut b = WriteBatch::default();
+            // Removes first, then puts: a row present in both old and new is kept.
+            self.entity_rows(&mut b, &old, true);
+            self.entity_rows(&mut b, &new, false);
+            b.put(keys::node(id.0), codec::encode_entity(&new));
+            self.commit(b)?;
+            new
+        };
+        self.sync()?;
+        Ok(updated)
+    }
+
+    /// Deletes an entity with its identifiers, index entries and every
+    /// relationship in both directions, atomically. Returns whether it existed.
+    pub fn delete(&self, id: EntityId) -> Result<bool, WriteError> {
+        {
+            let _w = self.inner.writer.lock();
+            let Some(old) = self.load(id)? else {
+                return Ok(false);
+            };
+            let mut b = WriteBatch::default();
+            self.entity_rows(&mut b, &old, true);
+            b.remove(keys::node(id.0));
+            for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id.0)) {
+                let (k, _) = row.map_err(StorageError::from)?;
+                let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
+                    key: keys::describe(&k),
+                    reason: "malformed adjacency key".into(),
+                })?;
+                b.remove(&k[..]);
+                b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
+            }
+            self.commit(b)?;
+        }
+        self.sync()?;
+        Ok(true)
+    }
+
+    /// Adds the relationship `from -kind-> to` (both directions, atomically),
+    /// or replaces its properties if it exists. Returns whether it is new.
+    pub fn relate(
+        &self,
+        from: EntityId,
+        kind: RelKind,
+        to: EntityId,
+        props: EdgeProps,
+    ) -> Result<bool, WriteError> {
+        self.check_rel_kind(kind)?;
+        validate_attrs(props.attrs.keys())?;
+        if let (Some(s), Some(u)) = (props.since, props.until) {
+            if u < s {
+                return Err(WriteError::Invalid(format!(
+                    "relationship ends ({u}) before it starts ({s})"
+                )));
+            }
+        }
+        let value = codec::encode_edge(&props);
+        let created = {
+            let _w = self.inner.writer.lock();
+            for id in [from, to] {
+                if !self
+                    .inner
+                    .engine
+                    .contains(&keys::node(id.0))
+                    .map_err(StorageError::from)?
+                {
+                    return Err(WriteError::NotFound(id));
+                }
+            }
+            let out = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
+            let existed = self
+                .inner
+                .engine
+                .contains(&out)
+                .map_err(StorageError::from)?;
+            let mut b = WriteBatch::default();
+            b.put(out, &value);
+            b.put(keys::adj(to.0, keys::DIR_IN, kind.0, from.0), &value);
+            self.commit(b)?;
+            !existed
+        };
+        self.sync()?;
+        Ok(created)
+    }
+
+    /// Removes the relationship `from -kind-> to` in both directions.
+    /// Returns whether it existed.
+    pub fn unrelate(
+        &self,
+        from: EntityId,
+        kind: RelKind,
+        to: EntityId,
+    ) -> Result<bool, WriteError> {
+        let existed = {
+            let _w = self.inner.writer.lock();
+            let out = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
+            if !self
+                .inner
+                .engine
+                .contains(&out)
+                .map_err(StorageError::from)?
+            {
+                return Ok(false);
+            }
+            let mut b = WriteBatch::default();
+            b.remove(out);
+            b.remove(keys::adj(to.0, keys::DIR_IN, kind.0, from.0));
+            self.commit(b)?;
+            true
+        };
+        self.sync()?;
+        Ok(existed)
+    }
+
+    /// Registers a kind name in one space, or returns its code if present.
+    pub(super) fn register(&self, space: u8, name: &str) -> Result<u16, WriteError> {
+        let entity = space == keys::SPACE_ENTITY;
+        let valid_char = |c: char| {
+            c.is_ascii_digit()
+                || c == '_'
+                || if entity {
+                    c.is_ascii_lowercase()
+                } else {
+                    c.is_ascii_uppercase()
+                }
+        };
+        if name.is_empty() || name.len() > 64 || !name.chars().all(valid_char) {
+            return Err(WriteError::Invalid(format!(
+                "kind name {name:?} must be 1 to 64 {} letters, digits or _",
+                if entity { "lower-case" } else { "upper-case" }
+            )));
+        }
+        let code = {
+            let _w = self.inner.writer.lock();
+            let existing = {
+                let r = self.inner.registry.read();
+                let by_name = if entity {
+                    &r.entity_by_name
+                } else {
+                    &r.rel_by_name
+                };
+                by_name.get(name).copied()
+            };
+            if let Some(code) = existing {
+                return Ok(code);
+            }
+            let code = {
+                let r = self.inner.registry.read();
+                let codes = if entity { &r.entity } else { &r.rel };
+                let last = codes.keys().next_back().copied().unwrap_or(0);
+                last.max(FIRST_USER_CODE - 1)
+                    .checked_add(1)
+                    .ok_or_else(|| WriteError::Invalid("no kind codes left in this space".into()))?
+            };
+            let mut b = WriteBatch::default();
+            b.put(keys::reg(space, code), codec::encode_text(name));
+            self.commit(b)?;
+            self.inner.registry.write().insert(space, code, name);
+            code
+        };
+        self.sync()?;
+        Ok(code)
+    }
+}

@@ -1,0 +1,140 @@
+//! Errors, one enum per kind of operation.
+//!
+//! Expected outcomes (not found, an identifier already taken, a newer format)
+//! are variants of their own, distinct from I/O failure and corruption.
+//! [`Error`] gathers them all for callers who do not care which.
+
+use crate::model::{EntityId, ExternalId};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A failure of the storage underneath: I/O, or a stored value that is damaged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The engine failed to read or write.
+    #[error("storage I/O error: {message}")]
+    Io {
+        /// What the engine said.
+        message: String,
+    },
+    /// A stored value (or key) does not decode.
+    #[error("corrupt value at {key}: {reason}")]
+    Corrupt {
+        /// The key, in readable form (`node/42`, `adj/1/out/2/7`, …).
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl From<crate::storage::EngineError> for StorageError {
+    fn from(e: crate::storage::EngineError) -> StorageError {
+        match e {
+            crate::storage::EngineError::Corrupt(m) => StorageError::Corrupt {
+                key: "(engine files)".into(),
+                reason: m,
+            },
+            other => StorageError::Io {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Why a database did not open.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The path exists but holds something that is not a kith database.
+    #[error("{path} is not a kith database: {reason}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What was found there.
+        reason: String,
+    },
+    /// The database was written by a newer kith.
+    #[error(
+        "database format {found} is newer than this kith supports ({supported}); upgrade kith"
+    )]
+    NewerFormat {
+        /// The format on disk.
+        found: u32,
+        /// The newest format this build reads.
+        supported: u32,
+    },
+    /// Another process (or another handle in this process) has the database open.
+    #[error("database at {path} is in use by another process")]
+    Locked {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// An option given to the builder is invalid.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// Storage failed while opening or migrating.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The query itself is malformed (an empty value, a bad page size, …).
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a write failed. Nothing of a failed write is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// An entity named by the write does not exist.
+    #[error("no entity with id {0}")]
+    NotFound(EntityId),
+    /// A cross-system identifier already names another entity.
+    #[error("identifier {identifier} already belongs to entity {owner}")]
+    IdentifierTaken {
+        /// The identifier.
+        identifier: ExternalId,
+        /// The entity that holds it.
+        owner: EntityId,
+    },
+    /// A kind code or name that is not registered.
+    #[error("unknown {space} kind {name}")]
+    UnknownKind {
+        /// "entity" or "relationship".
+        space: &'static str,
+        /// The name or code given.
+        name: String,
+    },
+    /// The write is malformed (an empty identifier, a bad kind name, …).
+    #[error("invalid write: {0}")]
+    Invalid(String),
+    /// Storage failed; nothing was written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Any kith error.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// From opening.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// From a read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// From a write.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// From storage.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

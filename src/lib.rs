@@ -1,0 +1,54 @@
+//! # kith — an embedded customer graph database
+//!
+//! kith keeps one persistent, indexed graph of a company's customers:
+//! parties (persons and organizations), households, accounts, interactions,
+//! the source records of every system that knows them, and the relationships
+//! between all of these. Services embed it and read one customer's whole
+//! context in microseconds.
+//!
+//! ```
+//! use kith::{attrs, Db, Direction, EdgeProps, Index, NewEntity, RelKind};
+//!
+//! let db = Db::temporary()?;
+//! let ann = db.create(
+//!     NewEntity::person()
+//!         .attr(attrs::GIVEN_NAME, "Ann")
+//!         .attr(attrs::FAMILY_NAME, "Lee")
+//!         .attr(attrs::EMAIL, "Ann.Lee@example.com")
+//!         .identifier("crm", "C-1001"),
+//! )?;
+//! let acct = db.create(NewEntity::account().attr(attrs::ACCOUNT_NUMBER, "12-3456"))?;
+//! db.relate(ann, RelKind::OWNS, acct, EdgeProps::new().attr(attrs::ROLE, "primary"))?;
+//!
+//! assert_eq!(db.lookup("crm", "C-1001")?, Some(ann));
+//! assert_eq!(db.find(Index::Email, " ann.lee@EXAMPLE.com")?, vec![ann]);
+//! assert_eq!(db.neighbour_ids(ann, RelKind::OWNS, Direction::Out)?, vec![acct]);
+//! assert!(db.check()?.is_ok());
+//! # Ok::<(), kith::Error>(())
+//! ```
+//!
+//! Layout of the crate: [`model`](crate::attrs) types are public; `db` holds
+//! the [`Db`] handle and its operations; `storage` (private) is the only code
+//! that touches the key-value engine; `generate` builds synthetic banks for
+//! the demo, tests and benchmarks.
+
+mod db;
+mod error;
+pub mod generate;
+mod index;
+mod model;
+mod storage;
+
+pub use db::{CheckReport, Db, DbBuilder, Durability, Page, Stats, Violation};
+pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
+pub use index::Index;
+pub use model::attrs;
+pub use model::{
+    Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, ExternalId,
+    Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value,
+};
+
+/// Normalization functions used by the attribute indexes.
+pub mod normalize {
+    pub use crate::index::{email, identifier, name_key, phone};
+}

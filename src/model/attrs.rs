@@ -1,0 +1,73 @@
+//! Canonical attribute names.
+//!
+//! Mapping files, identity resolution, the indexes and the customer context
+//! all speak of attributes by these names; `docs/attributes.md` describes each.
+
+/// Given (first) name of a person.
+pub const GIVEN_NAME: &str = "given_name";
+/// Middle name(s) of a person.
+pub const MIDDLE_NAME: &str = "middle_name";
+/// Family (last) name of a person.
+pub const FAMILY_NAME: &str = "family_name";
+/// Full name as one string, when the parts are not known.
+pub const FULL_NAME: &str = "full_name";
+/// Birth date (a date value).
+pub const BIRTH_DATE: &str = "birth_date";
+/// Email address (text, or a list of texts); indexed.
+pub const EMAIL: &str = "email";
+/// Phone number (text, or a list); indexed, normalized to digits with country code.
+pub const PHONE: &str = "phone";
+/// House or building number.
+pub const HOUSE_NUMBER: &str = "house_number";
+/// Street name, with street type.
+pub const STREET: &str = "street";
+/// Unit, flat or suite.
+pub const UNIT: &str = "unit";
+/// Locality / suburb / city.
+pub const CITY: &str = "city";
+/// Postal code; indexed.
+pub const POSTAL_CODE: &str = "postal_code";
+/// State, province or region.
+pub const REGION: &str = "region";
+/// Country (ISO 3166 alpha-2 preferred).
+pub const COUNTRY: &str = "country";
+/// National identifier of a person (SSN, NI number, …); indexed.
+pub const NATIONAL_ID: &str = "national_id";
+/// Tax identifier of a party; indexed.
+pub const TAX_ID: &str = "tax_id";
+/// Legal name of an organization.
+pub const ORGANIZATION_NAME: &str = "organization_name";
+/// Company registration number; indexed.
+pub const REGISTRATION_NUMBER: &str = "registration_number";
+/// Lifecycle status (customer, prospect, closed, open, delinquent, …).
+pub const STATUS: &str = "status";
+/// Customer segment (retail, private, commercial, …).
+pub const SEGMENT: &str = "segment";
+/// Service tier (standard, gold, platinum, …).
+pub const TIER: &str = "tier";
+/// Household display name.
+pub const NAME: &str = "name";
+/// Account product type: checking, savings, mortgage, loan, card, brokerage.
+pub const PRODUCT_TYPE: &str = "product_type";
+/// Account number; indexed.
+pub const ACCOUNT_NUMBER: &str = "account_number";
+/// Account balance (a decimal value, never a float).
+pub const BALANCE: &str = "balance";
+/// ISO 4217 currency code of the balance.
+pub const CURRENCY: &str = "currency";
+/// Date the account was opened.
+pub const OPENED: &str = "opened";
+/// Interaction channel: call, web, email, branch, ticket.
+pub const CHANNEL: &str = "channel";
+/// Interaction type: complaint, dispute, inquiry, payment, …
+pub const INTERACTION_TYPE: &str = "interaction_type";
+/// When the interaction happened (a timestamp value).
+pub const OCCURRED_AT: &str = "occurred_at";
+/// One-line summary of an interaction.
+pub const SUMMARY: &str = "summary";
+/// Edge property: role (primary, joint, head, member, …).
+pub const ROLE: &str = "role";
+/// Edge property: an amount (a decimal value).
+pub const AMOUNT: &str = "amount";
+/// Edge property: an ownership share between 0 and 1 (a decimal value).
+pub const SHARE: &str = "share";

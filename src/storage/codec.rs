@@ -1,0 +1,254 @@
+//! Value encoding: a format-version byte, then bincode of a frozen record type.
+//!
+//! The bincode configuration is defined once, in [`options`]. Record types are
+//! frozen once released: a new layout gets a new `…V2` type and a new version
+//! byte, and the decoder upgrades old values on read.
+
+use crate::error::StorageError;
+use crate::model::{Attrs, EdgeProps, Entity, EntityId, EntityKind, ExternalId, Timestamp};
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+/// Version byte of entity values.
+pub const ENTITY_V1: u8 = 1;
+/// Version byte of edge values.
+pub const EDGE_V1: u8 = 1;
+/// Version byte of small fixed values (ids, counters, names, empty markers).
+pub const PLAIN_V1: u8 = 1;
+
+/// The largest value the decoder accepts (guards against corrupt length prefixes).
+const DECODE_LIMIT: u64 = 64 << 20;
+
+/// The one bincode configuration kith uses.
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_varint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes()
+        .with_limit(DECODE_LIMIT)
+}
+
+/// Entity value, version 1. Frozen.
+#[derive(Serialize, Deserialize)]
+pub struct EntityV1 {
+    pub kind: u16,
+    pub created: i64,
+    pub updated: i64,
+    pub attrs: Attrs,
+    pub identifiers: Vec<(String, String)>,
+}
+
+/// Edge value, version 1. Frozen.
+#[derive(Serialize, Deserialize)]
+pub struct EdgeV1 {
+    pub attrs: Attrs,
+    pub since: Option<i32>,
+    pub until: Option<i32>,
+}
+
+fn corrupt(key: &[u8], reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        key: super::keys::describe(key),
+        reason: reason.into(),
+    }
+}
+
+fn versioned<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
+    let mut out = vec![version];
+    options()
+        .serialize_into(&mut out, record)
+        .expect("serializing into a Vec cannot fail");
+    out
+}
+
+/// Splits off the version byte.
+fn split<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(u8, &'a [u8]), StorageError> {
+    match bytes.split_first() {
+        Some((v, rest)) => Ok((*v, rest)),
+        None => Err(corrupt(key, "empty value")),
+    }
+}
+
+/// Encodes an entity (its id lives in the key).
+pub fn encode_entity(e: &Entity) -> Vec<u8> {
+    versioned(
+        ENTITY_V1,
+        &EntityV1 {
+            kind: e.kind.0,
+            created: e.created.as_micros(),
+            updated: e.updated.as_micros(),
+            attrs: e.attrs.clone(),
+            identifiers: e
+                .identifiers
+                .iter()
+                .map(|x| (x.system.clone(), x.key.clone()))
+                .collect(),
+        },
+    )
+}
+
+/// Decodes an entity stored under `key`.
+pub fn decode_entity(key: &[u8], id: EntityId, bytes: &[u8]) -> Result<Entity, StorageError> {
+    let (version, body) = split(key, bytes)?;
+    match version {
+        ENTITY_V1 => {
+            let r: EntityV1 = options()
+                .deserialize(body)
+                .map_err(|e| corrupt(key, format!("entity does not decode: {e}")))?;
+            Ok(Entity {
+                id,
+                kind: EntityKind(r.kind),
+                attrs: r.attrs,
+                identifiers: r
+                    .identifiers
+                    .into_iter()
+                    .map(|(system, key)| ExternalId { system, key })
+                    .collect(),
+                created: Timestamp::from_micros(r.created),
+                updated: Timestamp::from_micros(r.updated),
+            })
+        }
+        v => Err(corrupt(key, format!("unknown entity value version {v}"))),
+    }
+}
+
+/// Encodes edge properties.
+pub fn encode_edge(p: &EdgeProps) -> Vec<u8> {
+    versioned(
+        EDGE_V1,
+        &EdgeV1 {
+            attrs: p.attrs.clone(),
+            since: p.since.map(|d| d.days_since_epoch()),
+            until: p.until.map(|d| d.days_since_epoch()),
+        },
+    )
+}
+
+/// Decodes edge properties stored under `key`.
+pub fn decode_edge(key: &[u8], bytes: &[u8]) -> Result<EdgeProps, StorageError> {
+    let (version, body) = split(key, bytes)?;
+    match version {
+        EDGE_V1 => {
+            // The common case: no properties at all.
+            if body == [0, 0, 0] {
+                return Ok(EdgeProps::default());
+            }
+            let r: EdgeV1 = options()
+                .deserialize(body)
+                .map_err(|e| corrupt(key, format!("edge does not decode: {e}")))?;
+            Ok(EdgeProps {
+                attrs: r.attrs,
+                since: r.since.map(crate::model::Date::from_days_since_epoch),
+                until: r.until.map(crate::model::Date::from_days_since_epoch),
+            })
+        }
+        v => Err(corrupt(key, format!("unknown edge value version {v}"))),
+    }
+}
+
+/// Encodes a u64 (ids, counters).
+pub fn encode_u64(n: u64) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    out[0] = PLAIN_V1;
+    out[1..].copy_from_slice(&n.to_be_bytes());
+    out
+}
+
+/// Decodes a u64 stored under `key`.
+pub fn decode_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StorageError> {
+    match bytes {
+        [PLAIN_V1, rest @ ..] if rest.len() == 8 => {
+            Ok(u64::from_be_bytes(rest.try_into().expect("length checked")))
+        }
+        _ => Err(corrupt(key, "expected a version-1 u64 value")),
+    }
+}
+
+/// Encodes a text value (names, settings).
+pub fn encode_text(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + s.len());
+    out.push(PLAIN_V1);
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+/// Decodes a text value stored under `key`.
+pub fn decode_text(key: &[u8], bytes: &[u8]) -> Result<String, StorageError> {
+    match bytes {
+        [PLAIN_V1, rest @ ..] => {
+            String::from_utf8(rest.to_vec()).map_err(|_| corrupt(key, "text value is not UTF-8"))
+        }
+        _ => Err(corrupt(key, "expected a version-1 text value")),
+    }
+}
+
+/// The value of presence-only rows (index entries, kind listings).
+pub const MARKER: [u8; 1] = [PLAIN_V1];
+
+/// Checks a presence-only value.
+pub fn check_marker(key: &[u8], bytes: &[u8]) -> Result<(), StorageError> {
+    if bytes == MARKER {
+        Ok(())
+    } else {
+        Err(corrupt(key, "expected a version-1 marker value"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Date, Decimal, Value};
+
+    /// Golden bytes: if this test fails, the stored format changed. Do not
+    /// edit the expected bytes; add a new version instead.
+    #[test]
+    fn entity_v1_bytes_are_frozen() {
+        let mut attrs = Attrs::new();
+        attrs.insert("a".into(), Value::Text("x".into()));
+        attrs.insert("b".into(), Value::Int(-2));
+        attrs.insert("c".into(), Value::Decimal(Decimal::parse("1.5").unwrap()));
+        attrs.insert("d".into(), Value::Date(Date::from_days_since_epoch(3)));
+        attrs.insert(
+            "e".into(),
+            Value::Timestamp(crate::model::Timestamp::from_micros(4)),
+        );
+        attrs.insert("f".into(), Value::Bool(true));
+        attrs.insert("g".into(), Value::List(vec![Value::Int(1)]));
+        let e = Entity {
+            id: EntityId(9),
+            kind: EntityKind::PERSON,
+            attrs,
+            identifiers: vec![ExternalId::new("s", "k")],
+            created: Timestamp::from_micros(1),
+            updated: Timestamp::from_micros(2),
+        };
+        let bytes = encode_entity(&e);
+        let expected: Vec<u8> = vec![
+            1, 1, 2, 4, 7, 1, 97, 0, 1, 120, 1, 98, 1, 3, 1, 99, 2, 30, 1, 1, 100, 3, 6, 1, 101, 4,
+            8, 1, 102, 5, 1, 1, 103, 6, 1, 1, 2, 1, 1, 115, 1, 107,
+        ];
+        assert_eq!(bytes, expected);
+        assert_eq!(decode_entity(b"k", EntityId(9), &bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn corrupt_values_are_errors_naming_the_key() {
+        let key = super::super::keys::node(5);
+        for bad in [&[][..], &[1, 200, 200, 200][..], &[9, 0][..]] {
+            match decode_entity(&key, EntityId(5), bad) {
+                Err(StorageError::Corrupt { key, .. }) => assert_eq!(key, "node/5"),
+                other => panic!("expected corruption, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn empty_edge_props_round_trip() {
+        let p = EdgeProps::default();
+        assert_eq!(decode_edge(b"k", &encode_edge(&p)).unwrap(), p);
+        let p = EdgeProps::new()
+            .attr("role", "joint")
+            .valid(Some(Date::from_days_since_epoch(1)), None);
+        assert_eq!(decode_edge(b"k", &encode_edge(&p)).unwrap(), p);
+    }
+}

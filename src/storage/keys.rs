@@ -1,0 +1,353 @@
+//! Key encoding: one byte of table prefix, big-endian integers, escaped strings.
+//!
+//! Every key in the store starts with a table byte. Integers are big-endian so
+//! that byte order is numeric order. Variable-length parts are escaped
+//! (`0x00` becomes `0x00 0xFF`) and terminated with `0x00 0x01`, so that `"AB"`
+//! never prefixes `"ABC"` and byte order is string order.
+
+/// Database metadata: magic, format version, id counter, settings.
+pub const META: u8 = 0x00;
+/// Entities: `NODE | id u64`.
+pub const NODE: u8 = 0x01;
+/// Adjacency: `ADJ | id u64 | dir u8 | kind u16 | other u64`.
+pub const ADJ: u8 = 0x02;
+/// Cross-system identifiers: `XREF | esc(system) | esc(key)`.
+pub const XREF: u8 = 0x03;
+/// Attribute indexes: `IDX | index u8 | esc(value) | id u64`.
+pub const IDX: u8 = 0x04;
+/// Entities listed by kind: `KIND | kind u16 | id u64`.
+pub const KIND: u8 = 0x05;
+/// Registry of kind names: `REG | space u8 | code u16`.
+pub const REG: u8 = 0x06;
+/// Counters (format v2): `COUNT | space u8 | code u16`.
+pub const COUNT: u8 = 0x07;
+
+/// Registry space of entity kinds.
+pub const SPACE_ENTITY: u8 = 0;
+/// Registry space of relationship kinds.
+pub const SPACE_REL: u8 = 1;
+
+/// Direction byte of an outgoing adjacency row.
+pub const DIR_OUT: u8 = 0;
+/// Direction byte of an incoming adjacency row.
+pub const DIR_IN: u8 = 1;
+
+/// Appends an escaped, terminated string part.
+pub fn push_escaped(out: &mut Vec<u8>, part: &[u8]) {
+    for &b in part {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.push(0);
+    out.push(1);
+}
+
+/// Reads one escaped part from the front of `input`; returns it and the rest.
+pub fn take_escaped(input: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b == 0 {
+            match input.get(i + 1) {
+                Some(0xFF) => {
+                    out.push(0);
+                    i += 2;
+                }
+                Some(1) => return Some((out, &input[i + 2..])),
+                _ => return None,
+            }
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Reads a big-endian u64 from the front of `input`.
+pub fn take_u64(input: &[u8]) -> Option<(u64, &[u8])> {
+    if input.len() < 8 {
+        return None;
+    }
+    let (head, rest) = input.split_at(8);
+    Some((u64::from_be_bytes(head.try_into().ok()?), rest))
+}
+
+/// Reads a big-endian u16 from the front of `input`.
+pub fn take_u16(input: &[u8]) -> Option<(u16, &[u8])> {
+    if input.len() < 2 {
+        return None;
+    }
+    let (head, rest) = input.split_at(2);
+    Some((u16::from_be_bytes(head.try_into().ok()?), rest))
+}
+
+/// `META | name`.
+pub fn meta(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(META);
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// `NODE | id`.
+pub fn node(id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = NODE;
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// `ADJ | id | dir | kind | other`.
+pub fn adj(id: u64, dir: u8, kind: u16, other: u64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[0] = ADJ;
+    k[1..9].copy_from_slice(&id.to_be_bytes());
+    k[9] = dir;
+    k[10..12].copy_from_slice(&kind.to_be_bytes());
+    k[12..20].copy_from_slice(&other.to_be_bytes());
+    k
+}
+
+/// `ADJ | id`: every edge of one node.
+pub fn adj_node_prefix(id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = ADJ;
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// `ADJ | id | dir`: every edge of one node in one direction.
+pub fn adj_dir_prefix(id: u64, dir: u8) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[..9].copy_from_slice(&adj_node_prefix(id));
+    k[9] = dir;
+    k
+}
+
+/// `ADJ | id | dir | kind`: a node's edges of one kind in one direction.
+pub fn adj_kind_prefix(id: u64, dir: u8, kind: u16) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..10].copy_from_slice(&adj_dir_prefix(id, dir));
+    k[10..12].copy_from_slice(&kind.to_be_bytes());
+    k
+}
+
+/// Decoded adjacency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdjKey {
+    pub id: u64,
+    pub dir: u8,
+    pub kind: u16,
+    pub other: u64,
+}
+
+/// Decodes `ADJ | id | dir | kind | other`.
+pub fn parse_adj(key: &[u8]) -> Option<AdjKey> {
+    if key.len() != 20 || key[0] != ADJ || key[9] > DIR_IN {
+        return None;
+    }
+    let (id, rest) = take_u64(&key[1..])?;
+    let dir = rest[0];
+    let (kind, rest) = take_u16(&rest[1..])?;
+    let (other, _) = take_u64(rest)?;
+    Some(AdjKey {
+        id,
+        dir,
+        kind,
+        other,
+    })
+}
+
+/// `XREF | esc(system) | esc(key)`.
+pub fn xref(system: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(6 + system.len() + key.len());
+    k.push(XREF);
+    push_escaped(&mut k, system.as_bytes());
+    push_escaped(&mut k, key.as_bytes());
+    k
+}
+
+/// Decodes an XREF key into `(system, key)`.
+pub fn parse_xref(key: &[u8]) -> Option<(String, String)> {
+    if key.first() != Some(&XREF) {
+        return None;
+    }
+    let (system, rest) = take_escaped(&key[1..])?;
+    let (k, rest) = take_escaped(rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some((String::from_utf8(system).ok()?, String::from_utf8(k).ok()?))
+}
+
+/// `IDX | index | esc(value)`: every entity with one indexed value.
+pub fn idx_value_prefix(index: u8, value: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(12 + value.len());
+    k.push(IDX);
+    k.push(index);
+    push_escaped(&mut k, value);
+    k
+}
+
+/// `IDX | index | esc(value) | id`.
+pub fn idx(index: u8, value: &[u8], id: u64) -> Vec<u8> {
+    let mut k = idx_value_prefix(index, value);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Decodes an IDX key into `(index, value, id)`.
+pub fn parse_idx(key: &[u8]) -> Option<(u8, Vec<u8>, u64)> {
+    if key.len() < 2 || key[0] != IDX {
+        return None;
+    }
+    let index = key[1];
+    let (value, rest) = take_escaped(&key[2..])?;
+    let (id, rest) = take_u64(rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some((index, value, id))
+}
+
+/// `KIND | kind`: every entity of one kind.
+pub fn kind_prefix(kind: u16) -> [u8; 3] {
+    let mut k = [0u8; 3];
+    k[0] = KIND;
+    k[1..3].copy_from_slice(&kind.to_be_bytes());
+    k
+}
+
+/// `KIND | kind | id`.
+pub fn kind(kind: u16, id: u64) -> [u8; 11] {
+    let mut k = [0u8; 11];
+    k[..3].copy_from_slice(&kind_prefix(kind));
+    k[3..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Decodes `KIND | kind | id`.
+pub fn parse_kind(key: &[u8]) -> Option<(u16, u64)> {
+    if key.len() != 11 || key[0] != KIND {
+        return None;
+    }
+    let (kind, rest) = take_u16(&key[1..])?;
+    let (id, _) = take_u64(rest)?;
+    Some((kind, id))
+}
+
+/// `REG | space | code`.
+pub fn reg(space: u8, code: u16) -> [u8; 4] {
+    let c = code.to_be_bytes();
+    [REG, space, c[0], c[1]]
+}
+
+/// `COUNT | space | code`.
+pub fn count(space: u8, code: u16) -> [u8; 4] {
+    let c = code.to_be_bytes();
+    [COUNT, space, c[0], c[1]]
+}
+
+/// Decodes `REG|space|code` or `COUNT|space|code` (whichever `table` says).
+pub fn parse_space_code(table: u8, key: &[u8]) -> Option<(u8, u16)> {
+    if key.len() != 4 || key[0] != table || key[1] > SPACE_REL {
+        return None;
+    }
+    Some((key[1], u16::from_be_bytes([key[2], key[3]])))
+}
+
+/// A readable name for a key, used in corruption errors and check reports.
+pub fn describe(key: &[u8]) -> String {
+    let fallback = || format!("raw key {}", hex(key));
+    match key.first() {
+        Some(&META) => format!("meta/{}", String::from_utf8_lossy(&key[1..])),
+        Some(&NODE) if key.len() == 9 => match take_u64(&key[1..]) {
+            Some((id, _)) => format!("node/{id}"),
+            None => fallback(),
+        },
+        Some(&ADJ) => match parse_adj(key) {
+            Some(a) => format!(
+                "adj/{}/{}/{}/{}",
+                a.id,
+                if a.dir == DIR_OUT { "out" } else { "in" },
+                a.kind,
+                a.other
+            ),
+            None => fallback(),
+        },
+        Some(&XREF) => match parse_xref(key) {
+            Some((s, k)) => format!("xref/{s}/{k}"),
+            None => fallback(),
+        },
+        Some(&IDX) => match parse_idx(key) {
+            Some((i, v, id)) => format!("idx/{i}/{}/{id}", String::from_utf8_lossy(&v)),
+            None => fallback(),
+        },
+        Some(&KIND) => match parse_kind(key) {
+            Some((k, id)) => format!("kind/{k}/{id}"),
+            None => fallback(),
+        },
+        Some(&REG) => match parse_space_code(REG, key) {
+            Some((s, c)) => format!("registry/{s}/{c}"),
+            None => fallback(),
+        },
+        Some(&COUNT) => match parse_space_code(COUNT, key) {
+            Some((s, c)) => format!("count/{s}/{c}"),
+            None => fallback(),
+        },
+        _ => fallback(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_parts_sort_like_strings_and_never_prefix() {
+        let a = xref("AB", "");
+        let b = xref("ABC", "");
+        assert!(!b.starts_with(&a[..a.len() - 2]) || a < b);
+        assert!(a < b);
+        let mut names = vec!["b", "a\0", "a", "", "ab", "a\0\0b"];
+        let mut keys: Vec<_> = names.iter().map(|n| xref(n, "k")).collect();
+        names.sort();
+        keys.sort();
+        let decoded: Vec<String> = keys.iter().map(|k| parse_xref(k).unwrap().0).collect();
+        assert_eq!(decoded, names);
+    }
+
+    #[test]
+    fn adjacency_round_trip_and_prefixes() {
+        let k = adj(7, DIR_IN, 3, 9);
+        assert_eq!(
+            parse_adj(&k),
+            Some(AdjKey {
+                id: 7,
+                dir: DIR_IN,
+                kind: 3,
+                other: 9
+            })
+        );
+        assert!(k.starts_with(&adj_kind_prefix(7, DIR_IN, 3)));
+        assert!(!k.starts_with(&adj_kind_prefix(7, DIR_OUT, 3)));
+        assert_eq!(describe(&k), "adj/7/in/3/9");
+    }
+
+    #[test]
+    fn index_keys_round_trip() {
+        let k = idx(2, b"a\0b", 42);
+        assert_eq!(parse_idx(&k), Some((2, b"a\0b".to_vec(), 42)));
+        assert!(k.starts_with(&idx_value_prefix(2, b"a\0b")));
+        assert!(!idx(2, b"ab", 1).starts_with(&idx_value_prefix(2, b"a")));
+        assert_eq!(take_escaped(b"abc"), None);
+    }
+}
