@@ -39,7 +39,7 @@ mod index;
 mod model;
 mod storage;
 
-pub use db::{CheckReport, Db, DbBuilder, Durability, Page, Stats, Violation};
+pub use db::{CheckReport, Committed, Db, DbBuilder, Durability, Page, Stats, Violation, WriteSet};
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
 pub use model::attrs;

@@ -7,6 +7,7 @@ mod write;
 
 pub use check::{CheckReport, Violation};
 pub use read::{Page, Stats};
+pub use write::{Committed, WriteSet};
 
 use crate::error::{OpenError, StorageError, WriteError};
 use crate::model::{EntityKind, RelKind, BUILTIN_ENTITY_KINDS, BUILTIN_REL_KINDS};
@@ -14,6 +15,7 @@ use crate::storage::{Engine, EngineConfig, EngineError};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// When a write becomes durable.
@@ -112,13 +114,12 @@ impl Registry {
     }
 }
 
-pub(crate) struct WriterState {
-    pub(crate) next_id: u64,
-}
-
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
-    pub(crate) writer: Mutex<WriterState>,
+    /// Serializes writes: each builds its batch from a consistent read.
+    pub(crate) writer: Mutex<()>,
+    /// The next entity id to give out.
+    pub(crate) next_id: AtomicU64,
     pub(crate) registry: RwLock<Registry>,
     pub(crate) durability: Durability,
     pub(crate) country_code: String,
@@ -201,9 +202,8 @@ impl Db {
         Ok(Db {
             inner: Arc::new(Inner {
                 engine,
-                writer: Mutex::new(WriterState {
-                    next_id: opened.next_id,
-                }),
+                writer: Mutex::new(()),
+                next_id: AtomicU64::new(opened.next_id),
                 registry: RwLock::new(opened.registry),
                 durability: b.durability,
                 country_code: opened.country_code,

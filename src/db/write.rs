@@ -9,7 +9,8 @@ use crate::model::{
     FIRST_USER_CODE,
 };
 use crate::storage::{codec, keys, WriteBatch};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
 fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
     for x in ids {
@@ -114,49 +115,24 @@ impl Db {
         }
     }
 
+    /// Starts a set of creates and relationships that [`WriteSet::commit`]
+    /// writes atomically: all of it, or none of it.
+    pub fn write_set(&self) -> WriteSet<'_> {
+        WriteSet {
+            db: self,
+            creates: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
     /// Creates an entity with its identifiers and index entries, atomically.
     ///
     /// Fails with [`WriteError::IdentifierTaken`] if one of its identifiers
     /// already names another entity; nothing is written then.
     pub fn create(&self, new: NewEntity) -> Result<EntityId, WriteError> {
-        self.check_entity_kind(new.kind)?;
-        validate_identifiers(&new.identifiers)?;
-        validate_attrs(new.attrs.keys())?;
-        let mut identifiers = new.identifiers;
-        identifiers.sort();
-        identifiers.dedup();
-        let id = {
-            let mut w = self.inner.writer.lock();
-            for x in &identifiers {
-                if let Some(owner) = self.owner_of(x)? {
-                    return Err(WriteError::IdentifierTaken {
-                        identifier: x.clone(),
-                        owner,
-                    });
-                }
-            }
-            let id = EntityId(w.next_id);
-            let now = Timestamp::now();
-            let e = Entity {
-                id,
-                kind: new.kind,
-                attrs: new.attrs,
-                identifiers,
-                created: now,
-                updated: now,
-            };
-            let mut b = WriteBatch::default();
-            b.put(keys::node(id.0), codec::encode_entity(&e));
-            self.entity_rows(&mut b, &e, false);
-            b.put(
-                keys::meta(super::format::META_NEXT_ID),
-                codec::encode_u64(id.0 + 1),
-            );
-            self.commit(b)?;
-            w.next_id = id.0 + 1;
-            id
-        };
-        self.sync()?;
+        let mut w = self.write_set();
+        let id = w.create(new)?;
+        w.commit()?;
         Ok(id)
     }
 
@@ -241,42 +217,9 @@ impl Db {
         to: EntityId,
         props: EdgeProps,
     ) -> Result<bool, WriteError> {
-        self.check_rel_kind(kind)?;
-        validate_attrs(props.attrs.keys())?;
-        if let (Some(s), Some(u)) = (props.since, props.until) {
-            if u < s {
-                return Err(WriteError::Invalid(format!(
-                    "relationship ends ({u}) before it starts ({s})"
-                )));
-            }
-        }
-        let value = codec::encode_edge(&props);
-        let created = {
-            let _w = self.inner.writer.lock();
-            for id in [from, to] {
-                if !self
-                    .inner
-                    .engine
-                    .contains(&keys::node(id.0))
-                    .map_err(StorageError::from)?
-                {
-                    return Err(WriteError::NotFound(id));
-                }
-            }
-            let out = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
-            let existed = self
-                .inner
-                .engine
-                .contains(&out)
-                .map_err(StorageError::from)?;
-            let mut b = WriteBatch::default();
-            b.put(out, &value);
-            b.put(keys::adj(to.0, keys::DIR_IN, kind.0, from.0), &value);
-            self.commit(b)?;
-            !existed
-        };
-        self.sync()?;
-        Ok(created)
+        let mut w = self.write_set();
+        w.relate(from, kind, to, props)?;
+        Ok(w.commit()?.new_relationships == 1)
     }
 
     /// Removes the relationship `from -kind-> to` in both directions.
@@ -356,5 +299,139 @@ impl Db {
         };
         self.sync()?;
         Ok(code)
+    }
+}
+
+/// Creates and relationships written together, atomically. Start one with
+/// [`Db::write_set`]. Ids are given out as entities are added, so later
+/// relationships in the same set can name them; an id of a set that is never
+/// committed is never reused.
+pub struct WriteSet<'db> {
+    db: &'db Db,
+    creates: Vec<Entity>,
+    edges: Vec<(EntityId, RelKind, EntityId, EdgeProps)>,
+}
+
+/// What a committed [`WriteSet`] wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// Ids of the entities created, in the order they were added.
+    pub created: Vec<EntityId>,
+    /// Relationships that did not exist before (the rest replaced properties).
+    pub new_relationships: u64,
+}
+
+impl WriteSet<'_> {
+    /// Adds an entity; returns the id it will have.
+    pub fn create(&mut self, new: NewEntity) -> Result<EntityId, WriteError> {
+        self.db.check_entity_kind(new.kind)?;
+        validate_identifiers(&new.identifiers)?;
+        validate_attrs(new.attrs.keys())?;
+        let mut identifiers = new.identifiers;
+        identifiers.sort();
+        identifiers.dedup();
+        let id = EntityId(self.db.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let now = Timestamp::now();
+        self.creates.push(Entity {
+            id,
+            kind: new.kind,
+            attrs: new.attrs,
+            identifiers,
+            created: now,
+            updated: now,
+        });
+        Ok(id)
+    }
+
+    /// Adds the relationship `from -kind-> to` (replacing the properties of an
+    /// existing one). Both ends must exist, or be created by this set.
+    pub fn relate(
+        &mut self,
+        from: EntityId,
+        kind: RelKind,
+        to: EntityId,
+        props: EdgeProps,
+    ) -> Result<(), WriteError> {
+        self.db.check_rel_kind(kind)?;
+        validate_attrs(props.attrs.keys())?;
+        if let (Some(s), Some(u)) = (props.since, props.until) {
+            if u < s {
+                return Err(WriteError::Invalid(format!(
+                    "relationship ends ({u}) before it starts ({s})"
+                )));
+            }
+        }
+        self.edges.push((from, kind, to, props));
+        Ok(())
+    }
+
+    /// Whether nothing has been added.
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty() && self.edges.is_empty()
+    }
+
+    /// Writes everything atomically, after checking that no identifier is
+    /// taken (in the database or twice in the set) and that every
+    /// relationship's ends exist. On error nothing is written.
+    pub fn commit(self) -> Result<Committed, WriteError> {
+        let db = self.db;
+        let engine = &db.inner.engine;
+        let mut out = Committed::default();
+        {
+            let _w = db.inner.writer.lock();
+            let mut claimed: HashMap<&ExternalId, EntityId> = HashMap::new();
+            for e in &self.creates {
+                for x in &e.identifiers {
+                    if let Some(owner) = claimed.insert(x, e.id) {
+                        return Err(WriteError::IdentifierTaken {
+                            identifier: x.clone(),
+                            owner,
+                        });
+                    }
+                    if let Some(owner) = db.owner_of(x)? {
+                        return Err(WriteError::IdentifierTaken {
+                            identifier: x.clone(),
+                            owner,
+                        });
+                    }
+                }
+            }
+            let created: HashSet<EntityId> = self.creates.iter().map(|e| e.id).collect();
+            let mut b = WriteBatch::default();
+            let mut edge_keys = HashSet::new();
+            for (from, kind, to, props) in &self.edges {
+                for id in [*from, *to] {
+                    if !created.contains(&id)
+                        && !engine
+                            .contains(&keys::node(id.0))
+                            .map_err(StorageError::from)?
+                    {
+                        return Err(WriteError::NotFound(id));
+                    }
+                }
+                let outk = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
+                let existed = engine.contains(&outk).map_err(StorageError::from)?;
+                if !existed && edge_keys.insert(outk) {
+                    out.new_relationships += 1;
+                }
+                let value = codec::encode_edge(props);
+                b.put(outk, &value);
+                b.put(keys::adj(to.0, keys::DIR_IN, kind.0, from.0), &value);
+            }
+            for e in &self.creates {
+                b.put(keys::node(e.id.0), codec::encode_entity(e));
+                db.entity_rows(&mut b, e, false);
+            }
+            if !self.creates.is_empty() {
+                b.put(
+                    keys::meta(super::format::META_NEXT_ID),
+                    codec::encode_u64(db.inner.next_id.load(Ordering::Relaxed)),
+                );
+            }
+            db.commit(b)?;
+        }
+        db.sync()?;
+        out.created = self.creates.iter().map(|e| e.id).collect();
+        Ok(out)
     }
 }

@@ -73,25 +73,17 @@ pub struct EngineConfig<'a> {
 #[derive(Default)]
 pub struct WriteBatch {
     inner: sled::Batch,
-    len: usize,
 }
 
 impl WriteBatch {
     /// Adds a put.
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         self.inner.insert(key.as_ref(), value.as_ref());
-        self.len += 1;
     }
 
     /// Adds a remove.
     pub fn remove(&mut self, key: impl AsRef<[u8]>) {
         self.inner.remove(key.as_ref());
-        self.len += 1;
-    }
-
-    /// Number of operations in the batch.
-    pub fn len(&self) -> usize {
-        self.len
     }
 }
 

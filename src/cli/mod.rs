@@ -1,0 +1,222 @@
+//! Command-line interface: argument parsing and dispatch. Uses only kith's
+//! public API.
+
+mod demo;
+mod show;
+
+use clap::{Parser, Subcommand};
+use kith::{Db, Durability, EntityId, Index};
+use std::path::PathBuf;
+
+/// kith: an embedded customer graph database.
+#[derive(Parser)]
+#[command(name = "kith", version, about)]
+struct Cli {
+    /// Database directory.
+    #[arg(long, global = true, default_value = "./kith-data")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a made-up retail bank and show one customer, with lookup timings.
+    Demo {
+        /// Where to build it.
+        #[arg(long, default_value = "./kith-demo")]
+        dir: PathBuf,
+        /// Number of persons.
+        #[arg(long, default_value_t = 5_000)]
+        persons: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Delete and rebuild the demo database if it exists.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Generate a synthetic bank into --db (for tests and benchmarks).
+    Generate {
+        /// Number of persons.
+        #[arg(long, default_value_t = 10_000)]
+        persons: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Interactions per person.
+        #[arg(long, default_value_t = 1)]
+        interactions: u64,
+    },
+    /// Print one entity and its relationships.
+    Get {
+        /// Entity id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the entity a cross-system identifier names.
+    Lookup {
+        /// Source system.
+        system: String,
+        /// Record key in that system.
+        key: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find entities by an indexed attribute (email, phone, national_id, tax_id,
+    /// account_number, postal_code, registration_number, family_name+birth_date).
+    Find {
+        /// Attribute (index) name.
+        attr: String,
+        /// Value; for family_name+birth_date write `Smith|1980-02-01`.
+        value: String,
+    },
+    /// Verify integrity; exits 1 if any violation is found.
+    Check,
+    /// Entity and relationship counts by kind, and disk size.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kith: {e}");
+            1
+        }
+    }
+}
+
+type CliResult = Result<i32, Box<dyn std::error::Error>>;
+
+fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
+    if !path.exists() {
+        return Err(format!(
+            "no database at {} (create one with `kith generate --db {}` or `kith demo`)",
+            path.display(),
+            path.display()
+        )
+        .into());
+    }
+    Ok(Db::open(path)?)
+}
+
+fn dispatch(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Demo {
+            dir,
+            persons,
+            seed,
+            fresh,
+        } => demo::run(&dir, persons, seed, fresh),
+        Command::Generate {
+            persons,
+            seed,
+            interactions,
+        } => {
+            let db = Db::builder()
+                .path(&cli.db)
+                .durability(Durability::Background { every_ms: 1000 })
+                .open()?;
+            if db.stats()?.entities.values().any(|n| *n > 0) {
+                return Err(format!(
+                    "{} already holds data; generate into an empty directory",
+                    cli.db.display()
+                )
+                .into());
+            }
+            let t = std::time::Instant::now();
+            let s = demo::generate(&db, persons, seed, interactions)?;
+            db.flush()?;
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "generated {} persons, {} organizations, {} households, {} accounts, {} interactions, {} relationships in {:.1} s",
+                s.persons, s.organizations, s.households, s.accounts, s.interactions, s.relationships, secs
+            );
+            Ok(0)
+        }
+        Command::Get { id, json } => {
+            let db = open_existing(&cli.db)?;
+            match db.get(EntityId(id))? {
+                Some(e) => {
+                    show::entity(&db, &e, json)?;
+                    Ok(0)
+                }
+                None => Err(format!("no entity with id {id}").into()),
+            }
+        }
+        Command::Lookup { system, key, json } => {
+            let db = open_existing(&cli.db)?;
+            match db.lookup(&system, &key)? {
+                Some(id) => {
+                    let e = db.get(id)?.ok_or_else(|| {
+                        format!("identifier {system}:{key} points to missing entity {id}")
+                    })?;
+                    show::entity(&db, &e, json)?;
+                    Ok(0)
+                }
+                None => Err(format!("no entity has identifier {system}:{key}").into()),
+            }
+        }
+        Command::Find { attr, value } => {
+            let db = open_existing(&cli.db)?;
+            let index = Index::from_name(&attr).ok_or_else(|| {
+                let names: Vec<&str> = Index::ALL.iter().map(|i| i.name()).collect();
+                format!(
+                    "{attr:?} is not an indexed attribute; indexed: {}",
+                    names.join(", ")
+                )
+            })?;
+            let ids = db.find(index, &value)?;
+            if ids.is_empty() {
+                eprintln!("no entity has {index} {value:?}");
+                return Ok(1);
+            }
+            for id in ids {
+                if let Some(e) = db.get(id)? {
+                    println!("{}", show::one_line(&db, &e));
+                }
+            }
+            Ok(0)
+        }
+        Command::Check => {
+            let db = open_existing(&cli.db)?;
+            let r = db.check()?;
+            println!(
+                "checked {} entities, {} relationships, {} identifiers, {} index entries",
+                r.entities, r.relationships, r.identifiers, r.index_entries
+            );
+            if r.is_ok() {
+                println!("ok: no violations");
+                Ok(0)
+            } else {
+                for v in &r.violations {
+                    println!("violation: {v}");
+                }
+                println!("{} violations", r.violations.len());
+                Ok(1)
+            }
+        }
+        Command::Stats { json } => {
+            let db = open_existing(&cli.db)?;
+            show::stats(&db.stats()?, json);
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Printing entities, relationships and statistics for people and for machines.
+
+use kith::{Db, Direction, EdgeProps, Entity, Neighbour, Stats};
+use serde_json::{json, Map, Value as J};
+
+/// A readable kind name.
+pub fn kind_name(db: &Db, e: &Entity) -> String {
+    db.entity_kind_name(e.kind)
+        .unwrap_or_else(|| e.kind.to_string())
+}
+
+/// A short label: the name of a person or organization, the number of an account.
+pub fn label(e: &Entity) -> String {
+    let t = |k| e.text(k).unwrap_or("");
+    let s = match () {
+        _ if e.text("given_name").is_some() => format!("{} {}", t("given_name"), t("family_name")),
+        _ if e.text("organization_name").is_some() => t("organization_name").to_string(),
+        _ if e.text("account_number").is_some() => {
+            let bal = e.attr("balance").map(|v| v.to_string()).unwrap_or_default();
+            format!(
+                "{} {} {} {} ({})",
+                t("product_type"),
+                t("account_number"),
+                bal,
+                t("currency"),
+                t("status")
+            )
+        }
+        _ if e.text("name").is_some() => t("name").to_string(),
+        _ if e.text("summary").is_some() => {
+            let at = e
+                .attr("occurred_at")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            format!("{at} {} ({})", t("summary"), t("status"))
+        }
+        _ => String::new(),
+    };
+    s.trim().to_string()
+}
+
+/// `id kind label`.
+pub fn one_line(db: &Db, e: &Entity) -> String {
+    format!("{} {} {}", e.id, kind_name(db, e), label(e))
+}
+
+fn props_text(p: &EdgeProps) -> String {
+    let mut parts: Vec<String> = p.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if let Some(s) = p.since {
+        parts.push(format!("since={s}"));
+    }
+    if let Some(u) = p.until {
+        parts.push(format!("until={u}"));
+    }
+    parts.join(" ")
+}
+
+fn props_json(p: &EdgeProps) -> J {
+    let mut m: Map<String, J> = p
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
+    if let Some(s) = p.since {
+        m.insert("since".into(), J::String(s.to_string()));
+    }
+    if let Some(u) = p.until {
+        m.insert("until".into(), J::String(u.to_string()));
+    }
+    J::Object(m)
+}
+
+fn all_edges(db: &Db, e: &Entity) -> Result<Vec<Neighbour>, kith::ReadError> {
+    let mut v = db.edges(e.id, Direction::Out)?;
+    v.extend(db.edges(e.id, Direction::In)?);
+    Ok(v)
+}
+
+/// Prints an entity with its relationships.
+pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError> {
+    let edges = all_edges(db, e)?;
+    if as_json {
+        let rels: Vec<J> = edges
+            .iter()
+            .map(|n| {
+                json!({
+                    "kind": db.relationship_kind_name(n.kind).unwrap_or_else(|| n.kind.to_string()),
+                    "direction": if n.direction == Direction::Out { "out" } else { "in" },
+                    "other": n.id.0,
+                    "props": props_json(&n.props),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "id": e.id.0,
+            "kind": kind_name(db, e),
+            "attrs": e.attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<Map<_, _>>(),
+            "identifiers": e.identifiers.iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
+            "created": e.created.to_string(),
+            "updated": e.updated.to_string(),
+            "relationships": rels,
+        });
+        println!("{doc}");
+        return Ok(());
+    }
+    println!("{} {}", kind_name(db, e), e.id);
+    for (k, v) in &e.attrs {
+        println!("  {k}: {v}");
+    }
+    if !e.identifiers.is_empty() {
+        let ids: Vec<String> = e.identifiers.iter().map(|x| x.to_string()).collect();
+        println!("  identifiers: {}", ids.join(", "));
+    }
+    println!("  created: {}  updated: {}", e.created, e.updated);
+    if !edges.is_empty() {
+        println!("  relationships:");
+        for n in &edges {
+            let other = db
+                .get(n.id)?
+                .map(|o| one_line(db, &o))
+                .unwrap_or_else(|| n.id.to_string());
+            let arrow = if n.direction == Direction::Out {
+                "->"
+            } else {
+                "<-"
+            };
+            let name = db
+                .relationship_kind_name(n.kind)
+                .unwrap_or_else(|| n.kind.to_string());
+            println!("    {arrow} {name} {other} {}", props_text(&n.props));
+        }
+    }
+    Ok(())
+}
+
+/// Prints statistics.
+pub fn stats(s: &Stats, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({"entities": s.entities, "relationships": s.relationships, "disk_bytes": s.disk_bytes})
+        );
+        return;
+    }
+    println!("entities:");
+    for (k, n) in &s.entities {
+        println!("  {k:<16} {n:>12}");
+    }
+    println!("relationships:");
+    for (k, n) in &s.relationships {
+        println!("  {k:<16} {n:>12}");
+    }
+    println!("disk: {:.1} MiB", s.disk_bytes as f64 / (1 << 20) as f64);
+}
