@@ -241,13 +241,40 @@ impl Db {
         for row in self.inner.engine.scan_prefix(&[]) {
             let (k, v) = row?;
             match k.first().copied() {
-                Some(keys::META) | Some(keys::REG) => {}
+                Some(keys::META) | Some(keys::REG) | Some(keys::COUNT) => {}
                 Some(keys::NODE) => c.node(&k, &v)?,
                 Some(keys::ADJ) => c.adj(&k, &v)?,
                 Some(keys::XREF) => c.xref(&k, &v)?,
                 Some(keys::IDX) => c.idx(&k, &v)?,
                 Some(keys::KIND) => c.kind(&k, &v)?,
                 _ => c.flag(&k, "key of no known table"),
+            }
+        }
+        let actual = super::format::count_rows(&self.inner.engine)?;
+        for row in self.inner.engine.scan_prefix(&[keys::COUNT]) {
+            let (k, v) = row?;
+            let Some(sc) = keys::parse_space_code(keys::COUNT, &k) else {
+                c.flag(&k, "malformed counter key");
+                continue;
+            };
+            match codec::decode_u64(&k, &v) {
+                Ok(n) if n == actual.get(&sc).copied().unwrap_or(0) => {}
+                Ok(n) => c.flag(
+                    &k,
+                    format!(
+                        "counter says {n}, store holds {}",
+                        actual.get(&sc).copied().unwrap_or(0)
+                    ),
+                ),
+                Err(e) => c.flag(&k, e.to_string()),
+            }
+        }
+        for (sc, n) in &actual {
+            if !self.inner.engine.contains(&keys::count(sc.0, sc.1))? {
+                c.flag(
+                    &keys::count(sc.0, sc.1),
+                    format!("counter missing; store holds {n}"),
+                );
             }
         }
         let next_key = keys::meta(super::format::META_NEXT_ID);

@@ -2,14 +2,19 @@
 //!
 //! Format history (see `docs/design.md`):
 //! - 1: entities, adjacency, identifiers, indexes, kind listings, registry.
+//! - 2: adds persisted counters of entities and relationships by kind
+//!   (`COUNT` rows), kept in the same batch as every write. Migrating from 1
+//!   counts what is stored and writes the counters and the new version in
+//!   one atomic batch.
 
 use super::Registry;
 use crate::error::{OpenError, StorageError};
 use crate::storage::{codec, keys, looks_like_engine_dir, Engine, WriteBatch};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 1;
+pub(crate) const CURRENT_FORMAT: u32 = 2;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -23,6 +28,7 @@ pub(crate) struct Opened {
     pub(crate) next_id: u64,
     pub(crate) registry: Registry,
     pub(crate) country_code: String,
+    pub(crate) counts: BTreeMap<(u8, u16), u64>,
 }
 
 /// Refuses a path that exists and holds something other than a database.
@@ -134,6 +140,11 @@ pub(crate) fn open_or_create(
         }
         .into());
     }
+    let mut found = found as u32;
+    while found < CURRENT_FORMAT {
+        migrate_step(engine, found)?;
+        found += 1;
+    }
     let next_id = read_u64(engine, META_NEXT_ID)?.ok_or_else(|| StorageError::Corrupt {
         key: "meta/next_id".into(),
         reason: "id counter missing".into(),
@@ -149,9 +160,65 @@ pub(crate) fn open_or_create(
             })?;
         registry.insert(space, code, &codec::decode_text(&k, &v)?);
     }
+    let mut counts = BTreeMap::new();
+    for row in engine.scan_prefix(&[keys::COUNT]) {
+        let (k, v) = row.map_err(StorageError::from)?;
+        let sc = keys::parse_space_code(keys::COUNT, &k).ok_or_else(|| StorageError::Corrupt {
+            key: keys::describe(&k),
+            reason: "malformed counter key".into(),
+        })?;
+        counts.insert(sc, codec::decode_u64(&k, &v)?);
+    }
     Ok(Opened {
         next_id,
         registry,
         country_code,
+        counts,
     })
+}
+
+/// Counts entities by kind and relationships by kind, from the stored rows.
+pub(crate) fn count_rows(engine: &Engine) -> Result<BTreeMap<(u8, u16), u64>, StorageError> {
+    let mut counts = BTreeMap::new();
+    for row in engine.scan_prefix(&[keys::KIND]) {
+        let (k, _) = row?;
+        let (kind, _) = keys::parse_kind(&k).ok_or_else(|| StorageError::Corrupt {
+            key: keys::describe(&k),
+            reason: "malformed kind listing key".into(),
+        })?;
+        *counts.entry((keys::SPACE_ENTITY, kind)).or_insert(0) += 1;
+    }
+    for row in engine.scan_prefix(&[keys::ADJ]) {
+        let (k, _) = row?;
+        let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
+            key: keys::describe(&k),
+            reason: "malformed adjacency key".into(),
+        })?;
+        if a.dir == keys::DIR_OUT {
+            *counts.entry((keys::SPACE_REL, a.kind)).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Migrates the format `from` to `from + 1`, in one atomic batch.
+fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
+    let mut b = WriteBatch::default();
+    match from {
+        1 => {
+            for ((space, code), n) in count_rows(engine)? {
+                b.put(keys::count(space, code), codec::encode_u64(n));
+            }
+        }
+        other => {
+            return Err(StorageError::Corrupt {
+                key: "meta/format".into(),
+                reason: format!("no migration from format {other}"),
+            })
+        }
+    }
+    b.put(keys::meta(META_FORMAT), codec::encode_u64(from as u64 + 1));
+    engine.apply(b)?;
+    engine.flush()?;
+    Ok(())
 }

@@ -118,6 +118,8 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     /// Serializes writes: each builds its batch from a consistent read.
     pub(crate) writer: Mutex<()>,
+    /// Entities and relationships by `(space, kind code)`; changed only under `writer`.
+    pub(crate) counts: RwLock<BTreeMap<(u8, u16), u64>>,
     /// The next entity id to give out.
     pub(crate) next_id: AtomicU64,
     pub(crate) registry: RwLock<Registry>,
@@ -204,6 +206,7 @@ impl Db {
                 engine,
                 writer: Mutex::new(()),
                 next_id: AtomicU64::new(opened.next_id),
+                counts: RwLock::new(opened.counts),
                 registry: RwLock::new(opened.registry),
                 durability: b.durability,
                 country_code: opened.country_code,

@@ -184,37 +184,21 @@ impl Db {
         Ok(Page { ids, next })
     }
 
-    /// Entity and relationship counts by kind, and the size on disk.
+    /// Entity and relationship counts by kind (every registered kind, zero
+    /// included), and the size on disk. Reads kept counters: constant time.
     pub fn stats(&self) -> Result<Stats, ReadError> {
-        let mut entities = BTreeMap::new();
-        for (kind, name) in self.entity_kinds() {
-            let n = self
-                .inner
-                .engine
-                .scan_prefix(&keys::kind_prefix(kind.0))
-                .count();
-            entities.insert(name, n as u64);
-        }
-        let mut relationships = BTreeMap::new();
-        let names: BTreeMap<u16, String> = self
+        let counts = self.inner.counts.read().clone();
+        let count = |space, code| counts.get(&(space, code)).copied().unwrap_or(0);
+        let entities = self
+            .entity_kinds()
+            .into_iter()
+            .map(|(k, n)| (n, count(keys::SPACE_ENTITY, k.0)))
+            .collect();
+        let relationships = self
             .relationship_kinds()
             .into_iter()
-            .map(|(k, n)| (k.0, n))
+            .map(|(k, n)| (n, count(keys::SPACE_REL, k.0)))
             .collect();
-        for n in names.values() {
-            relationships.insert(n.clone(), 0);
-        }
-        for row in self.inner.engine.scan_prefix(&[keys::ADJ]) {
-            let (k, _) = row.map_err(StorageError::from)?;
-            let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
-            if a.dir == keys::DIR_OUT {
-                let name = names
-                    .get(&a.kind)
-                    .cloned()
-                    .unwrap_or_else(|| format!("REL#{}", a.kind));
-                *relationships.entry(name).or_insert(0) += 1;
-            }
-        }
         Ok(Stats {
             entities,
             relationships,

@@ -9,8 +9,21 @@ use crate::model::{
     FIRST_USER_CODE,
 };
 use crate::storage::{codec, keys, WriteBatch};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::Ordering;
+
+/// Changes to the entity and relationship counters made by one write.
+#[derive(Default)]
+pub(super) struct Delta(BTreeMap<(u8, u16), i64>);
+
+impl Delta {
+    fn entity(&mut self, kind: EntityKind, by: i64) {
+        *self.0.entry((keys::SPACE_ENTITY, kind.0)).or_insert(0) += by;
+    }
+    fn rel(&mut self, kind: u16, by: i64) {
+        *self.0.entry((keys::SPACE_REL, kind)).or_insert(0) += by;
+    }
+}
 
 fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
     for x in ids {
@@ -36,8 +49,27 @@ impl Db {
     /// Applies a batch, then makes it durable if the durability mode asks for it.
     /// The flush happens after the writer lock is released, so that concurrent
     /// writers share one flush.
-    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+    ///
+    /// `delta` changes the entity and relationship counters; their new values
+    /// are written in the same batch. Call with the writer lock held.
+    fn commit(&self, mut batch: WriteBatch, delta: &Delta) -> Result<(), StorageError> {
+        let mut updated = Vec::new();
+        if !delta.0.is_empty() {
+            let counts = self.inner.counts.read();
+            for (&(space, code), &d) in &delta.0 {
+                let now = counts.get(&(space, code)).copied().unwrap_or(0) as i64 + d;
+                let now = now.max(0) as u64;
+                batch.put(keys::count(space, code), codec::encode_u64(now));
+                updated.push(((space, code), now));
+            }
+        }
         self.inner.engine.apply(batch)?;
+        if !updated.is_empty() {
+            let mut counts = self.inner.counts.write();
+            for (k, v) in updated {
+                counts.insert(k, v);
+            }
+        }
         Ok(())
     }
 
@@ -175,7 +207,7 @@ impl Db {
             self.entity_rows(&mut b, &old, true);
             self.entity_rows(&mut b, &new, false);
             b.put(keys::node(id.0), codec::encode_entity(&new));
-            self.commit(b)?;
+            self.commit(b, &Delta::default())?;
             new
         };
         self.sync()?;
@@ -191,6 +223,8 @@ impl Db {
                 return Ok(false);
             };
             let mut b = WriteBatch::default();
+            let mut delta = Delta::default();
+            delta.entity(old.kind, -1);
             self.entity_rows(&mut b, &old, true);
             b.remove(keys::node(id.0));
             for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id.0)) {
@@ -201,8 +235,12 @@ impl Db {
                 })?;
                 b.remove(&k[..]);
                 b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
+                // A self-loop shows up twice here; count it once.
+                if a.dir == keys::DIR_OUT || a.other != a.id {
+                    delta.rel(a.kind, -1);
+                }
             }
-            self.commit(b)?;
+            self.commit(b, &delta)?;
         }
         self.sync()?;
         Ok(true)
@@ -244,7 +282,9 @@ impl Db {
             let mut b = WriteBatch::default();
             b.remove(out);
             b.remove(keys::adj(to.0, keys::DIR_IN, kind.0, from.0));
-            self.commit(b)?;
+            let mut delta = Delta::default();
+            delta.rel(kind.0, -1);
+            self.commit(b, &delta)?;
             true
         };
         self.sync()?;
@@ -293,7 +333,7 @@ impl Db {
             };
             let mut b = WriteBatch::default();
             b.put(keys::reg(space, code), codec::encode_text(name));
-            self.commit(b)?;
+            self.commit(b, &Delta::default())?;
             self.inner.registry.write().insert(space, code, name);
             code
         };
@@ -398,6 +438,7 @@ impl WriteSet<'_> {
             }
             let created: HashSet<EntityId> = self.creates.iter().map(|e| e.id).collect();
             let mut b = WriteBatch::default();
+            let mut delta = Delta::default();
             let mut edge_keys = HashSet::new();
             for (from, kind, to, props) in &self.edges {
                 for id in [*from, *to] {
@@ -413,12 +454,14 @@ impl WriteSet<'_> {
                 let existed = engine.contains(&outk).map_err(StorageError::from)?;
                 if !existed && edge_keys.insert(outk) {
                     out.new_relationships += 1;
+                    delta.rel(kind.0, 1);
                 }
                 let value = codec::encode_edge(props);
                 b.put(outk, &value);
                 b.put(keys::adj(to.0, keys::DIR_IN, kind.0, from.0), &value);
             }
             for e in &self.creates {
+                delta.entity(e.kind, 1);
                 b.put(keys::node(e.id.0), codec::encode_entity(e));
                 db.entity_rows(&mut b, e, false);
             }
@@ -428,7 +471,7 @@ impl WriteSet<'_> {
                     codec::encode_u64(db.inner.next_id.load(Ordering::Relaxed)),
                 );
             }
-            db.commit(b)?;
+            db.commit(b, &delta)?;
         }
         db.sync()?;
         out.created = self.creates.iter().map(|e| e.id).collect();
