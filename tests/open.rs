@@ -1,0 +1,241 @@
+//! Opening: the format-v1 fixture and its migration, and every kind of bad
+//! database: corrupt values, foreign directories, newer formats, locks.
+
+use kith::{attrs, Db, EntityId, EntityKind, Index, NewEntity, OpenError, ReadError, StorageError};
+use std::path::Path;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The raw value of a key, read with the engine directly (the database must be closed).
+fn raw_get(dir: &Path, key: &[u8]) -> Option<Vec<u8>> {
+    let s = sled::open(dir).unwrap();
+    s.get(key).unwrap().map(|v| v.to_vec())
+}
+
+fn raw_put(dir: &Path, key: &[u8], value: &[u8]) {
+    let s = sled::open(dir).unwrap();
+    s.insert(key, value).unwrap();
+    s.flush().unwrap();
+}
+
+fn meta_key(name: &str) -> Vec<u8> {
+    let mut k = vec![0u8];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+#[test]
+fn format_v1_fixture_opens_migrates_and_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v1"), &dir);
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 1])
+    );
+    {
+        let db = Db::open(&dir).unwrap();
+        // Written by `kith generate --persons 12 --seed 7 --interactions 1` at format 1.
+        let s = db.stats().unwrap();
+        assert_eq!(s.entities["person"], 12);
+        assert_eq!(s.entities["organization"], 3);
+        assert_eq!(s.entities["household"], 7);
+        assert_eq!(s.entities["account"], 36);
+        assert_eq!(s.entities["interaction"], 12);
+        assert_eq!(s.relationships["OWNS"], 38);
+        assert_eq!(s.relationships["MEMBER_OF"], 12);
+        let org = db.get(EntityId(1)).unwrap().unwrap();
+        assert_eq!(org.kind, EntityKind::ORGANIZATION);
+        assert_eq!(org.text(attrs::ORGANIZATION_NAME), Some("Blue Sun LLC #0"));
+        assert_eq!(
+            db.lookup("corporate_crm", "ORG0000000").unwrap(),
+            Some(EntityId(1))
+        );
+        let p = db
+            .lookup("core_banking", &kith::generate::core_key(0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            db.find(Index::Email, &kith::generate::email(0)).unwrap(),
+            vec![p]
+        );
+        let report = db.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.violations);
+        // New writes after migration keep counters exact.
+        db.create(NewEntity::person().identifier("crm", "after-migration"))
+            .unwrap();
+        assert_eq!(db.stats().unwrap().entities["person"], 13);
+        assert!(db.check().unwrap().is_ok());
+    }
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2])
+    );
+    let db = Db::open(&dir).unwrap();
+    assert_eq!(db.stats().unwrap().entities["person"], 13);
+}
+
+#[test]
+fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = {
+        let db = Db::open(tmp.path()).unwrap();
+        let a = db
+            .create(NewEntity::person().identifier("crm", "A"))
+            .unwrap();
+        let b = db
+            .create(NewEntity::person().identifier("crm", "B"))
+            .unwrap();
+        (a, b)
+    };
+    let mut node_key = vec![1u8];
+    node_key.extend_from_slice(&a.0.to_be_bytes());
+    raw_put(
+        tmp.path(),
+        &node_key,
+        &[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
+    );
+    let db = Db::open(tmp.path()).unwrap();
+    match db.get(a) {
+        Err(ReadError::Storage(StorageError::Corrupt { key, .. })) => {
+            assert_eq!(key, format!("node/{}", a.0))
+        }
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+    // The rest of the database reads fine.
+    assert!(db.get(b).unwrap().is_some());
+    assert_eq!(db.lookup("crm", "A").unwrap(), Some(a));
+    // check() reports it (and the identifier that now points at it) without stopping.
+    let report = db.check().unwrap();
+    assert!(!report.is_ok());
+    assert!(report
+        .violations
+        .iter()
+        .any(|v| v.key == format!("node/{}", a.0)));
+    // Writes touching the corrupt entity are refused, not half-applied.
+    assert!(db.update(a, kith::Patch::new().set("x", "y")).is_err());
+    assert!(db.get(b).unwrap().is_some());
+}
+
+#[test]
+fn a_directory_of_other_files_is_not_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "hello").unwrap();
+    match Db::open(tmp.path()) {
+        Err(OpenError::NotADatabase { reason, .. }) => assert!(reason.contains("other files")),
+        other => panic!("expected NotADatabase, got {other:?}"),
+    }
+    // Nothing was written there.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    // A plain file.
+    let f = tmp.path().join("notes.txt");
+    assert!(matches!(Db::open(&f), Err(OpenError::NotADatabase { .. })));
+    // A store of the same engine that some other program wrote.
+    let other = tmp.path().join("other");
+    raw_put(&other, b"somebody else's key", b"value");
+    assert!(matches!(
+        Db::open(&other),
+        Err(OpenError::NotADatabase { .. })
+    ));
+    assert_eq!(
+        raw_get(&other, b"somebody else's key"),
+        Some(b"value".to_vec())
+    );
+}
+
+#[test]
+fn a_newer_format_is_refused_and_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(tmp.path()).unwrap();
+        db.create(NewEntity::person().identifier("crm", "A"))
+            .unwrap();
+    }
+    let newer = [1, 0, 0, 0, 0, 0, 0, 0, 99];
+    raw_put(tmp.path(), &meta_key("format"), &newer);
+    match Db::open(tmp.path()) {
+        Err(OpenError::NewerFormat { found, supported }) => {
+            assert_eq!(found, 99);
+            assert_eq!(supported, 2);
+        }
+        other => panic!("expected NewerFormat, got {other:?}"),
+    }
+    assert_eq!(
+        raw_get(tmp.path(), &meta_key("format")),
+        Some(newer.to_vec())
+    );
+    let mut id_key = vec![3u8];
+    id_key.extend_from_slice(b"crm\0\x01A\0\x01");
+    assert!(raw_get(tmp.path(), &id_key).is_some());
+}
+
+#[test]
+fn a_database_open_in_another_process_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::open(tmp.path()).unwrap();
+    db.create(NewEntity::person()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kith"))
+        .arg("--db")
+        .arg(tmp.path())
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The same within one process: a second handle must share the first (clone it).
+    assert!(matches!(
+        Db::open(tmp.path()),
+        Err(OpenError::Locked { .. })
+    ));
+    assert_eq!(db.stats().unwrap().entities["person"], 1);
+}
+
+#[test]
+fn invalid_options_are_refused() {
+    assert!(matches!(
+        Db::builder().temporary().default_country_code("+44").open(),
+        Err(OpenError::InvalidOption(_))
+    ));
+    assert!(matches!(
+        Db::builder()
+            .temporary()
+            .durability(kith::Durability::Background { every_ms: 0 })
+            .open(),
+        Err(OpenError::InvalidOption(_))
+    ));
+}
+
+#[test]
+fn the_country_code_is_fixed_at_creation() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let db = Db::builder()
+            .path(tmp.path())
+            .default_country_code("44")
+            .open()
+            .unwrap();
+        db.create(NewEntity::person().attr(attrs::PHONE, "020 7946 0018"))
+            .unwrap();
+    }
+    let db = Db::builder()
+        .path(tmp.path())
+        .default_country_code("1")
+        .open()
+        .unwrap();
+    assert_eq!(db.default_country_code(), "44");
+    assert_eq!(db.find(Index::Phone, "+44 20 7946 0018").unwrap().len(), 1);
+    assert_eq!(db.find(Index::Phone, "020 7946 0018").unwrap().len(), 1);
+}
