@@ -1,0 +1,173 @@
+//! The `kith` command as a user runs it: output, exit codes, one-line errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kith(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {} stderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    let e = stderr(o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains(needle), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
+
+fn generated(dir: &Path) -> String {
+    let db = dir.join("db");
+    let d = db.to_str().unwrap().to_string();
+    let o = kith(&["--db", &d, "generate", "--persons", "50", "--seed", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    d
+}
+
+#[test]
+fn reads_through_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let key = kith::generate::core_key(0);
+    let o = kith(&["--db", &d, "lookup", "core_banking", &key]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("person "), "{}", stdout(&o));
+    assert!(stdout(&o).contains(&format!("core_banking:{key}")));
+
+    let o = kith(&["--db", &d, "lookup", "core_banking", &key, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["kind"], "person");
+    let id = doc["id"].as_u64().unwrap();
+
+    let o = kith(&["--db", &d, "get", &id.to_string(), "--json"]);
+    let doc2: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc, doc2);
+    assert!(doc["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["kind"] == "MEMBER_OF"));
+
+    let email = kith::generate::email(0).to_uppercase();
+    let o = kith(&["--db", &d, "find", "email", &email]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).starts_with(&format!("{id} person")),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = kith(&["--db", &d, "check"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("ok: no violations"));
+
+    let o = kith(&["--db", &d, "stats", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["entities"]["person"], 50);
+    assert!(s["disk_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nothing-here");
+    let m = missing.to_str().unwrap();
+    assert_one_line_error(&kith(&["--db", m, "get", "1"]), "no database at");
+    assert!(!missing.exists(), "a read must not create a database");
+
+    let d = generated(tmp.path());
+    assert_one_line_error(
+        &kith(&["--db", &d, "get", "999999"]),
+        "no entity with id 999999",
+    );
+    assert_one_line_error(
+        &kith(&["--db", &d, "lookup", "crm", "nope"]),
+        "no entity has identifier crm:nope",
+    );
+    assert_one_line_error(
+        &kith(&["--db", &d, "find", "shoe_size", "9"]),
+        "not an indexed attribute",
+    );
+    let o = kith(&["--db", &d, "find", "email", "nobody@example.com"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_one_line_error(
+        &kith(&["--db", &d, "generate", "--persons", "5"]),
+        "already holds data",
+    );
+
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    assert_one_line_error(
+        &kith(&["--db", file.to_str().unwrap(), "stats"]),
+        "not a kith database",
+    );
+
+    let o = kith(&["--db", &d, "get", "not-a-number"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn demo_builds_a_bank_and_shows_a_customer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let d = dir.to_str().unwrap();
+    let o = kith(&["demo", "--dir", d, "--persons", "300"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "Everything kith knows about customer",
+        "Known to",
+        "lookup",
+        "Household",
+        "Accounts",
+        "µs",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    // Running it again reuses the database and shows the same customer.
+    let again = kith(&["demo", "--dir", d, "--persons", "300"]);
+    assert!(stdout(&again).contains("Using the demo bank already"));
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("Everything"))
+            .map(str::to_string)
+    };
+    assert_eq!(line(&out), line(&stdout(&again)));
+    let o = kith(&["--db", d, "check"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[test]
+fn check_reports_violations_with_exit_code_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    {
+        // Remove one direction of one relationship behind kith's back.
+        let s = sled::open(&d).unwrap();
+        let (k, _) = s.scan_prefix([2u8]).next().unwrap().unwrap();
+        s.remove(k).unwrap();
+        s.flush().unwrap();
+    }
+    let o = kith(&["--db", &d, "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("violation: adj/"), "{out}");
+    assert!(out.contains("the other direction"), "{out}");
+}
