@@ -1,1 +1,104 @@
-fn main() {}
+//! Core store benchmarks at scale: get by id, lookup by `(system, key)`,
+//! lookup by email, neighbours of one kind — beside raw sled `get` on a tree
+//! of the same size, measured in the same run.
+//!
+//! `cargo bench --bench store` (1,000,000 persons; the first run generates
+//! the bank, about ten minutes). Smaller: `KITH_BENCH_PERSONS=100000`.
+//! After criterion's figures it prints per-operation latency percentiles.
+
+mod common;
+
+use common::*;
+use criterion::{criterion_group, Criterion};
+use kith::{Direction, EntityKind, Index, RelKind};
+use std::hint::black_box;
+
+fn benches(c: &mut Criterion) {
+    let (db, dir) = bank();
+    let persons = ids_of(&db, EntityKind::PERSON);
+    let n_persons = persons.len() as u64;
+    let entities: u64 = db.stats().unwrap().entities.values().sum();
+    // Raw sled tree with as many keys as kith holds entities, values the size
+    // of a stored person (about 330 bytes).
+    let raw = raw_sled(entities, 330);
+    eprintln!(
+        "bank: {} at {}; {} persons, {} entities; raw sled baseline: {} keys",
+        persons.len(),
+        dir.display(),
+        n_persons,
+        entities,
+        raw.len()
+    );
+    const N: usize = 200_000;
+    let person_draws: Vec<_> = draws(n_persons, N, 1).into_iter().map(|i| persons[i as usize]).collect();
+    let index_draws = draws(n_persons, N, 2);
+    let core_keys: Vec<String> = index_draws.iter().map(|i| kith::generate::core_key(*i)).collect();
+    let emails: Vec<String> = index_draws.iter().map(|i| kith::generate::email(*i)).collect();
+    let raw_keys: Vec<[u8; 9]> = draws(entities, N, 3).into_iter().map(raw_key).collect();
+
+    // Warm both caches the same way.
+    for k in &raw_keys {
+        black_box(raw.get(k).unwrap());
+    }
+    for id in &person_draws {
+        black_box(db.get(*id).unwrap());
+    }
+
+    let mut g = c.benchmark_group(format!("store/{n_persons}-persons"));
+    let mut i = 0usize;
+    let mut next = || {
+        i = (i + 1) % N;
+        i
+    };
+    g.bench_function("raw sled get (baseline)", |b| {
+        b.iter(|| black_box(raw.get(raw_keys[next()]).unwrap()))
+    });
+    g.bench_function("get by id", |b| b.iter(|| black_box(db.get(person_draws[next()]).unwrap())));
+    g.bench_function("lookup (system, key)", |b| {
+        b.iter(|| black_box(db.lookup("core_banking", &core_keys[next()]).unwrap()))
+    });
+    g.bench_function("find by email", |b| {
+        b.iter(|| black_box(db.find(Index::Email, &emails[next()]).unwrap()))
+    });
+    g.bench_function("neighbours OWNS out", |b| {
+        b.iter(|| black_box(db.neighbours(person_draws[next()], RelKind::OWNS, Direction::Out).unwrap()))
+    });
+    g.finish();
+
+    let baseline = percentiles("raw sled get (baseline)", &raw_keys, |k| {
+        black_box(raw.get(k).unwrap());
+    });
+    let rows = vec![
+        baseline.clone(),
+        percentiles("get by id", &person_draws, |id| {
+            black_box(db.get(*id).unwrap());
+        }),
+        percentiles("lookup (system, key)", &core_keys, |k| {
+            black_box(db.lookup("core_banking", k).unwrap());
+        }),
+        percentiles("find by email", &emails, |e| {
+            black_box(db.find(Index::Email, e).unwrap());
+        }),
+        percentiles("neighbours OWNS out", &person_draws, |id| {
+            black_box(db.neighbours(*id, RelKind::OWNS, Direction::Out).unwrap());
+        }),
+    ];
+    report(&format!("store latency at {n_persons} persons"), &rows, &baseline);
+    println!(
+        "kith disk: {:.0} MiB; raw sled disk: {:.0} MiB; peak RSS of this process: {:.0} MiB",
+        db.disk_bytes().unwrap() as f64 / 1048576.0,
+        raw.size_on_disk().unwrap() as f64 / 1048576.0,
+        peak_rss_mib()
+    );
+}
+
+criterion_group! {
+    name = store;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
+    targets = benches
+}
+
+fn main() {
+    store();
+    Criterion::default().configure_from_args().final_summary();
+}

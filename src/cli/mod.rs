@@ -199,8 +199,9 @@ fn dispatch(cli: Cli) -> CliResult {
             let db = open_existing(&cli.db)?;
             let r = db.check()?;
             println!(
-                "checked {} entities, {} relationships, {} identifiers, {} index entries",
-                r.entities, r.relationships, r.identifiers, r.index_entries
+                "checked {} entities, {} relationships, {} identifiers, {} index entries ({} keys, {:.1} MiB of keys and values)",
+                r.entities, r.relationships, r.identifiers, r.index_entries, r.keys,
+                r.logical_bytes as f64 / (1 << 20) as f64
             );
             if r.is_ok() {
                 println!("ok: no violations");

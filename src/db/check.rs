@@ -32,6 +32,11 @@ pub struct CheckReport {
     pub identifiers: u64,
     /// Index entries checked.
     pub index_entries: u64,
+    /// Keys in the store, all tables.
+    pub keys: u64,
+    /// Bytes of all keys and values: the logical size, before the engine's
+    /// own overhead (compare with [`crate::Db::disk_bytes`]).
+    pub logical_bytes: u64,
     /// Every violation found.
     pub violations: Vec<Violation>,
 }
@@ -240,6 +245,8 @@ impl Db {
         };
         for row in self.inner.engine.scan_prefix(&[]) {
             let (k, v) = row?;
+            c.report.keys += 1;
+            c.report.logical_bytes += (k.len() + v.len()) as u64;
             match k.first().copied() {
                 Some(keys::META) | Some(keys::REG) | Some(keys::COUNT) => {}
                 Some(keys::NODE) => c.node(&k, &v)?,

@@ -405,6 +405,11 @@ impl WriteSet<'_> {
         Ok(())
     }
 
+    /// Number of creates and relationships added so far.
+    pub fn len(&self) -> usize {
+        self.creates.len() + self.edges.len()
+    }
+
     /// Whether nothing has been added.
     pub fn is_empty(&self) -> bool {
         self.creates.is_empty() && self.edges.is_empty()

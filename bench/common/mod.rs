@@ -1,0 +1,191 @@
+//! Shared setup of the benchmarks: a generated bank of a chosen size, built
+//! once and reused, and a raw sled tree of the same size as the baseline.
+//!
+//! Environment:
+//! - `KITH_BENCH_PERSONS`: persons in the bank (default 1,000,000).
+//! - `KITH_BENCH_DIR`: where databases are kept (default `target/kith-bench`).
+#![allow(dead_code)]
+
+use kith::generate::{generate_bank, BankConfig, Rng};
+use kith::{Db, Durability, EntityId, EntityKind};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Cache budget for both kith and the raw sled baseline.
+pub const CACHE_BYTES: u64 = 2 << 30;
+
+pub fn persons() -> u64 {
+    std::env::var("KITH_BENCH_PERSONS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn base_dir() -> PathBuf {
+    std::env::var_os("KITH_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/kith-bench"))
+}
+
+/// The bank of `persons()` persons, generated on first use.
+pub fn bank() -> (Db, PathBuf) {
+    let n = persons();
+    let dir = base_dir().join(format!("bank-{n}"));
+    let done = base_dir().join(format!("bank-{n}.complete"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(base_dir()).unwrap();
+        let db = Db::builder()
+            .path(&dir)
+            .cache_bytes(CACHE_BYTES)
+            .durability(Durability::Background { every_ms: 1000 })
+            .open()
+            .unwrap();
+        eprintln!("generating a bank of {n} persons in {} …", dir.display());
+        let t = Instant::now();
+        let s = generate_bank(
+            &db,
+            &BankConfig {
+                persons: n,
+                seed: 42,
+                interactions_per_person: 0,
+            },
+            |_| {},
+        )
+        .unwrap();
+        db.flush().unwrap();
+        eprintln!("generated in {:.1} s: {s:?}", t.elapsed().as_secs_f64());
+        drop(db);
+        std::fs::write(&done, format!("{s:?}\n")).unwrap();
+    }
+    let db = Db::builder()
+        .path(&dir)
+        .cache_bytes(CACHE_BYTES)
+        .durability(Durability::Background { every_ms: 1000 })
+        .open()
+        .unwrap();
+    (db, dir)
+}
+
+/// Every id of one kind.
+pub fn ids_of(db: &Db, kind: EntityKind) -> Vec<EntityId> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = db.list(kind, after, 100_000).unwrap();
+        out.extend(page.ids);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}
+
+/// A raw sled tree with `keys` keys shaped like kith's entity keys (9 bytes)
+/// and values of `value_len` bytes: the baseline every lookup is compared with.
+pub fn raw_sled(keys: u64, value_len: usize) -> sled::Db {
+    let dir = base_dir().join(format!("raw-sled-{keys}-{value_len}"));
+    let done = base_dir().join(format!("raw-sled-{keys}-{value_len}.complete"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES).open().unwrap();
+        let mut r = Rng::new(7);
+        let mut batch = sled::Batch::default();
+        for k in 0..keys {
+            let value: Vec<u8> = (0..value_len).map(|_| r.next_u64() as u8).collect();
+            batch.insert(&raw_key(k)[..], value);
+            if k % 10_000 == 9_999 {
+                db.apply_batch(std::mem::take(&mut batch)).unwrap();
+            }
+        }
+        db.apply_batch(batch).unwrap();
+        db.flush().unwrap();
+        drop(db);
+        std::fs::write(&done, "").unwrap();
+    }
+    sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES).open().unwrap()
+}
+
+pub fn raw_key(k: u64) -> [u8; 9] {
+    let mut key = [1u8; 9];
+    key[1..].copy_from_slice(&(k + 1).to_be_bytes());
+    key
+}
+
+/// `count` draws from `0..n`, deterministic.
+pub fn draws(n: u64, count: usize, seed: u64) -> Vec<u64> {
+    let mut r = Rng::new(seed);
+    (0..count).map(|_| r.below(n)).collect()
+}
+
+/// Latency percentiles of single operations, in microseconds.
+#[derive(Debug, Clone)]
+pub struct Percentiles {
+    pub name: String,
+    pub samples: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// Times `op` once per input, alone (the clock read is the only overhead).
+pub fn percentiles<T>(name: &str, inputs: &[T], mut op: impl FnMut(&T)) -> Percentiles {
+    let mut lat: Vec<Duration> = Vec::with_capacity(inputs.len());
+    for x in inputs {
+        let t = Instant::now();
+        op(x);
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    Percentiles {
+        name: name.to_string(),
+        samples: lat.len(),
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: lat.last().unwrap().as_secs_f64() * 1e6,
+    }
+}
+
+/// Prints a markdown table of percentiles with the ratio of each median and
+/// p99 to the baseline row, and saves it under the bench directory.
+pub fn report(title: &str, rows: &[Percentiles], baseline: &Percentiles) {
+    let mut s = format!(
+        "\n### {title}\n\n| operation | samples | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | p50 / baseline | p99 / baseline |\n|---|---|---|---|---|---|---|---|---|\n"
+    );
+    for r in rows {
+        s += &format!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2}x | {:.2}x |\n",
+            r.name,
+            r.samples,
+            r.p50,
+            r.p90,
+            r.p99,
+            r.p999,
+            r.max,
+            r.p50 / baseline.p50,
+            r.p99 / baseline.p99
+        );
+    }
+    println!("{s}");
+    let path = base_dir().join(format!("{}.md", title.replace(' ', "-")));
+    let _ = std::fs::write(path, s);
+}
+
+/// Peak resident set size of this process, in MiB (Linux).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
