@@ -45,7 +45,7 @@ pub use index::Index;
 pub use model::attrs;
 pub use model::{
     Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, ExternalId,
-    Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value,
+    Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
 };
 
 /// Normalization functions used by the attribute indexes.

@@ -26,7 +26,7 @@ fn create_get_lookup_and_find_by_every_index() {
     let e = db.get(id).unwrap().unwrap();
     assert_eq!(e.kind, EntityKind::PERSON);
     assert_eq!(e.text(attrs::GIVEN_NAME), Some("Ann"));
-    assert_eq!(e.identifiers.len(), 2);
+    assert_eq!(e.identifiers().len(), 2);
     assert_eq!(db.lookup("crm", "C-1").unwrap(), Some(id));
     assert_eq!(db.lookup("crm", "C-2").unwrap(), None);
     assert_eq!(

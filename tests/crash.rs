@@ -126,7 +126,7 @@ fn round(dir: &Path, r: &mut Rng) -> u64 {
         if n >= first && n < acked {
             assert_eq!(
                 e.attr("next"),
-                Some(&kith::Value::Int(n as i64 + 1)),
+                Some(kith::Value::Int(n as i64 + 1)),
                 "update {n} lost"
             );
         }

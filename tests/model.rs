@@ -114,8 +114,8 @@ fn compare(db: &Db, m: &Model, step: usize) {
             .unwrap()
             .unwrap_or_else(|| panic!("{}", ctx(&format!("{id} missing"))));
         assert_eq!(got.kind, e.kind, "{}", ctx("kind"));
-        assert_eq!(got.attrs, e.attrs, "{}", ctx(&format!("attrs of {id}")));
-        let ids: BTreeSet<ExternalId> = got.identifiers.into_iter().collect();
+        assert_eq!(got.attrs(), e.attrs, "{}", ctx(&format!("attrs of {id}")));
+        let ids: BTreeSet<ExternalId> = got.identifiers().into_iter().collect();
         assert_eq!(ids, e.ids, "{}", ctx(&format!("identifiers of {id}")));
         for kind in RELS {
             for (dir, out) in [(Direction::Out, true), (Direction::In, false)] {

@@ -126,12 +126,13 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
     println!("  get by id {}", micros(t_get));
     println!();
     println!("Profile:");
-    for (k, v) in &person.attrs {
+    for (k, v) in &person.attrs() {
         println!("  {k:<14} {v}");
     }
     println!();
-    println!("Known to {} source systems:", person.identifiers.len());
-    for x in &person.identifiers {
+    let identifiers = person.identifiers();
+    println!("Known to {} source systems:", identifiers.len());
+    for x in &identifiers {
         let (found, t) = timed(|| db.lookup(&x.system, &x.key));
         println!(
             "  {:<28} lookup {}  -> {:?}",

@@ -94,8 +94,8 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
         let doc = json!({
             "id": e.id.0,
             "kind": kind_name(db, e),
-            "attrs": e.attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<Map<_, _>>(),
-            "identifiers": e.identifiers.iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
+            "attrs": e.attrs().iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<Map<_, _>>(),
+            "identifiers": e.identifiers().iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
             "created": e.created.to_string(),
             "updated": e.updated.to_string(),
             "relationships": rels,
@@ -104,11 +104,12 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
         return Ok(());
     }
     println!("{} {}", kind_name(db, e), e.id);
-    for (k, v) in &e.attrs {
+    for (k, v) in &e.attrs() {
         println!("  {k}: {v}");
     }
-    if !e.identifiers.is_empty() {
-        let ids: Vec<String> = e.identifiers.iter().map(|x| x.to_string()).collect();
+    let identifiers = e.identifiers();
+    if !identifiers.is_empty() {
+        let ids: Vec<String> = identifiers.iter().map(|x| x.to_string()).collect();
         println!("  identifiers: {}", ids.join(", "));
     }
     println!("  created: {}  updated: {}", e.created, e.updated);

@@ -62,11 +62,11 @@ impl Checker<'_> {
         });
     }
 
-    fn entity(&self, id: u64) -> Result<Option<crate::model::Entity>, StorageError> {
+    fn entity(&self, id: u64) -> Result<Option<crate::model::EntityRecord>, StorageError> {
         let key = keys::node(id);
         match self.db.inner.engine.get(&key)? {
             None => Ok(None),
-            Some(v) => Ok(codec::decode_entity(&key, EntityId(id), &v).ok()),
+            Some(v) => Ok(codec::decode_record(&key, EntityId(id), &v).ok()),
         }
     }
 
@@ -81,7 +81,7 @@ impl Checker<'_> {
         };
         self.report.entities += 1;
         self.max_id = self.max_id.max(id);
-        let e = match codec::decode_entity(k, EntityId(id), v) {
+        let e = match codec::decode_record(k, EntityId(id), v) {
             Ok(e) => e,
             Err(err) => {
                 self.flag(k, err.to_string());

@@ -46,7 +46,7 @@ impl Db {
     pub fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError> {
         let key = keys::node(id.0);
         match self.inner.engine.get(&key).map_err(StorageError::from)? {
-            Some(v) => Ok(Some(codec::decode_entity(&key, id, &v)?)),
+            Some(v) => Ok(Some(codec::decode_entity(&key, id, v)?)),
             None => Ok(None),
         }
     }

@@ -5,10 +5,10 @@ use super::{Db, Durability};
 use crate::error::{StorageError, WriteError};
 use crate::index;
 use crate::model::{
-    EdgeProps, Entity, EntityId, EntityKind, ExternalId, NewEntity, Patch, RelKind, Timestamp,
-    FIRST_USER_CODE,
+    EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId, NewEntity, Patch, RelKind,
+    Timestamp, FIRST_USER_CODE,
 };
-use crate::storage::{codec, keys, WriteBatch};
+use crate::storage::{codec, keys, Bytes, WriteBatch};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
@@ -89,10 +89,10 @@ impl Db {
         }
     }
 
-    fn load(&self, id: EntityId) -> Result<Option<Entity>, StorageError> {
+    fn load(&self, id: EntityId) -> Result<Option<EntityRecord>, StorageError> {
         let key = keys::node(id.0);
         match self.inner.engine.get(&key)? {
-            Some(v) => Ok(Some(codec::decode_entity(&key, id, &v)?)),
+            Some(v) => Ok(Some(codec::decode_record(&key, id, &v)?)),
             None => Ok(None),
         }
     }
@@ -121,7 +121,7 @@ impl Db {
 
     /// Puts the index entries, identifiers and listing of `e` into `b`
     /// (or removes them, when `remove`).
-    fn entity_rows(&self, b: &mut WriteBatch, e: &Entity, remove: bool) {
+    fn entity_rows(&self, b: &mut WriteBatch, e: &EntityRecord, remove: bool) {
         let id = e.id.0;
         for (ix, value) in index::entries(&e.attrs, &self.inner.country_code) {
             let k = keys::idx(ix.code(), value.as_bytes(), id);
@@ -206,9 +206,10 @@ impl Db {
             // Removes first, then puts: a row present in both old and new is kept.
             self.entity_rows(&mut b, &old, true);
             self.entity_rows(&mut b, &new, false);
-            b.put(keys::node(id.0), codec::encode_entity(&new));
+            let bytes = codec::encode_entity(&new);
+            b.put(keys::node(id.0), &bytes);
             self.commit(b, &Delta::default())?;
-            new
+            codec::decode_entity(&keys::node(id.0), id, Bytes::from_vec(bytes))?
         };
         self.sync()?;
         Ok(updated)
@@ -348,7 +349,7 @@ impl Db {
 /// committed is never reused.
 pub struct WriteSet<'db> {
     db: &'db Db,
-    creates: Vec<Entity>,
+    creates: Vec<EntityRecord>,
     edges: Vec<(EntityId, RelKind, EntityId, EdgeProps)>,
 }
 
@@ -372,7 +373,7 @@ impl WriteSet<'_> {
         identifiers.dedup();
         let id = EntityId(self.db.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let now = Timestamp::now();
-        self.creates.push(Entity {
+        self.creates.push(EntityRecord {
             id,
             kind: new.kind,
             attrs: new.attrs,

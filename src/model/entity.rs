@@ -1,7 +1,8 @@
 //! Entities, identifiers, relationships and the writes that change them.
 
 use super::kind::{Direction, EntityKind, RelKind};
-use super::value::{Date, Timestamp, Value};
+use super::value::{Date, Timestamp, Value, ValueRef};
+use crate::storage::{codec, Bytes};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -43,33 +44,122 @@ impl fmt::Display for ExternalId {
     }
 }
 
-/// A stored entity.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A stored entity, as read: a zero-copy view of its stored bytes.
+///
+/// Reading an entity copies nothing: text attributes are borrowed from the
+/// stored value ([`Entity::text`], [`Entity::get`]); [`Entity::attrs`] and
+/// [`Entity::identifiers`] make owned copies when they are wanted.
+#[derive(Clone)]
 pub struct Entity {
     /// Its id.
     pub id: EntityId,
     /// Its kind.
     pub kind: EntityKind,
-    /// Its attributes.
-    pub attrs: Attrs,
-    /// The cross-system identifiers that name it (each unique in the database).
-    pub identifiers: Vec<ExternalId>,
     /// When it was created.
     pub created: Timestamp,
     /// When it was last changed.
     pub updated: Timestamp,
+    raw: Bytes,
 }
 
 impl Entity {
-    /// One attribute.
-    pub fn attr(&self, name: &str) -> Option<&Value> {
-        self.attrs.get(name)
+    /// Wraps stored bytes that `codec` has already validated.
+    pub(crate) fn from_validated(
+        id: EntityId,
+        kind: EntityKind,
+        created: Timestamp,
+        updated: Timestamp,
+        raw: Bytes,
+    ) -> Entity {
+        Entity {
+            id,
+            kind,
+            created,
+            updated,
+            raw,
+        }
     }
 
-    /// One text attribute.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.attrs.get(name).and_then(Value::as_text)
+    fn view(&self) -> codec::EntityV1Ref<'_> {
+        codec::view_entity(&self.raw).expect("entity bytes were validated when read")
     }
+
+    /// One attribute, borrowed.
+    pub fn get(&self, name: &str) -> Option<ValueRef<'_>> {
+        self.view()
+            .attrs
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// One attribute, owned.
+    pub fn attr(&self, name: &str) -> Option<Value> {
+        self.get(name).map(|v| v.to_value())
+    }
+
+    /// One text attribute, borrowed.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.get(name) {
+            Some(ValueRef::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Every attribute, borrowed, in name order.
+    pub fn attr_refs(&self) -> Vec<(&str, ValueRef<'_>)> {
+        self.view().attrs
+    }
+
+    /// Every attribute, owned.
+    pub fn attrs(&self) -> Attrs {
+        self.view()
+            .attrs
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_value()))
+            .collect()
+    }
+
+    /// The cross-system identifiers that name it (each unique in the database).
+    pub fn identifiers(&self) -> Vec<ExternalId> {
+        self.view()
+            .identifiers
+            .into_iter()
+            .map(|(s, k)| ExternalId::new(s, k))
+            .collect()
+    }
+}
+
+impl PartialEq for Entity {
+    fn eq(&self, other: &Entity) -> bool {
+        self.id == other.id && self.raw[..] == other.raw[..]
+    }
+}
+
+impl Eq for Entity {}
+
+impl fmt::Debug for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entity")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("attrs", &self.attrs())
+            .field("identifiers", &self.identifiers())
+            .field("created", &self.created)
+            .field("updated", &self.updated)
+            .finish()
+    }
+}
+
+/// An entity's content, owned: what writes build and encode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EntityRecord {
+    pub(crate) id: EntityId,
+    pub(crate) kind: EntityKind,
+    pub(crate) attrs: Attrs,
+    pub(crate) identifiers: Vec<ExternalId>,
+    pub(crate) created: Timestamp,
+    pub(crate) updated: Timestamp,
 }
 
 /// An entity to create.

@@ -5,7 +5,8 @@ mod entity;
 mod kind;
 mod value;
 
+pub(crate) use entity::EntityRecord;
 pub use entity::{Attrs, EdgeProps, Entity, EntityId, ExternalId, Neighbour, NewEntity, Patch};
 pub use kind::{Direction, EntityKind, RelKind};
 pub(crate) use kind::{BUILTIN_ENTITY_KINDS, BUILTIN_REL_KINDS, FIRST_USER_CODE};
-pub use value::{Date, Decimal, ParseValueError, Timestamp, Value};
+pub use value::{Date, Decimal, ParseValueError, Timestamp, Value, ValueRef};

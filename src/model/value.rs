@@ -135,6 +135,43 @@ impl From<Timestamp> for Value {
     }
 }
 
+/// A value borrowed from a stored entity, without copying its text.
+///
+/// The variants mirror [`Value`] one for one (and in the same order: the
+/// stored encoding is shared).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub enum ValueRef<'a> {
+    /// UTF-8 text.
+    Text(&'a str),
+    /// A signed 64-bit integer.
+    Int(i64),
+    /// An exact decimal number.
+    Decimal(Decimal),
+    /// A calendar date.
+    Date(Date),
+    /// An instant.
+    Timestamp(Timestamp),
+    /// A boolean.
+    Bool(bool),
+    /// A list of values.
+    List(#[serde(borrow)] Vec<ValueRef<'a>>),
+}
+
+impl ValueRef<'_> {
+    /// An owned copy.
+    pub fn to_value(&self) -> Value {
+        match self {
+            ValueRef::Text(s) => Value::Text((*s).to_string()),
+            ValueRef::Int(i) => Value::Int(*i),
+            ValueRef::Decimal(d) => Value::Decimal(*d),
+            ValueRef::Date(d) => Value::Date(*d),
+            ValueRef::Timestamp(t) => Value::Timestamp(*t),
+            ValueRef::Bool(b) => Value::Bool(*b),
+            ValueRef::List(items) => Value::List(items.iter().map(ValueRef::to_value).collect()),
+        }
+    }
+}
+
 /// An error parsing a decimal, date or timestamp from text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseValueError {

@@ -5,7 +5,10 @@
 //! byte, and the decoder upgrades old values on read.
 
 use crate::error::StorageError;
-use crate::model::{Attrs, EdgeProps, Entity, EntityId, EntityKind, ExternalId, Timestamp};
+use crate::model::{
+    Attrs, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId, Timestamp, ValueRef,
+};
+use super::Bytes;
 use bincode::Options;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +39,19 @@ pub struct EntityV1 {
     pub updated: i64,
     pub attrs: Attrs,
     pub identifiers: Vec<(String, String)>,
+}
+
+/// Entity value, version 1, borrowed from the stored bytes. The same bytes as
+/// [`EntityV1`]: a map encodes as a sequence of pairs.
+#[derive(Deserialize)]
+pub struct EntityV1Ref<'a> {
+    pub kind: u16,
+    pub created: i64,
+    pub updated: i64,
+    #[serde(borrow)]
+    pub attrs: Vec<(&'a str, ValueRef<'a>)>,
+    #[serde(borrow)]
+    pub identifiers: Vec<(&'a str, &'a str)>,
 }
 
 /// Edge value, version 1. Frozen.
@@ -70,7 +86,7 @@ fn split<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(u8, &'a [u8]), StorageError
 }
 
 /// Encodes an entity (its id lives in the key).
-pub fn encode_entity(e: &Entity) -> Vec<u8> {
+pub fn encode_entity(e: &EntityRecord) -> Vec<u8> {
     versioned(
         ENTITY_V1,
         &EntityV1 {
@@ -87,15 +103,40 @@ pub fn encode_entity(e: &Entity) -> Vec<u8> {
     )
 }
 
-/// Decodes an entity stored under `key`.
-pub fn decode_entity(key: &[u8], id: EntityId, bytes: &[u8]) -> Result<Entity, StorageError> {
+/// A borrowed view of stored entity bytes (version byte included).
+pub fn view_entity(bytes: &[u8]) -> Result<EntityV1Ref<'_>, String> {
+    match bytes.split_first() {
+        Some((&ENTITY_V1, body)) => options()
+            .deserialize::<EntityV1Ref<'_>>(body)
+            .map_err(|e| format!("entity does not decode: {e}")),
+        Some((v, _)) => Err(format!("unknown entity value version {v}")),
+        None => Err("empty value".into()),
+    }
+}
+
+/// Decodes an entity stored under `key` into a zero-copy [`Entity`],
+/// validating every byte of it first.
+pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, StorageError> {
+    let v = view_entity(&bytes).map_err(|e| corrupt(key, e))?;
+    let (kind, created, updated) = (v.kind, v.created, v.updated);
+    Ok(Entity::from_validated(
+        id,
+        EntityKind(kind),
+        Timestamp::from_micros(created),
+        Timestamp::from_micros(updated),
+        bytes,
+    ))
+}
+
+/// Decodes an entity stored under `key` into an owned record.
+pub fn decode_record(key: &[u8], id: EntityId, bytes: &[u8]) -> Result<EntityRecord, StorageError> {
     let (version, body) = split(key, bytes)?;
     match version {
         ENTITY_V1 => {
             let r: EntityV1 = options()
                 .deserialize(body)
                 .map_err(|e| corrupt(key, format!("entity does not decode: {e}")))?;
-            Ok(Entity {
+            Ok(EntityRecord {
                 id,
                 kind: EntityKind(r.kind),
                 attrs: r.attrs,
@@ -214,7 +255,7 @@ mod tests {
         );
         attrs.insert("f".into(), Value::Bool(true));
         attrs.insert("g".into(), Value::List(vec![Value::Int(1)]));
-        let e = Entity {
+        let e = EntityRecord {
             id: EntityId(9),
             kind: EntityKind::PERSON,
             attrs,
@@ -228,14 +269,21 @@ mod tests {
             8, 1, 102, 5, 1, 1, 103, 6, 1, 1, 2, 1, 1, 115, 1, 107,
         ];
         assert_eq!(bytes, expected);
-        assert_eq!(decode_entity(b"k", EntityId(9), &bytes).unwrap(), e);
+        assert_eq!(decode_record(b"k", EntityId(9), &bytes).unwrap(), e);
+        // The borrowed view reads the same bytes to the same content.
+        let view = decode_entity(b"k", EntityId(9), Bytes::from_vec(bytes)).unwrap();
+        assert_eq!(view.attrs(), e.attrs);
+        assert_eq!(view.identifiers(), e.identifiers);
+        assert_eq!(view.text("a"), Some("x"));
+        assert_eq!(view.get("g"), Some(ValueRef::List(vec![ValueRef::Int(1)])));
+        assert_eq!((view.created, view.updated), (e.created, e.updated));
     }
 
     #[test]
     fn corrupt_values_are_errors_naming_the_key() {
         let key = super::super::keys::node(5);
         for bad in [&[][..], &[1, 200, 200, 200][..], &[9, 0][..]] {
-            match decode_entity(&key, EntityId(5), bad) {
+            match decode_entity(&key, EntityId(5), Bytes::from_vec(bad.to_vec())) {
                 Err(StorageError::Corrupt { key, .. }) => assert_eq!(key, "node/5"),
                 other => panic!("expected corruption, got {other:?}"),
             }

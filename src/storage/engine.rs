@@ -10,6 +10,13 @@ use std::path::Path;
 #[derive(Clone)]
 pub struct Bytes(sled::IVec);
 
+impl Bytes {
+    /// Bytes from an owned buffer.
+    pub fn from_vec(v: Vec<u8>) -> Bytes {
+        Bytes(sled::IVec::from(v))
+    }
+}
+
 impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
