@@ -30,10 +30,19 @@ fn benches(c: &mut Criterion) {
         raw.len()
     );
     const N: usize = 200_000;
-    let person_draws: Vec<_> = draws(n_persons, N, 1).into_iter().map(|i| persons[i as usize]).collect();
+    let person_draws: Vec<_> = draws(n_persons, N, 1)
+        .into_iter()
+        .map(|i| persons[i as usize])
+        .collect();
     let index_draws = draws(n_persons, N, 2);
-    let core_keys: Vec<String> = index_draws.iter().map(|i| kith::generate::core_key(*i)).collect();
-    let emails: Vec<String> = index_draws.iter().map(|i| kith::generate::email(*i)).collect();
+    let core_keys: Vec<String> = index_draws
+        .iter()
+        .map(|i| kith::generate::core_key(*i))
+        .collect();
+    let emails: Vec<String> = index_draws
+        .iter()
+        .map(|i| kith::generate::email(*i))
+        .collect();
     let raw_keys: Vec<[u8; 9]> = draws(entities, N, 3).into_iter().map(raw_key).collect();
 
     // Warm both caches the same way.
@@ -53,7 +62,9 @@ fn benches(c: &mut Criterion) {
     g.bench_function("raw sled get (baseline)", |b| {
         b.iter(|| black_box(raw.get(raw_keys[next()]).unwrap()))
     });
-    g.bench_function("get by id", |b| b.iter(|| black_box(db.get(person_draws[next()]).unwrap())));
+    g.bench_function("get by id", |b| {
+        b.iter(|| black_box(db.get(person_draws[next()]).unwrap()))
+    });
     g.bench_function("lookup (system, key)", |b| {
         b.iter(|| black_box(db.lookup("core_banking", &core_keys[next()]).unwrap()))
     });
@@ -61,7 +72,12 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(db.find(Index::Email, &emails[next()]).unwrap()))
     });
     g.bench_function("neighbours OWNS out", |b| {
-        b.iter(|| black_box(db.neighbours(person_draws[next()], RelKind::OWNS, Direction::Out).unwrap()))
+        b.iter(|| {
+            black_box(
+                db.neighbours(person_draws[next()], RelKind::OWNS, Direction::Out)
+                    .unwrap(),
+            )
+        })
     });
     g.finish();
 
@@ -83,7 +99,11 @@ fn benches(c: &mut Criterion) {
             black_box(db.neighbours(*id, RelKind::OWNS, Direction::Out).unwrap());
         }),
     ];
-    report(&format!("store latency at {n_persons} persons"), &rows, &baseline);
+    report(
+        &format!("store latency at {n_persons} persons"),
+        &rows,
+        &baseline,
+    );
     println!(
         "kith disk: {:.0} MiB; raw sled disk: {:.0} MiB; peak RSS of this process: {:.0} MiB",
         db.disk_bytes().unwrap() as f64 / 1048576.0,

@@ -88,7 +88,11 @@ pub fn raw_sled(keys: u64, value_len: usize) -> sled::Db {
     let done = base_dir().join(format!("raw-sled-{keys}-{value_len}.complete"));
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
-        let db = sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES).open().unwrap();
+        let db = sled::Config::new()
+            .path(&dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .unwrap();
         let mut r = Rng::new(7);
         let mut batch = sled::Batch::default();
         for k in 0..keys {
@@ -103,7 +107,11 @@ pub fn raw_sled(keys: u64, value_len: usize) -> sled::Db {
         drop(db);
         std::fs::write(&done, "").unwrap();
     }
-    sled::Config::new().path(&dir).cache_capacity(CACHE_BYTES).open().unwrap()
+    sled::Config::new()
+        .path(&dir)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .unwrap()
 }
 
 pub fn raw_key(k: u64) -> [u8; 9] {

@@ -84,13 +84,12 @@ impl Entity {
         codec::view_entity(&self.raw).expect("entity bytes were validated when read")
     }
 
-    /// One attribute, borrowed.
+    /// One attribute, borrowed. Walks the stored bytes; allocates nothing
+    /// unless the value is a list.
     pub fn get(&self, name: &str) -> Option<ValueRef<'_>> {
-        self.view()
-            .attrs
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
+        codec::walk_entity(&self.raw, Some(name))
+            .expect("entity bytes were validated when read")
+            .3
     }
 
     /// One attribute, owned.

@@ -4,11 +4,11 @@
 //! frozen once released: a new layout gets a new `…V2` type and a new version
 //! byte, and the decoder upgrades old values on read.
 
+use super::Bytes;
 use crate::error::StorageError;
 use crate::model::{
     Attrs, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId, Timestamp, ValueRef,
 };
-use super::Bytes;
 use bincode::Options;
 use serde::{Deserialize, Serialize};
 
@@ -114,11 +114,108 @@ pub fn view_entity(bytes: &[u8]) -> Result<EntityV1Ref<'_>, String> {
     }
 }
 
+/// Walks stored entity bytes without allocating: validates every byte, and
+/// returns the header and, if `find` names one, that attribute (borrowed).
+pub fn walk_entity<'a>(bytes: &'a [u8], find: Option<&str>) -> Result<Walked<'a>, String> {
+    match bytes.split_first() {
+        Some((&ENTITY_V1, body)) => options()
+            .deserialize_seed(walk::EntitySeed { find }, body)
+            .map_err(|e| format!("entity does not decode: {e}")),
+        Some((v, _)) => Err(format!("unknown entity value version {v}")),
+        None => Err("empty value".into()),
+    }
+}
+
+/// What [`walk_entity`] returns: kind, created, updated, the attribute found.
+pub type Walked<'a> = (u16, i64, i64, Option<ValueRef<'a>>);
+
+mod walk {
+    //! Serde visitors that walk an [`super::EntityV1`] encoding in place.
+    use crate::model::ValueRef;
+    use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+    use std::fmt;
+
+    pub struct EntitySeed<'n> {
+        pub find: Option<&'n str>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for EntitySeed<'_> {
+        type Value = super::Walked<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_tuple(5, self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for EntitySeed<'_> {
+        type Value = super::Walked<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an entity")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let missing = |i| de::Error::invalid_length(i, &"5 fields");
+            let kind: u16 = seq.next_element()?.ok_or_else(|| missing(0))?;
+            let created: i64 = seq.next_element()?.ok_or_else(|| missing(1))?;
+            let updated: i64 = seq.next_element()?.ok_or_else(|| missing(2))?;
+            let found = seq
+                .next_element_seed(Attrs { find: self.find })?
+                .ok_or_else(|| missing(3))?;
+            seq.next_element_seed(Ids)?.ok_or_else(|| missing(4))?;
+            Ok((kind, created, updated, found))
+        }
+    }
+
+    struct Attrs<'n> {
+        find: Option<&'n str>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Attrs<'_> {
+        type Value = Option<ValueRef<'de>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Attrs<'_> {
+        type Value = Option<ValueRef<'de>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("attributes")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some((name, value)) = seq.next_element::<(&'de str, ValueRef<'de>)>()? {
+                if found.is_none() && Some(name) == self.find {
+                    found = Some(value);
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    struct Ids;
+
+    impl<'de> DeserializeSeed<'de> for Ids {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Ids {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("identifiers")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<(&'de str, &'de str)>()?.is_some() {}
+            Ok(())
+        }
+    }
+}
+
 /// Decodes an entity stored under `key` into a zero-copy [`Entity`],
 /// validating every byte of it first.
 pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, StorageError> {
-    let v = view_entity(&bytes).map_err(|e| corrupt(key, e))?;
-    let (kind, created, updated) = (v.kind, v.created, v.updated);
+    let (kind, created, updated, _) = walk_entity(&bytes, None).map_err(|e| corrupt(key, e))?;
     Ok(Entity::from_validated(
         id,
         EntityKind(kind),

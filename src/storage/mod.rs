@@ -7,4 +7,6 @@ pub(crate) mod codec;
 pub(crate) mod engine;
 pub(crate) mod keys;
 
-pub(crate) use engine::{looks_like_engine_dir, Bytes, Engine, EngineConfig, EngineError, WriteBatch};
+pub(crate) use engine::{
+    looks_like_engine_dir, Bytes, Engine, EngineConfig, EngineError, WriteBatch,
+};
