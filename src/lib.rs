@@ -32,6 +32,8 @@
 //! that touches the key-value engine; `generate` builds synthetic banks for
 //! the demo, tests and benchmarks.
 
+#![deny(missing_docs)]
+
 mod db;
 mod error;
 pub mod generate;

@@ -535,7 +535,7 @@ pub fn generate_bank(
         let (city, region, zip) = *b.r.pick(CITIES);
         let addr = Address {
             number: 1 + b.r.below(9_999),
-            street: *b.r.pick(STREETS),
+            street: STREETS[b.r.below(STREETS.len() as u64) as usize],
             city,
             region,
             postcode: format!("{zip}{:02}", b.r.below(100)),

@@ -44,6 +44,7 @@ pub struct EntityV1 {
 /// Entity value, version 1, borrowed from the stored bytes. The same bytes as
 /// [`EntityV1`]: a map encodes as a sequence of pairs.
 #[derive(Deserialize)]
+#[allow(dead_code)] // The header fields are read for their layout; the walk reads their values.
 pub struct EntityV1Ref<'a> {
     pub kind: u16,
     pub created: i64,
