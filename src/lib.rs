@@ -36,6 +36,8 @@
 
 mod db;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 mod index;
 mod model;

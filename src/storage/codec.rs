@@ -183,8 +183,14 @@ mod walk {
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut found = None;
+            let mut prev: Option<&str> = None;
             while let Some((name, value)) = seq.next_element::<(&'de str, ValueRef<'de>)>()? {
-                if found.is_none() && Some(name) == self.find {
+                // Written from a map: names strictly ascending. Anything else is corrupt.
+                if prev.is_some_and(|p| p >= name) {
+                    return Err(de::Error::custom("attribute names out of order"));
+                }
+                prev = Some(name);
+                if Some(name) == self.find {
                     found = Some(value);
                 }
             }
@@ -207,7 +213,13 @@ mod walk {
             f.write_str("identifiers")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq.next_element::<(&'de str, &'de str)>()?.is_some() {}
+            let mut prev: Option<(&str, &str)> = None;
+            while let Some(id) = seq.next_element::<(&'de str, &'de str)>()? {
+                if prev.is_some_and(|p| p >= id) {
+                    return Err(de::Error::custom("identifiers out of order"));
+                }
+                prev = Some(id);
+            }
             Ok(())
         }
     }
@@ -226,8 +238,10 @@ pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, S
     ))
 }
 
-/// Decodes an entity stored under `key` into an owned record.
+/// Decodes an entity stored under `key` into an owned record (after the same
+/// validation as [`decode_entity`]).
 pub fn decode_record(key: &[u8], id: EntityId, bytes: &[u8]) -> Result<EntityRecord, StorageError> {
+    walk_entity(bytes, None).map_err(|e| corrupt(key, e))?;
     let (version, body) = split(key, bytes)?;
     match version {
         ENTITY_V1 => {
