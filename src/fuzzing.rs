@@ -32,7 +32,11 @@ pub fn entity_value(data: &[u8]) {
 pub fn key(data: &[u8]) {
     let _ = keys::describe(data);
     if let Ok(s) = std::str::from_utf8(data) {
-        let (a, b) = s.split_at(s.len() / 2);
+        let mut mid = s.len() / 2;
+        while !s.is_char_boundary(mid) {
+            mid -= 1;
+        }
+        let (a, b) = s.split_at(mid);
         let k = keys::xref(a, b);
         assert_eq!(keys::parse_xref(&k), Some((a.to_string(), b.to_string())));
     }

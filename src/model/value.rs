@@ -365,7 +365,14 @@ impl Date {
         };
         let t = text.trim();
         let b = t.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        let digits_at = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        if b.len() != 10
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !digits_at(0..4)
+            || !digits_at(5..7)
+            || !digits_at(8..10)
+        {
             return Err(err());
         }
         let num = |s: &str| s.parse::<u32>().map_err(|_| err());
@@ -414,7 +421,7 @@ impl Timestamp {
             input: text.to_string(),
         };
         let t = text.trim();
-        if t.len() < 20 || !t.is_char_boundary(10) {
+        if t.len() < 20 || !t.is_ascii() {
             return Err(err());
         }
         let date = Date::parse(&t[..10]).map_err(|_| err())?;
@@ -451,7 +458,11 @@ impl Timestamp {
                 if &tail[3..4] != ":" {
                     return Err(err());
                 }
-                let v = num(&tail[1..3])? * 3600 + num(&tail[4..6])? * 60;
+                let (oh, om) = (num(&tail[1..3])?, num(&tail[4..6])?);
+                if oh > 23 || om > 59 {
+                    return Err(err());
+                }
+                let v = oh * 3600 + om * 60;
                 if tail.starts_with('-') {
                     -v
                 } else {
@@ -580,5 +591,7 @@ mod tests {
         assert_eq!(t.to_string(), "1970-01-01T00:00:01.500000Z");
         assert!(Timestamp::parse("2024-05-01 12:30").is_err());
         assert!(Timestamp::parse("2024-05-01T25:00:00Z").is_err());
+        assert!(Timestamp::parse("2024-05-01T12:00:00+99:00").is_err());
+        assert!(Timestamp::parse("2024-05-01T1é:00:00Z").is_err());
     }
 }
