@@ -18,16 +18,22 @@ fn benches(c: &mut Criterion) {
     let persons = ids_of(&db, EntityKind::PERSON);
     let n_persons = persons.len() as u64;
     let entities: u64 = db.stats().unwrap().entities.values().sum();
-    // Raw sled tree with as many keys as kith holds entities, values the size
+    // Baseline 1: a raw sled tree of the same size as kith's whole store — as
+    // many keys, as many bytes — so both trees have the same depth and cache
+    // pressure. Baseline 2: as many keys as kith has entities, each the size
     // of a stored person (about 330 bytes).
-    let raw = raw_sled(entities, 330);
+    let (keys, bytes) = store_shape(&db);
+    let raw = raw_sled(keys, (bytes / keys).saturating_sub(9).max(1) as usize);
+    let raw_entities = raw_sled(entities, 330);
     eprintln!(
-        "bank: {} at {}; {} persons, {} entities; raw sled baseline: {} keys",
-        persons.len(),
+        "bank at {}: {} persons, {} entities, {} keys, {} MiB logical; raw sled baselines: {} and {} keys",
         dir.display(),
         n_persons,
         entities,
-        raw.len()
+        keys,
+        bytes >> 20,
+        raw.len(),
+        raw_entities.len()
     );
     const N: usize = 200_000;
     let person_draws: Vec<_> = draws(n_persons, N, 1)
@@ -43,11 +49,15 @@ fn benches(c: &mut Criterion) {
         .iter()
         .map(|i| kith::generate::email(*i))
         .collect();
-    let raw_keys: Vec<[u8; 9]> = draws(entities, N, 3).into_iter().map(raw_key).collect();
+    let raw_keys: Vec<[u8; 9]> = draws(keys, N, 3).into_iter().map(raw_key).collect();
+    let raw_entity_keys: Vec<[u8; 9]> = draws(entities, N, 4).into_iter().map(raw_key).collect();
 
     // Warm both caches the same way.
     for k in &raw_keys {
         black_box(raw.get(k).unwrap());
+    }
+    for k in &raw_entity_keys {
+        black_box(raw_entities.get(k).unwrap());
     }
     for id in &person_draws {
         black_box(db.get(*id).unwrap());
@@ -59,8 +69,11 @@ fn benches(c: &mut Criterion) {
         i = (i + 1) % N;
         i
     };
-    g.bench_function("raw sled get (baseline)", |b| {
+    g.bench_function("raw sled get (baseline: same keys and bytes)", |b| {
         b.iter(|| black_box(raw.get(raw_keys[next()]).unwrap()))
+    });
+    g.bench_function("raw sled get, entity-sized tree", |b| {
+        b.iter(|| black_box(raw_entities.get(raw_entity_keys[next()]).unwrap()))
     });
     g.bench_function("get by id", |b| {
         b.iter(|| black_box(db.get(person_draws[next()]).unwrap()))
@@ -81,11 +94,14 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let baseline = percentiles("raw sled get (baseline)", &raw_keys, |k| {
+    let baseline = percentiles("raw sled get (baseline: same keys and bytes)", &raw_keys, |k| {
         black_box(raw.get(k).unwrap());
     });
     let rows = vec![
         baseline.clone(),
+        percentiles("raw sled get, entity-sized tree", &raw_entity_keys, |k| {
+            black_box(raw_entities.get(k).unwrap());
+        }),
         percentiles("get by id", &person_draws, |id| {
             black_box(db.get(*id).unwrap());
         }),
@@ -105,9 +121,10 @@ fn benches(c: &mut Criterion) {
         &baseline,
     );
     println!(
-        "kith disk: {:.0} MiB; raw sled disk: {:.0} MiB; peak RSS of this process: {:.0} MiB",
+        "kith disk: {:.0} MiB; raw sled disk: {:.0} and {:.0} MiB; peak RSS of this process: {:.0} MiB",
         db.disk_bytes().unwrap() as f64 / 1048576.0,
         raw.size_on_disk().unwrap() as f64 / 1048576.0,
+        raw_entities.size_on_disk().unwrap() as f64 / 1048576.0,
         peak_rss_mib()
     );
 }

@@ -67,6 +67,24 @@ pub fn bank() -> (Db, PathBuf) {
     (db, dir)
 }
 
+/// Keys and logical bytes (keys + values) of the bank's store, from
+/// `Db::check` (slow at scale: the result is cached beside the bank).
+pub fn store_shape(db: &Db) -> (u64, u64) {
+    let n = persons();
+    let path = base_dir().join(format!("bank-{n}.shape"));
+    if let Some((k, b)) = std::fs::read_to_string(&path).ok().and_then(|s| {
+        let (k, b) = s.trim().split_once(' ')?;
+        Some((k.parse().ok()?, b.parse().ok()?))
+    }) {
+        return (k, b);
+    }
+    eprintln!("measuring the store's shape with check() …");
+    let r = db.check().unwrap();
+    assert!(r.is_ok(), "bench database fails check: {:?}", &r.violations[..r.violations.len().min(5)]);
+    std::fs::write(&path, format!("{} {}\n", r.keys, r.logical_bytes)).unwrap();
+    (r.keys, r.logical_bytes)
+}
+
 /// Every id of one kind.
 pub fn ids_of(db: &Db, kind: EntityKind) -> Vec<EntityId> {
     let mut out = Vec::new();
