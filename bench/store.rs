@@ -15,7 +15,9 @@ use std::hint::black_box;
 
 fn benches(c: &mut Criterion) {
     let (db, dir) = bank();
+    eprintln!("opened; peak RSS {:.0} MiB", peak_rss_mib());
     let persons = ids_of(&db, EntityKind::PERSON);
+    eprintln!("listed persons; peak RSS {:.0} MiB", peak_rss_mib());
     let n_persons = persons.len() as u64;
     let entities: u64 = db.stats().unwrap().entities.values().sum();
     // Baseline 1: a raw sled tree of the same size as kith's whole store — as
@@ -35,6 +37,9 @@ fn benches(c: &mut Criterion) {
         raw.len(),
         raw_entities.len()
     );
+    if std::env::var_os("KITH_BENCH_SETUP_ONLY").is_some() {
+        return;
+    }
     const N: usize = 200_000;
     let person_draws: Vec<_> = draws(n_persons, N, 1)
         .into_iter()
@@ -94,9 +99,13 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let baseline = percentiles("raw sled get (baseline: same keys and bytes)", &raw_keys, |k| {
-        black_box(raw.get(k).unwrap());
-    });
+    let baseline = percentiles(
+        "raw sled get (baseline: same keys and bytes)",
+        &raw_keys,
+        |k| {
+            black_box(raw.get(k).unwrap());
+        },
+    );
     let rows = vec![
         baseline.clone(),
         percentiles("raw sled get, entity-sized tree", &raw_entity_keys, |k| {

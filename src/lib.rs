@@ -40,6 +40,7 @@ mod error;
 pub mod fuzzing;
 pub mod generate;
 mod index;
+pub mod json;
 mod model;
 mod storage;
 

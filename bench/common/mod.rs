@@ -80,7 +80,11 @@ pub fn store_shape(db: &Db) -> (u64, u64) {
     }
     eprintln!("measuring the store's shape with check() …");
     let r = db.check().unwrap();
-    assert!(r.is_ok(), "bench database fails check: {:?}", &r.violations[..r.violations.len().min(5)]);
+    assert!(
+        r.is_ok(),
+        "bench database fails check: {:?}",
+        &r.violations[..r.violations.len().min(5)]
+    );
     std::fs::write(&path, format!("{} {}\n", r.keys, r.logical_bytes)).unwrap();
     (r.keys, r.logical_bytes)
 }
@@ -106,21 +110,23 @@ pub fn raw_sled(keys: u64, value_len: usize) -> sled::Db {
     let done = base_dir().join(format!("raw-sled-{keys}-{value_len}.complete"));
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
+        eprintln!("building a raw sled tree of {keys} keys and {value_len}-byte values …");
+        // A small cache and regular flushes while loading: sled's memory
+        // grows far past its cache during a bulk load otherwise.
         let db = sled::Config::new()
             .path(&dir)
-            .cache_capacity(CACHE_BYTES)
+            .cache_capacity(256 << 20)
             .open()
             .unwrap();
         let mut r = Rng::new(7);
-        let mut batch = sled::Batch::default();
         for k in 0..keys {
             let value: Vec<u8> = (0..value_len).map(|_| r.next_u64() as u8).collect();
-            batch.insert(&raw_key(k)[..], value);
-            if k % 10_000 == 9_999 {
-                db.apply_batch(std::mem::take(&mut batch)).unwrap();
+            db.insert(&raw_key(k)[..], value).unwrap();
+            if k % 1_000_000 == 999_999 {
+                db.flush().unwrap();
+                eprintln!("  {} keys, peak RSS {:.0} MiB", k + 1, peak_rss_mib());
             }
         }
-        db.apply_batch(batch).unwrap();
         db.flush().unwrap();
         drop(db);
         std::fs::write(&done, "").unwrap();

@@ -1,7 +1,7 @@
 //! Printing entities, relationships and statistics for people and for machines.
 
 use kith::{Db, Direction, EdgeProps, Entity, Neighbour, Stats};
-use serde_json::{json, Map, Value as J};
+use serde_json::{json, Value as J};
 
 /// A readable kind name.
 pub fn kind_name(db: &Db, e: &Entity) -> String {
@@ -55,21 +55,6 @@ fn props_text(p: &EdgeProps) -> String {
     parts.join(" ")
 }
 
-fn props_json(p: &EdgeProps) -> J {
-    let mut m: Map<String, J> = p
-        .attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), v.to_json()))
-        .collect();
-    if let Some(s) = p.since {
-        m.insert("since".into(), J::String(s.to_string()));
-    }
-    if let Some(u) = p.until {
-        m.insert("until".into(), J::String(u.to_string()));
-    }
-    J::Object(m)
-}
-
 fn all_edges(db: &Db, e: &Entity) -> Result<Vec<Neighbour>, kith::ReadError> {
     let mut v = db.edges(e.id, Direction::Out)?;
     v.extend(db.edges(e.id, Direction::In)?);
@@ -80,26 +65,18 @@ fn all_edges(db: &Db, e: &Entity) -> Result<Vec<Neighbour>, kith::ReadError> {
 pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError> {
     let edges = all_edges(db, e)?;
     if as_json {
-        let rels: Vec<J> = edges
-            .iter()
-            .map(|n| {
-                json!({
-                    "kind": db.relationship_kind_name(n.kind).unwrap_or_else(|| n.kind.to_string()),
-                    "direction": if n.direction == Direction::Out { "out" } else { "in" },
-                    "other": n.id.0,
-                    "props": props_json(&n.props),
+        let mut doc = kith::json::entity_to_json(e, &kind_name(db, e));
+        doc["relationships"] = J::Array(
+            edges
+                .iter()
+                .map(|n| {
+                    let name = db
+                        .relationship_kind_name(n.kind)
+                        .unwrap_or_else(|| n.kind.to_string());
+                    kith::json::neighbour_to_json(n, &name)
                 })
-            })
-            .collect();
-        let doc = json!({
-            "id": e.id.0,
-            "kind": kind_name(db, e),
-            "attrs": e.attrs().iter().map(|(k, v)| (k.clone(), v.to_json())).collect::<Map<_, _>>(),
-            "identifiers": e.identifiers().iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
-            "created": e.created.to_string(),
-            "updated": e.updated.to_string(),
-            "relationships": rels,
-        });
+                .collect(),
+        );
         println!("{doc}");
         return Ok(());
     }

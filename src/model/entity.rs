@@ -80,6 +80,17 @@ impl Entity {
         }
     }
 
+    /// An entity built from owned content (its encoding is the stored one).
+    pub(crate) fn from_record(r: &EntityRecord) -> Entity {
+        Entity {
+            id: r.id,
+            kind: r.kind,
+            created: r.created,
+            updated: r.updated,
+            raw: Bytes::from_vec(codec::encode_entity(r)),
+        }
+    }
+
     fn view(&self) -> codec::EntityV1Ref<'_> {
         codec::view_entity(&self.raw).expect("entity bytes were validated when read")
     }

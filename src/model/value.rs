@@ -61,17 +61,60 @@ impl Value {
         }
     }
 
-    /// The value as JSON (text, number as string for decimals, ISO dates).
+    /// The value as JSON. Text, integers, booleans and lists are plain JSON;
+    /// decimals, dates and timestamps are tagged so that they read back with
+    /// their type: `{"$decimal": "12.50"}`, `{"$date": "2024-01-31"}`,
+    /// `{"$timestamp": "2024-01-31T12:00:00Z"}`.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
+        let tagged = |tag: &str, text: String| {
+            let mut m = serde_json::Map::new();
+            m.insert(tag.to_string(), J::String(text));
+            J::Object(m)
+        };
         match self {
             Value::Text(s) => J::String(s.clone()),
             Value::Int(i) => J::from(*i),
-            Value::Decimal(d) => J::String(d.to_string()),
-            Value::Date(d) => J::String(d.to_string()),
-            Value::Timestamp(t) => J::String(t.to_string()),
+            Value::Decimal(d) => tagged("$decimal", d.to_string()),
+            Value::Date(d) => tagged("$date", d.to_string()),
+            Value::Timestamp(t) => tagged("$timestamp", t.to_string()),
             Value::Bool(b) => J::Bool(*b),
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+        }
+    }
+
+    /// Reads the JSON form written by [`Value::to_json`]. A JSON number with a
+    /// fraction is read as a decimal (exactly, from its text), never a float.
+    pub fn from_json(j: &serde_json::Value) -> Result<Value, ParseValueError> {
+        use serde_json::Value as J;
+        let err = |what: &'static str| ParseValueError {
+            what,
+            input: j.to_string(),
+        };
+        match j {
+            J::String(s) => Ok(Value::Text(s.clone())),
+            J::Bool(b) => Ok(Value::Bool(*b)),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Ok(Value::Int(i)),
+                None => Decimal::parse(&n.to_string()).map(Value::Decimal),
+            },
+            J::Array(items) => items
+                .iter()
+                .map(Value::from_json)
+                .collect::<Result<_, _>>()
+                .map(Value::List),
+            J::Object(m) if m.len() == 1 => {
+                let (tag, v) = m.iter().next().expect("one entry");
+                let text = v.as_str().ok_or_else(|| err("tagged value"))?;
+                match tag.as_str() {
+                    "$decimal" => Decimal::parse(text).map(Value::Decimal),
+                    "$date" => Date::parse(text).map(Value::Date),
+                    "$timestamp" => Timestamp::parse(text).map(Value::Timestamp),
+                    _ => Err(err("value (unknown tag)")),
+                }
+            }
+            J::Null => Err(err("value (null is not a value)")),
+            J::Object(_) => Err(err("value (an object must be one tag)")),
         }
     }
 }

@@ -1,0 +1,222 @@
+//! The JSON form of entities and relationships, shared by the `kith`
+//! command's `--json` output, the wire protocol's replies and the Rust
+//! client, which reads it back into the same typed results as the embedded
+//! API.
+//!
+//! ```json
+//! {"id": 7, "kind": "person", "kind_code": 1,
+//!  "attrs": {"given_name": "Ann", "birth_date": {"$date": "1980-02-01"}},
+//!  "identifiers": [{"system": "crm", "key": "C-1"}],
+//!  "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z"}
+//! ```
+//!
+//! Attribute values follow [`Value::to_json`]: decimals, dates and timestamps
+//! are tagged so that they keep their type.
+
+use crate::model::{
+    Attrs, Date, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId,
+    Neighbour, RelKind, Timestamp, Value,
+};
+use serde_json::{json, Map, Value as J};
+
+/// Attributes as a JSON object.
+pub fn attrs_to_json(attrs: &Attrs) -> J {
+    J::Object(
+        attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
+}
+
+/// Attributes from a JSON object.
+pub fn attrs_from_json(j: &J) -> Result<Attrs, String> {
+    let obj = j.as_object().ok_or("attributes must be a JSON object")?;
+    obj.iter()
+        .map(|(k, v)| {
+            Value::from_json(v)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| format!("attribute {k:?}: {e}"))
+        })
+        .collect()
+}
+
+/// An entity as JSON; `kind_name` is its kind's registered name.
+pub fn entity_to_json(e: &Entity, kind_name: &str) -> J {
+    let mut attrs = Map::new();
+    for (k, v) in e.attr_refs() {
+        attrs.insert(k.to_string(), v.to_value().to_json());
+    }
+    json!({
+        "id": e.id.0,
+        "kind": kind_name,
+        "kind_code": e.kind.0,
+        "attrs": attrs,
+        "identifiers": e.identifiers().iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
+        "created": e.created.to_string(),
+        "updated": e.updated.to_string(),
+    })
+}
+
+fn field<'a>(j: &'a J, name: &str) -> Result<&'a J, String> {
+    j.get(name).ok_or_else(|| format!("missing field {name:?}"))
+}
+
+fn u64_field(j: &J, name: &str) -> Result<u64, String> {
+    field(j, name)?
+        .as_u64()
+        .ok_or_else(|| format!("field {name:?} must be a non-negative integer"))
+}
+
+fn str_field<'a>(j: &'a J, name: &str) -> Result<&'a str, String> {
+    field(j, name)?
+        .as_str()
+        .ok_or_else(|| format!("field {name:?} must be a string"))
+}
+
+fn code_field(j: &J, name: &str) -> Result<u16, String> {
+    u16::try_from(u64_field(j, name)?).map_err(|_| format!("field {name:?} out of range"))
+}
+
+/// An entity from the JSON of [`entity_to_json`].
+pub fn entity_from_json(j: &J) -> Result<Entity, String> {
+    let ts = |name| Timestamp::parse(str_field(j, name)?).map_err(|e| e.to_string());
+    let identifiers = field(j, "identifiers")?
+        .as_array()
+        .ok_or("identifiers must be an array")?
+        .iter()
+        .map(|x| {
+            Ok(ExternalId::new(
+                str_field(x, "system")?,
+                str_field(x, "key")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut identifiers = identifiers;
+    identifiers.sort();
+    identifiers.dedup();
+    Ok(Entity::from_record(&EntityRecord {
+        id: EntityId(u64_field(j, "id")?),
+        kind: EntityKind(code_field(j, "kind_code")?),
+        attrs: attrs_from_json(field(j, "attrs")?)?,
+        identifiers,
+        created: ts("created")?,
+        updated: ts("updated")?,
+    }))
+}
+
+/// Relationship properties as JSON: `{"attrs": {…}, "since": …, "until": …}`.
+pub fn edge_props_to_json(p: &EdgeProps) -> J {
+    json!({
+        "attrs": attrs_to_json(&p.attrs),
+        "since": p.since.map(|d| d.to_string()),
+        "until": p.until.map(|d| d.to_string()),
+    })
+}
+
+/// Relationship properties from JSON; every field is optional.
+pub fn edge_props_from_json(j: &J) -> Result<EdgeProps, String> {
+    if !j.is_object() {
+        return Err("relationship properties must be a JSON object".into());
+    }
+    let date = |name: &str| -> Result<Option<Date>, String> {
+        match j.get(name) {
+            None | Some(J::Null) => Ok(None),
+            Some(J::String(s)) => Date::parse(s).map(Some).map_err(|e| e.to_string()),
+            Some(_) => Err(format!("{name} must be a date string")),
+        }
+    };
+    Ok(EdgeProps {
+        attrs: match j.get("attrs") {
+            None | Some(J::Null) => Attrs::new(),
+            Some(a) => attrs_from_json(a)?,
+        },
+        since: date("since")?,
+        until: date("until")?,
+    })
+}
+
+/// A relationship seen from one end, as JSON; `kind_name` is its kind's name.
+pub fn neighbour_to_json(n: &Neighbour, kind_name: &str) -> J {
+    json!({
+        "id": n.id.0,
+        "kind": kind_name,
+        "kind_code": n.kind.0,
+        "direction": if n.direction == Direction::Out { "out" } else { "in" },
+        "props": edge_props_to_json(&n.props),
+    })
+}
+
+/// A relationship from the JSON of [`neighbour_to_json`].
+pub fn neighbour_from_json(j: &J) -> Result<Neighbour, String> {
+    Ok(Neighbour {
+        id: EntityId(u64_field(j, "id")?),
+        kind: RelKind(code_field(j, "kind_code")?),
+        direction: match str_field(j, "direction")? {
+            "out" => Direction::Out,
+            "in" => Direction::In,
+            other => return Err(format!("direction must be out or in, not {other:?}")),
+        },
+        props: edge_props_from_json(field(j, "props")?)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Decimal;
+
+    #[test]
+    fn entities_and_relationships_round_trip_with_types() {
+        let mut attrs = Attrs::new();
+        attrs.insert("t".into(), Value::Text("x".into()));
+        attrs.insert("i".into(), Value::Int(-3));
+        attrs.insert("d".into(), Value::Decimal(Decimal::parse("12.50").unwrap()));
+        attrs.insert(
+            "date".into(),
+            Value::Date(Date::parse("2024-02-29").unwrap()),
+        );
+        attrs.insert(
+            "ts".into(),
+            Value::Timestamp(Timestamp::from_micros(1_500_000)),
+        );
+        attrs.insert("b".into(), Value::Bool(false));
+        attrs.insert(
+            "l".into(),
+            Value::List(vec![Value::Int(1), Value::Text("a".into())]),
+        );
+        let e = Entity::from_record(&EntityRecord {
+            id: EntityId(5),
+            kind: EntityKind::PERSON,
+            attrs: attrs.clone(),
+            identifiers: vec![ExternalId::new("crm", "C-1")],
+            created: Timestamp::from_micros(1),
+            updated: Timestamp::from_micros(2),
+        });
+        let j = entity_to_json(&e, "person");
+        assert_eq!(j["attrs"]["d"], json!({"$decimal": "12.50"}));
+        let back = entity_from_json(&j).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.attrs(), attrs);
+
+        let n = Neighbour {
+            id: EntityId(9),
+            kind: RelKind::GUARANTEES,
+            direction: Direction::In,
+            props: EdgeProps::new()
+                .attr("amount", Decimal::parse("100").unwrap())
+                .valid(Date::parse("2020-01-01").ok(), None),
+        };
+        assert_eq!(
+            neighbour_from_json(&neighbour_to_json(&n, "GUARANTEES")).unwrap(),
+            n
+        );
+        assert!(entity_from_json(&json!({"id": 1})).is_err());
+        assert!(attrs_from_json(&json!({"x": null})).is_err());
+        assert!(attrs_from_json(&json!({"x": {"$date": "2024-13-01"}})).is_err());
+        assert_eq!(
+            attrs_from_json(&json!({"x": 1.25})).unwrap()["x"],
+            Value::Decimal(Decimal::parse("1.25").unwrap())
+        );
+    }
+}

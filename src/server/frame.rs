@@ -1,0 +1,324 @@
+//! RESP frames: the Redis serialization protocol, versions 2 and 3.
+//!
+//! Requests are parsed with hard limits (bulk length, array length, line
+//! length, nesting), so that hostile input costs bounded memory: a frame
+//! that exceeds a limit is an error before anything is allocated for it.
+
+use std::fmt;
+
+/// A RESP value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    /// `+OK`.
+    Simple(String),
+    /// `-ERR message`.
+    Error(String),
+    /// `:42`.
+    Integer(i64),
+    /// `$3\r\nfoo`.
+    Bulk(Vec<u8>),
+    /// `$-1` (RESP2) or `_` (RESP3).
+    Null,
+    /// `*2\r\n…`.
+    Array(Vec<Frame>),
+    /// `%1\r\n…` (RESP3); a flat array of keys and values in RESP2.
+    Map(Vec<(Frame, Frame)>),
+    /// `#t` (RESP3); `:1` / `:0` in RESP2.
+    Boolean(bool),
+}
+
+impl Frame {
+    /// `+OK`.
+    pub fn ok() -> Frame {
+        Frame::Simple("OK".into())
+    }
+
+    /// A bulk string of text.
+    pub fn text(s: impl Into<String>) -> Frame {
+        Frame::Bulk(s.into().into_bytes())
+    }
+
+    /// An error reply: a stable code word, then a message (`NOTFOUND no entity 7`).
+    pub fn error(code: &str, message: impl fmt::Display) -> Frame {
+        Frame::Error(format!("{code} {message}"))
+    }
+
+    /// Appends the encoding of this frame to `out`, in RESP3 if `resp3`.
+    pub fn encode(&self, out: &mut Vec<u8>, resp3: bool) {
+        match self {
+            Frame::Simple(s) => {
+                out.push(b'+');
+                push_line(out, s);
+            }
+            Frame::Error(s) => {
+                out.push(b'-');
+                push_line(out, s);
+            }
+            Frame::Integer(i) => {
+                out.push(b':');
+                out.extend_from_slice(i.to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Frame::Bulk(b) => {
+                out.push(b'$');
+                out.extend_from_slice(b.len().to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(b);
+                out.extend_from_slice(b"\r\n");
+            }
+            Frame::Null if resp3 => out.extend_from_slice(b"_\r\n"),
+            Frame::Null => out.extend_from_slice(b"$-1\r\n"),
+            Frame::Array(items) => {
+                out.push(b'*');
+                out.extend_from_slice(items.len().to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+                for f in items {
+                    f.encode(out, resp3);
+                }
+            }
+            Frame::Map(pairs) => {
+                out.push(if resp3 { b'%' } else { b'*' });
+                let n = if resp3 { pairs.len() } else { pairs.len() * 2 };
+                out.extend_from_slice(n.to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+                for (k, v) in pairs {
+                    k.encode(out, resp3);
+                    v.encode(out, resp3);
+                }
+            }
+            Frame::Boolean(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Frame::Boolean(b) => out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
+        }
+    }
+}
+
+/// Simple strings and errors may not hold CR or LF: replace them.
+fn push_line(out: &mut Vec<u8>, s: &str) {
+    out.extend(s.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Limits on what a request may be.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Longest bulk string (default 16 MiB).
+    pub max_bulk: usize,
+    /// Most elements in an array (default 1,048,576).
+    pub max_array: usize,
+    /// Longest line: a header or an inline command (default 64 KiB).
+    pub max_line: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bulk: 16 << 20,
+            max_array: 1 << 20,
+            max_line: 64 << 10,
+        }
+    }
+}
+
+/// Why bytes are not a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// The bytes break the protocol.
+    Protocol(String),
+    /// A length exceeds a limit.
+    TooLarge(String),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Protocol(m) => write!(f, "Protocol error: {m}"),
+            FrameError::TooLarge(m) => write!(f, "Protocol error: {m}"),
+        }
+    }
+}
+
+/// One parsed request: the command name and its arguments, as bytes.
+pub type Request = Vec<Vec<u8>>;
+
+/// Parses one request from the front of `buf`: a RESP array of bulk strings,
+/// or an inline command (words on one line). `Ok(None)` means more bytes are
+/// needed; `Ok(Some((request, used)))` gives the request and how many bytes it
+/// took. An empty inline line gives an empty request.
+pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>, FrameError> {
+    let Some(&first) = buf.first() else {
+        return Ok(None);
+    };
+    if first != b'*' {
+        return parse_inline(buf, limits);
+    }
+    let Some((n, mut pos)) = header(buf, 0, limits)? else {
+        return Ok(None);
+    };
+    if n < 0 {
+        return Ok(Some((Vec::new(), pos)));
+    }
+    let n = n as usize;
+    if n > limits.max_array {
+        return Err(FrameError::TooLarge(format!(
+            "array of {n} elements exceeds the limit of {}",
+            limits.max_array
+        )));
+    }
+    let mut args = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        match buf.get(pos) {
+            None => return Ok(None),
+            Some(b'$') => {}
+            Some(&b) => {
+                return Err(FrameError::Protocol(format!(
+                    "expected '$', got '{}'",
+                    (b as char).escape_default()
+                )))
+            }
+        }
+        let Some((len, start)) = header(buf, pos, limits)? else {
+            return Ok(None);
+        };
+        if len < 0 {
+            return Err(FrameError::Protocol("null bulk string in a request".into()));
+        }
+        let len = len as usize;
+        if len > limits.max_bulk {
+            return Err(FrameError::TooLarge(format!(
+                "bulk string of {len} bytes exceeds the limit of {}",
+                limits.max_bulk
+            )));
+        }
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        if &buf[end..end + 2] != b"\r\n" {
+            return Err(FrameError::Protocol("bulk string not followed by CRLF".into()));
+        }
+        args.push(buf[start..end].to_vec());
+        pos = end + 2;
+    }
+    Ok(Some((args, pos)))
+}
+
+/// Reads `<type byte><integer>\r\n` at `pos`; returns the integer and the
+/// position after the line.
+fn header(buf: &[u8], pos: usize, limits: &Limits) -> Result<Option<(i64, usize)>, FrameError> {
+    let Some(line_end) = find_crlf(buf, pos + 1, limits)? else {
+        return Ok(None);
+    };
+    let digits = &buf[pos + 1..line_end];
+    let text = std::str::from_utf8(digits)
+        .ok()
+        .filter(|t| !t.is_empty() && t.len() <= 20)
+        .ok_or_else(|| FrameError::Protocol("invalid length".into()))?;
+    let n: i64 = text
+        .parse()
+        .map_err(|_| FrameError::Protocol(format!("invalid length {text:?}")))?;
+    if n < -1 {
+        return Err(FrameError::Protocol(format!("invalid length {n}")));
+    }
+    Ok(Some((n, line_end + 2)))
+}
+
+/// The position of the next CRLF at or after `from`, within the line limit.
+fn find_crlf(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, FrameError> {
+    let window = &buf[from.min(buf.len())..buf.len().min(from + limits.max_line + 1)];
+    match window.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && window[i - 1] == b'\r' => Ok(Some(from + i - 1)),
+        Some(_) => Err(FrameError::Protocol("line not ended by CRLF".into())),
+        None if window.len() > limits.max_line => Err(FrameError::TooLarge(format!(
+            "line longer than {} bytes",
+            limits.max_line
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// An inline command: words separated by spaces, ended by LF or CRLF.
+fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>, FrameError> {
+    let window = &buf[..buf.len().min(limits.max_line + 1)];
+    let Some(nl) = window.iter().position(|&b| b == b'\n') else {
+        if window.len() > limits.max_line {
+            return Err(FrameError::TooLarge(format!(
+                "inline command longer than {} bytes",
+                limits.max_line
+            )));
+        }
+        return Ok(None);
+    };
+    let line = &buf[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let args: Vec<Vec<u8>> = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .filter(|w| !w.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    Ok(Some((args, nl + 1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(b: &[u8]) -> Result<Option<(Request, usize)>, FrameError> {
+        parse_request(b, &Limits::default())
+    }
+
+    #[test]
+    fn arrays_of_bulk_strings_parse_incrementally() {
+        let full = b"*2\r\n$3\r\nGET\r\n$2\r\n42\r\n";
+        for cut in 0..full.len() {
+            assert_eq!(parse(&full[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        let (req, used) = parse(full).unwrap().unwrap();
+        assert_eq!(req, vec![b"GET".to_vec(), b"42".to_vec()]);
+        assert_eq!(used, full.len());
+        // Two pipelined requests: the first is taken, the rest is left.
+        let mut two = full.to_vec();
+        two.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(parse(&two).unwrap().unwrap().1, full.len());
+    }
+
+    #[test]
+    fn inline_commands_parse() {
+        let (req, used) = parse(b"PING  hello\r\nrest").unwrap().unwrap();
+        assert_eq!(req, vec![b"PING".to_vec(), b"hello".to_vec()]);
+        assert_eq!(used, 13);
+        assert_eq!(parse(b"PING").unwrap(), None);
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused_before_allocating() {
+        let l = Limits::default();
+        assert!(matches!(parse(b"*99999999999\r\n"), Err(FrameError::TooLarge(_))));
+        assert!(matches!(parse(b"*1\r\n$999999999\r\n"), Err(FrameError::TooLarge(_))));
+        assert!(matches!(parse(b"*-5\r\n"), Err(FrameError::Protocol(_))));
+        assert!(matches!(parse(b"*x\r\n"), Err(FrameError::Protocol(_))));
+        assert!(matches!(parse(b"*1\r\n:5\r\n"), Err(FrameError::Protocol(_))));
+        assert!(matches!(parse(b"*1\r\n$3\r\nabcde"), Err(FrameError::Protocol(_))));
+        assert!(matches!(parse(b"*1\n"), Err(FrameError::Protocol(_))));
+        let long = vec![b'a'; l.max_line + 2];
+        assert!(matches!(parse(&long), Err(FrameError::TooLarge(_))));
+        let mut long_header = b"*".to_vec();
+        long_header.extend(vec![b'1'; l.max_line + 2]);
+        assert!(matches!(parse(&long_header), Err(FrameError::TooLarge(_))));
+    }
+
+    #[test]
+    fn replies_encode_in_both_versions() {
+        let m = Frame::Map(vec![(Frame::text("a"), Frame::Integer(1))]);
+        let mut v2 = Vec::new();
+        m.encode(&mut v2, false);
+        assert_eq!(v2, b"*2\r\n$1\r\na\r\n:1\r\n");
+        let mut v3 = Vec::new();
+        m.encode(&mut v3, true);
+        assert_eq!(v3, b"%1\r\n$1\r\na\r\n:1\r\n");
+        let mut n = Vec::new();
+        Frame::Null.encode(&mut n, false);
+        Frame::Null.encode(&mut n, true);
+        Frame::Error("ERR bad\r\nline".into()).encode(&mut n, false);
+        assert_eq!(n, b"$-1\r\n_\r\n-ERR bad  line\r\n");
+    }
+}
