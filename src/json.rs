@@ -194,6 +194,9 @@ mod tests {
             updated: Timestamp::from_micros(2),
         });
         let j = entity_to_json(&e, "person");
+        let fast: serde_json::Value =
+            serde_json::from_slice(&entity_json_bytes(&e, "person")).unwrap();
+        assert_eq!(fast, j);
         assert_eq!(j["attrs"]["d"], json!({"$decimal": "12.50"}));
         let back = entity_from_json(&j).unwrap();
         assert_eq!(back, e);
@@ -218,5 +221,108 @@ mod tests {
             attrs_from_json(&json!({"x": 1.25})).unwrap()["x"],
             Value::Decimal(Decimal::parse("1.25").unwrap())
         );
+    }
+}
+
+/// The JSON of [`entity_to_json`], written straight from the stored bytes
+/// without building a JSON tree (the wire protocol's hot path).
+pub fn entity_json_bytes(e: &Entity, kind_name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &fast::EntityJson { e, kind: kind_name })
+        .expect("writing JSON into a Vec cannot fail");
+    out
+}
+
+mod fast {
+    //! `Serialize` views over borrowed entity data.
+    use crate::model::{Entity, ValueRef};
+    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+    pub(super) struct EntityJson<'a> {
+        pub(super) e: &'a Entity,
+        pub(super) kind: &'a str,
+    }
+
+    struct Tagged<'a>(&'static str, String, std::marker::PhantomData<&'a ()>);
+
+    impl Serialize for Tagged<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry(self.0, &self.1)?;
+            m.end()
+        }
+    }
+
+    struct V<'a, 'b>(&'b ValueRef<'a>);
+
+    impl Serialize for V<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let tag = |t, text| Tagged(t, text, std::marker::PhantomData);
+            match self.0 {
+                ValueRef::Text(t) => s.serialize_str(t),
+                ValueRef::Int(i) => s.serialize_i64(*i),
+                ValueRef::Decimal(d) => tag("$decimal", d.to_string()).serialize(s),
+                ValueRef::Date(d) => tag("$date", d.to_string()).serialize(s),
+                ValueRef::Timestamp(t) => tag("$timestamp", t.to_string()).serialize(s),
+                ValueRef::Bool(b) => s.serialize_bool(*b),
+                ValueRef::List(items) => {
+                    let mut seq = s.serialize_seq(Some(items.len()))?;
+                    for v in items {
+                        seq.serialize_element(&V(v))?;
+                    }
+                    seq.end()
+                }
+            }
+        }
+    }
+
+    struct Attrs<'a>(Vec<(&'a str, ValueRef<'a>)>);
+
+    impl Serialize for Attrs<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in &self.0 {
+                m.serialize_entry(k, &V(v))?;
+            }
+            m.end()
+        }
+    }
+
+    struct Ids<'a>(Vec<(&'a str, &'a str)>);
+
+    struct Id<'a>(&'a str, &'a str);
+
+    impl Serialize for Id<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("system", self.0)?;
+            m.serialize_entry("key", self.1)?;
+            m.end()
+        }
+    }
+
+    impl Serialize for Ids<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for (system, key) in &self.0 {
+                seq.serialize_element(&Id(system, key))?;
+            }
+            seq.end()
+        }
+    }
+
+    impl Serialize for EntityJson<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(7))?;
+            m.serialize_entry("id", &self.e.id.0)?;
+            m.serialize_entry("kind", self.kind)?;
+            m.serialize_entry("kind_code", &self.e.kind.code())?;
+            let (attrs, ids) = self.e.parts();
+            m.serialize_entry("attrs", &Attrs(attrs))?;
+            m.serialize_entry("identifiers", &Ids(ids))?;
+            m.serialize_entry("created", &self.e.created.to_string())?;
+            m.serialize_entry("updated", &self.e.updated.to_string())?;
+            m.end()
+        }
     }
 }

@@ -42,6 +42,7 @@ pub mod generate;
 mod index;
 pub mod json;
 mod model;
+pub mod server;
 mod storage;
 
 pub use db::{CheckReport, Committed, Db, DbBuilder, Durability, Page, Stats, Violation, WriteSet};

@@ -76,6 +76,30 @@ enum Command {
     },
     /// Verify integrity; exits 1 if any violation is found.
     Check,
+    /// Serve the database over RESP (the Redis protocol) until SIGTERM/SIGINT.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7379")]
+        listen: std::net::SocketAddr,
+        /// Password clients must give with AUTH (or HELLO … AUTH).
+        #[arg(long)]
+        requirepass: Option<String>,
+        /// Most connections at once.
+        #[arg(long, default_value_t = 10_000)]
+        max_connections: usize,
+        /// Worker threads (default: the number of CPUs).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Close connections idle this many seconds (0: never).
+        #[arg(long, default_value_t = 600)]
+        idle_timeout: u64,
+        /// Flush in the background every N ms instead of on every write.
+        #[arg(long)]
+        background_flush_ms: Option<u64>,
+        /// Page cache in MiB.
+        #[arg(long, default_value_t = 512)]
+        cache_mib: u64,
+    },
     /// Entity and relationship counts by kind, and disk size.
     Stats {
         /// Print JSON.
@@ -213,6 +237,56 @@ fn dispatch(cli: Cli) -> CliResult {
                 println!("{} violations", r.violations.len());
                 Ok(1)
             }
+        }
+        Command::Serve {
+            listen,
+            requirepass,
+            max_connections,
+            workers,
+            idle_timeout,
+            background_flush_ms,
+            cache_mib,
+        } => {
+            let durability = match background_flush_ms {
+                Some(ms) => Durability::Background { every_ms: ms },
+                None => Durability::Immediate,
+            };
+            let db = Db::builder()
+                .path(&cli.db)
+                .cache_bytes(cache_mib << 20)
+                .durability(durability)
+                .open()?;
+            let mut config = kith::server::ServerConfig {
+                listen,
+                password: requirepass,
+                max_connections,
+                idle_timeout: (idle_timeout > 0)
+                    .then(|| std::time::Duration::from_secs(idle_timeout)),
+                ..Default::default()
+            };
+            if let Some(w) = workers {
+                config.workers = w;
+            }
+            let server = kith::server::Server::bind(db, config)
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let handle = server.shutdown_handle();
+            let mut signals = signal_hook::iterator::Signals::new([
+                signal_hook::consts::SIGTERM,
+                signal_hook::consts::SIGINT,
+            ])?;
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
+                    handle.shutdown();
+                }
+            });
+            eprintln!(
+                "kith: serving {} on {}",
+                cli.db.display(),
+                server.local_addr()?
+            );
+            server.run()?;
+            eprintln!("kith: stopped; database flushed");
+            Ok(0)
         }
         Command::Stats { json } => {
             let db = open_existing(&cli.db)?;

@@ -121,6 +121,12 @@ impl Entity {
         self.view().attrs
     }
 
+    /// Every attribute and every identifier, borrowed, from one decode.
+    pub(crate) fn parts(&self) -> (Vec<(&str, ValueRef<'_>)>, Vec<(&str, &str)>) {
+        let v = self.view();
+        (v.attrs, v.identifiers)
+    }
+
     /// Every attribute, owned.
     pub fn attrs(&self) -> Attrs {
         self.view()

@@ -521,22 +521,48 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Hand-formatted into a stack buffer: timestamps are printed in every
+        // entity's JSON, and the formatting machinery is costly there.
         let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000) as u32;
         let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
         let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        )?;
-        if micros != 0 {
-            write!(f, ".{micros:06}")?;
+        if !(0..=9999).contains(&y) {
+            return write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{}Z",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60,
+                if micros != 0 {
+                    format!(".{micros:06}")
+                } else {
+                    String::new()
+                }
+            );
         }
-        f.write_str("Z")
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let put = |b: &mut [u8; 27], at: usize, width: usize, mut v: u32| {
+            for i in (0..width).rev() {
+                b[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(&mut b, 0, 4, y as u32);
+        put(&mut b, 5, 2, m);
+        put(&mut b, 8, 2, d);
+        put(&mut b, 11, 2, sod / 3600);
+        put(&mut b, 14, 2, (sod / 60) % 60);
+        put(&mut b, 17, 2, sod % 60);
+        let text = if micros != 0 {
+            put(&mut b, 20, 6, micros);
+            &b[..]
+        } else {
+            b[19] = b'Z';
+            &b[..20]
+        };
+        f.write_str(std::str::from_utf8(text).expect("ASCII digits"))
     }
 }
 

@@ -86,7 +86,9 @@ impl Frame {
                     v.encode(out, resp3);
                 }
             }
-            Frame::Boolean(b) if resp3 => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Frame::Boolean(b) if resp3 => {
+                out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" })
+            }
             Frame::Boolean(b) => out.extend_from_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
         }
     }
@@ -94,7 +96,10 @@ impl Frame {
 
 /// Simple strings and errors may not hold CR or LF: replace them.
 fn push_line(out: &mut Vec<u8>, s: &str) {
-    out.extend(s.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+    out.extend(
+        s.bytes()
+            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
     out.extend_from_slice(b"\r\n");
 }
 
@@ -194,7 +199,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usi
             return Ok(None);
         }
         if &buf[end..end + 2] != b"\r\n" {
-            return Err(FrameError::Protocol("bulk string not followed by CRLF".into()));
+            return Err(FrameError::Protocol(
+                "bulk string not followed by CRLF".into(),
+            ));
         }
         args.push(buf[start..end].to_vec());
         pos = end + 2;
@@ -292,12 +299,24 @@ mod tests {
     #[test]
     fn hostile_lengths_are_refused_before_allocating() {
         let l = Limits::default();
-        assert!(matches!(parse(b"*99999999999\r\n"), Err(FrameError::TooLarge(_))));
-        assert!(matches!(parse(b"*1\r\n$999999999\r\n"), Err(FrameError::TooLarge(_))));
+        assert!(matches!(
+            parse(b"*99999999999\r\n"),
+            Err(FrameError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse(b"*1\r\n$999999999\r\n"),
+            Err(FrameError::TooLarge(_))
+        ));
         assert!(matches!(parse(b"*-5\r\n"), Err(FrameError::Protocol(_))));
         assert!(matches!(parse(b"*x\r\n"), Err(FrameError::Protocol(_))));
-        assert!(matches!(parse(b"*1\r\n:5\r\n"), Err(FrameError::Protocol(_))));
-        assert!(matches!(parse(b"*1\r\n$3\r\nabcde"), Err(FrameError::Protocol(_))));
+        assert!(matches!(
+            parse(b"*1\r\n:5\r\n"),
+            Err(FrameError::Protocol(_))
+        ));
+        assert!(matches!(
+            parse(b"*1\r\n$3\r\nabcde"),
+            Err(FrameError::Protocol(_))
+        ));
         assert!(matches!(parse(b"*1\n"), Err(FrameError::Protocol(_))));
         let long = vec![b'a'; l.max_line + 2];
         assert!(matches!(parse(&long), Err(FrameError::TooLarge(_))));

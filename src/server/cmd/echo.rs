@@ -1,0 +1,20 @@
+//! `ECHO message`.
+use crate::server::command::{Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct Echo;
+
+impl Command for Echo {
+    fn name(&self) -> &'static str {
+        "ECHO"
+    }
+    fn arity(&self) -> i32 {
+        2
+    }
+    fn summary(&self) -> &'static str {
+        "ECHO message: the message"
+    }
+    fn run(&self, _cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+        Frame::Bulk(args[1].clone())
+    }
+}

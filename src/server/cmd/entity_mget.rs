@@ -1,0 +1,28 @@
+//! `ENTITY.MGET id [id …]`: many entities at once, in order, null where missing.
+use super::entity_get::entity_reply;
+use crate::server::command::{id, read_error, reply, Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct EntityMget;
+
+impl Command for EntityMget {
+    fn name(&self) -> &'static str {
+        "ENTITY.MGET"
+    }
+    fn arity(&self) -> i32 {
+        -2
+    }
+    fn summary(&self) -> &'static str {
+        "ENTITY.MGET id [id ...]: entities as JSON, null where missing"
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+        reply((|| {
+            let mut out = Vec::with_capacity(args.len() - 1);
+            for i in 1..args.len() {
+                let e = cx.db.get(id(args, i)?).map_err(|e| read_error(&e))?;
+                out.push(entity_reply(cx, e));
+            }
+            Ok(Frame::Array(out))
+        })())
+    }
+}

@@ -1,0 +1,24 @@
+//! `QUIT`: reply OK, then close the connection.
+use crate::server::command::{Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct Quit;
+
+impl Command for Quit {
+    fn name(&self) -> &'static str {
+        "QUIT"
+    }
+    fn arity(&self) -> i32 {
+        -1
+    }
+    fn summary(&self) -> &'static str {
+        "QUIT: close the connection"
+    }
+    fn before_auth(&self) -> bool {
+        true
+    }
+    fn run(&self, cx: &mut Context<'_>, _args: &[Vec<u8>]) -> Frame {
+        cx.session.quit = true;
+        Frame::ok()
+    }
+}

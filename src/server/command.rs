@@ -1,0 +1,183 @@
+//! What a command is, the context it runs in, and the table of all commands.
+//! Adding a command is one file in `cmd/` and one line in [`ALL`].
+
+use super::frame::Frame;
+use super::Shared;
+use crate::error::{ReadError, StorageError, WriteError};
+use crate::model::{EntityId, EntityKind, RelKind};
+use crate::Db;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// One connection's session state.
+pub(crate) struct Session {
+    pub(crate) id: u64,
+    pub(crate) addr: String,
+    pub(crate) name: Option<String>,
+    pub(crate) resp3: bool,
+    pub(crate) authenticated: bool,
+    pub(crate) quit: bool,
+}
+
+/// What a command sees.
+pub(crate) struct Context<'a> {
+    pub(crate) db: &'a Db,
+    pub(crate) session: &'a mut Session,
+    pub(crate) shared: &'a Shared,
+}
+
+/// A command of the wire protocol.
+pub(crate) trait Command: Sync {
+    /// Its name, upper-case.
+    fn name(&self) -> &'static str;
+    /// Arity as Redis counts it: arguments including the name; negative
+    /// means "at least".
+    fn arity(&self) -> i32;
+    /// One line for `COMMAND` and the docs.
+    fn summary(&self) -> &'static str;
+    /// Whether it may run before the client authenticates.
+    fn before_auth(&self) -> bool {
+        false
+    }
+    /// Whether it changes the database.
+    fn writes(&self) -> bool {
+        false
+    }
+    /// Runs it. `args[0]` is the name.
+    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame;
+}
+
+/// Every command.
+pub(crate) const ALL: &[&dyn Command] = &[
+    &super::cmd::ping::Ping,
+    &super::cmd::echo::Echo,
+    &super::cmd::hello::Hello,
+    &super::cmd::auth::Auth,
+    &super::cmd::select::Select,
+    &super::cmd::quit::Quit,
+    &super::cmd::client::Client,
+    &super::cmd::command::CommandCmd,
+    &super::cmd::info::Info,
+    &super::cmd::entity_get::EntityGet,
+    &super::cmd::entity_mget::EntityMget,
+    &super::cmd::entity_create::EntityCreate,
+    &super::cmd::entity_update::EntityUpdate,
+    &super::cmd::entity_delete::EntityDelete,
+    &super::cmd::lookup::Lookup,
+    &super::cmd::find::Find,
+    &super::cmd::rel_add::RelAdd,
+    &super::cmd::rel_del::RelDel,
+    &super::cmd::neighbours::Neighbours,
+    &super::cmd::list::List,
+    &super::cmd::kind_register::KindRegister,
+    &super::cmd::stats::Stats,
+];
+
+/// The command called `name` (any case).
+pub(crate) fn lookup(name: &[u8]) -> Option<&'static dyn Command> {
+    static TABLE: OnceLock<HashMap<String, &'static dyn Command>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| ALL.iter().map(|c| (c.name().to_string(), *c)).collect());
+    let mut buf = [0u8; 32];
+    let upper = buf.get_mut(..name.len())?;
+    upper.copy_from_slice(name);
+    upper.make_ascii_uppercase();
+    table.get(std::str::from_utf8(upper).ok()?).copied()
+}
+
+/// Runs one request: authentication, arity, then the command.
+pub(crate) fn execute(cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    let Some(name) = args.first() else {
+        return Frame::Error("ERR empty command".into());
+    };
+    let Some(cmd) = lookup(name) else {
+        let shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
+        return Frame::Error(format!("ERR unknown command '{shown}'"));
+    };
+    if !cx.session.authenticated && !cmd.before_auth() {
+        return Frame::Error("NOAUTH Authentication required.".into());
+    }
+    let n = args.len() as i32;
+    let a = cmd.arity();
+    if (a >= 0 && n != a) || (a < 0 && n < -a) {
+        return Frame::Error(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name().to_lowercase()
+        ));
+    }
+    cmd.run(cx, args)
+}
+
+// ---- argument helpers shared by the commands ----
+
+/// An argument as UTF-8 text.
+pub(crate) fn text<'a>(args: &'a [Vec<u8>], i: usize, what: &str) -> Result<&'a str, Frame> {
+    std::str::from_utf8(&args[i])
+        .map_err(|_| Frame::error("INVALID", format!("{what} is not valid UTF-8")))
+}
+
+/// An argument as an entity id.
+pub(crate) fn id(args: &[Vec<u8>], i: usize) -> Result<EntityId, Frame> {
+    let t = text(args, i, "id")?;
+    t.parse::<u64>().map(EntityId).map_err(|_| {
+        Frame::error(
+            "INVALID",
+            format!("id must be a non-negative integer, got {t:?}"),
+        )
+    })
+}
+
+/// An argument as a registered entity kind name.
+pub(crate) fn entity_kind(db: &Db, args: &[Vec<u8>], i: usize) -> Result<EntityKind, Frame> {
+    let t = text(args, i, "kind")?;
+    db.entity_kind(&t.to_ascii_lowercase())
+        .ok_or_else(|| Frame::error("INVALID", format!("unknown entity kind {t:?}")))
+}
+
+/// An argument as a registered relationship kind name.
+pub(crate) fn rel_kind(db: &Db, args: &[Vec<u8>], i: usize) -> Result<RelKind, Frame> {
+    let t = text(args, i, "relationship kind")?;
+    db.relationship_kind(&t.to_ascii_uppercase())
+        .ok_or_else(|| Frame::error("INVALID", format!("unknown relationship kind {t:?}")))
+}
+
+/// An argument as JSON.
+pub(crate) fn json(args: &[Vec<u8>], i: usize) -> Result<serde_json::Value, Frame> {
+    serde_json::from_slice(&args[i])
+        .map_err(|e| Frame::error("INVALID", format!("argument {i} is not JSON: {e}")))
+}
+
+/// A JSON document as a bulk string reply.
+pub(crate) fn json_reply(v: &serde_json::Value) -> Frame {
+    Frame::Bulk(serde_json::to_vec(v).expect("JSON values always serialize"))
+}
+
+/// The reply for a storage failure.
+pub(crate) fn storage_error(e: &StorageError) -> Frame {
+    match e {
+        StorageError::Corrupt { .. } => Frame::error("CORRUPT", e),
+        _ => Frame::error("IOERR", e),
+    }
+}
+
+/// The reply for a read failure.
+pub(crate) fn read_error(e: &ReadError) -> Frame {
+    match e {
+        ReadError::Storage(s) => storage_error(s),
+        _ => Frame::error("INVALID", e),
+    }
+}
+
+/// The reply for a write failure.
+pub(crate) fn write_error(e: &WriteError) -> Frame {
+    match e {
+        WriteError::NotFound(_) => Frame::error("NOTFOUND", e),
+        WriteError::IdentifierTaken { .. } => Frame::error("CONFLICT", e),
+        WriteError::Storage(s) => storage_error(s),
+        _ => Frame::error("INVALID", e),
+    }
+}
+
+/// Unwraps a `Result<Frame, Frame>` built with `?` inside a command.
+pub(crate) fn reply(r: Result<Frame, Frame>) -> Frame {
+    r.unwrap_or_else(|e| e)
+}
