@@ -58,3 +58,28 @@ pub fn text_values(data: &[u8]) {
         assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
     }
 }
+
+/// The RESP request and reply parsers: never panic; a parsed request
+/// consumes a prefix of the input; a parsed reply re-encodes to bytes that
+/// parse back to the same reply.
+pub fn resp_frame(data: &[u8]) {
+    use crate::server::frame::{parse_reply, parse_request, Limits};
+    let limits = Limits {
+        max_bulk: 1 << 16,
+        max_array: 1 << 10,
+        max_line: 1 << 10,
+    };
+    let mut rest = data;
+    while let Ok(Some((_, used))) = parse_request(rest, &limits) {
+        assert!(used > 0 && used <= rest.len());
+        rest = &rest[used..];
+    }
+    if let Ok(Some((frame, used))) = parse_reply(data, &limits) {
+        assert!(used <= data.len());
+        let mut again = Vec::new();
+        frame.encode(&mut again, true);
+        if let Ok(Some((back, _))) = parse_reply(&again, &limits) {
+            assert_eq!(back, frame);
+        }
+    }
+}

@@ -317,9 +317,9 @@ mod fast {
             m.serialize_entry("id", &self.e.id.0)?;
             m.serialize_entry("kind", self.kind)?;
             m.serialize_entry("kind_code", &self.e.kind.code())?;
-            let (attrs, ids) = self.e.parts();
-            m.serialize_entry("attrs", &Attrs(attrs))?;
-            m.serialize_entry("identifiers", &Ids(ids))?;
+            let parts = self.e.parts();
+            m.serialize_entry("attrs", &Attrs(parts.attrs))?;
+            m.serialize_entry("identifiers", &Ids(parts.identifiers))?;
             m.serialize_entry("created", &self.e.created.to_string())?;
             m.serialize_entry("updated", &self.e.updated.to_string())?;
             m.end()

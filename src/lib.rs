@@ -34,6 +34,7 @@
 
 #![deny(missing_docs)]
 
+pub mod client;
 mod db;
 mod error;
 #[doc(hidden)]

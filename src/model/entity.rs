@@ -122,9 +122,8 @@ impl Entity {
     }
 
     /// Every attribute and every identifier, borrowed, from one decode.
-    pub(crate) fn parts(&self) -> (Vec<(&str, ValueRef<'_>)>, Vec<(&str, &str)>) {
-        let v = self.view();
-        (v.attrs, v.identifiers)
+    pub(crate) fn parts(&self) -> codec::EntityV1Ref<'_> {
+        self.view()
     }
 
     /// Every attribute, owned.

@@ -265,6 +265,116 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>,
     Ok(Some((args, nl + 1)))
 }
 
+/// Parses one reply (any RESP2 type, and RESP3's null, boolean and map)
+/// from the front of `buf`, for clients. `Ok(None)` means more bytes are needed.
+pub fn parse_reply(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, FrameError> {
+    reply_at(buf, 0, limits, 0)
+}
+
+fn reply_at(
+    buf: &[u8],
+    pos: usize,
+    limits: &Limits,
+    depth: usize,
+) -> Result<Option<(Frame, usize)>, FrameError> {
+    if depth > 32 {
+        return Err(FrameError::Protocol("replies nested too deeply".into()));
+    }
+    let Some(&kind) = buf.get(pos) else {
+        return Ok(None);
+    };
+    let line = |pos: usize| -> Result<Option<(String, usize)>, FrameError> {
+        let Some(end) = find_crlf(buf, pos + 1, limits)? else {
+            return Ok(None);
+        };
+        let bytes = &buf[pos + 1..end];
+        if bytes.contains(&b'\r') {
+            return Err(FrameError::Protocol("CR inside a reply line".into()));
+        }
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| FrameError::Protocol("reply line is not UTF-8".into()))?;
+        Ok(Some((text, end + 2)))
+    };
+    match kind {
+        b'+' | b'-' | b':' | b'#' | b'_' => {
+            let Some((text, next)) = line(pos)? else {
+                return Ok(None);
+            };
+            let f = match kind {
+                b'+' => Frame::Simple(text),
+                b'-' => Frame::Error(text),
+                b':' => Frame::Integer(
+                    text.parse()
+                        .map_err(|_| FrameError::Protocol(format!("invalid integer {text:?}")))?,
+                ),
+                b'#' => Frame::Boolean(text == "t"),
+                _ => Frame::Null,
+            };
+            Ok(Some((f, next)))
+        }
+        b'$' => {
+            let Some((len, start)) = header(buf, pos, limits)? else {
+                return Ok(None);
+            };
+            if len < 0 {
+                return Ok(Some((Frame::Null, start)));
+            }
+            let len = len as usize;
+            if len > limits.max_bulk {
+                return Err(FrameError::TooLarge(format!("bulk reply of {len} bytes")));
+            }
+            if buf.len() < start + len + 2 {
+                return Ok(None);
+            }
+            if &buf[start + len..start + len + 2] != b"\r\n" {
+                return Err(FrameError::Protocol(
+                    "bulk reply not followed by CRLF".into(),
+                ));
+            }
+            Ok(Some((
+                Frame::Bulk(buf[start..start + len].to_vec()),
+                start + len + 2,
+            )))
+        }
+        b'*' | b'%' => {
+            let Some((n, mut next)) = header(buf, pos, limits)? else {
+                return Ok(None);
+            };
+            if n < 0 {
+                return Ok(Some((Frame::Null, next)));
+            }
+            let n = n as usize;
+            if n > limits.max_array {
+                return Err(FrameError::TooLarge(format!("reply of {n} elements")));
+            }
+            let items = if kind == b'%' { 2 * n } else { n };
+            let mut out = Vec::with_capacity(items.min(1024));
+            for _ in 0..items {
+                let Some((f, after)) = reply_at(buf, next, limits, depth + 1)? else {
+                    return Ok(None);
+                };
+                out.push(f);
+                next = after;
+            }
+            let f = if kind == b'%' {
+                let mut pairs = Vec::with_capacity(n);
+                let mut it = out.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    pairs.push((k, v));
+                }
+                Frame::Map(pairs)
+            } else {
+                Frame::Array(out)
+            };
+            Ok(Some((f, next)))
+        }
+        other => Err(FrameError::Protocol(format!(
+            "unknown reply type '{}'",
+            (other as char).escape_default()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +433,36 @@ mod tests {
         let mut long_header = b"*".to_vec();
         long_header.extend(vec![b'1'; l.max_line + 2]);
         assert!(matches!(parse(&long_header), Err(FrameError::TooLarge(_))));
+    }
+
+    #[test]
+    fn replies_parse_back() {
+        let l = Limits::default();
+        let frames = vec![
+            Frame::ok(),
+            Frame::Error("NOTFOUND x".into()),
+            Frame::Integer(-7),
+            Frame::text("hello"),
+            Frame::Null,
+            Frame::Array(vec![Frame::Integer(1), Frame::Array(vec![Frame::Null])]),
+        ];
+        for f in frames {
+            let mut b = Vec::new();
+            f.encode(&mut b, false);
+            for cut in 0..b.len() {
+                assert_eq!(parse_reply(&b[..cut], &l).unwrap(), None);
+            }
+            assert_eq!(parse_reply(&b, &l).unwrap(), Some((f, b.len())));
+        }
+        let mut b = Vec::new();
+        Frame::Map(vec![(Frame::text("a"), Frame::Boolean(true))]).encode(&mut b, true);
+        assert!(matches!(
+            parse_reply(&b, &l).unwrap(),
+            Some((Frame::Map(_), _))
+        ));
+        assert!(parse_reply(b"?x\r\n", &l).is_err());
+        let deep = "*1\r\n".repeat(40);
+        assert!(parse_reply(deep.as_bytes(), &l).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The wire protocol: a RESP2/RESP3 server over a [`Db`](crate::Db), so that
+//! The wire protocol: a RESP2/RESP3 server over a [`crate::Db`], so that
 //! redis-cli, redis-benchmark and every Redis client library talk to kith.
 //!
 //! Layout (after mini-redis): `frame` parses and encodes RESP with limits;

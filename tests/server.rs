@@ -1,0 +1,534 @@
+//! The wire protocol: the Rust client, raw bytes (every malformed case),
+//! authentication, limits, timeouts, shutdown, and redis-cli /
+//! redis-benchmark talking to kith unchanged.
+
+use kith::client::{Client, ClientError};
+use kith::server::{Server, ServerConfig, ShutdownHandle};
+use kith::{
+    attrs, Date, Db, Decimal, Direction, EdgeProps, Index, NewEntity, Patch, RelKind, Value,
+};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+struct Running {
+    addr: SocketAddr,
+    handle: ShutdownHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    fn stop(mut self) -> std::io::Result<()> {
+        self.handle.shutdown();
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.handle.shutdown();
+            let _ = t.join();
+        }
+    }
+}
+
+fn start_with(db: Db, config: ServerConfig) -> Running {
+    let server = Server::bind(
+        db,
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        },
+    )
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.shutdown_handle();
+    let thread = Some(std::thread::spawn(move || server.run()));
+    Running {
+        addr,
+        handle,
+        thread,
+    }
+}
+
+fn start() -> Running {
+    start_with(Db::temporary().unwrap(), ServerConfig::default())
+}
+
+/// Sends raw bytes and reads whatever comes back until the server closes or
+/// goes quiet.
+fn raw(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (out, closed)
+}
+
+fn alive(addr: SocketAddr) {
+    let mut c = Client::connect(addr).unwrap();
+    c.ping().unwrap();
+}
+
+#[test]
+fn the_client_returns_the_same_typed_results_as_the_embedded_api() {
+    let srv = start();
+    let mut c = Client::connect(srv.addr).unwrap();
+    c.ping().unwrap();
+    let ann = c
+        .create(
+            NewEntity::person()
+                .attr(attrs::GIVEN_NAME, "Ann")
+                .attr(attrs::FAMILY_NAME, "Lee")
+                .attr(attrs::BIRTH_DATE, Date::parse("1980-02-01").unwrap())
+                .attr(attrs::EMAIL, "Ann@Example.com")
+                .attr("score", Value::Int(7))
+                .identifier("crm", "C-1"),
+        )
+        .unwrap();
+    let loan = c
+        .create(NewEntity::account().attr(attrs::BALANCE, Decimal::parse("1500.25").unwrap()))
+        .unwrap();
+    assert_eq!(c.lookup("crm", "C-1").unwrap(), Some(ann));
+    assert_eq!(c.lookup("crm", "nope").unwrap(), None);
+    assert_eq!(c.find(Index::Email, "ann@example.com").unwrap(), vec![ann]);
+    let e = c.get(ann).unwrap().unwrap();
+    assert_eq!(
+        e.attr(attrs::BIRTH_DATE),
+        Some(Value::Date(Date::parse("1980-02-01").unwrap()))
+    );
+    assert_eq!(e.attr("score"), Some(Value::Int(7)));
+    assert_eq!(e.identifiers()[0].to_string(), "crm:C-1");
+    let l = c.get(loan).unwrap().unwrap();
+    assert_eq!(
+        l.attr(attrs::BALANCE),
+        Some(Value::Decimal(Decimal::parse("1500.25").unwrap()))
+    );
+
+    let props = EdgeProps::new()
+        .attr(attrs::ROLE, "primary")
+        .valid(Date::parse("2020-01-01").ok(), None);
+    assert!(c.relate(ann, RelKind::OWNS, loan, props.clone()).unwrap());
+    let n = c.neighbours(loan, RelKind::OWNS, Direction::In).unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(
+        (n[0].id, n[0].kind, n[0].direction, &n[0].props),
+        (ann, RelKind::OWNS, Direction::In, &props)
+    );
+
+    let updated = c
+        .update(
+            ann,
+            Patch::new().set(attrs::EMAIL, "ann@new.io").remove("score"),
+        )
+        .unwrap();
+    assert_eq!(updated.text(attrs::EMAIL), Some("ann@new.io"));
+    assert_eq!(updated.attr("score"), None);
+    assert_eq!(
+        c.get_many(&[ann, kith::EntityId(999), loan])
+            .unwrap()
+            .iter()
+            .map(Option::is_some)
+            .collect::<Vec<_>>(),
+        vec![true, false, true]
+    );
+    assert_eq!(
+        c.get_pipelined(&[loan, ann]).unwrap()[1]
+            .as_ref()
+            .unwrap()
+            .id,
+        ann
+    );
+    let s = c.stats().unwrap();
+    assert_eq!((s.entities["person"], s.relationships["OWNS"]), (1, 1));
+
+    // Errors carry their stable code word.
+    match c.create(NewEntity::person().identifier("crm", "C-1")) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "CONFLICT"),
+        other => panic!("expected CONFLICT, got {other:?}"),
+    }
+    match c.update(kith::EntityId(999), Patch::new().set("x", "y")) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "NOTFOUND"),
+        other => panic!("expected NOTFOUND, got {other:?}"),
+    }
+    assert!(c.unrelate(ann, RelKind::OWNS, loan).unwrap());
+    assert!(c.delete(ann).unwrap());
+    assert!(!c.delete(ann).unwrap());
+    assert_eq!(c.get(ann).unwrap(), None);
+    srv.stop().unwrap();
+}
+
+#[test]
+fn pipelined_commands_are_answered_in_order() {
+    let srv = start();
+    let mut req = Vec::new();
+    for i in 0..50 {
+        req.extend_from_slice(
+            format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", i.to_string().len(), i).as_bytes(),
+        );
+    }
+    req.extend_from_slice(b"PING\r\n*1\r\n$4\r\nQUIT\r\n");
+    let (out, closed) = raw(srv.addr, &req);
+    let mut expected = String::new();
+    for i in 0..50 {
+        expected.push_str(&format!("${}\r\n{}\r\n", i.to_string().len(), i));
+    }
+    expected.push_str("+PONG\r\n+OK\r\n");
+    assert_eq!(String::from_utf8_lossy(&out), expected);
+    assert!(closed, "QUIT closes the connection");
+}
+
+#[test]
+fn malformed_input_gets_an_error_or_a_closed_connection_never_a_crash() {
+    let cfg = ServerConfig {
+        read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let srv = start_with(Db::temporary().unwrap(), cfg);
+    let cases: &[(&[u8], &str, bool)] = &[
+        (b"*1\r\n$99999999999\r\n", "-ERR Protocol error", true),
+        (b"*2000000\r\n", "-ERR Protocol error", true),
+        (b"*1\r\n$3\r\nabcdef\r\n", "-ERR Protocol error", true),
+        (b"*x\r\n", "-ERR Protocol error", true),
+        (b"*1\r\n:12\r\n", "-ERR Protocol error", true),
+        (
+            b"*1\r\n$7\r\nNOTACMD\r\n",
+            "-ERR unknown command 'NOTACMD'",
+            false,
+        ),
+        (
+            b"*1\r\n$10\r\nENTITY.GET\r\n",
+            "-ERR wrong number of arguments",
+            false,
+        ),
+        (
+            b"*3\r\n$6\r\nLOOKUP\r\n$2\r\n\xff\xfe\r\n$1\r\nk\r\n",
+            "-INVALID system is not valid UTF-8",
+            false,
+        ),
+        (
+            b"*2\r\n$10\r\nENTITY.GET\r\n$3\r\nabc\r\n",
+            "-INVALID id must be",
+            false,
+        ),
+        (b"*2\r\n$10\r\nENTITY.GET\r\n$2\r\n77\r\n", "$-1", false),
+        (
+            b"*3\r\n$13\r\nENTITY.CREATE\r\n$6\r\nperson\r\n$5\r\n{oops\r\n",
+            "-INVALID argument 2 is not JSON",
+            false,
+        ),
+        (
+            b"*3\r\n$13\r\nENTITY.CREATE\r\n$5\r\nalien\r\n$2\r\n{}\r\n",
+            "-INVALID unknown entity kind",
+            false,
+        ),
+        (
+            b"*4\r\n$7\r\nREL.ADD\r\n$1\r\n1\r\n$4\r\nOWNS\r\n$1\r\n2\r\n",
+            "-NOTFOUND",
+            false,
+        ),
+        (
+            b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n",
+            "-ERR DB index is out of range",
+            false,
+        ),
+    ];
+    for (bytes, want, closes) in cases {
+        let (out, closed) = raw(srv.addr, bytes);
+        let got = String::from_utf8_lossy(&out);
+        assert!(
+            got.starts_with(want),
+            "{:?}: got {got:?}",
+            String::from_utf8_lossy(bytes)
+        );
+        if *closes {
+            assert!(
+                closed,
+                "{:?} should close the connection",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+    // A frame cut off mid-way: the server waits, then times the client out.
+    let (out, closed) = raw(srv.addr, b"*2\r\n$4\r\nECHO\r\n$10\r\nabc");
+    assert!(
+        closed,
+        "a stalled half frame must be closed after the read timeout"
+    );
+    assert!(String::from_utf8_lossy(&out).contains("timeout"), "{out:?}");
+    // Random bytes, many times: error replies or closed connections, and the
+    // server keeps serving.
+    let mut r = kith::generate::Rng::new(5);
+    for _ in 0..200 {
+        let len = 1 + r.below(200) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| r.next_u64() as u8).collect();
+        let mut s = TcpStream::connect(srv.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let _ = s.write_all(&bytes);
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+    }
+    alive(srv.addr);
+    srv.stop().unwrap();
+}
+
+#[test]
+fn a_password_guards_everything_but_auth_hello_ping_and_quit() {
+    let cfg = ServerConfig {
+        password: Some("s3cret".into()),
+        ..Default::default()
+    };
+    let srv = start_with(Db::temporary().unwrap(), cfg);
+    let (out, _) = raw(srv.addr, b"*2\r\n$10\r\nENTITY.GET\r\n$1\r\n1\r\nPING\r\nAUTH wrong\r\nAUTH s3cret\r\n*2\r\n$10\r\nENTITY.GET\r\n$1\r\n1\r\nQUIT\r\n");
+    let text = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert!(lines[0].starts_with("-NOAUTH"), "{text}");
+    assert_eq!(lines[1], "+PONG");
+    assert!(lines[2].starts_with("-WRONGPASS"), "{text}");
+    assert_eq!(lines[3], "+OK");
+    assert_eq!(lines[4], "$-1");
+    assert_eq!(lines[5], "+OK");
+    // HELLO 3 with AUTH authenticates and switches to RESP3 (null is `_`).
+    let (out, _) = raw(
+        srv.addr,
+        b"HELLO 3 AUTH default s3cret\r\n*2\r\n$10\r\nENTITY.GET\r\n$1\r\n1\r\nQUIT\r\n",
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with('%'), "{text}");
+    assert!(text.contains("_\r\n+OK\r\n"), "{text}");
+    let mut c = Client::connect_with_password(srv.addr, "s3cret").unwrap();
+    c.ping().unwrap();
+    assert!(matches!(
+        Client::connect_with_password(srv.addr, "nope"),
+        Err(ClientError::Server { .. })
+    ));
+}
+
+#[test]
+fn the_connection_limit_refuses_with_an_error_not_a_hang() {
+    let cfg = ServerConfig {
+        max_connections: 3,
+        ..Default::default()
+    };
+    let srv = start_with(Db::temporary().unwrap(), cfg);
+    let held: Vec<Client> = (0..3)
+        .map(|_| {
+            let mut c = Client::connect(srv.addr).unwrap();
+            c.ping().unwrap();
+            c
+        })
+        .collect();
+    let (out, closed) = raw(srv.addr, b"PING\r\n");
+    assert!(
+        String::from_utf8_lossy(&out).starts_with("-ERR max number of clients reached"),
+        "{out:?}"
+    );
+    assert!(closed);
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    alive(srv.addr);
+}
+
+#[test]
+fn a_thousand_connections_are_held_at_once() {
+    raise_fd_limit();
+    let srv = start();
+    let mut clients: Vec<Client> = (0..1000)
+        .map(|_| Client::connect(srv.addr).unwrap())
+        .collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        let r = c.command(&[b"ECHO", i.to_string().as_bytes()]).unwrap();
+        assert_eq!(r, kith::server::Frame::Bulk(i.to_string().into_bytes()));
+    }
+    let mut c = Client::connect(srv.addr).unwrap();
+    let info = c.command(&[b"INFO", b"clients"]).unwrap();
+    let kith::server::Frame::Bulk(b) = info else {
+        panic!()
+    };
+    assert!(
+        String::from_utf8_lossy(&b).contains("connected_clients:1001"),
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
+}
+
+fn raise_fd_limit() {
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < 4096 {
+            l.rlim_cur = l.rlim_max.min(8192);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
+#[test]
+fn shutdown_finishes_acknowledged_writes_and_flushes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::builder()
+        .path(tmp.path())
+        .durability(kith::Durability::Background { every_ms: 60_000 })
+        .open()
+        .unwrap();
+    let srv = start_with(db, ServerConfig::default());
+    let mut c = Client::connect(srv.addr).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        ids.push(
+            c.create(NewEntity::person().identifier("s", i.to_string()))
+                .unwrap(),
+        );
+    }
+    srv.stop().unwrap();
+    drop(c);
+    let db = Db::open(tmp.path()).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(db.lookup("s", &i.to_string()).unwrap(), Some(*id));
+    }
+}
+
+#[test]
+fn sigterm_stops_kith_serve_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args([
+            "--db",
+            dir.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--background-flush-ms",
+            "60000",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"));
+    let mut c = Client::connect(addr).unwrap();
+    let id = c
+        .create(NewEntity::person().identifier("crm", "T-1"))
+        .unwrap();
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let db = Db::open(&dir).unwrap();
+    assert_eq!(
+        db.lookup("crm", "T-1").unwrap(),
+        Some(id),
+        "acknowledged write lost at shutdown"
+    );
+}
+
+fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() && std::env::var_os("KITH_SKIP_REDIS_TOOLS").is_none() {
+        panic!("{name} is not installed (apt-get install redis-tools; .ci/run does), or set KITH_SKIP_REDIS_TOOLS=1");
+    }
+    found
+}
+
+#[test]
+fn redis_cli_talks_to_kith_unchanged() {
+    let Some(cli) = tool("redis-cli") else { return };
+    let srv = start();
+    let port = srv.addr.port().to_string();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(&cli)
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(run(&["PING"]), "PONG");
+    let id = run(&[
+        "ENTITY.CREATE",
+        "person",
+        r#"{"attrs":{"given_name":"Ann"},"identifiers":[{"system":"crm","key":"C-9"}]}"#,
+    ]);
+    assert_eq!(run(&["LOOKUP", "crm", "C-9"]), id);
+    assert!(run(&["ENTITY.GET", &id]).contains(r#""given_name":"Ann""#));
+    assert!(run(&["INFO"]).contains("entities_person:1"));
+    assert_eq!(run(&["SELECT", "0"]), "OK");
+    assert_eq!(run(&["CLIENT", "SETNAME", "me"]), "OK");
+    assert!(run(&["COMMAND", "COUNT"]).parse::<u32>().unwrap() > 10);
+    assert!(run(&["-3", "HELLO", "3"]).contains("kith"));
+}
+
+#[test]
+fn redis_benchmark_runs_against_kith() {
+    let Some(bench) = tool("redis-benchmark") else {
+        return;
+    };
+    let db = Db::temporary().unwrap();
+    for i in 0..100 {
+        db.create(NewEntity::person().identifier("s", i.to_string()))
+            .unwrap();
+    }
+    let srv = start_with(db, ServerConfig::default());
+    let o = std::process::Command::new(bench)
+        .args([
+            "-p",
+            &srv.addr.port().to_string(),
+            "-n",
+            "2000",
+            "-c",
+            "10",
+            "-r",
+            "100",
+            "-P",
+            "4",
+            "--csv",
+            "ENTITY.GET",
+            "__rand_int__",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{o:?}");
+    assert!(out.contains("ENTITY.GET"), "{out}");
+    let mut c = Client::connect(srv.addr).unwrap();
+    let info = c.command(&[b"INFO", b"stats"]).unwrap();
+    let kith::server::Frame::Bulk(b) = info else {
+        panic!()
+    };
+    let processed: u64 = String::from_utf8_lossy(&b)
+        .lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(processed >= 2000, "{processed}");
+}
