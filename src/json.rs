@@ -233,6 +233,95 @@ pub fn entity_json_bytes(e: &Entity, kind_name: &str) -> Vec<u8> {
     out
 }
 
+/// Writes the JSON of [`entity_to_json`] while walking the stored bytes once
+/// (validating them on the way): the wire protocol's `ENTITY.GET`.
+pub(crate) struct JsonSink<'o, F: Fn(u16) -> String> {
+    pub(crate) out: &'o mut Vec<u8>,
+    pub(crate) id: u64,
+    pub(crate) kind_name: F,
+    times: (i64, i64),
+    attrs: usize,
+    ids: Option<usize>,
+}
+
+impl<'o, F: Fn(u16) -> String> JsonSink<'o, F> {
+    pub(crate) fn new(out: &'o mut Vec<u8>, id: u64, kind_name: F) -> Self {
+        JsonSink {
+            out,
+            id,
+            kind_name,
+            times: (0, 0),
+            attrs: 0,
+            ids: None,
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        serde_json::to_writer(&mut *self.out, s).expect("writing JSON into a Vec cannot fail");
+    }
+
+    /// Closes the document after a successful walk.
+    pub(crate) fn finish(self) {
+        if self.ids.is_none() {
+            self.out.extend_from_slice(b"},\"identifiers\":[");
+        }
+        let (c, u) = self.times;
+        self.out.extend_from_slice(b"],\"created\":\"");
+        self.out
+            .extend_from_slice(Timestamp::from_micros(c).to_string().as_bytes());
+        self.out.extend_from_slice(b"\",\"updated\":\"");
+        self.out
+            .extend_from_slice(Timestamp::from_micros(u).to_string().as_bytes());
+        self.out.extend_from_slice(b"\"}");
+    }
+}
+
+impl<'a, F: Fn(u16) -> String> crate::storage::codec::EntitySink<'a> for JsonSink<'_, F> {
+    fn header(&mut self, kind: u16, created: i64, updated: i64) {
+        self.times = (created, updated);
+        self.out.extend_from_slice(b"{\"id\":");
+        self.out.extend_from_slice(self.id.to_string().as_bytes());
+        self.out.extend_from_slice(b",\"kind\":");
+        let name = (self.kind_name)(kind);
+        self.string(&name);
+        self.out.extend_from_slice(b",\"kind_code\":");
+        self.out.extend_from_slice(kind.to_string().as_bytes());
+        self.out.extend_from_slice(b",\"attrs\":{");
+    }
+
+    fn attr(&mut self, name: &'a str, value: crate::model::ValueRef<'a>) {
+        if self.attrs > 0 {
+            self.out.push(b',');
+        }
+        self.attrs += 1;
+        self.string(name);
+        self.out.push(b':');
+        serde::Serialize::serialize(
+            &fast::V(&value),
+            &mut serde_json::Serializer::new(&mut *self.out),
+        )
+        .expect("writing JSON into a Vec cannot fail");
+    }
+
+    fn identifier(&mut self, system: &'a str, key: &'a str) {
+        match self.ids {
+            None => {
+                self.out.extend_from_slice(b"},\"identifiers\":[");
+                self.ids = Some(1);
+            }
+            Some(ref mut n) => {
+                *n += 1;
+                self.out.push(b',');
+            }
+        }
+        self.out.extend_from_slice(b"{\"system\":");
+        self.string(system);
+        self.out.extend_from_slice(b",\"key\":");
+        self.string(key);
+        self.out.push(b'}');
+    }
+}
+
 mod fast {
     //! `Serialize` views over borrowed entity data.
     use crate::model::{Entity, ValueRef};
@@ -253,7 +342,7 @@ mod fast {
         }
     }
 
-    struct V<'a, 'b>(&'b ValueRef<'a>);
+    pub(super) struct V<'a, 'b>(pub(super) &'b ValueRef<'a>);
 
     impl Serialize for V<'_, '_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -51,6 +51,31 @@ impl Db {
         }
     }
 
+    /// The entity with `id` as JSON (the form of [`crate::json::entity_to_json`]),
+    /// written in one pass over the stored bytes, which are validated on the way.
+    pub fn get_json(&self, id: EntityId) -> Result<Option<Vec<u8>>, ReadError> {
+        let key = keys::node(id.0);
+        let Some(v) = self.inner.engine.get(&key).map_err(StorageError::from)? else {
+            return Ok(None);
+        };
+        let registry = self.inner.registry.read();
+        let name = |code: u16| {
+            registry
+                .entity
+                .get(&code)
+                .cloned()
+                .unwrap_or_else(|| EntityKind(code).to_string())
+        };
+        let mut out = Vec::with_capacity(v.len() * 2 + 64);
+        let mut sink = crate::json::JsonSink::new(&mut out, id.0, name);
+        codec::walk_entity(&v, &mut sink).map_err(|e| StorageError::Corrupt {
+            key: keys::describe(&key),
+            reason: e,
+        })?;
+        sink.finish();
+        Ok(Some(out))
+    }
+
     /// Whether an entity with `id` exists.
     pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
         Ok(self

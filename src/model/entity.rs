@@ -98,9 +98,7 @@ impl Entity {
     /// One attribute, borrowed. Walks the stored bytes; allocates nothing
     /// unless the value is a list.
     pub fn get(&self, name: &str) -> Option<ValueRef<'_>> {
-        codec::walk_entity(&self.raw, Some(name))
-            .expect("entity bytes were validated when read")
-            .3
+        codec::find_attr(&self.raw, name).expect("entity bytes were validated when read")
     }
 
     /// One attribute, owned.

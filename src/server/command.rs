@@ -44,7 +44,7 @@ pub(crate) trait Command: Sync {
         false
     }
     /// Runs it. `args[0]` is the name.
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame;
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame;
 }
 
 /// Every command.
@@ -85,7 +85,7 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static dyn Command> {
 }
 
 /// Runs one request: authentication, arity, then the command.
-pub(crate) fn execute(cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+pub(crate) fn execute(cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
     let Some(name) = args.first() else {
         return Frame::Error("ERR empty command".into());
     };
@@ -110,13 +110,13 @@ pub(crate) fn execute(cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
 // ---- argument helpers shared by the commands ----
 
 /// An argument as UTF-8 text.
-pub(crate) fn text<'a>(args: &'a [Vec<u8>], i: usize, what: &str) -> Result<&'a str, Frame> {
-    std::str::from_utf8(&args[i])
+pub(crate) fn text<'a>(args: &[&'a [u8]], i: usize, what: &str) -> Result<&'a str, Frame> {
+    std::str::from_utf8(args[i])
         .map_err(|_| Frame::error("INVALID", format!("{what} is not valid UTF-8")))
 }
 
 /// An argument as an entity id.
-pub(crate) fn id(args: &[Vec<u8>], i: usize) -> Result<EntityId, Frame> {
+pub(crate) fn id(args: &[&[u8]], i: usize) -> Result<EntityId, Frame> {
     let t = text(args, i, "id")?;
     t.parse::<u64>().map(EntityId).map_err(|_| {
         Frame::error(
@@ -127,22 +127,22 @@ pub(crate) fn id(args: &[Vec<u8>], i: usize) -> Result<EntityId, Frame> {
 }
 
 /// An argument as a registered entity kind name.
-pub(crate) fn entity_kind(db: &Db, args: &[Vec<u8>], i: usize) -> Result<EntityKind, Frame> {
+pub(crate) fn entity_kind(db: &Db, args: &[&[u8]], i: usize) -> Result<EntityKind, Frame> {
     let t = text(args, i, "kind")?;
     db.entity_kind(&t.to_ascii_lowercase())
         .ok_or_else(|| Frame::error("INVALID", format!("unknown entity kind {t:?}")))
 }
 
 /// An argument as a registered relationship kind name.
-pub(crate) fn rel_kind(db: &Db, args: &[Vec<u8>], i: usize) -> Result<RelKind, Frame> {
+pub(crate) fn rel_kind(db: &Db, args: &[&[u8]], i: usize) -> Result<RelKind, Frame> {
     let t = text(args, i, "relationship kind")?;
     db.relationship_kind(&t.to_ascii_uppercase())
         .ok_or_else(|| Frame::error("INVALID", format!("unknown relationship kind {t:?}")))
 }
 
 /// An argument as JSON.
-pub(crate) fn json(args: &[Vec<u8>], i: usize) -> Result<serde_json::Value, Frame> {
-    serde_json::from_slice(&args[i])
+pub(crate) fn json(args: &[&[u8]], i: usize) -> Result<serde_json::Value, Frame> {
+    serde_json::from_slice(args[i])
         .map_err(|e| Frame::error("INVALID", format!("argument {i} is not JSON: {e}")))
 }
 

@@ -2,7 +2,7 @@
 //! write replies — without blocking the worker that owns it.
 
 use super::command::{self, Context, Session};
-use super::frame::{parse_request, Frame};
+use super::frame::{parse_request_spans, Frame};
 use super::{ServerConfig, Shared};
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Registry, Token};
@@ -139,14 +139,17 @@ impl Connection {
     /// Runs every complete request in order, while the output has room.
     fn run_commands(&mut self, shared: &Shared, stopping: bool) {
         while !self.session.quit && self.pending_output() < shared.config.max_output_buffer {
-            match parse_request(&self.input[self.consumed..], &shared.config.limits) {
-                Ok(Some((args, used))) => {
+            let start = self.consumed;
+            match parse_request_spans(&self.input[start..], &shared.config.limits) {
+                Ok(Some((spans, used))) => {
                     self.consumed += used;
                     self.last_command = Instant::now();
-                    if args.is_empty() {
+                    if spans.is_empty() {
                         continue; // an empty inline line
                     }
                     shared.total_commands.fetch_add(1, Ordering::Relaxed);
+                    let input = &self.input[start..];
+                    let args: Vec<&[u8]> = spans.into_iter().map(|r| &input[r]).collect();
                     let mut cx = Context {
                         db: &shared.db,
                         session: &mut self.session,

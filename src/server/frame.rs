@@ -145,11 +145,23 @@ impl fmt::Display for FrameError {
 /// One parsed request: the command name and its arguments, as bytes.
 pub type Request = Vec<Vec<u8>>;
 
+/// Where each argument of a request lies in the buffer it was parsed from.
+pub type Spans = Vec<std::ops::Range<usize>>;
+
 /// Parses one request from the front of `buf`: a RESP array of bulk strings,
 /// or an inline command (words on one line). `Ok(None)` means more bytes are
 /// needed; `Ok(Some((request, used)))` gives the request and how many bytes it
 /// took. An empty inline line gives an empty request.
 pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>, FrameError> {
+    Ok(parse_request_spans(buf, limits)?
+        .map(|(spans, used)| (spans.into_iter().map(|r| buf[r].to_vec()).collect(), used)))
+}
+
+/// [`parse_request`] without copying: the arguments as ranges of `buf`.
+pub fn parse_request_spans(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Spans, usize)>, FrameError> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
@@ -203,7 +215,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usi
                 "bulk string not followed by CRLF".into(),
             ));
         }
-        args.push(buf[start..end].to_vec());
+        args.push(start..end);
         pos = end + 2;
     }
     Ok(Some((args, pos)))
@@ -244,7 +256,7 @@ fn find_crlf(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, 
 }
 
 /// An inline command: words separated by spaces, ended by LF or CRLF.
-fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>, FrameError> {
+fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Spans, usize)>, FrameError> {
     let window = &buf[..buf.len().min(limits.max_line + 1)];
     let Some(nl) = window.iter().position(|&b| b == b'\n') else {
         if window.len() > limits.max_line {
@@ -255,13 +267,24 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Request, usize)>,
         }
         return Ok(None);
     };
-    let line = &buf[..nl];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let args: Vec<Vec<u8>> = line
-        .split(|b| *b == b' ' || *b == b'\t')
-        .filter(|w| !w.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect();
+    let end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < end {
+        if buf[i] == b' ' || buf[i] == b'\t' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < end && buf[i] != b' ' && buf[i] != b'\t' {
+            i += 1;
+        }
+        args.push(start..i);
+    }
     Ok(Some((args, nl + 1)))
 }
 

@@ -115,110 +115,145 @@ pub fn view_entity(bytes: &[u8]) -> Result<EntityV1Ref<'_>, String> {
     }
 }
 
-/// Walks stored entity bytes without allocating: validates every byte, and
-/// returns the header and, if `find` names one, that attribute (borrowed).
-pub fn walk_entity<'a>(bytes: &'a [u8], find: Option<&str>) -> Result<Walked<'a>, String> {
+/// What a walk over stored entity bytes reports, in stored order: the
+/// header, each attribute (names ascending), each identifier (ascending).
+pub trait EntitySink<'a> {
+    /// The header fields.
+    fn header(&mut self, _kind: u16, _created: i64, _updated: i64) {}
+    /// One attribute, borrowed from the bytes.
+    fn attr(&mut self, _name: &'a str, _value: ValueRef<'a>) {}
+    /// One identifier, borrowed from the bytes.
+    fn identifier(&mut self, _system: &'a str, _key: &'a str) {}
+}
+
+/// A sink that only validates.
+pub struct Validate;
+impl EntitySink<'_> for Validate {}
+
+/// Walks stored entity bytes in place, validating every byte (UTF-8, order,
+/// lengths, trailing bytes) and telling `sink` what it finds. Allocates
+/// nothing unless a value is a list.
+pub fn walk_entity<'a>(bytes: &'a [u8], sink: &mut dyn EntitySink<'a>) -> Result<(), String> {
     match bytes.split_first() {
         Some((&ENTITY_V1, body)) => options()
-            .deserialize_seed(walk::EntitySeed { find }, body)
+            .deserialize_seed(walk::EntitySeed { sink }, body)
             .map_err(|e| format!("entity does not decode: {e}")),
         Some((v, _)) => Err(format!("unknown entity value version {v}")),
         None => Err("empty value".into()),
     }
 }
 
-/// What [`walk_entity`] returns: kind, created, updated, the attribute found.
-pub type Walked<'a> = (u16, i64, i64, Option<ValueRef<'a>>);
+/// Finds one attribute by walking.
+pub fn find_attr<'a>(bytes: &'a [u8], name: &str) -> Result<Option<ValueRef<'a>>, String> {
+    struct Find<'a, 'n> {
+        name: &'n str,
+        found: Option<ValueRef<'a>>,
+    }
+    impl<'a> EntitySink<'a> for Find<'a, '_> {
+        fn attr(&mut self, name: &'a str, value: ValueRef<'a>) {
+            if name == self.name {
+                self.found = Some(value);
+            }
+        }
+    }
+    let mut f = Find { name, found: None };
+    walk_entity(bytes, &mut f)?;
+    Ok(f.found)
+}
 
 mod walk {
     //! Serde visitors that walk an [`super::EntityV1`] encoding in place.
+    use super::EntitySink;
     use crate::model::ValueRef;
     use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
     use std::fmt;
 
-    pub struct EntitySeed<'n> {
-        pub find: Option<&'n str>,
+    pub struct EntitySeed<'s, 'a> {
+        pub sink: &'s mut dyn EntitySink<'a>,
     }
 
-    impl<'de> DeserializeSeed<'de> for EntitySeed<'_> {
-        type Value = super::Walked<'de>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    impl<'a> DeserializeSeed<'a> for EntitySeed<'_, 'a> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_tuple(5, self)
         }
     }
 
-    impl<'de> Visitor<'de> for EntitySeed<'_> {
-        type Value = super::Walked<'de>;
+    impl<'a> Visitor<'a> for EntitySeed<'_, 'a> {
+        type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an entity")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
             let missing = |i| de::Error::invalid_length(i, &"5 fields");
             let kind: u16 = seq.next_element()?.ok_or_else(|| missing(0))?;
             let created: i64 = seq.next_element()?.ok_or_else(|| missing(1))?;
             let updated: i64 = seq.next_element()?.ok_or_else(|| missing(2))?;
-            let found = seq
-                .next_element_seed(Attrs { find: self.find })?
-                .ok_or_else(|| missing(3))?;
-            seq.next_element_seed(Ids)?.ok_or_else(|| missing(4))?;
-            Ok((kind, created, updated, found))
+            self.sink.header(kind, created, updated);
+            seq.next_element_seed(Attrs {
+                sink: &mut *self.sink,
+            })?
+            .ok_or_else(|| missing(3))?;
+            seq.next_element_seed(Ids { sink: self.sink })?
+                .ok_or_else(|| missing(4))?;
+            Ok(())
         }
     }
 
-    struct Attrs<'n> {
-        find: Option<&'n str>,
+    struct Attrs<'s, 'a> {
+        sink: &'s mut dyn EntitySink<'a>,
     }
 
-    impl<'de> DeserializeSeed<'de> for Attrs<'_> {
-        type Value = Option<ValueRef<'de>>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+    impl<'a> DeserializeSeed<'a> for Attrs<'_, 'a> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
 
-    impl<'de> Visitor<'de> for Attrs<'_> {
-        type Value = Option<ValueRef<'de>>;
+    impl<'a> Visitor<'a> for Attrs<'_, 'a> {
+        type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("attributes")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
+        fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
             let mut prev: Option<&str> = None;
-            while let Some((name, value)) = seq.next_element::<(&'de str, ValueRef<'de>)>()? {
+            while let Some((name, value)) = seq.next_element::<(&'a str, ValueRef<'a>)>()? {
                 // Written from a map: names strictly ascending. Anything else is corrupt.
                 if prev.is_some_and(|p| p >= name) {
                     return Err(de::Error::custom("attribute names out of order"));
                 }
                 prev = Some(name);
-                if Some(name) == self.find {
-                    found = Some(value);
-                }
+                self.sink.attr(name, value);
             }
-            Ok(found)
+            Ok(())
         }
     }
 
-    struct Ids;
+    struct Ids<'s, 'a> {
+        sink: &'s mut dyn EntitySink<'a>,
+    }
 
-    impl<'de> DeserializeSeed<'de> for Ids {
+    impl<'a> DeserializeSeed<'a> for Ids<'_, 'a> {
         type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
             d.deserialize_seq(self)
         }
     }
 
-    impl<'de> Visitor<'de> for Ids {
+    impl<'a> Visitor<'a> for Ids<'_, 'a> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("identifiers")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
             let mut prev: Option<(&str, &str)> = None;
-            while let Some(id) = seq.next_element::<(&'de str, &'de str)>()? {
+            while let Some(id) = seq.next_element::<(&'a str, &'a str)>()? {
                 if prev.is_some_and(|p| p >= id) {
                     return Err(de::Error::custom("identifiers out of order"));
                 }
                 prev = Some(id);
+                self.sink.identifier(id.0, id.1);
             }
             Ok(())
         }
@@ -228,7 +263,15 @@ mod walk {
 /// Decodes an entity stored under `key` into a zero-copy [`Entity`],
 /// validating every byte of it first.
 pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, StorageError> {
-    let (kind, created, updated, _) = walk_entity(&bytes, None).map_err(|e| corrupt(key, e))?;
+    struct Header(u16, i64, i64);
+    impl EntitySink<'_> for Header {
+        fn header(&mut self, kind: u16, created: i64, updated: i64) {
+            *self = Header(kind, created, updated);
+        }
+    }
+    let mut h = Header(0, 0, 0);
+    walk_entity(&bytes, &mut h).map_err(|e| corrupt(key, e))?;
+    let Header(kind, created, updated) = h;
     Ok(Entity::from_validated(
         id,
         EntityKind(kind),
@@ -241,7 +284,7 @@ pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, S
 /// Decodes an entity stored under `key` into an owned record (after the same
 /// validation as [`decode_entity`]).
 pub fn decode_record(key: &[u8], id: EntityId, bytes: &[u8]) -> Result<EntityRecord, StorageError> {
-    walk_entity(bytes, None).map_err(|e| corrupt(key, e))?;
+    walk_entity(bytes, &mut Validate).map_err(|e| corrupt(key, e))?;
     let (version, body) = split(key, bytes)?;
     match version {
         ENTITY_V1 => {

@@ -58,10 +58,10 @@ impl Command for Auth {
     fn before_auth(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let r = match args.len() {
-            2 => authenticate(cx, None, &args[1]),
-            3 => authenticate(cx, Some(&args[1]), &args[2]),
+            2 => authenticate(cx, None, args[1]),
+            3 => authenticate(cx, Some(args[1]), args[2]),
             _ => return Frame::Error("ERR syntax error".into()),
         };
         match r {

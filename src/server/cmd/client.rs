@@ -14,7 +14,7 @@ impl Command for Client {
     fn summary(&self) -> &'static str {
         "CLIENT SETNAME name | GETNAME | ID | INFO"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let sub = args[1].to_ascii_uppercase();
         match (sub.as_slice(), args.len()) {
             (b"SETNAME", 3) => {
@@ -24,7 +24,7 @@ impl Command for Client {
                             .into(),
                     );
                 }
-                cx.session.name = Some(String::from_utf8_lossy(&args[2]).into_owned());
+                cx.session.name = Some(String::from_utf8_lossy(args[2]).into_owned());
                 Frame::ok()
             }
             (b"GETNAME", 2) => match &cx.session.name {
@@ -42,7 +42,7 @@ impl Command for Client {
             (b"SETINFO", 4) => Frame::ok(),
             _ => Frame::Error(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(&args[1])
+                String::from_utf8_lossy(args[1])
             )),
         }
     }

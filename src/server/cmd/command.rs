@@ -31,7 +31,7 @@ impl Command for CommandCmd {
     fn summary(&self) -> &'static str {
         "COMMAND [COUNT | DOCS [name…] | INFO [name…]]: the commands kith knows"
     }
-    fn run(&self, _cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, _cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let sub = args.get(1).map(|a| a.to_ascii_uppercase());
         match sub.as_deref() {
             None => Frame::Array(ALL.iter().map(|c| info(*c)).collect()),

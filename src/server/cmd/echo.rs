@@ -14,7 +14,7 @@ impl Command for Echo {
     fn summary(&self) -> &'static str {
         "ECHO message: the message"
     }
-    fn run(&self, _cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
-        Frame::Bulk(args[1].clone())
+    fn run(&self, _cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        Frame::Bulk(args[1].to_vec())
     }
 }

@@ -40,7 +40,7 @@ impl Command for EntityCreate {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let kind = entity_kind(cx.db, args, 1)?;
             let doc = json(args, 2)?;

@@ -17,7 +17,7 @@ impl Command for EntityDelete {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let existed = cx.db.delete(id(args, 1)?).map_err(|e| write_error(&e))?;
             Ok(Frame::Integer(existed as i64))

@@ -28,11 +28,13 @@ impl Command for EntityGet {
     fn summary(&self) -> &'static str {
         "ENTITY.GET id: the entity as JSON, or null"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let id = id(args, 1)?;
-            let e = cx.db.get(id).map_err(|e| read_error(&e))?;
-            Ok(entity_reply(cx, e))
+            Ok(match cx.db.get_json(id).map_err(|e| read_error(&e))? {
+                Some(json) => Frame::Bulk(json),
+                None => Frame::Null,
+            })
         })())
     }
 }

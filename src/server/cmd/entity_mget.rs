@@ -15,7 +15,7 @@ impl Command for EntityMget {
     fn summary(&self) -> &'static str {
         "ENTITY.MGET id [id ...]: entities as JSON, null where missing"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let mut out = Vec::with_capacity(args.len() - 1);
             for i in 1..args.len() {

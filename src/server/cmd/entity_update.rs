@@ -23,7 +23,7 @@ impl Command for EntityUpdate {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let id = id(args, 1)?;
             let doc = json(args, 2)?;

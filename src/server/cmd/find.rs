@@ -15,7 +15,7 @@ impl Command for Find {
     fn summary(&self) -> &'static str {
         "FIND email|phone|national_id|tax_id|account_number|postal_code|registration_number|family_name+birth_date value: matching ids"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let attr = text(args, 1, "attribute")?;
             let index = Index::from_name(attr).ok_or_else(|| {

@@ -18,11 +18,11 @@ impl Command for Hello {
     fn before_auth(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let mut resp3 = cx.session.resp3;
         let mut i = 1;
         if let Some(v) = args.get(1) {
-            match v.as_slice() {
+            match *v {
                 b"2" => resp3 = false,
                 b"3" => resp3 = true,
                 _ => return Frame::Error("NOPROTO unsupported protocol version".into()),
@@ -33,13 +33,13 @@ impl Command for Hello {
         while i < args.len() {
             match args[i].to_ascii_uppercase().as_slice() {
                 b"AUTH" if i + 2 < args.len() => {
-                    if let Err(e) = authenticate(cx, Some(&args[i + 1]), &args[i + 2]) {
+                    if let Err(e) = authenticate(cx, Some(args[i + 1]), args[i + 2]) {
                         return e;
                     }
                     i += 3;
                 }
                 b"SETNAME" if i + 1 < args.len() => {
-                    name = Some(String::from_utf8_lossy(&args[i + 1]).into_owned());
+                    name = Some(String::from_utf8_lossy(args[i + 1]).into_owned());
                     i += 2;
                 }
                 _ => return Frame::Error("ERR syntax error in HELLO option".into()),

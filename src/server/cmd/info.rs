@@ -27,7 +27,7 @@ impl Command for Info {
     fn summary(&self) -> &'static str {
         "INFO [server|clients|stats|entities|memory|persistence|all]"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let want = args
             .get(1)
             .map(|a| String::from_utf8_lossy(a).to_lowercase())

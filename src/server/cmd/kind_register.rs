@@ -18,7 +18,7 @@ impl Command for KindRegister {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let name = text(args, 2, "name")?;
             let code = match text(args, 1, "space")?.to_ascii_lowercase().as_str() {

@@ -16,7 +16,7 @@ impl Command for List {
     fn summary(&self) -> &'static str {
         "LIST kind [after] [count]: [next cursor or null, [ids]] (count 1..100000, default 1000)"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             if args.len() > 4 {
                 return Err(Frame::Error(
@@ -25,7 +25,7 @@ impl Command for List {
             }
             let kind = entity_kind(cx.db, args, 1)?;
             let after = match args.get(2) {
-                Some(a) if a.as_slice() != b"0" => Some(id(args, 2)?),
+                Some(a) if *a != b"0" => Some(id(args, 2)?),
                 _ => None,
             };
             let count = match args.get(3) {

@@ -14,7 +14,7 @@ impl Command for Lookup {
     fn summary(&self) -> &'static str {
         "LOOKUP system key: the id it names, or null"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let system = text(args, 1, "system")?;
             let key = text(args, 2, "key")?;

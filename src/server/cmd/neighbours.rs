@@ -15,7 +15,7 @@ impl Command for Neighbours {
     fn summary(&self) -> &'static str {
         "NEIGHBOURS id KIND|* out|in: relationships as JSON [{\"id\",\"kind\",\"direction\",\"props\"}]"
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let node = id(args, 1)?;
             let dir = match text(args, 3, "direction")?.to_ascii_lowercase().as_str() {

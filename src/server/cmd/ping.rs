@@ -17,10 +17,10 @@ impl Command for Ping {
     fn before_auth(&self) -> bool {
         true
     }
-    fn run(&self, _cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, _cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         match args.len() {
             1 => Frame::Simple("PONG".into()),
-            2 => Frame::Bulk(args[1].clone()),
+            2 => Frame::Bulk(args[1].to_vec()),
             _ => Frame::Error("ERR wrong number of arguments for 'ping' command".into()),
         }
     }

@@ -17,7 +17,7 @@ impl Command for Quit {
     fn before_auth(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, _args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, _args: &[&[u8]]) -> Frame {
         cx.session.quit = true;
         Frame::ok()
     }

@@ -20,7 +20,7 @@ impl Command for RelAdd {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             if args.len() > 5 {
                 return Err(Frame::Error(

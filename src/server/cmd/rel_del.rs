@@ -17,7 +17,7 @@ impl Command for RelDel {
     fn writes(&self) -> bool {
         true
     }
-    fn run(&self, cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let (from, kind, to) = (id(args, 1)?, rel_kind(cx.db, args, 2)?, id(args, 3)?);
             let existed = cx

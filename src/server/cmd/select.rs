@@ -14,7 +14,7 @@ impl Command for Select {
     fn summary(&self) -> &'static str {
         "SELECT 0: kith has one database"
     }
-    fn run(&self, _cx: &mut Context<'_>, args: &[Vec<u8>]) -> Frame {
+    fn run(&self, _cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         if args[1] == b"0" {
             Frame::ok()
         } else {

@@ -14,7 +14,7 @@ impl Command for Stats {
     fn summary(&self) -> &'static str {
         "STATS: {\"entities\":{…},\"relationships\":{…},\"disk_bytes\":n}"
     }
-    fn run(&self, cx: &mut Context<'_>, _args: &[Vec<u8>]) -> Frame {
+    fn run(&self, cx: &mut Context<'_>, _args: &[&[u8]]) -> Frame {
         reply((|| {
             let s = cx.db.stats().map_err(|e| read_error(&e))?;
             Ok(json_reply(&serde_json::json!({
