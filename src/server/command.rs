@@ -58,6 +58,7 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::client::Client,
     &super::cmd::command::CommandCmd,
     &super::cmd::info::Info,
+    &super::cmd::config::Config,
     &super::cmd::entity_get::EntityGet,
     &super::cmd::entity_mget::EntityMget,
     &super::cmd::entity_create::EntityCreate,

@@ -4,6 +4,7 @@
 pub(crate) mod auth;
 pub(crate) mod client;
 pub(crate) mod command;
+pub(crate) mod config;
 pub(crate) mod echo;
 pub(crate) mod entity_create;
 pub(crate) mod entity_delete;
