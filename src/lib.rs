@@ -45,6 +45,7 @@ pub mod json;
 mod model;
 pub mod server;
 mod storage;
+pub mod traverse;
 
 pub use db::{CheckReport, Committed, Db, DbBuilder, Durability, Page, Stats, Violation, WriteSet};
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};

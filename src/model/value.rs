@@ -314,6 +314,16 @@ impl Decimal {
         Some(m)
     }
 
+    /// This decimal with at most `places` decimal places (rounded toward zero).
+    pub fn rounded_to(self, places: u8) -> Decimal {
+        let mut d = self;
+        while d.scale > places {
+            d.mantissa /= 10;
+            d.scale -= 1;
+        }
+        d
+    }
+
     /// The exact sum, or `None` on overflow.
     pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
         let scale = self.scale.max(other.scale);

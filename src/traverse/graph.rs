@@ -1,0 +1,162 @@
+//! Subgraphs extracted into petgraph, for graph algorithms and drawing:
+//! shortest connection paths, and Graphviz DOT of a neighbourhood.
+
+use super::{Follow, TraverseError, TraverseSpec};
+use crate::model::{EntityId, RelKind};
+use crate::Db;
+use petgraph::graph::{NodeIndex, UnGraph};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// A neighbourhood of the graph held in petgraph: every node a traversal
+/// reached, and every relationship of the followed kinds among them.
+pub struct Subgraph {
+    /// Nodes are entity ids; edge weights are `(kind, source)` (the entity
+    /// the relationship points from).
+    pub graph: UnGraph<EntityId, (RelKind, EntityId)>,
+    /// Where each entity sits in `graph`.
+    pub index: HashMap<EntityId, NodeIndex>,
+    /// Whether a traversal limit cut the neighbourhood short.
+    pub truncated: bool,
+}
+
+impl Db {
+    /// Extracts the neighbourhood `spec` reaches from `start` into petgraph.
+    pub fn subgraph(
+        &self,
+        start: EntityId,
+        spec: &TraverseSpec,
+    ) -> Result<Subgraph, TraverseError> {
+        let t = self.traverse(start, spec)?;
+        let mut graph = UnGraph::new_undirected();
+        let mut index = HashMap::new();
+        index.insert(start, graph.add_node(start));
+        for r in &t.reached {
+            index.insert(r.id, graph.add_node(r.id));
+        }
+        let kinds: Vec<RelKind> = spec.follow.iter().map(|(k, _)| *k).collect();
+        for (&id, &ix) in &index {
+            for n in self.edges(id, crate::model::Direction::Out)? {
+                if !kinds.contains(&n.kind) {
+                    continue;
+                }
+                if let Some(&other) = index.get(&n.id) {
+                    graph.add_edge(ix, other, (n.kind, id));
+                }
+            }
+        }
+        Ok(Subgraph {
+            graph,
+            index,
+            truncated: t.truncated,
+        })
+    }
+}
+
+/// Every shortest path (up to `max_paths`) between `a` and `b` over the
+/// given relationship kinds in either direction, at most `max_depth` hops.
+/// Empty when they are not connected within that depth.
+pub fn shortest_paths(
+    db: &Db,
+    a: EntityId,
+    b: EntityId,
+    kinds: &[RelKind],
+    max_depth: usize,
+    max_paths: usize,
+) -> Result<Vec<Vec<EntityId>>, TraverseError> {
+    if !db.contains(b)? {
+        return Err(TraverseError::NotFound(b));
+    }
+    if a == b {
+        return Ok(vec![vec![a]]);
+    }
+    let mut spec = TraverseSpec::new(kinds, Follow::Both, max_depth);
+    spec.max_results = 100_000;
+    let sub = db.subgraph(a, &spec)?;
+    let (Some(&ia), Some(&ib)) = (sub.index.get(&a), sub.index.get(&b)) else {
+        return Ok(Vec::new());
+    };
+    let dist = petgraph::algo::dijkstra(&sub.graph, ia, None, |_| 1usize);
+    let Some(&d) = dist.get(&ib) else {
+        return Ok(Vec::new());
+    };
+    // Walk back from b along nodes one step closer to a.
+    let mut paths = Vec::new();
+    let mut stack = vec![vec![ib]];
+    while let Some(path) = stack.pop() {
+        let last = *path.last().expect("paths are never empty");
+        if last == ia {
+            let mut p: Vec<EntityId> = path.iter().map(|ix| sub.graph[*ix]).collect();
+            p.reverse();
+            paths.push(p);
+            if paths.len() >= max_paths {
+                break;
+            }
+            continue;
+        }
+        let here = dist[&last];
+        let mut next: Vec<NodeIndex> = sub
+            .graph
+            .neighbors(last)
+            .filter(|n| dist.get(n).is_some_and(|dn| dn + 1 == here))
+            .collect();
+        next.sort();
+        next.dedup();
+        for n in next.into_iter().rev() {
+            let mut p = path.clone();
+            p.push(n);
+            stack.push(p);
+        }
+    }
+    let _ = d;
+    paths.sort();
+    Ok(paths)
+}
+
+/// Graphviz DOT of the neighbourhood of `id` to `depth` hops over every
+/// relationship kind, for a person to look at. `label` names a node.
+pub fn neighbourhood_dot(
+    db: &Db,
+    id: EntityId,
+    depth: usize,
+    label: impl Fn(EntityId) -> String,
+) -> Result<String, TraverseError> {
+    let kinds: Vec<RelKind> = db
+        .relationship_kinds()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let mut spec = TraverseSpec::new(&kinds, Follow::Both, depth);
+    spec.max_results = 500;
+    let sub = db.subgraph(id, &spec)?;
+    let mut out = String::from("digraph kith {\n  rankdir=LR;\n  node [shape=box, fontsize=10];\n");
+    let mut nodes: Vec<EntityId> = sub.index.keys().copied().collect();
+    nodes.sort();
+    for n in nodes {
+        let style = if n == id { ", style=bold" } else { "" };
+        let _ = writeln!(out, "  n{} [label={:?}{style}];", n.0, label(n));
+    }
+    let mut edges: Vec<(EntityId, EntityId, String)> = sub
+        .graph
+        .edge_indices()
+        .map(|e| {
+            let (x, y) = sub.graph.edge_endpoints(e).expect("edge exists");
+            let (kind, from) = sub.graph[e];
+            let (x, y) = (sub.graph[x], sub.graph[y]);
+            let to = if from == x { y } else { x };
+            let name = db
+                .relationship_kind_name(kind)
+                .unwrap_or_else(|| kind.to_string());
+            (from, to, name)
+        })
+        .collect();
+    edges.sort();
+    for (from, to, name) in edges {
+        let _ = writeln!(out, "  n{} -> n{} [label={name:?}];", from.0, to.0);
+    }
+    if sub.truncated {
+        out.push_str("  truncated [label=\"(more not shown)\", shape=plaintext];\n");
+    }
+    out.push_str("}\n");
+    Ok(out)
+}

@@ -1,0 +1,267 @@
+//! Relationship traversal: bounded, cycle-safe walks over the graph, and the
+//! domain queries built on them (household, guarantor network, corporate
+//! group, connection paths, shared identifiers).
+//!
+//! Everything here uses `Db`'s public reads only.
+
+mod graph;
+mod queries;
+
+pub use graph::{neighbourhood_dot, shortest_paths, Subgraph};
+pub use queries::{
+    AccountHolding, CorporateGroup, GroupMember, GuarantorLink, GuarantorNetwork, HouseholdMember,
+    HouseholdView, SharedIdentifier,
+};
+
+use crate::error::ReadError;
+use crate::model::{Date, Direction, EdgeProps, EntityId, EntityKind, RelKind};
+use crate::Db;
+use std::collections::{HashMap, VecDeque};
+
+/// The deepest any traversal may go. Deeper requests are refused with
+/// [`TraverseError::TooDeep`].
+pub const MAX_DEPTH: usize = 16;
+
+/// Which way to follow a relationship kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// From source to target.
+    Out,
+    /// From target to source.
+    In,
+    /// Both ways.
+    Both,
+}
+
+/// A filter on relationship properties: keep an edge when it returns true.
+pub type EdgeFilter = std::sync::Arc<dyn Fn(RelKind, &EdgeProps) -> bool + Send + Sync>;
+
+/// What a traversal follows and how far.
+#[derive(Clone)]
+pub struct TraverseSpec {
+    /// Relationship kinds to follow, each in a direction.
+    pub follow: Vec<(RelKind, Follow)>,
+    /// How many hops at most (1 to [`MAX_DEPTH`]).
+    pub max_depth: usize,
+    /// Only enter nodes of these kinds (`None`: any kind).
+    pub node_kinds: Option<Vec<EntityKind>>,
+    /// Only follow relationships that hold on this day (their validity period).
+    pub as_of: Option<Date>,
+    /// Only follow relationships this filter accepts.
+    pub edge_filter: Option<EdgeFilter>,
+    /// Stop after reaching this many nodes (default 10,000).
+    pub max_results: usize,
+    /// Follow at most this many relationships out of any one node (default 10,000).
+    pub max_fanout: usize,
+}
+
+impl TraverseSpec {
+    /// Follows `kinds` in `direction` up to `max_depth` hops, with default limits.
+    pub fn new(kinds: &[RelKind], direction: Follow, max_depth: usize) -> TraverseSpec {
+        TraverseSpec {
+            follow: kinds.iter().map(|k| (*k, direction)).collect(),
+            max_depth,
+            node_kinds: None,
+            as_of: None,
+            edge_filter: None,
+            max_results: 10_000,
+            max_fanout: 10_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for TraverseSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraverseSpec")
+            .field("follow", &self.follow)
+            .field("max_depth", &self.max_depth)
+            .field("node_kinds", &self.node_kinds)
+            .field("as_of", &self.as_of)
+            .field("edge_filter", &self.edge_filter.is_some())
+            .field("max_results", &self.max_results)
+            .field("max_fanout", &self.max_fanout)
+            .finish()
+    }
+}
+
+/// One hop of a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    /// Where the hop starts.
+    pub from: EntityId,
+    /// The relationship kind.
+    pub kind: RelKind,
+    /// `Out` if the relationship points from `from` to `to`.
+    pub direction: Direction,
+    /// Where the hop ends.
+    pub to: EntityId,
+    /// The relationship's properties.
+    pub props: EdgeProps,
+}
+
+/// A node reached, with the (first, shortest) path that reached it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reached {
+    /// The node.
+    pub id: EntityId,
+    /// Hops from the start.
+    pub depth: usize,
+    /// The hops from the start to it.
+    pub path: Vec<Hop>,
+}
+
+/// What a traversal found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Traversal {
+    /// The start node.
+    pub start: EntityId,
+    /// Nodes reached, in order of depth (the start is not included).
+    pub reached: Vec<Reached>,
+    /// Whether a limit (results or fan-out) cut the traversal short.
+    pub truncated: bool,
+}
+
+/// Why a traversal failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraverseError {
+    /// The start node does not exist.
+    #[error("no entity with id {0}")]
+    NotFound(EntityId),
+    /// The depth asked for exceeds [`MAX_DEPTH`] (or is zero).
+    #[error("depth {asked} is out of range: 1 to {max}")]
+    TooDeep {
+        /// The depth asked for.
+        asked: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// A limit is zero or the spec follows nothing.
+    #[error("invalid traversal: {0}")]
+    Invalid(String),
+    /// A read failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+}
+
+fn directions(f: Follow) -> &'static [Direction] {
+    match f {
+        Follow::Out => &[Direction::Out],
+        Follow::In => &[Direction::In],
+        Follow::Both => &[Direction::Out, Direction::In],
+    }
+}
+
+impl Db {
+    /// Walks the graph breadth-first from `start` as `spec` says. Each node
+    /// is reached once (by a shortest path), so cycles end the walk instead
+    /// of looping; limits stop it and set `truncated` instead of growing
+    /// without bound.
+    pub fn traverse(
+        &self,
+        start: EntityId,
+        spec: &TraverseSpec,
+    ) -> Result<Traversal, TraverseError> {
+        if spec.max_depth == 0 || spec.max_depth > MAX_DEPTH {
+            return Err(TraverseError::TooDeep {
+                asked: spec.max_depth,
+                max: MAX_DEPTH,
+            });
+        }
+        if spec.follow.is_empty() || spec.max_results == 0 || spec.max_fanout == 0 {
+            return Err(TraverseError::Invalid(
+                "follow at least one kind, with non-zero limits".into(),
+            ));
+        }
+        if !self.contains(start)? {
+            return Err(TraverseError::NotFound(start));
+        }
+        // Parent pointers: node -> (hop that reached it, index of parent in `order`).
+        let mut seen: HashMap<EntityId, Option<(Hop, usize)>> = HashMap::new();
+        seen.insert(start, None);
+        let mut order: Vec<(EntityId, usize)> = vec![(start, 0)];
+        let mut queue = VecDeque::from([(start, 0usize, 0usize)]);
+        let mut truncated = false;
+        let mut kind_cache: HashMap<EntityId, Option<EntityKind>> = HashMap::new();
+        'walk: while let Some((node, depth, node_index)) = queue.pop_front() {
+            if depth == spec.max_depth {
+                continue;
+            }
+            let mut followed = 0usize;
+            'node: for (kind, follow) in &spec.follow {
+                for dir in directions(*follow) {
+                    for n in self.neighbours(node, *kind, *dir)? {
+                        if let Some(day) = spec.as_of {
+                            if !n.props.holds_on(day) {
+                                continue;
+                            }
+                        }
+                        if let Some(f) = &spec.edge_filter {
+                            if !f(n.kind, &n.props) {
+                                continue;
+                            }
+                        }
+                        if seen.contains_key(&n.id) {
+                            continue;
+                        }
+                        if let Some(kinds) = &spec.node_kinds {
+                            let k = match kind_cache.get(&n.id) {
+                                Some(k) => *k,
+                                None => {
+                                    let k = self.get(n.id)?.map(|e| e.kind);
+                                    kind_cache.insert(n.id, k);
+                                    k
+                                }
+                            };
+                            if !k.is_some_and(|k| kinds.contains(&k)) {
+                                continue;
+                            }
+                        }
+                        followed += 1;
+                        if followed > spec.max_fanout {
+                            truncated = true;
+                            break 'node;
+                        }
+                        if order.len() > spec.max_results {
+                            truncated = true;
+                            break 'walk;
+                        }
+                        let hop = Hop {
+                            from: node,
+                            kind: n.kind,
+                            direction: n.direction,
+                            to: n.id,
+                            props: n.props,
+                        };
+                        seen.insert(n.id, Some((hop, node_index)));
+                        order.push((n.id, depth + 1));
+                        queue.push_back((n.id, depth + 1, order.len() - 1));
+                    }
+                }
+            }
+        }
+        let reached = order
+            .iter()
+            .skip(1)
+            .map(|(id, depth)| {
+                let mut path = Vec::with_capacity(*depth);
+                let mut cur = *id;
+                while let Some(Some((hop, _))) = seen.get(&cur) {
+                    path.push(hop.clone());
+                    cur = hop.from;
+                }
+                path.reverse();
+                Reached {
+                    id: *id,
+                    depth: *depth,
+                    path,
+                }
+            })
+            .collect();
+        Ok(Traversal {
+            start,
+            reached,
+            truncated,
+        })
+    }
+}

@@ -1,0 +1,364 @@
+//! Traversal and the domain queries, on hand-built graphs whose answers are known.
+
+use kith::traverse::{shortest_paths, Follow, TraverseError, TraverseSpec, MAX_DEPTH};
+use kith::{attrs, Date, Db, Decimal, EdgeProps, EntityId, EntityKind, NewEntity, RelKind};
+use std::collections::BTreeSet;
+
+fn dec(s: &str) -> Decimal {
+    Decimal::parse(s).unwrap()
+}
+
+fn account(db: &Db, product: &str, balance: &str) -> EntityId {
+    db.create(
+        NewEntity::account()
+            .attr(attrs::PRODUCT_TYPE, product)
+            .attr(attrs::BALANCE, dec(balance)),
+    )
+    .unwrap()
+}
+
+fn person(db: &Db, name: &str) -> EntityId {
+    db.create(
+        NewEntity::person()
+            .attr(attrs::GIVEN_NAME, name)
+            .attr(attrs::EMAIL, format!("{}@example.com", name.to_lowercase())),
+    )
+    .unwrap()
+}
+
+fn rel(db: &Db, a: EntityId, k: RelKind, b: EntityId, p: EdgeProps) {
+    db.relate(a, k, b, p).unwrap();
+}
+
+fn role(r: &str) -> EdgeProps {
+    EdgeProps::new().attr(attrs::ROLE, r)
+}
+
+struct Bank {
+    db: Db,
+    ann: EntityId,
+    bob: EntityId,
+    carl: EntityId,
+    dana: EntityId,
+    eve: EntityId,
+    hh: EntityId,
+    l1: EntityId,
+    l2: EntityId,
+}
+
+fn bank() -> Bank {
+    let db = Db::temporary().unwrap();
+    let hh = db
+        .create(NewEntity::household().attr(attrs::NAME, "Lee household"))
+        .unwrap();
+    let ann = db
+        .create(
+            NewEntity::person()
+                .attr(attrs::GIVEN_NAME, "Ann")
+                .attr(attrs::EMAIL, "ann@example.com")
+                .attr(attrs::PHONE, "555 010 0001")
+                .attr(attrs::HOUSE_NUMBER, "12")
+                .attr(attrs::STREET, "Oak Ave")
+                .attr(attrs::POSTAL_CODE, "62701"),
+        )
+        .unwrap();
+    let bob = db
+        .create(
+            NewEntity::person()
+                .attr(attrs::GIVEN_NAME, "Bob")
+                .attr(attrs::PHONE, "(555) 010-0001")
+                .attr(attrs::HOUSE_NUMBER, "12")
+                .attr(attrs::STREET, "oak ave")
+                .attr(attrs::POSTAL_CODE, "62701"),
+        )
+        .unwrap();
+    rel(&db, ann, RelKind::MEMBER_OF, hh, role("head"));
+    rel(&db, bob, RelKind::MEMBER_OF, hh, role("member"));
+    let a1 = account(&db, "checking", "100.00");
+    let m1 = account(&db, "mortgage", "200000.00");
+    let c1 = account(&db, "card", "50.50");
+    rel(&db, ann, RelKind::OWNS, a1, role("primary"));
+    rel(&db, ann, RelKind::OWNS, m1, role("primary"));
+    rel(&db, bob, RelKind::OWNS, m1, role("joint"));
+    rel(&db, bob, RelKind::OWNS, c1, role("primary"));
+
+    let carl = person(&db, "Carl");
+    let dana = person(&db, "Dana");
+    let eve = person(&db, "Eve");
+    let l1 = account(&db, "loan", "1000.00");
+    let l2 = account(&db, "loan", "2000.00");
+    let s = account(&db, "savings", "500.00");
+    rel(&db, eve, RelKind::OWNS, l1, role("primary"));
+    rel(&db, eve, RelKind::OWNS, l2, role("primary"));
+    rel(&db, eve, RelKind::OWNS, s, role("primary"));
+    let g = |amount: &str| EdgeProps::new().attr(attrs::AMOUNT, dec(amount));
+    rel(
+        &db,
+        carl,
+        RelKind::GUARANTEES,
+        ann,
+        g("5000").valid(None, Date::parse("2020-12-31").ok()),
+    );
+    rel(&db, dana, RelKind::GUARANTEES, carl, g("5000"));
+    rel(&db, ann, RelKind::GUARANTEES, l1, g("1000"));
+    rel(&db, ann, RelKind::GUARANTEES, eve, g("3000"));
+    rel(&db, eve, RelKind::GUARANTEES, dana, g("10")); // closes a cycle
+    Bank {
+        db,
+        ann,
+        bob,
+        carl,
+        dana,
+        eve,
+        hh,
+        l1,
+        l2,
+    }
+}
+
+#[test]
+fn household_lists_members_accounts_and_totals_counting_joint_accounts_once() {
+    let b = bank();
+    let views = b.db.household(b.ann).unwrap();
+    assert_eq!(views.len(), 1);
+    let v = &views[0];
+    assert_eq!(v.household.id, b.hh);
+    let members: Vec<(EntityId, Option<String>, usize)> = v
+        .members
+        .iter()
+        .map(|m| (m.person.id, m.role.clone(), m.accounts.len()))
+        .collect();
+    assert_eq!(
+        members,
+        vec![
+            (b.ann, Some("head".into()), 2),
+            (b.bob, Some("member".into()), 2)
+        ]
+    );
+    assert_eq!(v.totals["checking"], dec("100.00"));
+    assert_eq!(v.totals["mortgage"], dec("200000.00"));
+    assert_eq!(v.totals["card"], dec("50.50"));
+    assert_eq!(v.totals.len(), 3);
+    // Asking with the household itself gives the same view.
+    assert_eq!(b.db.household(b.hh).unwrap(), views);
+    // A party in no household has none.
+    assert!(b.db.household(b.carl).unwrap().is_empty());
+    assert!(matches!(
+        b.db.household(EntityId(999)),
+        Err(TraverseError::NotFound(_))
+    ));
+}
+
+#[test]
+fn guarantor_network_follows_chains_and_cycles_with_exposure() {
+    let b = bank();
+    let n = b.db.guarantors(b.ann, 7).unwrap();
+    let ids = |v: &[kith::traverse::GuarantorLink]| v.iter().map(|l| l.id).collect::<BTreeSet<_>>();
+    assert_eq!(
+        ids(&n.guarantees),
+        BTreeSet::from([b.l1, b.eve, b.dana, b.carl])
+    );
+    assert_eq!(
+        ids(&n.guaranteed_by),
+        BTreeSet::from([b.carl, b.dana, b.eve])
+    );
+    let dana = n.guarantees.iter().find(|l| l.id == b.dana).unwrap();
+    assert_eq!(dana.depth, 2);
+    assert_eq!(dana.chain, vec![b.ann, b.eve, b.dana]);
+    // L1 guaranteed directly, L2 owned by Eve whom Ann guarantees; savings excluded.
+    assert_eq!(n.exposed_accounts, vec![b.l1, b.l2]);
+    assert_eq!(n.total_exposure, dec("3000.00"));
+    assert!(!n.truncated);
+    let one = b.db.guarantors(b.ann, 1).unwrap();
+    assert_eq!(ids(&one.guarantees), BTreeSet::from([b.l1, b.eve]));
+    assert_eq!(ids(&one.guaranteed_by), BTreeSet::from([b.carl]));
+    assert!(matches!(
+        b.db.guarantors(b.ann, MAX_DEPTH + 1),
+        Err(TraverseError::TooDeep { .. })
+    ));
+}
+
+#[test]
+fn corporate_group_with_effective_shares_over_every_path_and_exposure() {
+    let db = Db::temporary().unwrap();
+    let org = |n: &str| {
+        db.create(NewEntity::organization().attr(attrs::ORGANIZATION_NAME, n))
+            .unwrap()
+    };
+    let (p, s1, s2, s3) = (org("P"), org("S1"), org("S2"), org("S3"));
+    let share = |s: &str| EdgeProps::new().attr(attrs::SHARE, dec(s));
+    rel(&db, s1, RelKind::SUBSIDIARY_OF, p, share("0.60"));
+    rel(&db, s2, RelKind::SUBSIDIARY_OF, p, share("1"));
+    rel(&db, s3, RelKind::SUBSIDIARY_OF, s1, share("0.5"));
+    rel(&db, s3, RelKind::SUBSIDIARY_OF, s2, share("0.25"));
+    let loan = account(&db, "loan", "1000.00");
+    let mtg = account(&db, "mortgage", "500.00");
+    let chk = account(&db, "checking", "99.00");
+    rel(&db, s1, RelKind::OWNS, loan, EdgeProps::new());
+    rel(&db, s3, RelKind::OWNS, mtg, EdgeProps::new());
+    rel(&db, p, RelKind::OWNS, chk, EdgeProps::new());
+    let g = db.group(s3).unwrap();
+    assert_eq!(g.parents, vec![s1, p]);
+    assert_eq!(g.ultimate_parent, p);
+    let members: Vec<(EntityId, usize, Decimal)> = g
+        .members
+        .iter()
+        .map(|m| (m.id, m.depth, m.effective_share))
+        .collect();
+    assert_eq!(members.len(), 4);
+    assert_eq!(members[0], (p, 0, dec("1")));
+    let share_of = |id| members.iter().find(|m| m.0 == id).unwrap().2;
+    assert_eq!(share_of(s1), dec("0.6"));
+    assert_eq!(share_of(s2), dec("1"));
+    assert_eq!(share_of(s3), dec("0.55"));
+    assert_eq!(g.consolidated_exposure, dec("1500.00"));
+    // The same group from the top.
+    assert_eq!(db.group(p).unwrap().members, g.members);
+    // An ownership cycle does not loop.
+    rel(&db, p, RelKind::SUBSIDIARY_OF, s3, share("0.01"));
+    let cyc = db.group(s1).unwrap();
+    assert!(cyc.members.len() == 4, "{cyc:?}");
+}
+
+#[test]
+fn shortest_paths_and_k_hop_connections() {
+    let b = bank();
+    let kinds = [RelKind::GUARANTEES];
+    assert_eq!(
+        shortest_paths(&b.db, b.ann, b.eve, &kinds, 4, 10).unwrap(),
+        vec![vec![b.ann, b.eve]]
+    );
+    let two = shortest_paths(&b.db, b.ann, b.dana, &kinds, 4, 10).unwrap();
+    assert_eq!(two.len(), 2);
+    assert!(two.contains(&vec![b.ann, b.eve, b.dana]));
+    assert!(two.contains(&vec![b.ann, b.carl, b.dana]));
+    // Not connected within the depth, or by those kinds.
+    assert!(shortest_paths(&b.db, b.ann, b.bob, &kinds, 4, 10)
+        .unwrap()
+        .is_empty());
+    let via_household = shortest_paths(
+        &b.db,
+        b.ann,
+        b.bob,
+        &[RelKind::MEMBER_OF, RelKind::OWNS],
+        4,
+        10,
+    )
+    .unwrap();
+    assert_eq!(via_household.len(), 2, "{via_household:?}"); // through the household and through the mortgage
+                                                             // Parties within 2 hops by GUARANTEES, either way.
+    let mut spec = TraverseSpec::new(&kinds, Follow::Both, 2);
+    spec.node_kinds = Some(vec![EntityKind::PERSON, EntityKind::ORGANIZATION]);
+    let t = b.db.traverse(b.ann, &spec).unwrap();
+    let got: BTreeSet<EntityId> = t.reached.iter().map(|r| r.id).collect();
+    assert_eq!(got, BTreeSet::from([b.carl, b.dana, b.eve]));
+}
+
+#[test]
+fn traversal_filters_limits_and_paths() {
+    let b = bank();
+    // Validity: Carl's guarantee ended in 2020.
+    let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::In, 3);
+    spec.as_of = Date::parse("2024-01-01").ok();
+    let t = b.db.traverse(b.ann, &spec).unwrap();
+    assert!(t.reached.is_empty(), "{t:?}");
+    spec.as_of = Date::parse("2019-01-01").ok();
+    assert_eq!(b.db.traverse(b.ann, &spec).unwrap().reached.len(), 3);
+    // Edge property filter: guarantees of at least 1000.
+    let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::Out, 5);
+    spec.edge_filter = Some(std::sync::Arc::new(|_, p| {
+        p.attrs
+            .get(attrs::AMOUNT)
+            .and_then(|v| v.as_decimal())
+            .is_some_and(|a| a >= dec("1000"))
+    }));
+    let got: BTreeSet<EntityId> =
+        b.db.traverse(b.ann, &spec)
+            .unwrap()
+            .reached
+            .iter()
+            .map(|r| r.id)
+            .collect();
+    assert_eq!(got, BTreeSet::from([b.l1, b.eve]));
+    // Paths record each hop.
+    let spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::Out, 5);
+    let t = b.db.traverse(b.ann, &spec).unwrap();
+    let carl = t.reached.iter().find(|r| r.id == b.carl).unwrap();
+    let hops: Vec<(EntityId, EntityId)> = carl.path.iter().map(|h| (h.from, h.to)).collect();
+    assert_eq!(
+        hops,
+        vec![(b.ann, b.eve), (b.eve, b.dana), (b.dana, b.carl)]
+    );
+    assert_eq!(carl.depth, 3);
+    // Limits report truncation instead of growing.
+    let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::Both, 5);
+    spec.max_results = 2;
+    let t = b.db.traverse(b.ann, &spec).unwrap();
+    assert_eq!(t.reached.len(), 2);
+    assert!(t.truncated);
+    let mut spec = TraverseSpec::new(&[RelKind::OWNS], Follow::Out, 1);
+    spec.max_fanout = 1;
+    let t = b.db.traverse(b.ann, &spec).unwrap();
+    assert_eq!(t.reached.len(), 1);
+    assert!(t.truncated);
+    // Bad specs.
+    assert!(matches!(
+        b.db.traverse(b.ann, &TraverseSpec::new(&[RelKind::OWNS], Follow::Out, 0)),
+        Err(TraverseError::TooDeep { .. })
+    ));
+    assert!(matches!(
+        b.db.traverse(
+            b.ann,
+            &TraverseSpec::new(&[RelKind::OWNS], Follow::Out, MAX_DEPTH + 1)
+        ),
+        Err(TraverseError::TooDeep { .. })
+    ));
+    assert!(matches!(
+        b.db.traverse(b.ann, &TraverseSpec::new(&[], Follow::Out, 2)),
+        Err(TraverseError::Invalid(_))
+    ));
+    assert!(matches!(
+        b.db.traverse(EntityId(999), &spec),
+        Err(TraverseError::NotFound(_))
+    ));
+}
+
+#[test]
+fn shared_identifiers_find_household_phone_and_address_and_email() {
+    let b = bank();
+    let frank =
+        b.db.create(NewEntity::person().attr(attrs::EMAIL, " ANN@example.com"))
+            .unwrap();
+    let shared = b.db.shared_identifiers(b.ann).unwrap();
+    let got: BTreeSet<(EntityId, &str)> = shared.iter().map(|s| (s.id, s.what)).collect();
+    assert_eq!(
+        got,
+        BTreeSet::from([(b.bob, "phone"), (b.bob, "address"), (frank, "email")])
+    );
+    assert!(b.db.shared_identifiers(b.dana).unwrap().is_empty());
+}
+
+#[test]
+fn dot_output_draws_the_neighbourhood() {
+    let b = bank();
+    let dot =
+        kith::traverse::neighbourhood_dot(&b.db, b.ann, 1, |id| format!("entity {id}")).unwrap();
+    assert!(dot.starts_with("digraph kith {"));
+    assert!(dot.contains(&format!(
+        "n{} [label=\"entity {}\", style=bold]",
+        b.ann.0, b.ann.0
+    )));
+    assert!(dot.contains(&format!(
+        "n{} -> n{} [label=\"MEMBER_OF\"]",
+        b.ann.0, b.hh.0
+    )));
+    assert!(dot.contains(&format!(
+        "n{} -> n{} [label=\"GUARANTEES\"]",
+        b.carl.0, b.ann.0
+    )));
+    assert!(
+        !dot.contains(&format!("n{} ", b.dana.0)),
+        "depth 1 must not reach Dana"
+    );
+    assert!(dot.trim_end().ends_with('}'));
+}
