@@ -415,3 +415,97 @@ mod fast {
         }
     }
 }
+
+/// JSON of the domain queries, shared by the command line and the wire protocol.
+pub mod queries {
+    use crate::traverse::{CorporateGroup, GuarantorNetwork, HouseholdView, SharedIdentifier};
+    use crate::{Db, Entity};
+    use serde_json::{json, Value as J};
+
+    fn entity(db: &Db, e: &Entity) -> J {
+        let kind = db
+            .entity_kind_name(e.kind)
+            .unwrap_or_else(|| e.kind.to_string());
+        super::entity_to_json(e, &kind)
+    }
+
+    /// `[{"household": {…}, "members": [{"person": {…}, "role", "accounts": [{"account": {…}, "role"}]}], "totals": {"mortgage": {"$decimal": …}}}]`
+    pub fn household(db: &Db, views: &[HouseholdView]) -> J {
+        J::Array(
+            views
+                .iter()
+                .map(|v| {
+                    json!({
+                        "household": entity(db, &v.household),
+                        "members": v.members.iter().map(|m| json!({
+                            "person": entity(db, &m.person),
+                            "role": m.role,
+                            "accounts": m.accounts.iter().map(|a| json!({"account": entity(db, &a.account), "role": a.role})).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                        "totals": v.totals.iter().map(|(k, d)| (k.clone(), crate::Value::Decimal(*d).to_json())).collect::<serde_json::Map<_, _>>(),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// `{"customer", "guarantees": [{"id","kind","depth","chain"}], "guaranteed_by": […], "exposed_accounts", "total_exposure", "truncated"}`
+    pub fn guarantors(db: &Db, n: &GuarantorNetwork) -> J {
+        let links = |v: &[crate::traverse::GuarantorLink]| -> J {
+            J::Array(
+                v.iter()
+                    .map(|l| {
+                        json!({
+                            "id": l.id.0,
+                            "kind": db.entity_kind_name(l.kind).unwrap_or_default(),
+                            "depth": l.depth,
+                            "chain": l.chain.iter().map(|c| c.0).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect(),
+            )
+        };
+        json!({
+            "customer": n.customer.0,
+            "guarantees": links(&n.guarantees),
+            "guaranteed_by": links(&n.guaranteed_by),
+            "exposed_accounts": n.exposed_accounts.iter().map(|a| a.0).collect::<Vec<_>>(),
+            "total_exposure": crate::Value::Decimal(n.total_exposure).to_json(),
+            "truncated": n.truncated,
+        })
+    }
+
+    /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share"}], "consolidated_exposure", "truncated"}`
+    pub fn group(g: &CorporateGroup) -> J {
+        json!({
+            "organization": g.organization.0,
+            "parents": g.parents.iter().map(|p| p.0).collect::<Vec<_>>(),
+            "ultimate_parent": g.ultimate_parent.0,
+            "members": g.members.iter().map(|m| json!({
+                "id": m.id.0,
+                "depth": m.depth,
+                "effective_share": crate::Value::Decimal(m.effective_share).to_json(),
+            })).collect::<Vec<_>>(),
+            "consolidated_exposure": crate::Value::Decimal(g.consolidated_exposure).to_json(),
+            "truncated": g.truncated,
+        })
+    }
+
+    /// `[{"id", "shared": "phone"|"email"|"address", "value"}]`
+    pub fn shared(s: &[SharedIdentifier]) -> J {
+        J::Array(
+            s.iter()
+                .map(|x| json!({"id": x.id.0, "shared": x.what, "value": x.value}))
+                .collect(),
+        )
+    }
+
+    /// `[[id, id, …], …]`
+    pub fn paths(p: &[Vec<crate::EntityId>]) -> J {
+        J::Array(
+            p.iter()
+                .map(|path| J::Array(path.iter().map(|i| J::from(i.0)).collect()))
+                .collect(),
+        )
+    }
+}

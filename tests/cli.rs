@@ -171,3 +171,75 @@ fn check_reports_violations_with_exit_code_one() {
     assert!(out.contains("violation: adj/"), "{out}");
     assert!(out.contains("the other direction"), "{out}");
 }
+
+#[test]
+fn relationship_queries_through_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let key = kith::generate::core_key(0);
+    let o = kith(&["--db", &d, "lookup", "core_banking", &key, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = doc["id"].as_u64().unwrap().to_string();
+
+    let o = kith(&["--db", &d, "household", &id, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let members = h[0]["members"].as_array().unwrap();
+    assert!(members
+        .iter()
+        .any(|m| m["person"]["id"].as_u64().unwrap().to_string() == id));
+    assert!(h[0]["totals"]["checking"]["$decimal"].is_string());
+
+    for args in [
+        vec!["household", id.as_str()],
+        vec!["guarantors", id.as_str(), "--depth", "3"],
+        vec!["shared", id.as_str()],
+        vec![
+            "connected",
+            id.as_str(),
+            "--depth",
+            "2",
+            "--kinds",
+            "MEMBER_OF,SPOUSE_OF",
+        ],
+    ] {
+        let mut full = vec!["--db", d.as_str()];
+        full.extend(args.iter());
+        let o = kith(&full);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let o = kith(&["--db", &d, "guarantors", &id, "--json"]);
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(g["customer"].as_u64().unwrap().to_string(), id);
+    // The organization with id 1 heads a group.
+    let o = kith(&["--db", &d, "group", "1", "--json"]);
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(g["ultimate_parent"], 1);
+    let hh = h[0]["household"]["id"].as_u64().unwrap().to_string();
+    let o = kith(&[
+        "--db",
+        &d,
+        "path",
+        &id,
+        &hh,
+        "--kinds",
+        "MEMBER_OF",
+        "--json",
+    ]);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p[0].as_array().unwrap().len(), 2);
+    let o = kith(&["--db", &d, "graph", &id, "--depth", "1", "--dot"]);
+    assert!(stdout(&o).starts_with("digraph kith {"));
+    assert_one_line_error(
+        &kith(&["--db", &d, "household", "999999"]),
+        "no entity with id 999999",
+    );
+    assert_one_line_error(
+        &kith(&["--db", &d, "guarantors", &id, "--depth", "99"]),
+        "depth 99 is out of range",
+    );
+    assert_one_line_error(
+        &kith(&["--db", &d, "path", &id, &hh, "--kinds", "NOPE"]),
+        "unknown relationship kind",
+    );
+}

@@ -170,6 +170,55 @@ fn the_client_returns_the_same_typed_results_as_the_embedded_api() {
 }
 
 #[test]
+fn relationship_queries_over_the_wire() {
+    let db = Db::temporary().unwrap();
+    let hh = db.create(NewEntity::household()).unwrap();
+    let a = db
+        .create(NewEntity::person().attr(attrs::PHONE, "555 000 1234"))
+        .unwrap();
+    let b = db
+        .create(NewEntity::person().attr(attrs::PHONE, "5550001234"))
+        .unwrap();
+    db.relate(a, RelKind::MEMBER_OF, hh, EdgeProps::new())
+        .unwrap();
+    db.relate(b, RelKind::MEMBER_OF, hh, EdgeProps::new())
+        .unwrap();
+    db.relate(b, RelKind::GUARANTEES, a, EdgeProps::new())
+        .unwrap();
+    let srv = start_with(db, ServerConfig::default());
+    let mut c = Client::connect(srv.addr).unwrap();
+    let json = |f: kith::server::Frame| -> serde_json::Value {
+        let kith::server::Frame::Bulk(b) = f else {
+            panic!("{f:?}")
+        };
+        serde_json::from_slice(&b).unwrap()
+    };
+    let (sa, sb, shh) = (a.0.to_string(), b.0.to_string(), hh.0.to_string());
+    let h = json(c.command(&[b"HOUSEHOLD", sa.as_bytes()]).unwrap());
+    assert_eq!(h[0]["members"].as_array().unwrap().len(), 2);
+    let g = json(c.command(&[b"GUARANTORS", sa.as_bytes(), b"3"]).unwrap());
+    assert_eq!(g["guaranteed_by"][0]["id"], b.0);
+    let p = json(
+        c.command(&[b"PATH", sa.as_bytes(), sb.as_bytes(), b"2", b"MEMBER_OF"])
+            .unwrap(),
+    );
+    assert_eq!(p, serde_json::json!([[a.0, hh.0, b.0]]));
+    let s = json(c.command(&[b"SHARED", sa.as_bytes()]).unwrap());
+    assert_eq!(s[0]["id"], b.0);
+    assert_eq!(s[0]["shared"], "phone");
+    let g = json(c.command(&[b"GROUP", shh.as_bytes()]).unwrap());
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    match c.command(&[b"GUARANTORS", sa.as_bytes(), b"99"]) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "INVALID"),
+        other => panic!("{other:?}"),
+    }
+    match c.command(&[b"HOUSEHOLD", b"424242"]) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "NOTFOUND"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn pipelined_commands_are_answered_in_order() {
     let srv = start();
     let mut req = Vec::new();

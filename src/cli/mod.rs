@@ -76,6 +76,82 @@ enum Command {
     },
     /// Verify integrity; exits 1 if any violation is found.
     Check,
+    /// A customer's households: members, their accounts, totals by product.
+    Household {
+        /// Party or household id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whom a party guarantees and who guarantees it, transitively, with exposure.
+    Guarantors {
+        /// Party id.
+        id: u64,
+        /// How many hops to follow.
+        #[arg(long, default_value_t = 7)]
+        depth: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
+    Group {
+        /// Organization id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The shortest paths between two entities over chosen relationship kinds.
+    Path {
+        /// One end.
+        a: u64,
+        /// The other end.
+        b: u64,
+        /// Relationship kinds to follow, comma-separated (default: all).
+        #[arg(long)]
+        kinds: Option<String>,
+        /// Most hops.
+        #[arg(long, default_value_t = 6)]
+        depth: usize,
+        /// Most paths to print.
+        #[arg(long, default_value_t = 10)]
+        max_paths: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parties connected to one within k hops by chosen relationship kinds.
+    Connected {
+        /// Party id.
+        id: u64,
+        /// Most hops.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Relationship kinds to follow, comma-separated (default: all).
+        #[arg(long)]
+        kinds: Option<String>,
+    },
+    /// Other parties sharing a phone, email or address with this one.
+    Shared {
+        /// Party id.
+        id: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Graphviz DOT of an entity's neighbourhood (pipe into `dot -Tsvg`).
+    Graph {
+        /// Entity id.
+        id: u64,
+        /// Most hops.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Write DOT (the only format).
+        #[arg(long)]
+        dot: bool,
+    },
     /// Serve the database over RESP (the Redis protocol) until SIGTERM/SIGINT.
     Serve {
         /// Address to listen on.
@@ -128,6 +204,28 @@ pub fn run() -> i32 {
 }
 
 type CliResult = Result<i32, Box<dyn std::error::Error>>;
+
+/// Relationship kinds from a comma-separated list of names (all when `None`).
+fn parse_kinds(
+    db: &Db,
+    list: Option<&str>,
+) -> Result<Vec<kith::RelKind>, Box<dyn std::error::Error>> {
+    match list {
+        None => Ok(db
+            .relationship_kinds()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()),
+        Some(l) => l
+            .split(',')
+            .map(|n| {
+                let n = n.trim().to_ascii_uppercase();
+                db.relationship_kind(&n)
+                    .ok_or_else(|| format!("unknown relationship kind {n:?}").into())
+            })
+            .collect(),
+    }
+}
 
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     if !path.exists() {
@@ -217,6 +315,126 @@ fn dispatch(cli: Cli) -> CliResult {
                     println!("{}", show::one_line(&db, &e));
                 }
             }
+            Ok(0)
+        }
+        Command::Household { id, json } => {
+            let db = open_existing(&cli.db)?;
+            let views = db.household(EntityId(id))?;
+            if json {
+                println!("{}", kith::json::queries::household(&db, &views));
+            } else {
+                show::household(&db, &views);
+            }
+            Ok(0)
+        }
+        Command::Guarantors { id, depth, json } => {
+            let db = open_existing(&cli.db)?;
+            let n = db.guarantors(EntityId(id), depth)?;
+            if json {
+                println!("{}", kith::json::queries::guarantors(&db, &n));
+            } else {
+                show::guarantors(&db, &n)?;
+            }
+            Ok(0)
+        }
+        Command::Group { id, json } => {
+            let db = open_existing(&cli.db)?;
+            let g = db.group(EntityId(id))?;
+            if json {
+                println!("{}", kith::json::queries::group(&g));
+            } else {
+                show::group(&db, &g)?;
+            }
+            Ok(0)
+        }
+        Command::Path {
+            a,
+            b,
+            kinds,
+            depth,
+            max_paths,
+            json,
+        } => {
+            let db = open_existing(&cli.db)?;
+            let kinds = parse_kinds(&db, kinds.as_deref())?;
+            let paths = kith::traverse::shortest_paths(
+                &db,
+                EntityId(a),
+                EntityId(b),
+                &kinds,
+                depth,
+                max_paths,
+            )?;
+            if json {
+                println!("{}", kith::json::queries::paths(&paths));
+                return Ok(0);
+            }
+            if paths.is_empty() {
+                eprintln!("no path between {a} and {b} within {depth} hops");
+                return Ok(1);
+            }
+            for p in paths {
+                let parts: Vec<String> = p
+                    .iter()
+                    .map(|id| {
+                        db.get(*id)
+                            .ok()
+                            .flatten()
+                            .map(|e| show::one_line(&db, &e))
+                            .unwrap_or_else(|| id.to_string())
+                    })
+                    .collect();
+                println!("{}", parts.join("  —  "));
+            }
+            Ok(0)
+        }
+        Command::Connected { id, depth, kinds } => {
+            let db = open_existing(&cli.db)?;
+            let kinds = parse_kinds(&db, kinds.as_deref())?;
+            let mut spec =
+                kith::traverse::TraverseSpec::new(&kinds, kith::traverse::Follow::Both, depth);
+            spec.node_kinds = Some(vec![
+                kith::EntityKind::PERSON,
+                kith::EntityKind::ORGANIZATION,
+            ]);
+            let t = db.traverse(EntityId(id), &spec)?;
+            for r in &t.reached {
+                if let Some(e) = db.get(r.id)? {
+                    println!("{} hop(s)  {}", r.depth, show::one_line(&db, &e));
+                }
+            }
+            if t.truncated {
+                println!("(truncated at the traversal limits)");
+            }
+            Ok(0)
+        }
+        Command::Shared { id, json } => {
+            let db = open_existing(&cli.db)?;
+            let s = db.shared_identifiers(EntityId(id))?;
+            if json {
+                println!("{}", kith::json::queries::shared(&s));
+                return Ok(0);
+            }
+            for x in &s {
+                let who = db
+                    .get(x.id)?
+                    .map(|e| show::one_line(&db, &e))
+                    .unwrap_or_default();
+                println!("{:<8} {:<32} {who}", x.what, x.value);
+            }
+            Ok(0)
+        }
+        Command::Graph { id, depth, dot } => {
+            let db = open_existing(&cli.db)?;
+            let _ = dot;
+            let text = kith::traverse::neighbourhood_dot(&db, EntityId(id), depth, |n| {
+                db.get(n)
+                    .ok()
+                    .flatten()
+                    .map(|e| show::one_line(&db, &e))
+                    .unwrap_or_else(|| n.to_string())
+            })?;
+            print!("{text}");
             Ok(0)
         }
         Command::Check => {

@@ -130,3 +130,84 @@ pub fn stats(s: &Stats, as_json: bool) {
     }
     println!("disk: {:.1} MiB", s.disk_bytes as f64 / (1 << 20) as f64);
 }
+
+/// Prints households.
+pub fn household(db: &Db, views: &[kith::traverse::HouseholdView]) {
+    if views.is_empty() {
+        println!("(in no household)");
+    }
+    for v in views {
+        println!("{}", one_line(db, &v.household));
+        for m in &v.members {
+            println!(
+                "  {:<8} {}",
+                m.role.as_deref().unwrap_or(""),
+                one_line(db, &m.person)
+            );
+            for a in &m.accounts {
+                println!(
+                    "           {:<8} {}",
+                    a.role.as_deref().unwrap_or(""),
+                    one_line(db, &a.account)
+                );
+            }
+        }
+        println!("  totals:");
+        for (product, total) in &v.totals {
+            println!("    {product:<12} {total}");
+        }
+    }
+}
+
+/// Prints a guarantor network.
+pub fn guarantors(db: &Db, n: &kith::traverse::GuarantorNetwork) -> Result<(), kith::ReadError> {
+    let line = |l: &kith::traverse::GuarantorLink| -> Result<String, kith::ReadError> {
+        let chain: Vec<String> = l.chain.iter().map(|c| c.to_string()).collect();
+        let who = db.get(l.id)?.map(|e| one_line(db, &e)).unwrap_or_default();
+        Ok(format!(
+            "  depth {}  {who}  (chain {})",
+            l.depth,
+            chain.join(" -> ")
+        ))
+    };
+    println!("guarantees ({}):", n.guarantees.len());
+    for l in &n.guarantees {
+        println!("{}", line(l)?);
+    }
+    println!("guaranteed by ({}):", n.guaranteed_by.len());
+    for l in &n.guaranteed_by {
+        println!("{}", line(l)?);
+    }
+    println!(
+        "exposure: {} across {} loan accounts{}",
+        n.total_exposure,
+        n.exposed_accounts.len(),
+        if n.truncated { " (truncated)" } else { "" }
+    );
+    Ok(())
+}
+
+/// Prints a corporate group.
+pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::ReadError> {
+    let name = |id: kith::EntityId| -> Result<String, kith::ReadError> {
+        Ok(db
+            .get(id)?
+            .map(|e| one_line(db, &e))
+            .unwrap_or_else(|| id.to_string()))
+    };
+    println!("ultimate parent: {}", name(g.ultimate_parent)?);
+    for m in &g.members {
+        println!(
+            "  {}{}  effective share {}",
+            "  ".repeat(m.depth),
+            name(m.id)?,
+            m.effective_share
+        );
+    }
+    println!(
+        "consolidated exposure: {}{}",
+        g.consolidated_exposure,
+        if g.truncated { " (truncated)" } else { "" }
+    );
+    Ok(())
+}

@@ -72,6 +72,11 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::list::List,
     &super::cmd::kind_register::KindRegister,
     &super::cmd::stats::Stats,
+    &super::cmd::household::Household,
+    &super::cmd::guarantors::Guarantors,
+    &super::cmd::group::Group,
+    &super::cmd::path::Path,
+    &super::cmd::shared::Shared,
 ];
 
 /// The command called `name` (any case).
@@ -175,6 +180,31 @@ pub(crate) fn write_error(e: &WriteError) -> Frame {
         WriteError::IdentifierTaken { .. } => Frame::error("CONFLICT", e),
         WriteError::Storage(s) => storage_error(s),
         _ => Frame::error("INVALID", e),
+    }
+}
+
+/// The reply for a traversal failure.
+pub(crate) fn traverse_error(e: &crate::traverse::TraverseError) -> Frame {
+    use crate::traverse::TraverseError as T;
+    match e {
+        T::NotFound(_) => Frame::error("NOTFOUND", e),
+        T::Read(r) => read_error(r),
+        _ => Frame::error("INVALID", e),
+    }
+}
+
+/// An optional numeric argument (a depth, a count), with a default.
+pub(crate) fn number_or(
+    args: &[&[u8]],
+    i: usize,
+    default: usize,
+    what: &str,
+) -> Result<usize, Frame> {
+    match args.get(i) {
+        None => Ok(default),
+        Some(_) => text(args, i, what)?
+            .parse()
+            .map_err(|_| Frame::error("INVALID", format!("{what} must be a number"))),
     }
 }
 
