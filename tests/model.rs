@@ -23,7 +23,12 @@ const KINDS: &[EntityKind] = &[
     EntityKind::HOUSEHOLD,
     EntityKind::ACCOUNT,
 ];
-const RELS: &[RelKind] = &[RelKind::OWNS, RelKind::MEMBER_OF, RelKind::GUARANTEES];
+const RELS: &[RelKind] = &[
+    RelKind::OWNS,
+    RelKind::MEMBER_OF,
+    RelKind::GUARANTEES,
+    RelKind::HAD_INTERACTION,
+];
 
 #[derive(Clone, Debug)]
 struct MEntity {
@@ -90,6 +95,10 @@ fn random_attrs(r: &mut Rng) -> Attrs {
     }
     if r.chance(30) {
         a.insert("note".into(), Value::Int(r.below(5) as i64));
+    }
+    if r.chance(30) {
+        let t = kith::Timestamp::from_micros(r.below(3) as i64 * 1_000_000 - 1_000_000);
+        a.insert(attrs::OCCURRED_AT.into(), t.into());
     }
     a
 }
@@ -188,6 +197,30 @@ fn compare(db: &Db, m: &Model, step: usize) {
             let got = db.find(Index::NameBirthDate, &format!("{f}|{d}")).unwrap();
             assert_eq!(got, want, "{}", ctx("find name+dob"));
         }
+    }
+    for (id, _) in &m.entities {
+        let mut want: Vec<(i64, EntityId)> = m
+            .edges
+            .keys()
+            .filter(|(f, k, _)| f == id && *k == RelKind::HAD_INTERACTION)
+            .map(|(_, _, t)| {
+                let e = &m.entities[t];
+                let when = match e.attrs.get(attrs::OCCURRED_AT) {
+                    Some(Value::Timestamp(ts)) => ts.as_micros(),
+                    _ => db.get(*t).unwrap().unwrap().created.as_micros(),
+                };
+                (when, *t)
+            })
+            .collect();
+        want.sort();
+        want.reverse();
+        let got: Vec<(i64, EntityId)> = db
+            .recent_interactions(*id, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|(t, i)| (t.as_micros(), i))
+            .collect();
+        assert_eq!(got, want, "{}", ctx(&format!("timeline of {id}")));
     }
     let stats = db.stats().unwrap();
     for kind in KINDS {

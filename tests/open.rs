@@ -72,6 +72,14 @@ fn format_v1_fixture_opens_migrates_and_reads() {
         );
         let report = db.check().unwrap();
         assert!(report.is_ok(), "{:?}", report.violations);
+        // Format 3's timelines were built from the stored interactions.
+        let recent = db.recent_interactions(p, 5).unwrap();
+        assert_eq!(recent.len(), 1);
+        let i = db.get(recent[0].1).unwrap().unwrap();
+        assert_eq!(
+            i.attr(attrs::OCCURRED_AT),
+            Some(kith::Value::Timestamp(recent[0].0))
+        );
         // New writes after migration keep counters exact.
         db.create(NewEntity::person().identifier("crm", "after-migration"))
             .unwrap();
@@ -80,7 +88,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
     );
     let db = Db::open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
@@ -167,7 +175,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     match Db::open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
-            assert_eq!(supported, 2);
+            assert_eq!(supported, 3);
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }

@@ -143,6 +143,48 @@ impl Checker<'_> {
                 self.flag(k, format!("entity {end} at one end does not exist"));
             }
         }
+        if a.dir == keys::DIR_OUT && a.kind == crate::model::RelKind::HAD_INTERACTION.0 {
+            if let Some(i) = self.entity(a.other)? {
+                let t = super::write::interaction_time(&i);
+                if !self.exists(&keys::timeline(a.id, t, a.other))? {
+                    self.flag(k, "missing from the party's interaction timeline");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn timeline(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((party, t, interaction)) = keys::parse_timeline(k) else {
+            self.flag(k, "malformed timeline key");
+            return Ok(());
+        };
+        if codec::check_marker(k, v).is_err() {
+            self.flag(k, "timeline value is not a version-1 marker");
+        }
+        let edge = keys::adj(
+            party,
+            keys::DIR_OUT,
+            crate::model::RelKind::HAD_INTERACTION.0,
+            interaction,
+        );
+        if !self.exists(&edge)? {
+            self.flag(
+                k,
+                format!("no HAD_INTERACTION relationship from {party} to {interaction}"),
+            );
+        }
+        match self.entity(interaction)? {
+            None => self.flag(
+                k,
+                format!("interaction {interaction} does not exist or does not decode"),
+            ),
+            Some(i) if super::write::interaction_time(&i) != t => self.flag(
+                k,
+                format!("interaction {interaction} is no longer at time {t}"),
+            ),
+            Some(_) => {}
+        }
         Ok(())
     }
 
@@ -254,6 +296,7 @@ impl Db {
                 Some(keys::XREF) => c.xref(&k, &v)?,
                 Some(keys::IDX) => c.idx(&k, &v)?,
                 Some(keys::KIND) => c.kind(&k, &v)?,
+                Some(keys::TIMELINE) => c.timeline(&k, &v)?,
                 _ => c.flag(&k, "key of no known table"),
             }
         }

@@ -6,6 +6,10 @@
 //!   (`COUNT` rows), kept in the same batch as every write. Migrating from 1
 //!   counts what is stored and writes the counters and the new version in
 //!   one atomic batch.
+//! - 3: adds interaction timelines (`TIMELINE` rows: party, time, interaction)
+//!   so that a party's newest interactions, or those in a time range, are read
+//!   without scanning older ones. Migrating from 2 writes a row for every
+//!   `HAD_INTERACTION` relationship, in one atomic batch.
 
 use super::Registry;
 use crate::error::{OpenError, StorageError};
@@ -14,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 2;
+pub(crate) const CURRENT_FORMAT: u32 = 3;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -208,6 +212,26 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
         1 => {
             for ((space, code), n) in count_rows(engine)? {
                 b.put(keys::count(space, code), codec::encode_u64(n));
+            }
+        }
+        2 => {
+            let prefix = [keys::ADJ];
+            for row in engine.scan_prefix(&prefix) {
+                let (k, _) = row?;
+                let Some(a) = keys::parse_adj(&k) else {
+                    continue;
+                };
+                if a.dir != keys::DIR_OUT || a.kind != crate::model::RelKind::HAD_INTERACTION.0 {
+                    continue;
+                }
+                let node = keys::node(a.other);
+                if let Some(v) = engine.get(&node)? {
+                    let r = codec::decode_record(&node, crate::model::EntityId(a.other), &v)?;
+                    b.put(
+                        keys::timeline(a.id, super::write::interaction_time(&r), a.other),
+                        codec::MARKER,
+                    );
+                }
             }
         }
         other => {

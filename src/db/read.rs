@@ -3,7 +3,7 @@
 use super::Db;
 use crate::error::{ReadError, StorageError};
 use crate::index::Index;
-use crate::model::{Direction, Entity, EntityId, EntityKind, Neighbour, RelKind};
+use crate::model::{Direction, Entity, EntityId, EntityKind, Neighbour, RelKind, Timestamp};
 use crate::storage::{codec, keys};
 use std::collections::BTreeMap;
 
@@ -74,6 +74,47 @@ impl Db {
         })?;
         sink.finish();
         Ok(Some(out))
+    }
+
+    /// The newest `n` interactions of a party, newest first, as
+    /// `(when, interaction id)`. Reads only those `n` rows of its timeline.
+    pub fn recent_interactions(
+        &self,
+        party: EntityId,
+        n: usize,
+    ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
+        let mut out = Vec::with_capacity(n.min(1024));
+        for row in self
+            .inner
+            .engine
+            .scan_prefix_rev(&keys::timeline_prefix(party.0))
+            .take(n)
+        {
+            let (k, _) = row.map_err(StorageError::from)?;
+            let (_, t, i) = keys::parse_timeline(&k).ok_or_else(|| malformed(&k, "timeline"))?;
+            out.push((Timestamp::from_micros(t), EntityId(i)));
+        }
+        Ok(out)
+    }
+
+    /// A party's interactions with `from <= when < to`, oldest first, at most
+    /// `limit`. Reads only the rows in the range.
+    pub fn interactions_between(
+        &self,
+        party: EntityId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
+        let lo = keys::timeline(party.0, from.as_micros(), 0);
+        let hi = keys::timeline(party.0, to.as_micros(), 0);
+        let mut out = Vec::new();
+        for row in self.inner.engine.range(&lo, &hi).take(limit) {
+            let (k, _) = row.map_err(StorageError::from)?;
+            let (_, t, i) = keys::parse_timeline(&k).ok_or_else(|| malformed(&k, "timeline"))?;
+            out.push((Timestamp::from_micros(t), EntityId(i)));
+        }
+        Ok(out)
     }
 
     /// Whether an entity with `id` exists.

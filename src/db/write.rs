@@ -25,6 +25,14 @@ impl Delta {
     }
 }
 
+/// When an interaction happened: its `occurred_at` timestamp, else when it was created.
+pub(crate) fn interaction_time(e: &EntityRecord) -> i64 {
+    match e.attrs.get(crate::model::attrs::OCCURRED_AT) {
+        Some(crate::model::Value::Timestamp(t)) => t.as_micros(),
+        _ => e.created.as_micros(),
+    }
+}
+
 fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
     for x in ids {
         if x.system.trim().is_empty() || x.key.trim().is_empty() {
@@ -168,6 +176,22 @@ impl Db {
         Ok(id)
     }
 
+    /// Records an interaction (a call, web session, email, ticket …) of a
+    /// party: creates it and relates the party to it (`HAD_INTERACTION`),
+    /// atomically. Its place in the party's timeline is its `occurred_at`
+    /// timestamp, or its creation time when it has none.
+    pub fn append_interaction(
+        &self,
+        party: EntityId,
+        interaction: NewEntity,
+    ) -> Result<EntityId, WriteError> {
+        let mut w = self.write_set();
+        let id = w.create(interaction)?;
+        w.relate(party, RelKind::HAD_INTERACTION, id, EdgeProps::new())?;
+        w.commit()?;
+        Ok(id)
+    }
+
     /// Changes an entity's attributes and identifiers, keeping its index
     /// entries exact, atomically.
     pub fn update(&self, id: EntityId, patch: Patch) -> Result<Entity, WriteError> {
@@ -206,6 +230,17 @@ impl Db {
             // Removes first, then puts: a row present in both old and new is kept.
             self.entity_rows(&mut b, &old, true);
             self.entity_rows(&mut b, &new, false);
+            let (t_old, t_new) = (interaction_time(&old), interaction_time(&new));
+            if t_old != t_new {
+                let prefix = keys::adj_kind_prefix(id.0, keys::DIR_IN, RelKind::HAD_INTERACTION.0);
+                for row in self.inner.engine.scan_prefix(&prefix) {
+                    let (k, _) = row.map_err(StorageError::from)?;
+                    if let Some(a) = keys::parse_adj(&k) {
+                        b.remove(keys::timeline(a.other, t_old, id.0));
+                        b.put(keys::timeline(a.other, t_new, id.0), codec::MARKER);
+                    }
+                }
+            }
             let bytes = codec::encode_entity(&new);
             b.put(keys::node(id.0), &bytes);
             self.commit(b, &Delta::default())?;
@@ -228,6 +263,11 @@ impl Db {
             delta.entity(old.kind, -1);
             self.entity_rows(&mut b, &old, true);
             b.remove(keys::node(id.0));
+            // Its own timeline, as a party.
+            for row in self.inner.engine.scan_prefix(&keys::timeline_prefix(id.0)) {
+                let (k, _) = row.map_err(StorageError::from)?;
+                b.remove(&k[..]);
+            }
             for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id.0)) {
                 let (k, _) = row.map_err(StorageError::from)?;
                 let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
@@ -236,6 +276,10 @@ impl Db {
                 })?;
                 b.remove(&k[..]);
                 b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
+                // Its place in other parties' timelines, as an interaction.
+                if a.kind == RelKind::HAD_INTERACTION.0 && a.dir == keys::DIR_IN {
+                    b.remove(keys::timeline(a.other, interaction_time(&old), id.0));
+                }
                 // A self-loop shows up twice here; count it once.
                 if a.dir == keys::DIR_OUT || a.other != a.id {
                     delta.rel(a.kind, -1);
@@ -283,6 +327,11 @@ impl Db {
             let mut b = WriteBatch::default();
             b.remove(out);
             b.remove(keys::adj(to.0, keys::DIR_IN, kind.0, from.0));
+            if kind == RelKind::HAD_INTERACTION {
+                if let Some(i) = self.load(to)? {
+                    b.remove(keys::timeline(from.0, interaction_time(&i), to.0));
+                }
+            }
             let mut delta = Delta::default();
             delta.rel(kind.0, -1);
             self.commit(b, &delta)?;
@@ -465,6 +514,16 @@ impl WriteSet<'_> {
                 let value = codec::encode_edge(props);
                 b.put(outk, &value);
                 b.put(keys::adj(to.0, keys::DIR_IN, kind.0, from.0), &value);
+                if *kind == RelKind::HAD_INTERACTION {
+                    let t = match self.creates.iter().find(|e| e.id == *to) {
+                        Some(e) => interaction_time(e),
+                        None => match db.load(*to)? {
+                            Some(e) => interaction_time(&e),
+                            None => return Err(WriteError::NotFound(*to)),
+                        },
+                    };
+                    b.put(keys::timeline(from.0, t, to.0), codec::MARKER);
+                }
             }
             for e in &self.creates {
                 delta.entity(e.kind, 1);

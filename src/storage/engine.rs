@@ -134,6 +134,28 @@ impl Engine {
             .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
     }
 
+    /// Every pair whose key starts with `prefix`, in reverse key order.
+    pub fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Bytes, Bytes), EngineError>> + Send + 'static {
+        self.db
+            .scan_prefix(prefix)
+            .rev()
+            .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
+    }
+
+    /// Every pair with `from <= key < to`, in key order.
+    pub fn range(
+        &self,
+        from: &[u8],
+        to: &[u8],
+    ) -> impl Iterator<Item = Result<(Bytes, Bytes), EngineError>> + Send + 'static {
+        self.db
+            .range(from.to_vec()..to.to_vec())
+            .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
+    }
+
     /// Every pair whose key starts with `prefix` and is strictly greater than `after`.
     pub fn scan_prefix_after(
         &self,

@@ -22,6 +22,9 @@ pub const REG: u8 = 0x06;
 /// Counters (format v2): `COUNT | space u8 | code u16`.
 pub const COUNT: u8 = 0x07;
 
+/// Interaction timelines (format v3): `TIMELINE | party u64 | time | interaction u64`.
+pub const TIMELINE: u8 = 0x08;
+
 /// Registry space of entity kinds.
 pub const SPACE_ENTITY: u8 = 0;
 /// Registry space of relationship kinds.
@@ -260,6 +263,39 @@ pub fn parse_space_code(table: u8, key: &[u8]) -> Option<(u8, u16)> {
     Some((key[1], u16::from_be_bytes([key[2], key[3]])))
 }
 
+/// A timestamp as 8 bytes that sort in time order (sign bit flipped, big-endian).
+pub fn time_bytes(micros: i64) -> [u8; 8] {
+    ((micros as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// `TIMELINE | party`: every interaction of one party, oldest first.
+pub fn timeline_prefix(party: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = TIMELINE;
+    k[1..].copy_from_slice(&party.to_be_bytes());
+    k
+}
+
+/// `TIMELINE | party | time | interaction`.
+pub fn timeline(party: u64, micros: i64, interaction: u64) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[..9].copy_from_slice(&timeline_prefix(party));
+    k[9..17].copy_from_slice(&time_bytes(micros));
+    k[17..].copy_from_slice(&interaction.to_be_bytes());
+    k
+}
+
+/// Decodes `TIMELINE | party | time | interaction` into `(party, micros, interaction)`.
+pub fn parse_timeline(key: &[u8]) -> Option<(u64, i64, u64)> {
+    if key.len() != 25 || key[0] != TIMELINE {
+        return None;
+    }
+    let (party, rest) = take_u64(&key[1..])?;
+    let (t, rest) = take_u64(rest)?;
+    let (interaction, _) = take_u64(rest)?;
+    Some((party, (t ^ (1 << 63)) as i64, interaction))
+}
+
 /// A readable name for a key, used in corruption errors and check reports.
 pub fn describe(key: &[u8]) -> String {
     let fallback = || format!("raw key {}", hex(key));
@@ -293,6 +329,10 @@ pub fn describe(key: &[u8]) -> String {
         },
         Some(&REG) => match parse_space_code(REG, key) {
             Some((s, c)) => format!("registry/{s}/{c}"),
+            None => fallback(),
+        },
+        Some(&TIMELINE) => match parse_timeline(key) {
+            Some((p, t, i)) => format!("timeline/{p}/{t}/{i}"),
             None => fallback(),
         },
         Some(&COUNT) => match parse_space_code(COUNT, key) {
@@ -340,6 +380,16 @@ mod tests {
         assert!(k.starts_with(&adj_kind_prefix(7, DIR_IN, 3)));
         assert!(!k.starts_with(&adj_kind_prefix(7, DIR_OUT, 3)));
         assert_eq!(describe(&k), "adj/7/in/3/9");
+    }
+
+    #[test]
+    fn timeline_keys_sort_by_time_including_before_1970() {
+        let a = timeline(5, -10, 9);
+        let b = timeline(5, 3, 1);
+        let c = timeline(5, 3, 2);
+        assert!(a < b && b < c);
+        assert_eq!(parse_timeline(&a), Some((5, -10, 9)));
+        assert!(a.starts_with(&timeline_prefix(5)));
     }
 
     #[test]
