@@ -198,7 +198,7 @@ fn compare(db: &Db, m: &Model, step: usize) {
             assert_eq!(got, want, "{}", ctx("find name+dob"));
         }
     }
-    for (id, _) in &m.entities {
+    for id in m.entities.keys() {
         let mut want: Vec<(i64, EntityId)> = m
             .edges
             .keys()
