@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+mod context;
 mod db;
 mod error;
 #[doc(hidden)]
@@ -47,6 +48,10 @@ pub mod server;
 mod storage;
 pub mod traverse;
 
+pub use context::{
+    ContextError, ContextOptions, CustomerContext, DerivedFigures, HouseholdSummary, OpenItem,
+    ProfileAttribute, RelatedParty,
+};
 pub use db::{CheckReport, Committed, Db, DbBuilder, Durability, Page, Stats, Violation, WriteSet};
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;

@@ -40,9 +40,24 @@ pub struct DbBuilder {
     cache_bytes: u64,
     durability: Durability,
     country_code: String,
+    context_cache: usize,
+    context_options: crate::context::ContextOptions,
 }
 
 impl DbBuilder {
+    /// How many assembled customer contexts to keep (default 10,000; 0 turns
+    /// the cache off).
+    pub fn context_cache(mut self, capacity: usize) -> DbBuilder {
+        self.context_cache = capacity;
+        self
+    }
+
+    /// How customer contexts are assembled (how many interactions, …).
+    pub fn context_options(mut self, options: crate::context::ContextOptions) -> DbBuilder {
+        self.context_options = options;
+        self
+    }
+
     /// The directory of the database (created if missing).
     pub fn path(mut self, path: impl AsRef<Path>) -> DbBuilder {
         self.path = Some(path.as_ref().to_path_buf());
@@ -126,6 +141,8 @@ pub(crate) struct Inner {
     pub(crate) durability: Durability,
     pub(crate) country_code: String,
     pub(crate) path: Option<PathBuf>,
+    pub(crate) contexts: crate::context::ContextCache,
+    pub(crate) context_options: crate::context::ContextOptions,
 }
 
 /// A kith database. Cheap to clone; clones share one store and may be used
@@ -153,6 +170,8 @@ impl Db {
             cache_bytes: 512 << 20,
             durability: Durability::Immediate,
             country_code: "1".to_string(),
+            context_cache: 10_000,
+            context_options: crate::context::ContextOptions::default(),
         }
     }
 
@@ -211,6 +230,8 @@ impl Db {
                 durability: b.durability,
                 country_code: opened.country_code,
                 path: b.path,
+                contexts: crate::context::ContextCache::new(b.context_cache),
+                context_options: b.context_options,
             }),
         })
     }
@@ -228,6 +249,11 @@ impl Db {
     /// The default country calling code of the phone index.
     pub fn default_country_code(&self) -> &str {
         &self.inner.country_code
+    }
+
+    /// How many customer contexts the cache holds now.
+    pub fn cached_contexts(&self) -> usize {
+        self.inner.contexts.len()
     }
 
     /// Makes every write so far durable.

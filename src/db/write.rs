@@ -244,6 +244,7 @@ impl Db {
             let bytes = codec::encode_entity(&new);
             b.put(keys::node(id.0), &bytes);
             self.commit(b, &Delta::default())?;
+            self.inner.contexts.invalidate([id]);
             codec::decode_entity(&keys::node(id.0), id, Bytes::from_vec(bytes))?
         };
         self.sync()?;
@@ -268,12 +269,14 @@ impl Db {
                 let (k, _) = row.map_err(StorageError::from)?;
                 b.remove(&k[..]);
             }
+            let mut touched = vec![id];
             for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id.0)) {
                 let (k, _) = row.map_err(StorageError::from)?;
                 let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
                     key: keys::describe(&k),
                     reason: "malformed adjacency key".into(),
                 })?;
+                touched.push(EntityId(a.other));
                 b.remove(&k[..]);
                 b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
                 // Its place in other parties' timelines, as an interaction.
@@ -286,6 +289,7 @@ impl Db {
                 }
             }
             self.commit(b, &delta)?;
+            self.inner.contexts.invalidate(touched);
         }
         self.sync()?;
         Ok(true)
@@ -335,6 +339,7 @@ impl Db {
             let mut delta = Delta::default();
             delta.rel(kind.0, -1);
             self.commit(b, &delta)?;
+            self.inner.contexts.invalidate([from, to]);
             true
         };
         self.sync()?;
@@ -537,6 +542,12 @@ impl WriteSet<'_> {
                 );
             }
             db.commit(b, &delta)?;
+            db.inner.contexts.invalidate(
+                self.creates
+                    .iter()
+                    .map(|e| e.id)
+                    .chain(self.edges.iter().flat_map(|(f, _, t, _)| [*f, *t])),
+            );
         }
         db.sync()?;
         out.created = self.creates.iter().map(|e| e.id).collect();
