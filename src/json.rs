@@ -509,3 +509,46 @@ pub mod queries {
         )
     }
 }
+
+/// JSON of a customer context, shared by `kith context --json` and `CONTEXT`.
+pub fn context_to_json(db: &crate::Db, c: &crate::CustomerContext) -> J {
+    let ent = |e: &Entity| {
+        let kind = db
+            .entity_kind_name(e.kind)
+            .unwrap_or_else(|| e.kind.to_string());
+        entity_to_json(e, &kind)
+    };
+    let dec = |d: &crate::Decimal| Value::Decimal(*d).to_json();
+    json!({
+        "customer": ent(&c.customer),
+        "profile": c.profile.iter().map(|p| json!({
+            "name": p.name,
+            "value": p.value.to_json(),
+            "source": p.source.as_ref().map(|s| json!({"system": s.system, "key": s.key})),
+        })).collect::<Vec<_>>(),
+        "identifiers": c.identifiers.iter().map(|x| json!({"system": x.system, "key": x.key})).collect::<Vec<_>>(),
+        "accounts": c.accounts.iter().map(|a| json!({"account": ent(&a.account), "role": a.role})).collect::<Vec<_>>(),
+        "households": c.households.iter().map(|h| json!({
+            "household": ent(&h.household),
+            "role": h.role,
+            "members": h.members.iter().map(|(m, r)| json!({"person": ent(m), "role": r})).collect::<Vec<_>>(),
+            "totals": h.totals.iter().map(|(k, d)| (k.clone(), dec(d))).collect::<Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "relationships": c.relationships.iter().map(|r| json!({
+            "kind": db.relationship_kind_name(r.kind).unwrap_or_else(|| r.kind.to_string()),
+            "direction": if r.direction == Direction::Out { "out" } else { "in" },
+            "other": ent(&r.other),
+            "props": edge_props_to_json(&r.props),
+        })).collect::<Vec<_>>(),
+        "recent_interactions": c.recent_interactions.iter().map(ent).collect::<Vec<_>>(),
+        "open_items": c.open_items.iter().map(|o| json!({"what": o.what, "entity": ent(&o.entity)})).collect::<Vec<_>>(),
+        "figures": {
+            "balances_by_product": c.figures.balances_by_product.iter().map(|(k, d)| (k.clone(), dec(d))).collect::<Map<_, _>>(),
+            "deposits": dec(&c.figures.deposits),
+            "credit": dec(&c.figures.credit),
+            "open_products": c.figures.open_products,
+            "tenure_days": c.figures.tenure_days,
+            "tier": c.figures.tier,
+        },
+    })
+}

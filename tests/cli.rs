@@ -243,3 +243,95 @@ fn relationship_queries_through_the_command() {
         "unknown relationship kind",
     );
 }
+
+#[test]
+fn context_and_interactions_through_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let key = kith::generate::core_key(1);
+    let o = kith(&["--db", &d, "lookup", "core_banking", &key, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = doc["id"].as_u64().unwrap().to_string();
+    let o = kith(&[
+        "--db",
+        &d,
+        "interact",
+        &id,
+        "--channel",
+        "call",
+        "--type",
+        "dispute",
+        "--status",
+        "open",
+        "--at",
+        "2030-01-01T00:00:00Z",
+        "--summary",
+        "card charge",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let iid = stdout(&o).trim().to_string();
+    let o = kith(&["--db", &d, "interactions", &id, "--limit", "1"]);
+    assert!(
+        stdout(&o).starts_with(&format!(
+            "{iid} interaction 2030-01-01T00:00:00Z card charge (open)"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = kith(&[
+        "--db",
+        &d,
+        "interactions",
+        &id,
+        "--from",
+        "2029-01-01T00:00:00Z",
+    ]);
+    assert_eq!(stdout(&o).lines().count(), 1);
+    let o = kith(&["--db", &d, "context", &id, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["customer"]["id"].as_u64().unwrap().to_string(), id);
+    assert_eq!(
+        c["recent_interactions"][0]["id"]
+            .as_u64()
+            .unwrap()
+            .to_string(),
+        iid
+    );
+    assert!(c["open_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["what"] == "open dispute"));
+    assert!(!c["accounts"].as_array().unwrap().is_empty());
+    let o = kith(&["--db", &d, "context", &id]);
+    assert!(stdout(&o).contains("open items:"));
+    assert_one_line_error(
+        &kith(&[
+            "--db",
+            &d,
+            "interact",
+            "999999",
+            "--channel",
+            "web",
+            "--type",
+            "x",
+        ]),
+        "no entity with id 999999",
+    );
+    assert_one_line_error(
+        &kith(&[
+            "--db",
+            &d,
+            "interact",
+            &id,
+            "--channel",
+            "web",
+            "--type",
+            "x",
+            "--at",
+            "yesterday",
+        ]),
+        "not a valid timestamp",
+    );
+}

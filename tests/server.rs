@@ -208,6 +208,27 @@ fn relationship_queries_over_the_wire() {
     assert_eq!(s[0]["shared"], "phone");
     let g = json(c.command(&[b"GROUP", shh.as_bytes()]).unwrap());
     assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    let iid = match c
+        .command(&[b"INTERACTION.ADD", sa.as_bytes(), br#"{"attrs":{"channel":"web","status":"open","interaction_type":"dispute","occurred_at":{"$timestamp":"2030-01-01T00:00:00Z"}}}"#])
+        .unwrap()
+    {
+        kith::server::Frame::Integer(i) => i as u64,
+        other => panic!("{other:?}"),
+    };
+    let ctx = json(c.command(&[b"CONTEXT", sa.as_bytes()]).unwrap());
+    assert_eq!(ctx["customer"]["id"], a.0);
+    assert_eq!(ctx["recent_interactions"][0]["id"], iid);
+    assert_eq!(ctx["open_items"][0]["what"], "open dispute");
+    let kith::server::Frame::Array(items) =
+        c.command(&[b"INTERACTIONS", sa.as_bytes(), b"5"]).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(items.len(), 1);
+    match c.command(&[b"CONTEXT", b"777777"]) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "NOTFOUND"),
+        other => panic!("{other:?}"),
+    }
     match c.command(&[b"GUARANTORS", sa.as_bytes(), b"99"]) {
         Err(ClientError::Server { code, .. }) => assert_eq!(code, "INVALID"),
         other => panic!("{other:?}"),

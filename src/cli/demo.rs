@@ -258,7 +258,25 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
             println!("  {}", show::label(&e));
         }
     }
+    let (ctx, t_uncached) = timed(|| db.context(customer));
+    let ctx = ctx?;
+    let (_, t_cached) = timed(|| db.context(customer));
     println!();
+    println!(
+        "The whole customer context ({} accounts, {} households, {} relationships, {} interactions, {} open items):",
+        ctx.accounts.len(),
+        ctx.households.len(),
+        ctx.relationships.len(),
+        ctx.recent_interactions.len(),
+        ctx.open_items.len()
+    );
+    println!(
+        "  assembled {}   from the context cache {}",
+        micros(t_uncached),
+        micros(t_cached)
+    );
+    println!();
+    println!("Try: kith --db {} context {customer}", dir.display());
     println!(
         "Try: kith --db {} get {customer}   |   kith --db {} stats   |   kith --db {} check",
         dir.display(),

@@ -76,6 +76,52 @@ enum Command {
     },
     /// Verify integrity; exits 1 if any violation is found.
     Check,
+    /// Everything kith knows about a customer: profile, identifiers, accounts,
+    /// households, relationships, recent interactions, open items, figures.
+    Context {
+        /// Customer id.
+        id: u64,
+        /// How many recent interactions to show.
+        #[arg(long, default_value_t = 10)]
+        interactions: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record an interaction of a party (a call, web session, email, ticket).
+    Interact {
+        /// Party id.
+        id: u64,
+        /// Channel: call, web, email, branch, ticket, …
+        #[arg(long)]
+        channel: String,
+        /// Type: inquiry, complaint, dispute, payment, …
+        #[arg(long = "type")]
+        kind: String,
+        /// One-line summary.
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// open or closed.
+        #[arg(long, default_value = "closed")]
+        status: String,
+        /// When (RFC 3339); now by default.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// A party's interactions, newest first, or those in a time range.
+    Interactions {
+        /// Party id.
+        id: u64,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// From (RFC 3339, inclusive).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (RFC 3339, exclusive).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// A customer's households: members, their accounts, totals by product.
     Household {
         /// Party or household id.
@@ -228,6 +274,14 @@ fn parse_kinds(
 }
 
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
+    open_existing_with(Db::builder(), path)
+}
+
+/// Opens a database that must already exist (a read never creates one).
+fn open_existing_with(
+    builder: kith::DbBuilder,
+    path: &PathBuf,
+) -> Result<Db, Box<dyn std::error::Error>> {
     if !path.exists() {
         return Err(format!(
             "no database at {} (create one with `kith generate --db {}` or `kith demo`)",
@@ -236,7 +290,7 @@ fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
         )
         .into());
     }
-    Ok(Db::open(path)?)
+    Ok(builder.path(path).open()?)
 }
 
 fn dispatch(cli: Cli) -> CliResult {
@@ -312,6 +366,77 @@ fn dispatch(cli: Cli) -> CliResult {
             }
             for id in ids {
                 if let Some(e) = db.get(id)? {
+                    println!("{}", show::one_line(&db, &e));
+                }
+            }
+            Ok(0)
+        }
+        Command::Context {
+            id,
+            interactions,
+            json,
+        } => {
+            let builder = Db::builder().context_options(kith::ContextOptions {
+                recent_interactions: interactions,
+                ..Default::default()
+            });
+            let db = open_existing_with(builder, &cli.db)?;
+            let c = db.context(EntityId(id))?;
+            if json {
+                println!("{}", kith::json::context_to_json(&db, &c));
+            } else {
+                show::context(&db, &c);
+            }
+            Ok(0)
+        }
+        Command::Interact {
+            id,
+            channel,
+            kind,
+            summary,
+            status,
+            at,
+        } => {
+            let db = open_existing(&cli.db)?;
+            let when = match at {
+                Some(t) => kith::Timestamp::parse(&t)?,
+                None => kith::Timestamp::now(),
+            };
+            let mut e = kith::NewEntity::new(kith::EntityKind::INTERACTION)
+                .attr(kith::attrs::CHANNEL, channel)
+                .attr(kith::attrs::INTERACTION_TYPE, kind)
+                .attr(kith::attrs::STATUS, status)
+                .attr(kith::attrs::OCCURRED_AT, when);
+            if !summary.is_empty() {
+                e = e.attr(kith::attrs::SUMMARY, summary);
+            }
+            let iid = db.append_interaction(EntityId(id), e)?;
+            println!("{iid}");
+            Ok(0)
+        }
+        Command::Interactions {
+            id,
+            limit,
+            from,
+            to,
+        } => {
+            let db = open_existing(&cli.db)?;
+            let list = match (from, to) {
+                (None, None) => db.recent_interactions(EntityId(id), limit)?,
+                (f, t) => {
+                    let f = f
+                        .map(|s| kith::Timestamp::parse(&s))
+                        .transpose()?
+                        .unwrap_or(kith::Timestamp::from_micros(i64::MIN));
+                    let t = t
+                        .map(|s| kith::Timestamp::parse(&s))
+                        .transpose()?
+                        .unwrap_or(kith::Timestamp::from_micros(i64::MAX));
+                    db.interactions_between(EntityId(id), f, t, limit)?
+                }
+            };
+            for (_, iid) in list {
+                if let Some(e) = db.get(iid)? {
                     println!("{}", show::one_line(&db, &e));
                 }
             }

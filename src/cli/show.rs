@@ -211,3 +211,76 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
     );
     Ok(())
 }
+
+/// Prints a customer context.
+pub fn context(db: &Db, c: &kith::CustomerContext) {
+    println!("{}", one_line(db, &c.customer));
+    println!("profile:");
+    for p in &c.profile {
+        let src = p
+            .source
+            .as_ref()
+            .map(|s| format!("  (from {s})"))
+            .unwrap_or_default();
+        println!("  {:<16} {}{src}", p.name, p.value);
+    }
+    let ids: Vec<String> = c.identifiers.iter().map(|x| x.to_string()).collect();
+    println!("identifiers: {}", ids.join(", "));
+    println!("accounts:");
+    for a in &c.accounts {
+        println!(
+            "  {:<8} {}",
+            a.role.as_deref().unwrap_or(""),
+            one_line(db, &a.account)
+        );
+    }
+    for h in &c.households {
+        println!(
+            "household {} ({}):",
+            one_line(db, &h.household),
+            h.role.as_deref().unwrap_or("member")
+        );
+        for (m, r) in &h.members {
+            println!("  {:<8} {}", r.as_deref().unwrap_or(""), one_line(db, m));
+        }
+        let totals: Vec<String> = h.totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("  totals: {}", totals.join(", "));
+    }
+    if !c.relationships.is_empty() {
+        println!("relationships:");
+        for r in &c.relationships {
+            let arrow = if r.direction == Direction::Out {
+                "->"
+            } else {
+                "<-"
+            };
+            let name = db
+                .relationship_kind_name(r.kind)
+                .unwrap_or_else(|| r.kind.to_string());
+            println!("  {arrow} {name:<14} {}", one_line(db, &r.other));
+        }
+    }
+    if !c.recent_interactions.is_empty() {
+        println!("recent interactions:");
+        for i in &c.recent_interactions {
+            println!("  {}", one_line(db, i));
+        }
+    }
+    if !c.open_items.is_empty() {
+        println!("open items:");
+        for o in &c.open_items {
+            println!("  {:<28} {}", o.what, one_line(db, &o.entity));
+        }
+    }
+    let f = &c.figures;
+    println!(
+        "figures: deposits {}, credit {}, {} open products, tenure {} days, tier {}",
+        f.deposits,
+        f.credit,
+        f.open_products,
+        f.tenure_days
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into()),
+        f.tier.as_deref().unwrap_or("-")
+    );
+}

@@ -77,6 +77,9 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::group::Group,
     &super::cmd::path::Path,
     &super::cmd::shared::Shared,
+    &super::cmd::context::ContextCmd,
+    &super::cmd::interaction_add::InteractionAdd,
+    &super::cmd::interactions::Interactions,
 ];
 
 /// The command called `name` (any case).

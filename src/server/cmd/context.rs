@@ -1,0 +1,27 @@
+//! `CONTEXT id`: the customer context as JSON (served from the context cache
+//! when current).
+use crate::server::command::{id, json_reply, read_error, reply, Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct ContextCmd;
+
+impl Command for ContextCmd {
+    fn name(&self) -> &'static str {
+        "CONTEXT"
+    }
+    fn arity(&self) -> i32 {
+        2
+    }
+    fn summary(&self) -> &'static str {
+        "CONTEXT id: profile, identifiers, accounts, households, relationships, interactions, open items, figures (JSON)"
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        reply((|| {
+            let c = cx.db.context(id(args, 1)?).map_err(|e| match e {
+                crate::ContextError::NotFound(_) => Frame::error("NOTFOUND", e),
+                crate::ContextError::Read(r) => read_error(&r),
+            })?;
+            Ok(json_reply(&crate::json::context_to_json(cx.db, &c)))
+        })())
+    }
+}
