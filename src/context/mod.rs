@@ -195,7 +195,7 @@ impl Db {
                 sources.push(s);
             }
         }
-        sources.sort_by(|x, y| y.updated.cmp(&x.updated));
+        sources.sort_by_key(|s| std::cmp::Reverse(s.updated));
         let profile = customer
             .attrs()
             .into_iter()
