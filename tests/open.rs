@@ -247,3 +247,26 @@ fn the_country_code_is_fixed_at_creation() {
     assert_eq!(db.find(Index::Phone, "+44 20 7946 0018").unwrap().len(), 1);
     assert_eq!(db.find(Index::Phone, "020 7946 0018").unwrap().len(), 1);
 }
+
+#[test]
+fn format_v2_fixture_gains_timelines_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v2"), &dir);
+    assert_eq!(raw_get(&dir, &meta_key("format")), Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2]));
+    {
+        // Written by `kith generate --persons 10 --seed 11 --interactions 2` at format 2.
+        let db = Db::open(&dir).unwrap();
+        let s = db.stats().unwrap();
+        assert_eq!(s.entities["person"], 10);
+        assert_eq!(s.entities["interaction"], 20);
+        assert_eq!(s.relationships["HAD_INTERACTION"], 20);
+        let p = db.lookup("core_banking", &kith::generate::core_key(3)).unwrap().unwrap();
+        let recent = db.recent_interactions(p, 10).unwrap();
+        assert_eq!(recent.len(), 2);
+        assert!(recent[0].0 >= recent[1].0, "newest first");
+        let report = db.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.violations);
+    }
+    assert_eq!(raw_get(&dir, &meta_key("format")), Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3]));
+}
