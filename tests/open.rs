@@ -17,14 +17,39 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Opens the store with the engine directly, waiting for a just-closed
+/// handle's background threads to release the file lock.
+fn raw_open(dir: &Path) -> sled::Db {
+    for _ in 0..100 {
+        match sled::open(dir) {
+            Ok(s) => return s,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    sled::open(dir).unwrap()
+}
+
+/// Opens with kith, waiting the same way for a just-closed raw handle.
+fn kith_open(dir: &Path) -> Result<Db, OpenError> {
+    for _ in 0..100 {
+        match Db::open(dir) {
+            Err(OpenError::Locked { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other,
+        }
+    }
+    Db::open(dir)
+}
+
 /// The raw value of a key, read with the engine directly (the database must be closed).
 fn raw_get(dir: &Path, key: &[u8]) -> Option<Vec<u8>> {
-    let s = sled::open(dir).unwrap();
+    let s = raw_open(dir);
     s.get(key).unwrap().map(|v| v.to_vec())
 }
 
 fn raw_put(dir: &Path, key: &[u8], value: &[u8]) {
-    let s = sled::open(dir).unwrap();
+    let s = raw_open(dir);
     s.insert(key, value).unwrap();
     s.flush().unwrap();
 }
@@ -45,7 +70,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 1])
     );
     {
-        let db = Db::open(&dir).unwrap();
+        let db = kith_open(&dir).unwrap();
         // Written by `kith generate --persons 12 --seed 7 --interactions 1` at format 1.
         let s = db.stats().unwrap();
         assert_eq!(s.entities["person"], 12);
@@ -90,7 +115,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
     );
-    let db = Db::open(&dir).unwrap();
+    let db = kith_open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
 }
 
@@ -114,7 +139,7 @@ fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost() {
         &node_key,
         &[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
     );
-    let db = Db::open(tmp.path()).unwrap();
+    let db = kith_open(tmp.path()).unwrap();
     match db.get(a) {
         Err(ReadError::Storage(StorageError::Corrupt { key, .. })) => {
             assert_eq!(key, format!("node/{}", a.0))
@@ -153,7 +178,7 @@ fn a_directory_of_other_files_is_not_a_database() {
     let other = tmp.path().join("other");
     raw_put(&other, b"somebody else's key", b"value");
     assert!(matches!(
-        Db::open(&other),
+        kith_open(&other),
         Err(OpenError::NotADatabase { .. })
     ));
     assert_eq!(
@@ -172,7 +197,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     }
     let newer = [1, 0, 0, 0, 0, 0, 0, 0, 99];
     raw_put(tmp.path(), &meta_key("format"), &newer);
-    match Db::open(tmp.path()) {
+    match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
             assert_eq!(supported, 3);
@@ -253,20 +278,29 @@ fn format_v2_fixture_gains_timelines_on_open() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("db");
     copy_dir(Path::new("tests/fixtures/format-v2"), &dir);
-    assert_eq!(raw_get(&dir, &meta_key("format")), Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2]));
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2])
+    );
     {
         // Written by `kith generate --persons 10 --seed 11 --interactions 2` at format 2.
-        let db = Db::open(&dir).unwrap();
+        let db = kith_open(&dir).unwrap();
         let s = db.stats().unwrap();
         assert_eq!(s.entities["person"], 10);
         assert_eq!(s.entities["interaction"], 20);
         assert_eq!(s.relationships["HAD_INTERACTION"], 20);
-        let p = db.lookup("core_banking", &kith::generate::core_key(3)).unwrap().unwrap();
+        let p = db
+            .lookup("core_banking", &kith::generate::core_key(3))
+            .unwrap()
+            .unwrap();
         let recent = db.recent_interactions(p, 10).unwrap();
         assert_eq!(recent.len(), 2);
         assert!(recent[0].0 >= recent[1].0, "newest first");
         let report = db.check().unwrap();
         assert!(report.is_ok(), "{:?}", report.violations);
     }
-    assert_eq!(raw_get(&dir, &meta_key("format")), Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3]));
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
+    );
 }

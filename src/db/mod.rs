@@ -205,20 +205,32 @@ impl Db {
         if let Some(path) = &b.path {
             format::check_directory(path)?;
         }
-        let engine = Engine::open(EngineConfig {
-            path: b.path.as_deref(),
-            cache_bytes: b.cache_bytes,
-            flush_every_ms: match b.durability {
-                Durability::Immediate => None,
-                Durability::Background { every_ms } => Some(every_ms),
-            },
-        })
-        .map_err(|e| match e {
-            EngineError::Locked(_) => OpenError::Locked {
-                path: b.path.clone().unwrap_or_default(),
-            },
-            other => OpenError::Storage(other.into()),
-        })?;
+        // A handle closed a moment ago (in this process or another) may hold
+        // the file lock until its background flusher notices: wait up to a
+        // second before calling the database locked.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let engine = loop {
+            let attempt = Engine::open(EngineConfig {
+                path: b.path.as_deref(),
+                cache_bytes: b.cache_bytes,
+                flush_every_ms: match b.durability {
+                    Durability::Immediate => None,
+                    Durability::Background { every_ms } => Some(every_ms),
+                },
+            });
+            match attempt {
+                Ok(e) => break e,
+                Err(EngineError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(EngineError::Locked(_)) => {
+                    return Err(OpenError::Locked {
+                        path: b.path.clone().unwrap_or_default(),
+                    })
+                }
+                Err(other) => return Err(OpenError::Storage(other.into())),
+            }
+        };
         let opened = format::open_or_create(&engine, b.path.as_deref(), &b.country_code)?;
         Ok(Db {
             inner: Arc::new(Inner {
