@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch. Uses only kith's
 //! public API.
 
+mod bench;
 mod demo;
 mod show;
 
@@ -221,6 +222,42 @@ enum Command {
         /// Page cache in MiB.
         #[arg(long, default_value_t = 512)]
         cache_mib: u64,
+    },
+    /// Measure lookup latency on this database, in-process.
+    Bench {
+        /// What to measure.
+        #[arg(long, value_enum, default_value = "get")]
+        workload: bench::Workload,
+        /// Operations to time.
+        #[arg(long, default_value_t = 100_000)]
+        ops: u64,
+        /// Operations run first and not timed.
+        #[arg(long, default_value_t = 10_000)]
+        warmup: u64,
+        /// Threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Seed of the key draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How keys are drawn.
+        #[arg(long, value_enum, default_value = "uniform")]
+        distribution: bench::Distribution,
+        /// Draw ids from this file (one per line) instead of the database's persons.
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        /// Page cache in MiB.
+        #[arg(long, default_value_t = 2048)]
+        cache_mib: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the graph as CSV (nodes.csv, edges.csv) for loading into other databases.
+    ExportGraph {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Entity and relationship counts by kind, and disk size.
     Stats {
@@ -629,6 +666,83 @@ fn dispatch(cli: Cli) -> CliResult {
             );
             server.run()?;
             eprintln!("kith: stopped; database flushed");
+            Ok(0)
+        }
+        Command::Bench {
+            workload,
+            ops,
+            warmup,
+            threads,
+            seed,
+            distribution,
+            ids,
+            cache_mib,
+            json,
+        } => {
+            let db = open_existing_with(Db::builder().cache_bytes(cache_mib << 20), &cli.db)?;
+            let ids = match ids {
+                None => None,
+                Some(f) => {
+                    let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                    let mut v = Vec::new();
+                    for (n, line) in text.lines().enumerate() {
+                        let line = line.trim();
+                        if line.is_empty() {
+                            continue;
+                        }
+                        v.push(EntityId(line.parse().map_err(|_| format!("{}:{}: not an id: {line:?}", f.display(), n + 1))?));
+                    }
+                    Some(v)
+                }
+            };
+            bench::run(
+                &db,
+                bench::Options {
+                    workload,
+                    ops,
+                    warmup,
+                    threads,
+                    seed,
+                    distribution,
+                    ids,
+                    json,
+                },
+            )
+        }
+        Command::ExportGraph { out } => {
+            let db = open_existing(&cli.db)?;
+            std::fs::create_dir_all(&out)?;
+            let mut nodes = std::io::BufWriter::new(std::fs::File::create(out.join("nodes.csv"))?);
+            let mut edges = std::io::BufWriter::new(std::fs::File::create(out.join("edges.csv"))?);
+            use std::io::Write;
+            writeln!(nodes, "id,kind,product_type,balance")?;
+            writeln!(edges, "from,to,kind")?;
+            let (mut n_nodes, mut n_edges) = (0u64, 0u64);
+            for (kind, name) in db.entity_kinds() {
+                let mut after = None;
+                loop {
+                    let page = db.list(kind, after, 10_000)?;
+                    for id in &page.ids {
+                        let Some(e) = db.get(*id)? else { continue };
+                        let product = e.text(kith::attrs::PRODUCT_TYPE).unwrap_or("");
+                        let balance = e.attr(kith::attrs::BALANCE).and_then(|v| v.as_decimal()).map(|d| d.to_string()).unwrap_or_else(|| "0".into());
+                        writeln!(nodes, "{},{name},{product},{balance}", id.0)?;
+                        n_nodes += 1;
+                        for n in db.edges(*id, kith::Direction::Out)? {
+                            let k = db.relationship_kind_name(n.kind).unwrap_or_else(|| n.kind.to_string());
+                            writeln!(edges, "{},{},{k}", id.0, n.id.0)?;
+                            n_edges += 1;
+                        }
+                    }
+                    match page.next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+            }
+            nodes.flush()?;
+            edges.flush()?;
+            println!("wrote {n_nodes} nodes and {n_edges} edges to {}", out.display());
             Ok(0)
         }
         Command::Stats { json } => {
