@@ -335,3 +335,94 @@ fn context_and_interactions_through_the_command() {
         "not a valid timestamp",
     );
 }
+
+#[test]
+fn bench_measures_and_reports_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    for w in [
+        "get",
+        "lookup",
+        "find",
+        "neighbours",
+        "two-hop",
+        "household",
+        "guarantors",
+        "context",
+        "context-cached",
+    ] {
+        let o = kith(&[
+            "--db",
+            &d,
+            "bench",
+            "--workload",
+            w,
+            "--ops",
+            "300",
+            "--warmup",
+            "20",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{w}: {}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["operations"], 300, "{w}");
+        assert_eq!(r["errors"], 0, "{w}");
+        let l = &r["latency"];
+        assert!(l["p50_us"].as_f64().unwrap() > 0.0, "{w}");
+        assert!(
+            l["p50_us"].as_f64().unwrap() <= l["p99_us"].as_f64().unwrap(),
+            "{w}"
+        );
+        assert!(
+            r["loop_overhead"]["p50_us"].as_f64().unwrap() < l["p99_us"].as_f64().unwrap() + 1.0
+        );
+    }
+    let o = kith(&[
+        "--db",
+        &d,
+        "bench",
+        "--workload",
+        "get",
+        "--ops",
+        "200",
+        "--distribution",
+        "zipf",
+        "--threads",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ops/s"));
+    // An ids file, and a bad one.
+    let ids = tmp.path().join("ids.txt");
+    std::fs::write(&ids, "1\n2\n").unwrap();
+    let o = kith(&[
+        "--db",
+        &d,
+        "bench",
+        "--ids",
+        ids.to_str().unwrap(),
+        "--ops",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(&ids, "1\nseven\n").unwrap();
+    assert_one_line_error(
+        &kith(&["--db", &d, "bench", "--ids", ids.to_str().unwrap()]),
+        "ids.txt:2: not an id",
+    );
+    // Missing and empty databases.
+    let missing = tmp.path().join("missing");
+    assert_one_line_error(
+        &kith(&["--db", missing.to_str().unwrap(), "bench"]),
+        "no database at",
+    );
+    let empty = tmp.path().join("empty");
+    kith::Db::open(&empty).unwrap();
+    assert_one_line_error(
+        &kith(&["--db", empty.to_str().unwrap(), "bench"]),
+        "holds no persons",
+    );
+}

@@ -103,7 +103,14 @@ pub fn summary(h: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
     })
 }
 
-fn run_op(db: &Db, w: Workload, keys: &Keys, i: usize, spec: &TraverseSpec, opts: &ContextOptions) -> Result<(), String> {
+fn run_op(
+    db: &Db,
+    w: Workload,
+    keys: &Keys,
+    i: usize,
+    spec: &TraverseSpec,
+    opts: &ContextOptions,
+) -> Result<(), String> {
     let id = keys.ids[i];
     let r: Result<(), String> = match w {
         Workload::Get => db.get(id).map(|_| ()).map_err(|e| e.to_string()),
@@ -111,12 +118,21 @@ fn run_op(db: &Db, w: Workload, keys: &Keys, i: usize, spec: &TraverseSpec, opts
             let (s, k) = &keys.lookups[i];
             db.lookup(s, k).map(|_| ()).map_err(|e| e.to_string())
         }
-        Workload::Find => db.find(Index::Email, &keys.emails[i]).map(|_| ()).map_err(|e| e.to_string()),
-        Workload::Neighbours => db.neighbours(id, RelKind::OWNS, Direction::Out).map(|_| ()).map_err(|e| e.to_string()),
+        Workload::Find => db
+            .find(Index::Email, &keys.emails[i])
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Workload::Neighbours => db
+            .neighbours(id, RelKind::OWNS, Direction::Out)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Workload::TwoHop => db.traverse(id, spec).map(|_| ()).map_err(|e| e.to_string()),
         Workload::Household => db.household(id).map(|_| ()).map_err(|e| e.to_string()),
         Workload::Guarantors => db.guarantors(id, 7).map(|_| ()).map_err(|e| e.to_string()),
-        Workload::Context => db.context_uncached(id, opts).map(|_| ()).map_err(|e| e.to_string()),
+        Workload::Context => db
+            .context_uncached(id, opts)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Workload::ContextCached => db.context(id).map(|_| ()).map_err(|e| e.to_string()),
         Workload::Empty => Ok(()),
     };
@@ -145,11 +161,12 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
             }
         }
     };
-    let ids: Vec<EntityId> = if o.ids.is_some() && o.distribution == Distribution::Uniform && total <= all.len() {
-        all[..total].to_vec()
-    } else {
-        (0..total).map(|_| draw(&mut r)).collect()
-    };
+    let ids: Vec<EntityId> =
+        if o.ids.is_some() && o.distribution == Distribution::Uniform && total <= all.len() {
+            all[..total].to_vec()
+        } else {
+            (0..total).map(|_| draw(&mut r)).collect()
+        };
     let mut keys = Keys {
         ids,
         lookups: Vec::new(),
@@ -157,15 +174,27 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
     };
     if matches!(o.workload, Workload::Lookup | Workload::Find) {
         for id in &keys.ids {
-            let e = db.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
-            let x = e.identifiers().into_iter().next().ok_or_else(|| format!("entity {id} has no identifier"))?;
+            let e = db
+                .get(*id)?
+                .ok_or_else(|| format!("entity {id} vanished"))?;
+            let x = e
+                .identifiers()
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("entity {id} has no identifier"))?;
             keys.lookups.push((x.system, x.key));
-            keys.emails.push(e.text(attrs::EMAIL).unwrap_or("").to_string());
+            keys.emails
+                .push(e.text(attrs::EMAIL).unwrap_or("").to_string());
         }
     }
     let setup = t0.elapsed();
     let spec = TraverseSpec::new(
-        &[RelKind::MEMBER_OF, RelKind::OWNS, RelKind::SPOUSE_OF, RelKind::GUARANTEES],
+        &[
+            RelKind::MEMBER_OF,
+            RelKind::OWNS,
+            RelKind::SPOUSE_OF,
+            RelKind::GUARANTEES,
+        ],
         Follow::Both,
         2,
     );
@@ -183,34 +212,38 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
     let threads = o.threads.max(1);
     let per = (total - warm).div_ceil(threads);
     let started = Instant::now();
-    let results: Vec<(hdrhistogram::Histogram<u64>, u64, Option<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (keys, spec, copts) = (&keys, &spec, &copts);
-                s.spawn(move || {
-                    let mut h = new_histogram();
-                    let mut errors = 0u64;
-                    let mut first_error = None;
-                    let lo = warm + t * per;
-                    let hi = (lo + per).min(total);
-                    for i in lo..hi {
-                        let t = Instant::now();
-                        let r = run_op(db, o.workload, keys, i, spec, copts);
-                        let ns = t.elapsed().as_nanos() as u64;
-                        match r {
-                            Ok(()) => h.saturating_record(ns.max(1)),
-                            Err(e) => {
-                                errors += 1;
-                                first_error.get_or_insert(e);
+    let results: Vec<(hdrhistogram::Histogram<u64>, u64, Option<String>)> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (keys, spec, copts) = (&keys, &spec, &copts);
+                    s.spawn(move || {
+                        let mut h = new_histogram();
+                        let mut errors = 0u64;
+                        let mut first_error = None;
+                        let lo = warm + t * per;
+                        let hi = (lo + per).min(total);
+                        for i in lo..hi {
+                            let t = Instant::now();
+                            let r = run_op(db, o.workload, keys, i, spec, copts);
+                            let ns = t.elapsed().as_nanos() as u64;
+                            match r {
+                                Ok(()) => h.saturating_record(ns.max(1)),
+                                Err(e) => {
+                                    errors += 1;
+                                    first_error.get_or_insert(e);
+                                }
                             }
                         }
-                    }
-                    (h, errors, first_error)
+                        (h, errors, first_error)
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
-    });
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("bench thread"))
+                .collect()
+        });
     let elapsed = started.elapsed();
     let mut hist = new_histogram();
     let mut errors = 0;
@@ -294,4 +327,38 @@ fn peak_rss() -> u64 {
 /// A histogram of 1 ns to 1 hour at 3 significant figures.
 pub fn new_histogram() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_known_values() {
+        let mut h = new_histogram();
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap(); // 1 µs .. 1000 µs
+        }
+        let s = summary(&h);
+        let near = |key: &str, want: f64| {
+            let got = s[key].as_f64().unwrap();
+            assert!((got - want).abs() <= want * 0.002, "{key}: {got} vs {want}");
+        };
+        near("p50_us", 500.0);
+        near("p90_us", 900.0);
+        near("p99_us", 990.0);
+        near("p999_us", 999.0);
+        near("max_us", 1000.0);
+        near("mean_us", 500.5);
+        assert_eq!(s["count"], 1000);
+    }
+
+    #[test]
+    fn zipf_draws_favour_the_first_keys() {
+        let cdf = zipf_cdf(1000);
+        assert!((cdf[999] - 1.0).abs() < 1e-12);
+        // With s = 1 over 1000 keys, the first key takes 1/H(1000) ≈ 13.4%.
+        assert!((cdf[0] - 0.1336).abs() < 0.001, "{}", cdf[0]);
+        assert!(cdf.windows(2).all(|w| w[0] < w[1]));
+    }
 }

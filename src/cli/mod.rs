@@ -679,18 +679,26 @@ fn dispatch(cli: Cli) -> CliResult {
             cache_mib,
             json,
         } => {
-            let db = open_existing_with(Db::builder().cache_bytes(cache_mib << 20), &cli.db)?;
+            let mut builder = Db::builder().cache_bytes(cache_mib << 20);
+            if workload == bench::Workload::ContextCached {
+                // Room for every customer drawn: this workload measures cache hits.
+                builder = builder.context_cache((ops + warmup) as usize);
+            }
+            let db = open_existing_with(builder, &cli.db)?;
             let ids = match ids {
                 None => None,
                 Some(f) => {
-                    let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                    let text = std::fs::read_to_string(&f)
+                        .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
                     let mut v = Vec::new();
                     for (n, line) in text.lines().enumerate() {
                         let line = line.trim();
                         if line.is_empty() {
                             continue;
                         }
-                        v.push(EntityId(line.parse().map_err(|_| format!("{}:{}: not an id: {line:?}", f.display(), n + 1))?));
+                        v.push(EntityId(line.parse().map_err(|_| {
+                            format!("{}:{}: not an id: {line:?}", f.display(), n + 1)
+                        })?));
                     }
                     Some(v)
                 }
@@ -725,11 +733,17 @@ fn dispatch(cli: Cli) -> CliResult {
                     for id in &page.ids {
                         let Some(e) = db.get(*id)? else { continue };
                         let product = e.text(kith::attrs::PRODUCT_TYPE).unwrap_or("");
-                        let balance = e.attr(kith::attrs::BALANCE).and_then(|v| v.as_decimal()).map(|d| d.to_string()).unwrap_or_else(|| "0".into());
+                        let balance = e
+                            .attr(kith::attrs::BALANCE)
+                            .and_then(|v| v.as_decimal())
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "0".into());
                         writeln!(nodes, "{},{name},{product},{balance}", id.0)?;
                         n_nodes += 1;
                         for n in db.edges(*id, kith::Direction::Out)? {
-                            let k = db.relationship_kind_name(n.kind).unwrap_or_else(|| n.kind.to_string());
+                            let k = db
+                                .relationship_kind_name(n.kind)
+                                .unwrap_or_else(|| n.kind.to_string());
                             writeln!(edges, "{},{},{k}", id.0, n.id.0)?;
                             n_edges += 1;
                         }
@@ -742,7 +756,10 @@ fn dispatch(cli: Cli) -> CliResult {
             }
             nodes.flush()?;
             edges.flush()?;
-            println!("wrote {n_nodes} nodes and {n_edges} edges to {}", out.display());
+            println!(
+                "wrote {n_nodes} nodes and {n_edges} edges to {}",
+                out.display()
+            );
             Ok(0)
         }
         Command::Stats { json } => {
