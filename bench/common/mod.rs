@@ -27,11 +27,29 @@ fn base_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/kith-bench"))
 }
 
-/// The bank of `persons()` persons, generated on first use.
+/// Interactions per person in banks made with [`bank_with_interactions`]
+/// (`KITH_BENCH_INTERACTIONS`, default 10).
+pub fn interactions() -> u64 {
+    std::env::var("KITH_BENCH_INTERACTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+}
+
+/// The bank of `persons()` persons without interactions, generated on first use.
 pub fn bank() -> (Db, PathBuf) {
-    let n = persons();
-    let dir = base_dir().join(format!("bank-{n}"));
-    let done = base_dir().join(format!("bank-{n}.complete"));
+    bank_of(persons(), 0)
+}
+
+/// The bank of `persons()` persons with `interactions()` each.
+pub fn bank_with_interactions() -> (Db, PathBuf) {
+    bank_of(persons(), interactions())
+}
+
+fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
+    let name = if per_person == 0 { format!("bank-{n}") } else { format!("bank-{n}-i{per_person}") };
+    let dir = base_dir().join(&name);
+    let done = base_dir().join(format!("{name}.complete"));
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(base_dir()).unwrap();
@@ -48,7 +66,7 @@ pub fn bank() -> (Db, PathBuf) {
             &BankConfig {
                 persons: n,
                 seed: 42,
-                interactions_per_person: 0,
+                interactions_per_person: per_person,
             },
             |_| {},
         )
