@@ -26,11 +26,13 @@ pub enum Index {
     PostalCode,
     /// `registration_number`: upper-case letters and digits only.
     RegistrationNumber,
+    /// `blocking_keys`: identity resolution's candidate keys, exactly as given.
+    BlockingKey,
 }
 
 impl Index {
     /// Every index.
-    pub const ALL: [Index; 8] = [
+    pub const ALL: [Index; 9] = [
         Index::Email,
         Index::Phone,
         Index::NationalId,
@@ -39,6 +41,7 @@ impl Index {
         Index::NameBirthDate,
         Index::PostalCode,
         Index::RegistrationNumber,
+        Index::BlockingKey,
     ];
 
     /// The stored code of the index (never changes once given).
@@ -52,6 +55,7 @@ impl Index {
             Index::NameBirthDate => 6,
             Index::PostalCode => 7,
             Index::RegistrationNumber => 8,
+            Index::BlockingKey => 9,
         }
     }
 
@@ -70,6 +74,7 @@ impl Index {
             Index::NameBirthDate => "family_name+birth_date",
             Index::PostalCode => attrs::POSTAL_CODE,
             Index::RegistrationNumber => attrs::REGISTRATION_NUMBER,
+            Index::BlockingKey => attrs::BLOCKING_KEYS,
         }
     }
 
@@ -90,6 +95,10 @@ impl Index {
                 let (name, date) = raw.split_once('|')?;
                 let date = crate::model::Date::parse(date).ok()?;
                 name_key(name).map(|n| format!("{n}|{date}"))
+            }
+            Index::BlockingKey => {
+                let t = raw.trim();
+                (!t.is_empty()).then(|| t.to_string())
             }
             _ => identifier(raw),
         }
@@ -177,6 +186,10 @@ pub(crate) fn entries(attrs: &Attrs, country_code: &str) -> Vec<(Index, String)>
         Index::RegistrationNumber,
         &identifier,
     );
+    each_text(attrs::BLOCKING_KEYS, Index::BlockingKey, &|t: &str| {
+        let t = t.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    });
     let dob = match attrs.get(attrs::BIRTH_DATE) {
         Some(Value::Date(d)) => Some(*d),
         Some(Value::Text(t)) => crate::model::Date::parse(t).ok(),

@@ -44,6 +44,7 @@ pub mod generate;
 mod index;
 pub mod json;
 mod model;
+pub mod resolve;
 pub mod server;
 mod storage;
 pub mod traverse;

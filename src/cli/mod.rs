@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod import;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -258,6 +259,23 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Import source files through a mapping file into identity resolution.
+    Import {
+        /// The mapping file (TOML; see docs/mapping.md).
+        #[arg(long)]
+        mapping: PathBuf,
+        /// Where rejected rows go (file, line, reason).
+        #[arg(long, default_value = "rejects.csv")]
+        rejects: PathBuf,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Export data: `links` writes the crosswalk `system,key,customer_id`.
+    Export {
+        /// What to export: links.
+        what: String,
     },
     /// Entity and relationship counts by kind, and disk size.
     Stats {
@@ -761,6 +779,24 @@ fn dispatch(cli: Cli) -> CliResult {
                 out.display()
             );
             Ok(0)
+        }
+        Command::Import { mapping, rejects, files } => {
+            let db = Db::builder()
+                .path(&cli.db)
+                .durability(Durability::Background { every_ms: 1000 })
+                .open()?;
+            import::run(&db, &mapping, &files, &rejects)
+        }
+        Command::Export { what } => {
+            if what != "links" {
+                return Err(format!("can export: links (not {what:?})").into());
+            }
+            let db = open_existing(&cli.db)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let code = import::export_links(&db, &mut out)?;
+            std::io::Write::flush(&mut out)?;
+            Ok(code)
         }
         Command::Stats { json } => {
             let db = open_existing(&cli.db)?;

@@ -71,3 +71,9 @@ pub const ROLE: &str = "role";
 pub const AMOUNT: &str = "amount";
 /// Edge property: an ownership share between 0 and 1 (a decimal value).
 pub const SHARE: &str = "share";
+/// Identity resolution's candidate keys of a source record (a list); indexed.
+pub const BLOCKING_KEYS: &str = "blocking_keys";
+/// On a customer merged into another: the survivor's id (an integer).
+pub const MERGED_INTO: &str = "merged_into";
+/// Source trust rank of a source record (higher wins survivorship).
+pub const TRUST: &str = "trust";

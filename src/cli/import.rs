@@ -1,0 +1,194 @@
+//! `kith import`: source files through a mapping into identity resolution,
+//! and `kith export links`: the crosswalk.
+
+use kith::resolve::{normalize, Outcome, ResolveConfig};
+use kith::{Attrs, Db, EntityKind, Value};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A mapping file (TOML): how a source's rows become records. See docs/mapping.md.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The source system the keys belong to.
+    pub system: String,
+    /// The party kind of every record: person or organization.
+    #[serde(default = "person")]
+    pub kind: String,
+    /// The column holding the record's key.
+    pub key: String,
+    /// Field delimiter (one character).
+    #[serde(default = "comma")]
+    pub delimiter: String,
+    /// Whether the first row names the columns (otherwise columns are 1, 2, …).
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// Canonical attribute = column.
+    pub columns: BTreeMap<String, String>,
+    /// Canonical attributes that hold dates.
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// Accepted date formats, tried in order: iso, compact, eu, us.
+    #[serde(default = "date_formats")]
+    pub date_formats: Vec<String>,
+}
+
+fn person() -> String {
+    "person".into()
+}
+fn comma() -> String {
+    ",".into()
+}
+fn yes() -> bool {
+    true
+}
+fn date_formats() -> Vec<String> {
+    vec!["iso".into(), "compact".into()]
+}
+
+#[derive(Default)]
+struct Summary {
+    rows: u64,
+    created: u64,
+    linked: u64,
+    merged: u64,
+    possible: u64,
+    unchanged: u64,
+    rejected: u64,
+}
+
+/// Runs an import.
+pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> Result<i32, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(mapping_path).map_err(|e| format!("cannot read {}: {e}", mapping_path.display()))?;
+    let m: Mapping = toml::from_str(&text).map_err(|e| format!("{}: {e}", mapping_path.display()))?;
+    let kind = match m.kind.as_str() {
+        "person" => EntityKind::PERSON,
+        "organization" => EntityKind::ORGANIZATION,
+        other => return Err(format!("{}: kind must be person or organization, not {other:?}", mapping_path.display()).into()),
+    };
+    if m.delimiter.len() != 1 {
+        return Err(format!("{}: delimiter must be one byte", mapping_path.display()).into());
+    }
+    let formats: Vec<&str> = m.date_formats.iter().map(String::as_str).collect();
+    let mut rej = std::io::BufWriter::new(std::fs::File::create(rejects)?);
+    writeln!(rej, "file,line,reason")?;
+    let config = ResolveConfig::default();
+    let mut s = Summary::default();
+    for file in files {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(m.delimiter.as_bytes()[0])
+            .has_headers(m.header)
+            .flexible(true)
+            .from_path(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let columns: Vec<String> = if m.header {
+            rdr.byte_headers()?.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        let col = |name: &str| -> Result<usize, String> {
+            if m.header {
+                columns.iter().position(|c| c == name).ok_or_else(|| format!("{}: no column {name:?}", file.display()))
+            } else {
+                name.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).ok_or_else(|| format!("column {name:?} must be a number from 1 without a header"))
+            }
+        };
+        let key_col = col(&m.key)?;
+        let mapped: Vec<(String, usize)> = m.columns.iter().map(|(attr, c)| Ok((attr.clone(), col(c)?))).collect::<Result<_, String>>()?;
+        let width = if m.header { Some(columns.len()) } else { None };
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!("importing {}", file.display()));
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let line = rdr.position().line();
+            match rdr.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    s.rejected += 1;
+                    writeln!(rej, "{},{line},{}", file.display(), csv_field(&e.to_string()))?;
+                    continue;
+                }
+            }
+            s.rows += 1;
+            if s.rows % 1000 == 0 {
+                bar.set_position(s.rows);
+                bar.tick();
+            }
+            let reject = |reason: String, rej: &mut std::io::BufWriter<std::fs::File>| -> std::io::Result<()> {
+                writeln!(rej, "{},{line},{}", file.display(), csv_field(&reason))
+            };
+            if width.is_some_and(|w| w != record.len()) {
+                s.rejected += 1;
+                reject(format!("expected {} columns, found {}", width.unwrap_or(0), record.len()), &mut rej)?;
+                continue;
+            }
+            let field = |i: usize| -> Result<&str, String> {
+                std::str::from_utf8(record.get(i).unwrap_or(b"")).map(str::trim).map_err(|_| format!("column {} is not valid UTF-8", i + 1))
+            };
+            let outcome = (|| -> Result<Outcome, String> {
+                let key = field(key_col)?;
+                if key.is_empty() {
+                    return Err("missing key".into());
+                }
+                let mut attrs = Attrs::new();
+                for (attr, i) in &mapped {
+                    let v = field(*i)?;
+                    if v.is_empty() {
+                        continue;
+                    }
+                    if m.dates.contains(attr) {
+                        let d = normalize::date(v, &formats).ok_or_else(|| format!("{attr}: {v:?} is not a date in {formats:?}"))?;
+                        attrs.insert(attr.clone(), Value::Date(d));
+                    } else {
+                        attrs.insert(attr.clone(), Value::Text(v.to_string()));
+                    }
+                }
+                db.upsert_record(&m.system, key, kind, attrs, &config).map_err(|e| e.to_string())
+            })();
+            if let Ok(Outcome::Possible { .. }) = outcome {
+                s.possible += 1;
+            }
+            match outcome {
+                Ok(Outcome::Created { .. } | Outcome::Possible { .. }) => s.created += 1,
+                Ok(Outcome::Linked { .. }) => s.linked += 1,
+                Ok(Outcome::Merged { merged, .. }) => {
+                    s.linked += 1;
+                    s.merged += merged.len() as u64;
+                }
+                Ok(Outcome::Unchanged { .. }) => s.unchanged += 1,
+                Err(reason) => {
+                    s.rejected += 1;
+                    reject(reason, &mut rej)?;
+                }
+            }
+        }
+        bar.finish_and_clear();
+    }
+    db.flush()?;
+    rej.flush()?;
+    println!(
+        "rows {}; records created {} (possible matches {}); linked to an existing customer {}; customers merged {}; unchanged {}; rejected {} (see {})",
+        s.rows, s.created, s.possible, s.linked, s.merged, s.unchanged, s.rejected, rejects.display()
+    );
+    Ok(0)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains(',') || s.contains('"') || s.contains('\n') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `system,key,customer_id` for every source record.
+pub fn export_links(db: &Db, out: &mut dyn Write) -> Result<i32, Box<dyn std::error::Error>> {
+    writeln!(out, "system,key,customer_id")?;
+    for (system, key, c) in db.links()? {
+        writeln!(out, "{},{},{}", csv_field(&system), csv_field(&key), c.0)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,162 @@
+//! Normalization of identity fields: names (case, accents, punctuation,
+//! nicknames), phonetic codes, dates in several formats.
+
+use crate::model::Date;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// Lower-case letters only, accents folded (`José O'Neil` → `joseoneil`).
+pub fn name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let folded = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+            'ñ' | 'ń' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ł' => 'l',
+            'ś' | 'š' | 'ß' => 's',
+            'ź' | 'ż' | 'ž' => 'z',
+            c => c,
+        };
+        if folded.is_ascii_alphabetic() {
+            out.push(folded);
+        }
+    }
+    out
+}
+
+/// Words of a text, normalized like [`name`] and without empty ones.
+pub fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')
+        .map(name)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn nickname_groups() -> &'static HashMap<String, HashSet<String>> {
+    static TABLE: OnceLock<HashMap<String, HashSet<String>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        for line in include_str!("../../data/nicknames.csv").lines().skip(1) {
+            let mut parts = line.split(',');
+            let (Some(a), Some(_), Some(b)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let (a, b) = (name(a), name(b));
+            m.entry(a.clone()).or_default().insert(b.clone());
+            m.entry(b).or_default().insert(a);
+        }
+        m
+    })
+}
+
+/// Whether two normalized given names are a name and its nickname (Bob / Robert).
+pub fn nicknames(a: &str, b: &str) -> bool {
+    nickname_groups().get(a).is_some_and(|s| s.contains(b))
+}
+
+/// American Soundex of a normalized name (`robert` → `r163`); empty for an empty name.
+pub fn soundex(n: &str) -> String {
+    let code = |c: char| match c {
+        'b' | 'f' | 'p' | 'v' => '1',
+        'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
+        'd' | 't' => '3',
+        'l' => '4',
+        'm' | 'n' => '5',
+        'r' => '6',
+        _ => '0',
+    };
+    let mut chars = n.chars().filter(|c| c.is_ascii_alphabetic());
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out = String::from(first);
+    let mut last = code(first);
+    for c in chars {
+        let d = code(c);
+        if d != '0' && d != last {
+            out.push(d);
+            if out.len() == 4 {
+                break;
+            }
+        }
+        if c != 'h' && c != 'w' {
+            last = d;
+        }
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    out
+}
+
+/// A date in one of the accepted formats: ISO `YYYY-MM-DD`, compact
+/// `YYYYMMDD`, European `DD/MM/YYYY` or `DD.MM.YYYY`, US `MM/DD/YYYY`
+/// (`formats` names which, in order: `iso`, `compact`, `eu`, `us`).
+pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
+    let t = s.trim();
+    for f in formats {
+        let d = match *f {
+            "iso" => Date::parse(t).ok(),
+            "compact" if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) => {
+                Date::from_ymd(t[..4].parse().ok()?, t[4..6].parse().ok()?, t[6..].parse().ok()?)
+            }
+            "eu" | "us" => {
+                let p: Vec<&str> = t.split(['/', '.', '-']).collect();
+                if p.len() != 3 || p[2].len() != 4 {
+                    None
+                } else {
+                    let (a, b, y) = (p[0].parse().ok()?, p[1].parse().ok()?, p[2].parse().ok()?);
+                    if *f == "eu" {
+                        Date::from_ymd(y, b, a)
+                    } else {
+                        Date::from_ymd(y, a, b)
+                    }
+                }
+            }
+            _ => None,
+        };
+        if d.is_some() {
+            return d;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_case_accents_and_punctuation() {
+        assert_eq!(name("José O'Neil"), "joseoneil");
+        assert_eq!(name("  MÜLLER-Lüdenscheidt "), "mullerludenscheidt");
+        assert_eq!(words("de la Cruz, Ana-María"), vec!["de", "la", "cruz", "ana", "maria"]);
+    }
+
+    #[test]
+    fn nicknames_and_soundex() {
+        assert!(nicknames("robert", "bob"));
+        assert!(nicknames("bob", "robert"));
+        assert!(!nicknames("robert", "alice"));
+        assert_eq!(soundex("robert"), "r163");
+        assert_eq!(soundex("rupert"), "r163");
+        assert_eq!(soundex("ashcraft"), "a261");
+        assert_eq!(soundex("lee"), "l000");
+    }
+
+    #[test]
+    fn dates_in_several_formats() {
+        let want = Date::parse("1980-02-01").unwrap();
+        let all = ["iso", "compact", "eu", "us"];
+        assert_eq!(date("1980-02-01", &all), Some(want));
+        assert_eq!(date("19800201", &all), Some(want));
+        assert_eq!(date("01/02/1980", &["eu"]), Some(want));
+        assert_eq!(date("02/01/1980", &["us"]), Some(want));
+        assert_eq!(date("31/31/1980", &all), None);
+        assert_eq!(date("", &all), None);
+    }
+}
