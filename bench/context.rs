@@ -23,10 +23,18 @@ fn benches(c: &mut Criterion) {
         return;
     }
     const N: usize = 20_000;
-    let draws: Vec<_> = draws(n, N, 11).into_iter().map(|i| persons[i as usize]).collect();
+    let draws: Vec<_> = draws(n, N, 11)
+        .into_iter()
+        .map(|i| persons[i as usize])
+        .collect();
     let opts = ContextOptions::default();
     let two_hop = TraverseSpec::new(
-        &[RelKind::MEMBER_OF, RelKind::OWNS, RelKind::SPOUSE_OF, RelKind::GUARANTEES],
+        &[
+            RelKind::MEMBER_OF,
+            RelKind::OWNS,
+            RelKind::SPOUSE_OF,
+            RelKind::GUARANTEES,
+        ],
         Follow::Both,
         2,
     );
@@ -40,13 +48,21 @@ fn benches(c: &mut Criterion) {
         i = (i + 1) % N;
         i
     };
-    g.bench_function("get by id (reference)", |b| b.iter(|| black_box(db.get(draws[next()]).unwrap())));
+    g.bench_function("get by id (reference)", |b| {
+        b.iter(|| black_box(db.get(draws[next()]).unwrap()))
+    });
     g.bench_function("context, assembled", |b| {
         b.iter(|| black_box(db.context_uncached(draws[next()], &opts).unwrap()))
     });
-    g.bench_function("household", |b| b.iter(|| black_box(db.household(draws[next()]).unwrap())));
-    g.bench_function("guarantors, depth 7", |b| b.iter(|| black_box(db.guarantors(draws[next()], 7).unwrap())));
-    g.bench_function("2-hop neighbourhood", |b| b.iter(|| black_box(db.traverse(draws[next()], &two_hop).unwrap())));
+    g.bench_function("household", |b| {
+        b.iter(|| black_box(db.household(draws[next()]).unwrap()))
+    });
+    g.bench_function("guarantors, depth 7", |b| {
+        b.iter(|| black_box(db.guarantors(draws[next()], 7).unwrap()))
+    });
+    g.bench_function("2-hop neighbourhood", |b| {
+        b.iter(|| black_box(db.traverse(draws[next()], &two_hop).unwrap()))
+    });
     g.finish();
 
     let baseline = percentiles("get by id (reference)", &draws, |id| {
@@ -78,7 +94,8 @@ fn benches(c: &mut Criterion) {
     // Relationship counts of the customers drawn (the context target is for up to 50).
     let mut most = 0;
     for id in draws.iter().take(2_000) {
-        let k = db.edges(*id, kith::Direction::Out).unwrap().len() + db.edges(*id, kith::Direction::In).unwrap().len();
+        let k = db.edges(*id, kith::Direction::Out).unwrap().len()
+            + db.edges(*id, kith::Direction::In).unwrap().len();
         most = most.max(k);
     }
     eprintln!("most relationships of a drawn customer (first 2,000): {most}");

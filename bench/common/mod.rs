@@ -47,7 +47,11 @@ pub fn bank_with_interactions() -> (Db, PathBuf) {
 }
 
 fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
-    let name = if per_person == 0 { format!("bank-{n}") } else { format!("bank-{n}-i{per_person}") };
+    let name = if per_person == 0 {
+        format!("bank-{n}")
+    } else {
+        format!("bank-{n}-i{per_person}")
+    };
     let dir = base_dir().join(&name);
     let done = base_dir().join(format!("{name}.complete"));
     if !done.exists() {

@@ -33,6 +33,14 @@ pub struct Mapping {
     /// Accepted date formats, tried in order: iso, compact, eu, us.
     #[serde(default = "date_formats")]
     pub date_formats: Vec<String>,
+    /// What to do with a date that does not parse: `reject` the row (the
+    /// default) or `keep` the text as it is (resolution compares it as text).
+    #[serde(default = "reject")]
+    pub invalid_dates: String,
+}
+
+fn reject() -> String {
+    "reject".into()
 }
 
 fn person() -> String {
@@ -60,14 +68,34 @@ struct Summary {
 }
 
 /// Runs an import.
-pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> Result<i32, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(mapping_path).map_err(|e| format!("cannot read {}: {e}", mapping_path.display()))?;
-    let m: Mapping = toml::from_str(&text).map_err(|e| format!("{}: {e}", mapping_path.display()))?;
+pub fn run(
+    db: &Db,
+    mapping_path: &Path,
+    files: &[PathBuf],
+    rejects: &Path,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(mapping_path)
+        .map_err(|e| format!("cannot read {}: {e}", mapping_path.display()))?;
+    let m: Mapping =
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", mapping_path.display()))?;
     let kind = match m.kind.as_str() {
         "person" => EntityKind::PERSON,
         "organization" => EntityKind::ORGANIZATION,
-        other => return Err(format!("{}: kind must be person or organization, not {other:?}", mapping_path.display()).into()),
+        other => {
+            return Err(format!(
+                "{}: kind must be person or organization, not {other:?}",
+                mapping_path.display()
+            )
+            .into())
+        }
     };
+    if m.invalid_dates != "reject" && m.invalid_dates != "keep" {
+        return Err(format!(
+            "{}: invalid_dates must be reject or keep",
+            mapping_path.display()
+        )
+        .into());
+    }
     if m.delimiter.len() != 1 {
         return Err(format!("{}: delimiter must be one byte", mapping_path.display()).into());
     }
@@ -84,19 +112,34 @@ pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> R
             .from_path(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let columns: Vec<String> = if m.header {
-            rdr.byte_headers()?.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect()
+            rdr.byte_headers()?
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                .collect()
         } else {
             Vec::new()
         };
         let col = |name: &str| -> Result<usize, String> {
             if m.header {
-                columns.iter().position(|c| c == name).ok_or_else(|| format!("{}: no column {name:?}", file.display()))
+                columns
+                    .iter()
+                    .position(|c| c == name)
+                    .ok_or_else(|| format!("{}: no column {name:?}", file.display()))
             } else {
-                name.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).ok_or_else(|| format!("column {name:?} must be a number from 1 without a header"))
+                name.parse::<usize>()
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .ok_or_else(|| {
+                        format!("column {name:?} must be a number from 1 without a header")
+                    })
             }
         };
         let key_col = col(&m.key)?;
-        let mapped: Vec<(String, usize)> = m.columns.iter().map(|(attr, c)| Ok((attr.clone(), col(c)?))).collect::<Result<_, String>>()?;
+        let mapped: Vec<(String, usize)> = m
+            .columns
+            .iter()
+            .map(|(attr, c)| Ok((attr.clone(), col(c)?)))
+            .collect::<Result<_, String>>()?;
         let width = if m.header { Some(columns.len()) } else { None };
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!("importing {}", file.display()));
@@ -108,7 +151,12 @@ pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> R
                 Ok(true) => {}
                 Err(e) => {
                     s.rejected += 1;
-                    writeln!(rej, "{},{line},{}", file.display(), csv_field(&e.to_string()))?;
+                    writeln!(
+                        rej,
+                        "{},{line},{}",
+                        file.display(),
+                        csv_field(&e.to_string())
+                    )?;
                     continue;
                 }
             }
@@ -117,16 +165,27 @@ pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> R
                 bar.set_position(s.rows);
                 bar.tick();
             }
-            let reject = |reason: String, rej: &mut std::io::BufWriter<std::fs::File>| -> std::io::Result<()> {
+            let reject = |reason: String,
+                          rej: &mut std::io::BufWriter<std::fs::File>|
+             -> std::io::Result<()> {
                 writeln!(rej, "{},{line},{}", file.display(), csv_field(&reason))
             };
             if width.is_some_and(|w| w != record.len()) {
                 s.rejected += 1;
-                reject(format!("expected {} columns, found {}", width.unwrap_or(0), record.len()), &mut rej)?;
+                reject(
+                    format!(
+                        "expected {} columns, found {}",
+                        width.unwrap_or(0),
+                        record.len()
+                    ),
+                    &mut rej,
+                )?;
                 continue;
             }
             let field = |i: usize| -> Result<&str, String> {
-                std::str::from_utf8(record.get(i).unwrap_or(b"")).map(str::trim).map_err(|_| format!("column {} is not valid UTF-8", i + 1))
+                std::str::from_utf8(record.get(i).unwrap_or(b""))
+                    .map(str::trim)
+                    .map_err(|_| format!("column {} is not valid UTF-8", i + 1))
             };
             let outcome = (|| -> Result<Outcome, String> {
                 let key = field(key_col)?;
@@ -140,13 +199,23 @@ pub fn run(db: &Db, mapping_path: &Path, files: &[PathBuf], rejects: &Path) -> R
                         continue;
                     }
                     if m.dates.contains(attr) {
-                        let d = normalize::date(v, &formats).ok_or_else(|| format!("{attr}: {v:?} is not a date in {formats:?}"))?;
-                        attrs.insert(attr.clone(), Value::Date(d));
+                        match normalize::date(v, &formats) {
+                            Some(d) => {
+                                attrs.insert(attr.clone(), Value::Date(d));
+                            }
+                            None if m.invalid_dates == "keep" => {
+                                attrs.insert(attr.clone(), Value::Text(v.to_string()));
+                            }
+                            None => {
+                                return Err(format!("{attr}: {v:?} is not a date in {formats:?}"))
+                            }
+                        }
                     } else {
                         attrs.insert(attr.clone(), Value::Text(v.to_string()));
                     }
                 }
-                db.upsert_record(&m.system, key, kind, attrs, &config).map_err(|e| e.to_string())
+                db.upsert_record(&m.system, key, kind, attrs, &config)
+                    .map_err(|e| e.to_string())
             })();
             if let Ok(Outcome::Possible { .. }) = outcome {
                 s.possible += 1;

@@ -780,7 +780,11 @@ fn dispatch(cli: Cli) -> CliResult {
             );
             Ok(0)
         }
-        Command::Import { mapping, rejects, files } => {
+        Command::Import {
+            mapping,
+            rejects,
+            files,
+        } => {
             let db = Db::builder()
                 .path(&cli.db)
                 .durability(Durability::Background { every_ms: 1000 })

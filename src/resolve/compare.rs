@@ -46,7 +46,12 @@ pub struct Weights {
 }
 
 const fn w(exact: f64, close: f64, partial: f64, disagree: f64) -> Weights {
-    Weights { exact, close, partial, disagree }
+    Weights {
+        exact,
+        close,
+        partial,
+        disagree,
+    }
 }
 
 /// The default weights for persons, by field.
@@ -66,7 +71,11 @@ pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
 ];
 
 fn text<'x>(attrs: &'x Attrs, f: &str) -> Option<&'x str> {
-    attrs.get(f).and_then(Value::as_text).map(str::trim).filter(|t| !t.is_empty())
+    attrs
+        .get(f)
+        .and_then(Value::as_text)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 fn date(attrs: &Attrs, f: &str) -> Option<Date> {
@@ -99,7 +108,28 @@ fn strings(x: &str, y: &str) -> Agreement {
 fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     match field {
         a::BIRTH_DATE => {
-            let (Some(p), Some(q)) = (date(x, field), date(y, field)) else { return Agreement::Missing };
+            let (Some(p), Some(q)) = (date(x, field), date(y, field)) else {
+                // A date kept as text (it did not parse): compare the digits.
+                let digits = |r: &Attrs| match r.get(field) {
+                    Some(Value::Text(t)) => {
+                        Some(t.chars().filter(char::is_ascii_digit).collect::<String>())
+                    }
+                    Some(Value::Date(d)) => Some(d.to_string().replace('-', "")),
+                    _ => None,
+                };
+                return match (digits(x), digits(y)) {
+                    (Some(p), Some(q)) if !p.is_empty() && !q.is_empty() => {
+                        if p == q {
+                            Agreement::Exact
+                        } else if one_edit(&p, &q) {
+                            Agreement::Partial
+                        } else {
+                            Agreement::Disagree
+                        }
+                    }
+                    _ => Agreement::Missing,
+                };
+            };
             if p == q {
                 return Agreement::Exact;
             }
@@ -113,7 +143,12 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             }
         }
         a::NATIONAL_ID | a::POSTAL_CODE | a::HOUSE_NUMBER | a::PHONE => {
-            let norm = |t: &str| t.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_uppercase();
+            let norm = |t: &str| {
+                t.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_uppercase()
+            };
             let (Some(p), Some(q)) = (text(x, field).map(norm), text(y, field).map(norm)) else {
                 return Agreement::Missing;
             };
@@ -128,7 +163,9 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             }
         }
         a::EMAIL => {
-            let (Some(p), Some(q)) = (text(x, field), text(y, field)) else { return Agreement::Missing };
+            let (Some(p), Some(q)) = (text(x, field), text(y, field)) else {
+                return Agreement::Missing;
+            };
             if p.eq_ignore_ascii_case(q) {
                 Agreement::Exact
             } else {
@@ -136,7 +173,10 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             }
         }
         a::GIVEN_NAME => {
-            let (Some(p), Some(q)) = (text(x, field).map(normalize::name), text(y, field).map(normalize::name)) else {
+            let (Some(p), Some(q)) = (
+                text(x, field).map(normalize::name),
+                text(y, field).map(normalize::name),
+            ) else {
                 return Agreement::Missing;
             };
             if p.is_empty() || q.is_empty() {
@@ -155,7 +195,10 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             strings(&p, &q)
         }
         _ => {
-            let (Some(p), Some(q)) = (text(x, field).map(normalize::name), text(y, field).map(normalize::name)) else {
+            let (Some(p), Some(q)) = (
+                text(x, field).map(normalize::name),
+                text(y, field).map(normalize::name),
+            ) else {
                 return Agreement::Missing;
             };
             if p.is_empty() || q.is_empty() {
@@ -189,14 +232,22 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
             Agreement::Disagree => wt.disagree,
         };
         total += weight;
-        out.push(FieldScore { field, agreement, weight });
+        out.push(FieldScore {
+            field,
+            agreement,
+            weight,
+        });
     }
     (out, total)
 }
 
-/// The candidate keys of a record: exact identifiers, email, phone, phonetic
-/// family name with birth year, phonetic given name with full birth date,
-/// postcode with house number, phonetic family and given names.
+/// The candidate keys of a record. Several independent keys, so that two
+/// records of one person share at least one even when a typo, a swap or a
+/// missing value breaks the others: exact identifiers and halves of the
+/// national id; email; phone; each name's Soundex with the birth date;
+/// the family name's Soundex with the birth year; both names' Soundex codes
+/// in either order; postcode with house number; street with postcode; street
+/// with house number.
 pub fn blocking_keys(r: &Attrs) -> Vec<String> {
     let mut keys = Vec::new();
     let t = |f| text(r, f);
@@ -204,6 +255,11 @@ pub fn blocking_keys(r: &Attrs) -> Vec<String> {
         let d: String = n.chars().filter(char::is_ascii_alphanumeric).collect();
         if !d.is_empty() {
             keys.push(format!("n:{d}"));
+        }
+        if d.len() >= 6 {
+            let half = d.len() / 2;
+            keys.push(format!("na:{}", &d[..half + 1]));
+            keys.push(format!("nb:{}", &d[half..]));
         }
     }
     if let Some(e) = t(a::EMAIL) {
@@ -215,20 +271,38 @@ pub fn blocking_keys(r: &Attrs) -> Vec<String> {
             keys.push(format!("p:{d}"));
         }
     }
-    let family = t(a::FAMILY_NAME).map(normalize::name).map(|n| normalize::soundex(&n)).filter(|s| !s.is_empty());
-    let given = t(a::GIVEN_NAME).map(normalize::name).map(|n| normalize::soundex(&n)).filter(|s| !s.is_empty());
+    let sx = |f| {
+        t(f).map(normalize::name)
+            .map(|n| normalize::soundex(&n))
+            .filter(|s| !s.is_empty())
+    };
+    let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
     let dob = date(r, a::BIRTH_DATE);
+    for s in [&family, &given].into_iter().flatten() {
+        if let Some(d) = dob {
+            keys.push(format!("sd:{s}{d}"));
+        }
+    }
     if let (Some(f), Some(d)) = (&family, dob) {
         keys.push(format!("fy:{f}{}", d.ymd().0));
     }
-    if let (Some(g), Some(d)) = (&given, dob) {
-        keys.push(format!("gd:{g}{d}"));
+    if let (Some(f), Some(g)) = (&family, &given) {
+        let (x, y) = if f <= g { (f, g) } else { (g, f) };
+        keys.push(format!("fg:{x}{y}"));
     }
-    if let (Some(pc), Some(h)) = (t(a::POSTAL_CODE), t(a::HOUSE_NUMBER)) {
+    let street = t(a::STREET).map(normalize::name).filter(|s| s.len() >= 4);
+    let house = t(a::HOUSE_NUMBER);
+    let postcode = t(a::POSTAL_CODE);
+    if let (Some(pc), Some(h)) = (postcode, house) {
         keys.push(format!("ah:{pc}/{h}"));
     }
-    if let (Some(f), Some(g)) = (&family, &given) {
-        keys.push(format!("fg:{f}{g}"));
+    if let (Some(st), Some(pc)) = (&street, postcode) {
+        keys.push(format!("sp:{}/{pc}", &st[..st.len().min(8)]));
     }
+    if let (Some(st), Some(h)) = (&street, house) {
+        keys.push(format!("sh:{}/{h}", &st[..st.len().min(8)]));
+    }
+    keys.sort();
+    keys.dedup();
     keys
 }

@@ -17,7 +17,9 @@ pub mod normalize;
 use crate::error::{ReadError, WriteError};
 use crate::index::Index;
 use crate::model::attrs as a;
-use crate::model::{Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, Patch, RelKind, Value};
+use crate::model::{
+    Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, Patch, RelKind, Value,
+};
 use crate::Db;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,8 +37,8 @@ pub struct ResolveConfig {
 impl Default for ResolveConfig {
     fn default() -> ResolveConfig {
         ResolveConfig {
-            match_threshold: 12.0,
-            possible_threshold: 7.0,
+            match_threshold: 7.0,
+            possible_threshold: 4.0,
             max_block: 500,
         }
     }
@@ -101,16 +103,27 @@ pub enum ResolveError {
 fn comparable(attrs: &Attrs) -> Attrs {
     attrs
         .iter()
-        .filter(|(k, _)| k.as_str() != a::BLOCKING_KEYS && k.as_str() != a::TRUST && k.as_str() != "party_kind")
+        .filter(|(k, _)| {
+            k.as_str() != a::BLOCKING_KEYS && k.as_str() != a::TRUST && k.as_str() != "party_kind"
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
 impl Db {
     /// The customer a source record resolves to (following merges).
-    pub fn customer_of_record(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError> {
-        let Some(rec) = self.lookup(system, key)? else { return Ok(None) };
-        Ok(self.neighbour_ids(rec, RelKind::RESOLVES_TO, Direction::Out)?.into_iter().next())
+    pub fn customer_of_record(
+        &self,
+        system: &str,
+        key: &str,
+    ) -> Result<Option<EntityId>, ReadError> {
+        let Some(rec) = self.lookup(system, key)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .neighbour_ids(rec, RelKind::RESOLVES_TO, Direction::Out)?
+            .into_iter()
+            .next())
     }
 
     /// Resolves one source record as it arrives: stores it (or updates it),
@@ -125,13 +138,21 @@ impl Db {
         config: &ResolveConfig,
     ) -> Result<Outcome, ResolveError> {
         if !party.is_party() {
-            return Err(ResolveError::Invalid(format!("a record must describe a party, not {party}")));
+            return Err(ResolveError::Invalid(format!(
+                "a record must describe a party, not {party}"
+            )));
         }
         let mut attrs = comparable(&fields);
         let keys = compare::blocking_keys(&attrs);
         if let Some(existing) = self.lookup(system, key)? {
-            let old = self.get(existing)?.map(|e| comparable(&e.attrs())).unwrap_or_default();
-            let customer = self.neighbour_ids(existing, RelKind::RESOLVES_TO, Direction::Out)?.into_iter().next();
+            let old = self
+                .get(existing)?
+                .map(|e| comparable(&e.attrs()))
+                .unwrap_or_default();
+            let customer = self
+                .neighbour_ids(existing, RelKind::RESOLVES_TO, Direction::Out)?
+                .into_iter()
+                .next();
             if old == attrs {
                 if let Some(c) = customer {
                     return Ok(Outcome::Unchanged { customer: c });
@@ -146,10 +167,18 @@ impl Db {
             for (k, v) in &attrs {
                 patch = patch.set(k.clone(), v.clone());
             }
-            patch = patch.set(a::BLOCKING_KEYS, Value::List(keys.into_iter().map(Value::Text).collect()));
+            patch = patch.set(
+                a::BLOCKING_KEYS,
+                Value::List(keys.into_iter().map(Value::Text).collect()),
+            );
             self.update(existing, patch)?;
-            let c = customer.ok_or_else(|| ResolveError::Invalid(format!("record {system}:{key} has no customer")))?;
-            return Ok(Outcome::Linked { customer: c, score: f64::INFINITY });
+            let c = customer.ok_or_else(|| {
+                ResolveError::Invalid(format!("record {system}:{key} has no customer"))
+            })?;
+            return Ok(Outcome::Linked {
+                customer: c,
+                score: f64::INFINITY,
+            });
         }
 
         // Candidates by blocking key, best score per customer.
@@ -175,10 +204,20 @@ impl Db {
                 }
             }
         }
-        let matches: Vec<(EntityId, f64)> = best.iter().filter(|(_, s)| **s >= config.match_threshold).map(|(c, s)| (*c, *s)).collect();
-        let top = best.iter().max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0))).map(|(c, s)| (*c, *s));
+        let matches: Vec<(EntityId, f64)> = best
+            .iter()
+            .filter(|(_, s)| **s >= config.match_threshold)
+            .map(|(c, s)| (*c, *s))
+            .collect();
+        let top = best
+            .iter()
+            .max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0)))
+            .map(|(c, s)| (*c, *s));
 
-        attrs.insert(a::BLOCKING_KEYS.into(), Value::List(keys.into_iter().map(Value::Text).collect()));
+        attrs.insert(
+            a::BLOCKING_KEYS.into(),
+            Value::List(keys.into_iter().map(Value::Text).collect()),
+        );
         let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
         record.attrs = attrs.clone();
         let profile = comparable(&attrs);
@@ -191,9 +230,18 @@ impl Db {
             let customer = w.create(cust)?;
             w.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
             if let Some((possibly, score)) = top {
-                w.relate(customer, RelKind::POSSIBLY_SAME, possibly, EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)))?;
+                w.relate(
+                    customer,
+                    RelKind::POSSIBLY_SAME,
+                    possibly,
+                    EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
+                )?;
                 w.commit()?;
-                return Ok(Outcome::Possible { customer, possibly, score });
+                return Ok(Outcome::Possible {
+                    customer,
+                    possibly,
+                    score,
+                });
             }
             w.commit()?;
             return Ok(Outcome::Created { customer });
@@ -218,14 +266,25 @@ impl Db {
                 self.update(survivor, patch)?;
             }
         }
-        let merged: Vec<EntityId> = matches.iter().map(|(c, _)| *c).filter(|c| *c != survivor).collect();
+        let merged: Vec<EntityId> = matches
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| *c != survivor)
+            .collect();
         if merged.is_empty() {
-            return Ok(Outcome::Linked { customer: survivor, score });
+            return Ok(Outcome::Linked {
+                customer: survivor,
+                score,
+            });
         }
         for m in &merged {
             self.merge_customer(*m, survivor)?;
         }
-        Ok(Outcome::Merged { survivor, merged, score })
+        Ok(Outcome::Merged {
+            survivor,
+            merged,
+            score,
+        })
     }
 
     /// Moves every relationship of `from` to `into` and leaves `from` as a
@@ -245,11 +304,20 @@ impl Db {
                 self.unrelate_any(from, dir, n.kind, n.id)?;
             }
         }
-        self.update(from, Patch::new().set(a::MERGED_INTO, Value::Int(into.0 as i64)))?;
+        self.update(
+            from,
+            Patch::new().set(a::MERGED_INTO, Value::Int(into.0 as i64)),
+        )?;
         Ok(())
     }
 
-    fn unrelate_any(&self, node: EntityId, dir: Direction, kind: RelKind, other: EntityId) -> Result<bool, WriteError> {
+    fn unrelate_any(
+        &self,
+        node: EntityId,
+        dir: Direction,
+        kind: RelKind,
+        other: EntityId,
+    ) -> Result<bool, WriteError> {
         match dir {
             Direction::Out => self.unrelate(node, kind, other),
             Direction::In => self.unrelate(other, kind, node),
@@ -264,7 +332,10 @@ impl Db {
             let page = self.list(EntityKind::SOURCE_RECORD, after, 10_000)?;
             for id in &page.ids {
                 let Some(e) = self.get(*id)? else { continue };
-                let cust = self.neighbour_ids(*id, RelKind::RESOLVES_TO, Direction::Out)?.into_iter().next();
+                let cust = self
+                    .neighbour_ids(*id, RelKind::RESOLVES_TO, Direction::Out)?
+                    .into_iter()
+                    .next();
                 for x in e.identifiers() {
                     if let Some(c) = cust {
                         out.push((x.system, x.key, c));

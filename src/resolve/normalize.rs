@@ -72,7 +72,9 @@ pub fn soundex(n: &str) -> String {
         _ => '0',
     };
     let mut chars = n.chars().filter(|c| c.is_ascii_alphabetic());
-    let Some(first) = chars.next() else { return String::new() };
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
     let mut out = String::from(first);
     let mut last = code(first);
     for c in chars {
@@ -101,9 +103,11 @@ pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
     for f in formats {
         let d = match *f {
             "iso" => Date::parse(t).ok(),
-            "compact" if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) => {
-                Date::from_ymd(t[..4].parse().ok()?, t[4..6].parse().ok()?, t[6..].parse().ok()?)
-            }
+            "compact" if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) => Date::from_ymd(
+                t[..4].parse().ok()?,
+                t[4..6].parse().ok()?,
+                t[6..].parse().ok()?,
+            ),
             "eu" | "us" => {
                 let p: Vec<&str> = t.split(['/', '.', '-']).collect();
                 if p.len() != 3 || p[2].len() != 4 {
@@ -134,7 +138,10 @@ mod tests {
     fn names_fold_case_accents_and_punctuation() {
         assert_eq!(name("José O'Neil"), "joseoneil");
         assert_eq!(name("  MÜLLER-Lüdenscheidt "), "mullerludenscheidt");
-        assert_eq!(words("de la Cruz, Ana-María"), vec!["de", "la", "cruz", "ana", "maria"]);
+        assert_eq!(
+            words("de la Cruz, Ana-María"),
+            vec!["de", "la", "cruz", "ana", "maria"]
+        );
     }
 
     #[test]
