@@ -54,19 +54,22 @@ const fn w(exact: f64, close: f64, partial: f64, disagree: f64) -> Weights {
     }
 }
 
+/// Added when both the given name and the birth date disagree.
+pub const DIFFERENT_PERSON: f64 = -12.0;
+
 /// The default weights for persons, by field.
 pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
-    (a::NATIONAL_ID, w(10.0, 6.0, 0.0, -7.0)),
+    (a::NATIONAL_ID, w(12.0, 7.0, 0.0, -7.0)),
     (a::GIVEN_NAME, w(5.0, 3.5, 1.5, -3.0)),
     (a::FAMILY_NAME, w(6.0, 4.0, 2.0, -4.0)),
     (a::BIRTH_DATE, w(6.0, 3.0, 2.0, -5.0)),
-    (a::HOUSE_NUMBER, w(2.0, 1.0, 0.0, -1.0)),
-    (a::STREET, w(3.5, 2.5, 1.0, -1.5)),
-    (a::UNIT, w(2.0, 1.0, 0.5, -0.5)),
-    (a::CITY, w(3.0, 2.0, 1.0, -1.5)),
-    (a::POSTAL_CODE, w(3.0, 1.0, 0.0, -1.5)),
+    (a::HOUSE_NUMBER, w(2.5, 1.5, 0.0, -1.0)),
+    (a::STREET, w(4.0, 3.0, 1.0, -1.5)),
+    (a::UNIT, w(2.5, 1.5, 0.5, -0.5)),
+    (a::CITY, w(3.5, 2.5, 1.0, -1.5)),
+    (a::POSTAL_CODE, w(3.5, 2.0, 0.0, -1.5)),
     (a::REGION, w(0.5, 0.0, 0.0, -1.0)),
-    (a::EMAIL, w(8.0, 4.0, 0.0, -2.0)),
+    (a::EMAIL, w(12.0, 4.0, 0.0, -2.0)),
     (a::PHONE, w(6.0, 3.0, 0.0, -1.0)),
 ];
 
@@ -237,6 +240,21 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
             agreement,
             weight,
         });
+    }
+    // Two people who share a surname, an address and a phone (a household)
+    // but differ in given name and birth date are different people, whatever
+    // else agrees.
+    let disagree = |f: &str| {
+        out.iter()
+            .any(|s| s.field == f && s.agreement == Agreement::Disagree)
+    };
+    if disagree(a::GIVEN_NAME) && disagree(a::BIRTH_DATE) {
+        out.push(FieldScore {
+            field: "given_name+birth_date",
+            agreement: Agreement::Disagree,
+            weight: DIFFERENT_PERSON,
+        });
+        total += DIFFERENT_PERSON;
     }
     (out, total)
 }

@@ -37,8 +37,8 @@ pub struct ResolveConfig {
 impl Default for ResolveConfig {
     fn default() -> ResolveConfig {
         ResolveConfig {
-            match_threshold: 7.0,
-            possible_threshold: 4.0,
+            match_threshold: 12.0,
+            possible_threshold: 7.0,
             max_block: 500,
         }
     }
