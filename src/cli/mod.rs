@@ -49,6 +49,9 @@ enum Command {
         /// Interactions per person.
         #[arg(long, default_value_t = 1)]
         interactions: u64,
+        /// Page cache in MiB (a larger cache loads large banks faster).
+        #[arg(long, default_value_t = 512)]
+        cache_mib: u64,
     },
     /// Print one entity and its relationships.
     Get {
@@ -360,9 +363,11 @@ fn dispatch(cli: Cli) -> CliResult {
             persons,
             seed,
             interactions,
+            cache_mib,
         } => {
             let db = Db::builder()
                 .path(&cli.db)
+                .cache_bytes(cache_mib << 20)
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             if db.stats()?.entities.values().any(|n| *n > 0) {
