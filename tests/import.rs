@@ -162,3 +162,32 @@ fn mapping_errors_are_clear() {
     assert!(e.contains("no column \"first_name\""), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+#[test]
+fn apply_runs_upserts_and_deletes_and_reports_bad_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let events = r#"{"op":"upsert","system":"crm","key":"1","kind":"person","attrs":{"given_name":"Ann","family_name":"Lee","email":"ann@x.io"}}
+{"op":"upsert","system":"web","key":"u1","attrs":{"email":"ANN@x.io"}}
+not json
+{"op":"delete","system":"crm","key":"1"}
+{"op":"explode","system":"crm","key":"2"}
+"#;
+    std::fs::write(p("events.jsonl"), events).unwrap();
+    let o = kith(&["--db", &p("db"), "apply", &p("events.jsonl")]);
+    assert_eq!(o.status.code(), Some(1), "bad lines make the exit code 1");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("upserts 2; deletes 1; rejected 2"), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("events.jsonl:3: not JSON"), "{err}");
+    assert!(
+        err.contains("events.jsonl:5: op must be upsert or delete"),
+        "{err}"
+    );
+    let links =
+        String::from_utf8_lossy(&kith(&["--db", &p("db"), "export", "links"]).stdout).to_string();
+    assert_eq!(links.lines().count(), 2, "{links}");
+    assert!(links.contains("web,u1,"));
+    let o = kith(&["--db", &p("db"), "explain", "web", "u1"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("belongs to customer"));
+}

@@ -214,3 +214,58 @@ fn the_same_record_again_changes_nothing() {
         )
         .is_err());
 }
+
+#[test]
+fn explain_shows_the_comparisons_and_delete_removes_a_record() {
+    let db = Db::temporary().unwrap();
+    upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[
+            ("given_name", "Robert"),
+            ("family_name", "Smith"),
+            ("birth_date", "1970-03-04"),
+            ("national_id", "123-45-6789"),
+        ]),
+    );
+    let b = upsert(
+        &db,
+        "core",
+        "9",
+        rec(&[
+            ("given_name", "Bob"),
+            ("family_name", "Smith"),
+            ("birth_date", "1970-03-04"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    let x = db.explain("core", "9").unwrap();
+    assert_eq!(x.customer, Some(customer(&b)));
+    assert_eq!(x.comparisons.len(), 1);
+    let (other, scores, total) = &x.comparisons[0];
+    assert_eq!(other.to_string(), "crm:1");
+    let given = scores
+        .iter()
+        .find(|s| s.field == attrs::GIVEN_NAME)
+        .unwrap();
+    assert_eq!(
+        given.agreement,
+        kith::resolve::compare::Agreement::Close,
+        "a nickname is close"
+    );
+    assert!(*total >= ResolveConfig::default().match_threshold);
+    let (_, pair_total) = db.compare_records(("crm", "1"), ("core", "9")).unwrap();
+    assert_eq!(pair_total, *total);
+    assert!(db.explain("crm", "nope").is_err());
+    // Deleting one record keeps the customer; deleting the last removes it.
+    assert!(db.delete_record("crm", "1").unwrap());
+    assert_eq!(
+        db.customer_of_record("core", "9").unwrap(),
+        Some(customer(&b))
+    );
+    assert!(db.delete_record("core", "9").unwrap());
+    assert_eq!(db.get(customer(&b)).unwrap(), None);
+    assert!(!db.delete_record("core", "9").unwrap());
+    assert!(db.check().unwrap().is_ok());
+}

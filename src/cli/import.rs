@@ -261,3 +261,59 @@ pub fn export_links(db: &Db, out: &mut dyn Write) -> Result<i32, Box<dyn std::er
     }
     Ok(0)
 }
+
+/// Applies a JSON Lines stream of record events; bad lines are reported
+/// (line and reason) and skipped.
+pub fn apply(db: &Db, path: &Path) -> Result<i32, Box<dyn std::error::Error>> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let config = ResolveConfig::default();
+    let (mut upserts, mut deletes, mut bad) = (0u64, 0u64, 0u64);
+    for (n, line) in text.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let r = (|| -> Result<(), String> {
+            let v: serde_json::Value =
+                serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+            let s = |k: &str| {
+                v.get(k)
+                    .and_then(|x| x.as_str())
+                    .ok_or_else(|| format!("missing {k:?}"))
+            };
+            let (system, key) = (s("system")?, s("key")?);
+            match s("op")? {
+                "upsert" => {
+                    let kind = match v.get("kind").and_then(|k| k.as_str()).unwrap_or("person") {
+                        "person" => EntityKind::PERSON,
+                        "organization" => EntityKind::ORGANIZATION,
+                        other => {
+                            return Err(format!(
+                                "kind must be person or organization, not {other:?}"
+                            ))
+                        }
+                    };
+                    let attrs = match v.get("attrs") {
+                        Some(a) => kith::json::attrs_from_json(a)?,
+                        None => Attrs::new(),
+                    };
+                    db.upsert_record(system, key, kind, attrs, &config)
+                        .map_err(|e| e.to_string())?;
+                    upserts += 1;
+                }
+                "delete" => {
+                    db.delete_record(system, key).map_err(|e| e.to_string())?;
+                    deletes += 1;
+                }
+                other => return Err(format!("op must be upsert or delete, not {other:?}")),
+            }
+            Ok(())
+        })();
+        if let Err(reason) = r {
+            bad += 1;
+            eprintln!("{}:{}: {reason}", path.display(), n + 1);
+        }
+    }
+    db.flush()?;
+    println!("upserts {upserts}; deletes {deletes}; rejected {bad}");
+    Ok(if bad > 0 { 1 } else { 0 })
+}

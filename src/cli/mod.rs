@@ -275,6 +275,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Why a source record belongs to its customer (or how two records compare).
+    Explain {
+        /// Source system of the record.
+        system: String,
+        /// Key of the record.
+        key: String,
+        /// Compare with this other record instead: SYSTEM KEY.
+        #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
+        with: Option<Vec<String>>,
+    },
+    /// Apply a JSON Lines stream of change events: {"op":"upsert","system":…,"key":…,"kind":"person","attrs":{…}} or {"op":"delete","system":…,"key":…}.
+    Apply {
+        /// The events file.
+        events: PathBuf,
+    },
     /// Export data: `links` writes the crosswalk `system,key,customer_id`.
     Export {
         /// What to export: links.
@@ -795,6 +810,53 @@ fn dispatch(cli: Cli) -> CliResult {
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             import::run(&db, &mapping, &files, &rejects)
+        }
+        Command::Explain { system, key, with } => {
+            let db = open_existing(&cli.db)?;
+            let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
+                for f in scores {
+                    println!(
+                        "    {:<22} {:<9} {:+.1}",
+                        f.field,
+                        format!("{:?}", f.agreement).to_lowercase(),
+                        f.weight
+                    );
+                }
+                println!("    {:<22} {:<9} {:+.1}", "total", "", total);
+            };
+            if let Some(other) = with {
+                let (scores, total) =
+                    db.compare_records((&system, &key), (&other[0], &other[1]))?;
+                println!("{system}:{key} against {}:{}", other[0], other[1]);
+                print(&scores, total);
+                return Ok(0);
+            }
+            let x = db.explain(&system, &key)?;
+            match x.customer {
+                Some(c) => println!(
+                    "{system}:{key} (record {}) belongs to customer {c}",
+                    x.record
+                ),
+                None => println!(
+                    "{system}:{key} (record {}) belongs to no customer",
+                    x.record
+                ),
+            }
+            if x.comparisons.is_empty() {
+                println!("  it is the customer's only record");
+            }
+            for (other, scores, total) in &x.comparisons {
+                println!("  against {other}:");
+                print(scores, *total);
+            }
+            Ok(0)
+        }
+        Command::Apply { events } => {
+            let db = Db::builder()
+                .path(&cli.db)
+                .durability(Durability::Background { every_ms: 1000 })
+                .open()?;
+            import::apply(&db, &events)
         }
         Command::Export { what } => {
             if what != "links" {

@@ -349,3 +349,95 @@ impl Db {
         }
     }
 }
+
+/// Why a record belongs to its customer: how it compares with each other
+/// record of that customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The record.
+    pub record: EntityId,
+    /// Its customer.
+    pub customer: Option<EntityId>,
+    /// Each other record of the customer, with the field comparisons and total.
+    pub comparisons: Vec<(crate::model::ExternalId, Vec<compare::FieldScore>, f64)>,
+}
+
+impl Db {
+    fn record_attrs(&self, system: &str, key: &str) -> Result<(EntityId, Attrs), ResolveError> {
+        let id = self
+            .lookup(system, key)?
+            .ok_or_else(|| ResolveError::Invalid(format!("no record {system}:{key}")))?;
+        let e = self
+            .get(id)?
+            .ok_or_else(|| ResolveError::Invalid(format!("no record {system}:{key}")))?;
+        if e.kind != EntityKind::SOURCE_RECORD {
+            return Err(ResolveError::Invalid(format!(
+                "{system}:{key} names a {}, not a source record",
+                e.kind
+            )));
+        }
+        Ok((id, comparable(&e.attrs())))
+    }
+
+    /// How two source records compare, field by field.
+    pub fn compare_records(
+        &self,
+        a: (&str, &str),
+        b: (&str, &str),
+    ) -> Result<(Vec<compare::FieldScore>, f64), ResolveError> {
+        let (_, x) = self.record_attrs(a.0, a.1)?;
+        let (_, y) = self.record_attrs(b.0, b.1)?;
+        Ok(compare::compare(&x, &y))
+    }
+
+    /// Why a record belongs to its customer.
+    pub fn explain(&self, system: &str, key: &str) -> Result<Explanation, ResolveError> {
+        let (id, attrs) = self.record_attrs(system, key)?;
+        let customer = self
+            .neighbour_ids(id, RelKind::RESOLVES_TO, Direction::Out)?
+            .into_iter()
+            .next();
+        let mut comparisons = Vec::new();
+        if let Some(c) = customer {
+            for other in self.neighbour_ids(c, RelKind::RESOLVES_TO, Direction::In)? {
+                if other == id {
+                    continue;
+                }
+                let Some(o) = self.get(other)? else { continue };
+                let (scores, total) = compare::compare(&attrs, &comparable(&o.attrs()));
+                for x in o.identifiers() {
+                    comparisons.push((x, scores.clone(), total));
+                }
+            }
+        }
+        comparisons.sort_by(|p, q| q.2.total_cmp(&p.2));
+        Ok(Explanation {
+            record: id,
+            customer,
+            comparisons,
+        })
+    }
+
+    /// Deletes a source record. A customer left without records is deleted
+    /// too. Returns whether the record existed. (Splitting a customer whose
+    /// remaining records no longer hold together is not done yet.)
+    pub fn delete_record(&self, system: &str, key: &str) -> Result<bool, ResolveError> {
+        let Some(id) = self.lookup(system, key)? else {
+            return Ok(false);
+        };
+        let customer = self
+            .neighbour_ids(id, RelKind::RESOLVES_TO, Direction::Out)?
+            .into_iter()
+            .next();
+        self.delete(id)?;
+        if let Some(c) = customer {
+            if self
+                .neighbour_ids(c, RelKind::RESOLVES_TO, Direction::In)?
+                .is_empty()
+            {
+                self.delete(c)?;
+            }
+        }
+        Ok(true)
+    }
+}
