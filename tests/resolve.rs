@@ -269,3 +269,99 @@ fn explain_shows_the_comparisons_and_delete_removes_a_record() {
     assert!(!db.delete_record("core", "9").unwrap());
     assert!(db.check().unwrap().is_ok());
 }
+
+/// FEBRL's first set (../shared/data, beside the checkout), as `kith import`
+/// with bench/febrl/febrl.toml would read it.
+fn febrl1() -> Vec<(String, Attrs)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/febrl/febrl1.csv"
+    );
+    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| {
+        panic!("{path}: {e} (the shared reference data must sit beside the checkout)")
+    });
+    let map = [
+        ("given_name", "given_name"),
+        ("surname", "family_name"),
+        ("street_number", "house_number"),
+        ("address_1", "street"),
+        ("address_2", "unit"),
+        ("suburb", "city"),
+        ("postcode", "postal_code"),
+        ("state", "region"),
+        ("soc_sec_id", "national_id"),
+    ];
+    let headers = rdr.headers().unwrap().clone();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            let get = |name: &str| {
+                r.get(headers.iter().position(|h| h == name).unwrap())
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            };
+            let mut a = Attrs::new();
+            for (col, attr) in map {
+                let v = get(col);
+                if !v.is_empty() {
+                    a.insert(attr.to_string(), Value::Text(v));
+                }
+            }
+            let dob = get("date_of_birth");
+            if !dob.is_empty() {
+                let v = match kith::resolve::normalize::date(&dob, &["compact"]) {
+                    Some(d) => Value::Date(d),
+                    None => Value::Text(dob),
+                };
+                a.insert(attrs::BIRTH_DATE.to_string(), v);
+            }
+            (get("rec_id"), a)
+        })
+        .collect()
+}
+
+fn partition(
+    records: &[(String, Attrs)],
+) -> std::collections::BTreeSet<std::collections::BTreeSet<String>> {
+    let db = Db::builder()
+        .temporary()
+        .durability(kith::Durability::Background { every_ms: 1000 })
+        .open()
+        .unwrap();
+    for (key, a) in records {
+        db.upsert_record(
+            "febrl",
+            key,
+            EntityKind::PERSON,
+            a.clone(),
+            &ResolveConfig::default(),
+        )
+        .unwrap();
+    }
+    let mut groups: std::collections::BTreeMap<kith::EntityId, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (_, key, c) in db.links().unwrap() {
+        groups.entry(c).or_default().insert(key);
+    }
+    groups.into_values().collect()
+}
+
+#[test]
+fn loading_records_in_another_order_yields_the_same_customers() {
+    let records = febrl1();
+    assert_eq!(records.len(), 1000);
+    let original = partition(&records);
+    for seed in [1u64, 2] {
+        let mut shuffled = records.clone();
+        let mut r = kith::generate::Rng::new(seed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        assert_eq!(
+            partition(&shuffled),
+            original,
+            "order {seed} gave other customers"
+        );
+    }
+}
