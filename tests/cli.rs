@@ -426,3 +426,74 @@ fn bench_measures_and_reports_clear_errors() {
         "holds no persons",
     );
 }
+
+#[test]
+fn bench_over_the_wire_and_a_server_that_goes_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["--db", &d, "serve", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let o = kith(&[
+        "bench",
+        "--server",
+        &addr,
+        "--workload",
+        "context",
+        "--ops",
+        "300",
+        "--warmup",
+        "10",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["operations"], 300);
+    assert_eq!(r["partial"], false);
+    assert!(r["compare_with"]
+        .as_str()
+        .unwrap()
+        .starts_with("redis-benchmark"));
+    // Kill the server in the middle of a long run: a clear error and a partial report, no hang.
+    let bench = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args([
+            "bench",
+            "--server",
+            &addr,
+            "--workload",
+            "get",
+            "--ops",
+            "3000000",
+            "--warmup",
+            "0",
+            "--threads",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let started = std::time::Instant::now();
+    let out = bench.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the bench hung"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("partial report: the server went away"),
+        "{text}"
+    );
+    assert!(text.contains("connection lost"), "{text}");
+    // No server at all.
+    assert_one_line_error(&kith(&["bench", "--server", &addr]), "cannot connect to");
+}

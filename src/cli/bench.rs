@@ -89,6 +89,100 @@ fn zipf_cdf(n: usize) -> Vec<f64> {
     cdf
 }
 
+/// Why one operation failed.
+pub enum Failure {
+    /// This operation failed; go on.
+    Op(String),
+    /// The connection is gone; this thread stops.
+    Lost(String),
+}
+
+/// What a measurement loop gathered.
+pub struct Measured {
+    /// Wall time of the timed part.
+    pub elapsed: std::time::Duration,
+    /// Latencies of the successful operations, in nanoseconds.
+    pub hist: hdrhistogram::Histogram<u64>,
+    /// Failed operations.
+    pub errors: u64,
+    /// The first failure's message.
+    pub first_error: Option<String>,
+    /// Whether a thread lost its connection (the report is partial).
+    pub lost: bool,
+}
+
+/// Runs operations `warm..total` split over `threads`, each thread with its
+/// own state from `make`, timing each operation alone.
+pub fn measure<S>(
+    threads: usize,
+    warm: usize,
+    total: usize,
+    make: impl Fn(usize) -> Result<S, String> + Sync,
+    op: impl Fn(&mut S, usize) -> Result<(), Failure> + Sync,
+) -> Measured {
+    let threads = threads.max(1);
+    let per = (total - warm).div_ceil(threads);
+    let started = Instant::now();
+    let results: Vec<(hdrhistogram::Histogram<u64>, u64, Option<String>, bool)> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (make, op) = (&make, &op);
+                    s.spawn(move || {
+                        let mut h = new_histogram();
+                        let mut state = match make(t) {
+                            Ok(st) => st,
+                            Err(e) => return (h, 1, Some(e), true),
+                        };
+                        let (mut errors, mut first_error, mut lost) = (0u64, None, false);
+                        let lo = warm + t * per;
+                        let hi = (lo + per).min(total);
+                        for i in lo..hi {
+                            let t0 = Instant::now();
+                            let r = op(&mut state, i);
+                            let ns = t0.elapsed().as_nanos() as u64;
+                            match r {
+                                Ok(()) => h.saturating_record(ns.max(1)),
+                                Err(Failure::Op(e)) => {
+                                    errors += 1;
+                                    first_error.get_or_insert(e);
+                                }
+                                Err(Failure::Lost(e)) => {
+                                    errors += 1;
+                                    first_error.get_or_insert(e);
+                                    lost = true;
+                                    break;
+                                }
+                            }
+                        }
+                        (h, errors, first_error, lost)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("bench thread"))
+                .collect()
+        });
+    let elapsed = started.elapsed();
+    let mut m = Measured {
+        elapsed,
+        hist: new_histogram(),
+        errors: 0,
+        first_error: None,
+        lost: false,
+    };
+    for (h, e, fe, lost) in results {
+        m.hist.add(&h).expect("same precision");
+        m.errors += e;
+        m.lost |= lost;
+        if m.first_error.is_none() {
+            m.first_error = fe;
+        }
+    }
+    m
+}
+
 /// Percentiles of a histogram of nanoseconds, in microseconds.
 pub fn summary(h: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
     let us = |ns: u64| ns as f64 / 1000.0;
@@ -209,52 +303,15 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
             let _ = run_op(db, o.workload, &keys, i, &spec, &copts);
         }
     }
+    let m = measure(
+        o.threads,
+        warm,
+        total,
+        |_| Ok(()),
+        |_: &mut (), i| run_op(db, o.workload, &keys, i, &spec, &copts).map_err(Failure::Op),
+    );
+    let (elapsed, hist, errors, first_error) = (m.elapsed, m.hist, m.errors, m.first_error);
     let threads = o.threads.max(1);
-    let per = (total - warm).div_ceil(threads);
-    let started = Instant::now();
-    let results: Vec<(hdrhistogram::Histogram<u64>, u64, Option<String>)> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (keys, spec, copts) = (&keys, &spec, &copts);
-                    s.spawn(move || {
-                        let mut h = new_histogram();
-                        let mut errors = 0u64;
-                        let mut first_error = None;
-                        let lo = warm + t * per;
-                        let hi = (lo + per).min(total);
-                        for i in lo..hi {
-                            let t = Instant::now();
-                            let r = run_op(db, o.workload, keys, i, spec, copts);
-                            let ns = t.elapsed().as_nanos() as u64;
-                            match r {
-                                Ok(()) => h.saturating_record(ns.max(1)),
-                                Err(e) => {
-                                    errors += 1;
-                                    first_error.get_or_insert(e);
-                                }
-                            }
-                        }
-                        (h, errors, first_error)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("bench thread"))
-                .collect()
-        });
-    let elapsed = started.elapsed();
-    let mut hist = new_histogram();
-    let mut errors = 0;
-    let mut first_error = None;
-    for (h, e, fe) in results {
-        hist.add(&h).expect("same precision");
-        errors += e;
-        if first_error.is_none() {
-            first_error = fe;
-        }
-    }
     // The loop's own overhead: an empty operation through the same loop.
     let mut overhead = new_histogram();
     for i in 0..(total - warm).min(100_000) {
@@ -279,38 +336,183 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
         "disk_bytes": db.disk_bytes()?,
         "peak_rss_bytes": peak_rss(),
     });
-    if o.json {
+    print_report(&report, o.json);
+    Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// Prints a report as a line of JSON or readably.
+fn print_report(report: &serde_json::Value, as_json: bool) {
+    if as_json {
         println!("{report}");
-    } else {
-        let l = &report["latency"];
-        println!(
-            "{} ({}, {} thread(s)): {} ops in {:.2} s = {:.0} ops/s, {} errors",
-            report["workload"].as_str().unwrap_or(""),
-            report["distribution"].as_str().unwrap_or(""),
-            threads,
-            ops_done,
-            elapsed.as_secs_f64(),
-            report["throughput_per_s"].as_f64().unwrap_or(0.0),
-            errors
-        );
-        println!(
-            "latency µs: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.0}",
-            l["p50_us"].as_f64().unwrap_or(0.0),
-            l["p90_us"].as_f64().unwrap_or(0.0),
-            l["p99_us"].as_f64().unwrap_or(0.0),
-            l["p999_us"].as_f64().unwrap_or(0.0),
-            l["max_us"].as_f64().unwrap_or(0.0)
-        );
-        println!(
-            "loop overhead µs (empty operation): p50 {:.3}  p99 {:.3}",
-            report["loop_overhead"]["p50_us"].as_f64().unwrap_or(0.0),
-            report["loop_overhead"]["p99_us"].as_f64().unwrap_or(0.0)
-        );
-        if let Some(e) = &report["first_error"].as_str() {
-            println!("first error: {e}");
+        return;
+    }
+    let l = &report["latency"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    println!(
+        "{} ({}, {} thread(s)): {} ops in {:.2} s = {:.0} ops/s, {} errors",
+        report["workload"].as_str().unwrap_or(""),
+        report["distribution"].as_str().unwrap_or(""),
+        report["threads"],
+        report["operations"],
+        f(&report["seconds"]),
+        f(&report["throughput_per_s"]),
+        report["errors"]
+    );
+    println!(
+        "latency µs: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.0}",
+        f(&l["p50_us"]),
+        f(&l["p90_us"]),
+        f(&l["p99_us"]),
+        f(&l["p999_us"]),
+        f(&l["max_us"])
+    );
+    println!(
+        "loop overhead µs (empty operation): p50 {:.3}  p99 {:.3}",
+        f(&report["loop_overhead"]["p50_us"]),
+        f(&report["loop_overhead"]["p99_us"])
+    );
+    if let Some(e) = report["first_error"].as_str() {
+        println!("first error: {e}");
+    }
+    if report["partial"].as_bool() == Some(true) {
+        println!("partial report: the server went away during the run");
+    }
+}
+
+/// The same workloads over the wire protocol, one connection per thread.
+pub fn run_server(
+    addr: &str,
+    password: Option<&str>,
+    o: Options,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    use kith::client::{Client, ClientError};
+    use kith::server::Frame;
+    let connect = || -> Result<Client, String> {
+        let mut c = match password {
+            Some(p) => Client::connect_with_password(addr, p),
+            None => Client::connect(addr),
+        }
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        c.set_timeout(Some(std::time::Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        Ok(c)
+    };
+    let t0 = Instant::now();
+    let mut c = connect()?;
+    let all: Vec<EntityId> = match &o.ids {
+        Some(ids) => ids.clone(),
+        None => {
+            let mut out = Vec::new();
+            let mut after = "0".to_string();
+            loop {
+                let reply = c.command(&[b"LIST", b"person", after.as_bytes(), b"100000"])?;
+                let Frame::Array(parts) = reply else {
+                    return Err("unexpected LIST reply".into());
+                };
+                if let Some(Frame::Array(ids)) = parts.get(1) {
+                    out.extend(ids.iter().filter_map(|f| match f {
+                        Frame::Integer(i) => Some(EntityId(*i as u64)),
+                        _ => None,
+                    }));
+                }
+                match parts.first() {
+                    Some(Frame::Integer(n)) => after = n.to_string(),
+                    _ => break,
+                }
+            }
+            out
+        }
+    };
+    if all.is_empty() {
+        return Err("the server's database holds no persons to draw keys from".into());
+    }
+    let total = (o.ops + o.warmup) as usize;
+    let mut r = Rng::new(o.seed);
+    let cdf = (o.distribution == Distribution::Zipf).then(|| zipf_cdf(all.len()));
+    let ids: Vec<EntityId> = (0..total)
+        .map(|_| match &cdf {
+            None => all[r.below(all.len() as u64) as usize],
+            Some(c) => {
+                let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                all[c.partition_point(|x| *x < u).min(all.len() - 1)]
+            }
+        })
+        .collect();
+    let mut lookups = Vec::new();
+    let mut emails = Vec::new();
+    if matches!(o.workload, Workload::Lookup | Workload::Find) {
+        for id in &ids {
+            let e = c.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
+            let x = e
+                .identifiers()
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("entity {id} has no identifier"))?;
+            lookups.push((x.system, x.key));
+            emails.push(e.text(attrs::EMAIL).unwrap_or("").to_string());
         }
     }
-    Ok(if errors > 0 { 1 } else { 0 })
+    if o.workload == Workload::TwoHop {
+        return Err("two-hop has no wire command yet; use --db".into());
+    }
+    let setup = t0.elapsed();
+    let op = |c: &mut Client, i: usize| -> Result<(), Failure> {
+        let id = ids[i].0.to_string();
+        let id = id.as_bytes();
+        let r = match o.workload {
+            Workload::Get => c.command(&[b"ENTITY.GET", id]),
+            Workload::Lookup => {
+                c.command(&[b"LOOKUP", lookups[i].0.as_bytes(), lookups[i].1.as_bytes()])
+            }
+            Workload::Find => c.command(&[b"FIND", b"email", emails[i].as_bytes()]),
+            Workload::Neighbours => c.command(&[b"NEIGHBOURS", id, b"OWNS", b"out"]),
+            Workload::Household => c.command(&[b"HOUSEHOLD", id]),
+            Workload::Guarantors => c.command(&[b"GUARANTORS", id, b"7"]),
+            Workload::Context | Workload::ContextCached => c.command(&[b"CONTEXT", id]),
+            Workload::TwoHop | Workload::Empty => Ok(Frame::Null),
+        };
+        match r {
+            Ok(_) => Ok(()),
+            Err(ClientError::Server { code, message }) => {
+                Err(Failure::Op(format!("{code} {message}")))
+            }
+            Err(e) => Err(Failure::Lost(format!("connection lost: {e}"))),
+        }
+    };
+    let warm = o.warmup as usize;
+    for i in 0..warm {
+        if let Err(Failure::Lost(e)) = op(&mut c, i) {
+            return Err(e.into());
+        }
+    }
+    let m = measure(o.threads, warm, total, |_| connect(), op);
+    let ops_done = m.hist.len() + m.errors;
+    let mut overhead = new_histogram();
+    for _ in 0..100_000.min(total - warm) {
+        let t = Instant::now();
+        std::hint::black_box(ids.len());
+        overhead.saturating_record((t.elapsed().as_nanos() as u64).max(1));
+    }
+    let report = json!({
+        "workload": format!("{:?}", o.workload).to_lowercase(),
+        "distribution": format!("{:?}", o.distribution).to_lowercase(),
+        "server": addr,
+        "threads": o.threads.max(1),
+        "operations": ops_done,
+        "errors": m.errors,
+        "first_error": m.first_error,
+        "partial": m.lost,
+        "seconds": m.elapsed.as_secs_f64(),
+        "throughput_per_s": ops_done as f64 / m.elapsed.as_secs_f64().max(1e-9),
+        "latency": summary(&m.hist),
+        "loop_overhead": summary(&overhead),
+        "setup_seconds": setup.as_secs_f64(),
+        "parties": all.len(),
+        "peak_rss_bytes": peak_rss(),
+        "compare_with": format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()),
+    });
+    print_report(&report, o.json);
+    Ok(if m.errors > 0 || m.lost { 1 } else { 0 })
 }
 
 fn peak_rss() -> u64 {

@@ -253,6 +253,12 @@ enum Command {
         /// Page cache in MiB.
         #[arg(long, default_value_t = 2048)]
         cache_mib: u64,
+        /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
+        #[arg(long)]
+        server: Option<String>,
+        /// Password for --server.
+        #[arg(long)]
+        password: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -323,6 +329,26 @@ pub fn run() -> i32 {
 }
 
 type CliResult = Result<i32, Box<dyn std::error::Error>>;
+
+/// Ids from a file, one per line.
+fn read_ids(
+    file: Option<&std::path::Path>,
+) -> Result<Option<Vec<EntityId>>, Box<dyn std::error::Error>> {
+    let Some(f) = file else { return Ok(None) };
+    let text =
+        std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+    let mut v = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        v.push(EntityId(line.parse().map_err(|_| {
+            format!("{}:{}: not an id: {line:?}", f.display(), n + 1)
+        })?));
+    }
+    Ok(Some(v))
+}
 
 /// Relationship kinds from a comma-separated list of names (all when `None`).
 fn parse_kinds(
@@ -715,45 +741,31 @@ fn dispatch(cli: Cli) -> CliResult {
             distribution,
             ids,
             cache_mib,
+            server,
+            password,
             json,
         } => {
+            let ids = read_ids(ids.as_deref())?;
+            let options = bench::Options {
+                workload,
+                ops,
+                warmup,
+                threads,
+                seed,
+                distribution,
+                ids,
+                json,
+            };
+            if let Some(addr) = server {
+                return bench::run_server(&addr, password.as_deref(), options);
+            }
             let mut builder = Db::builder().cache_bytes(cache_mib << 20);
             if workload == bench::Workload::ContextCached {
                 // Room for every customer drawn: this workload measures cache hits.
                 builder = builder.context_cache((ops + warmup) as usize);
             }
             let db = open_existing_with(builder, &cli.db)?;
-            let ids = match ids {
-                None => None,
-                Some(f) => {
-                    let text = std::fs::read_to_string(&f)
-                        .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-                    let mut v = Vec::new();
-                    for (n, line) in text.lines().enumerate() {
-                        let line = line.trim();
-                        if line.is_empty() {
-                            continue;
-                        }
-                        v.push(EntityId(line.parse().map_err(|_| {
-                            format!("{}:{}: not an id: {line:?}", f.display(), n + 1)
-                        })?));
-                    }
-                    Some(v)
-                }
-            };
-            bench::run(
-                &db,
-                bench::Options {
-                    workload,
-                    ops,
-                    warmup,
-                    threads,
-                    seed,
-                    distribution,
-                    ids,
-                    json,
-                },
-            )
+            bench::run(&db, options)
         }
         Command::ExportGraph { out } => {
             let db = open_existing(&cli.db)?;
