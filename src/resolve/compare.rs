@@ -108,6 +108,17 @@ fn strings(x: &str, y: &str) -> Agreement {
     }
 }
 
+/// Both records' values of a name-like field, normalized; `None` if either is missing.
+fn names(x: &Attrs, y: &Attrs, field: &str) -> Option<(String, String)> {
+    let p = text(x, field)
+        .map(normalize::name)
+        .filter(|n| !n.is_empty())?;
+    let q = text(y, field)
+        .map(normalize::name)
+        .filter(|n| !n.is_empty())?;
+    Some((p, q))
+}
+
 fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     match field {
         a::BIRTH_DATE => {
@@ -176,15 +187,9 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             }
         }
         a::GIVEN_NAME => {
-            let (Some(p), Some(q)) = (
-                text(x, field).map(normalize::name),
-                text(y, field).map(normalize::name),
-            ) else {
+            let Some((p, q)) = names(x, y, field) else {
                 return Agreement::Missing;
             };
-            if p.is_empty() || q.is_empty() {
-                return Agreement::Missing;
-            }
             if p == q {
                 return Agreement::Exact;
             }
@@ -198,15 +203,9 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             strings(&p, &q)
         }
         _ => {
-            let (Some(p), Some(q)) = (
-                text(x, field).map(normalize::name),
-                text(y, field).map(normalize::name),
-            ) else {
+            let Some((p, q)) = names(x, y, field) else {
                 return Agreement::Missing;
             };
-            if p.is_empty() || q.is_empty() {
-                return Agreement::Missing;
-            }
             strings(&p, &q)
         }
     }
