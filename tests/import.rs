@@ -191,3 +191,107 @@ not json
     let o = kith(&["--db", &p("db"), "explain", "web", "u1"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("belongs to customer"));
 }
+
+#[test]
+fn interactions_import_through_a_mapping_onto_the_customer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(p("map.toml"), MAPPING).unwrap();
+    std::fs::write(
+        p("people.csv"),
+        "id,first,last,dob,email\n1,Ann,Lee,1980-01-01,ann@x.io\n",
+    )
+    .unwrap();
+    let db = p("db");
+    assert!(kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("map.toml"),
+        "--rejects",
+        &p("r1.csv"),
+        &p("people.csv")
+    ])
+    .status
+    .success());
+    std::fs::write(
+        p("calls.toml"),
+        r#"
+system = "contact_centre"
+kind = "interaction"
+key = "call_id"
+party_system = "crm"
+party_key = "customer"
+timestamps = ["occurred_at"]
+[columns]
+channel = "channel"
+interaction_type = "type"
+status = "status"
+occurred_at = "at"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("calls.csv"),
+        "call_id,customer,channel,type,status,at\nK1,1,call,dispute,open,2026-01-02T10:00:00Z\nK2,1,call,inquiry,closed,2026-01-01\nK3,99,call,inquiry,closed,2026-01-01T00:00:00Z\nK4,1,call,x,open,noon\n",
+    )
+    .unwrap();
+    let o = kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("calls.toml"),
+        "--rejects",
+        &p("r2.csv"),
+        &p("calls.csv"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("linked to an existing customer 2") && out.contains("rejected 2"),
+        "{out}"
+    );
+    let rejects = std::fs::read_to_string(p("r2.csv")).unwrap();
+    assert!(rejects.contains("unknown party crm:99"), "{rejects}");
+    assert!(rejects.contains("not a timestamp"), "{rejects}");
+    let links =
+        String::from_utf8_lossy(&kith(&["--db", &db, "export", "links"]).stdout).to_string();
+    let customer = links
+        .lines()
+        .nth(1)
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = kith(&["--db", &db, "context", &customer, "--json"]);
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let recent = c["recent_interactions"].as_array().unwrap();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(
+        recent[0]["attrs"]["interaction_type"], "dispute",
+        "newest first"
+    );
+    assert_eq!(c["open_items"][0]["what"], "open dispute");
+    // Importing the calls again changes nothing.
+    let o = kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("calls.toml"),
+        "--rejects",
+        &p("r3.csv"),
+        &p("calls.csv"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("unchanged 2"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = kith(&["--db", &db, "context", &customer, "--json"]);
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["recent_interactions"].as_array().unwrap().len(), 2);
+}

@@ -33,6 +33,16 @@ pub struct Mapping {
     /// Accepted date formats, tried in order: iso, compact, eu, us.
     #[serde(default = "date_formats")]
     pub date_formats: Vec<String>,
+    /// For interaction files (`kind = "interaction"`): the source system of
+    /// the party each row belongs to.
+    #[serde(default)]
+    pub party_system: Option<String>,
+    /// For interaction files: the column holding the party's key in `party_system`.
+    #[serde(default)]
+    pub party_key: Option<String>,
+    /// Canonical attributes that hold timestamps (RFC 3339, or a date: midnight UTC).
+    #[serde(default)]
+    pub timestamps: Vec<String>,
     /// What to do with a date that does not parse: `reject` the row (the
     /// default) or `keep` the text as it is (resolution compares it as text).
     #[serde(default = "reject")]
@@ -81,14 +91,23 @@ pub fn run(
     let kind = match m.kind.as_str() {
         "person" => EntityKind::PERSON,
         "organization" => EntityKind::ORGANIZATION,
+        "interaction" => EntityKind::INTERACTION,
         other => {
             return Err(format!(
-                "{}: kind must be person or organization, not {other:?}",
+                "{}: kind must be person, organization or interaction, not {other:?}",
                 mapping_path.display()
             )
             .into())
         }
     };
+    let interactions = kind == EntityKind::INTERACTION;
+    if interactions && (m.party_system.is_none() || m.party_key.is_none()) {
+        return Err(format!(
+            "{}: an interaction mapping needs party_system and party_key",
+            mapping_path.display()
+        )
+        .into());
+    }
     if m.invalid_dates != "reject" && m.invalid_dates != "keep" {
         return Err(format!(
             "{}: invalid_dates must be reject or keep",
@@ -135,6 +154,10 @@ pub fn run(
             }
         };
         let key_col = col(&m.key)?;
+        let party_col = match &m.party_key {
+            Some(k) if interactions => Some(col(k)?),
+            _ => None,
+        };
         let mapped: Vec<(String, usize)> = m
             .columns
             .iter()
@@ -198,7 +221,19 @@ pub fn run(
                     if v.is_empty() {
                         continue;
                     }
-                    if m.dates.contains(attr) {
+                    if m.timestamps.contains(attr) {
+                        let t = kith::Timestamp::parse(v)
+                            .ok()
+                            .or_else(|| {
+                                normalize::date(v, &formats).map(|d| {
+                                    kith::Timestamp::from_micros(
+                                        d.days_since_epoch() as i64 * 86_400_000_000,
+                                    )
+                                })
+                            })
+                            .ok_or_else(|| format!("{attr}: {v:?} is not a timestamp"))?;
+                        attrs.insert(attr.clone(), Value::Timestamp(t));
+                    } else if m.dates.contains(attr) {
                         match normalize::date(v, &formats) {
                             Some(d) => {
                                 attrs.insert(attr.clone(), Value::Date(d));
@@ -213,6 +248,9 @@ pub fn run(
                     } else {
                         attrs.insert(attr.clone(), Value::Text(v.to_string()));
                     }
+                }
+                if let Some(pc) = party_col {
+                    return add_interaction(db, &m, key, field(pc)?, attrs);
                 }
                 db.upsert_record(&m.system, key, kind, attrs, &config)
                     .map_err(|e| e.to_string())
@@ -243,6 +281,46 @@ pub fn run(
         s.rows, s.created, s.possible, s.linked, s.merged, s.unchanged, s.rejected, rejects.display()
     );
     Ok(0)
+}
+
+/// One interaction row: the party is the customer of the record
+/// `(party_system, party_key)`, or the entity that identifier names. The
+/// interaction is named `(system, key)`, so a second import changes nothing.
+fn add_interaction(
+    db: &Db,
+    m: &Mapping,
+    key: &str,
+    party_key: &str,
+    attrs: Attrs,
+) -> Result<Outcome, String> {
+    let system = m.party_system.as_deref().unwrap_or_default();
+    if party_key.is_empty() {
+        return Err("missing party key".into());
+    }
+    let party = match db
+        .customer_of_record(system, party_key)
+        .map_err(|e| e.to_string())?
+    {
+        Some(c) => c,
+        None => db
+            .lookup(system, party_key)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("unknown party {system}:{party_key}"))?,
+    };
+    if db
+        .lookup(&m.system, key)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Ok(Outcome::Unchanged { customer: party });
+    }
+    let mut e = kith::NewEntity::new(EntityKind::INTERACTION).identifier(m.system.clone(), key);
+    e.attrs = attrs;
+    db.append_interaction(party, e).map_err(|e| e.to_string())?;
+    Ok(Outcome::Linked {
+        customer: party,
+        score: f64::INFINITY,
+    })
 }
 
 fn csv_field(s: &str) -> String {
