@@ -225,6 +225,40 @@ fn relationship_queries_over_the_wire() {
         panic!()
     };
     assert_eq!(items.len(), 1);
+    // Source records through identity resolution.
+    let first = json(
+        c.command(&[
+            b"RECORD.UPSERT",
+            b"crm",
+            b"R1",
+            br#"{"attrs":{"given_name":"Ann","family_name":"Lee","email":"ann@x.io"}}"#,
+        ])
+        .unwrap(),
+    );
+    assert_eq!(first["outcome"], "created");
+    let second = json(
+        c.command(&[
+            b"RECORD.UPSERT",
+            b"web",
+            b"W1",
+            br#"{"attrs":{"email":"ANN@x.io"}}"#,
+        ])
+        .unwrap(),
+    );
+    assert_eq!(second["outcome"], "linked");
+    assert_eq!(second["customer"], first["customer"]);
+    assert_eq!(
+        c.command(&[b"RECORD.DELETE", b"web", b"W1"]).unwrap(),
+        kith::server::Frame::Integer(1)
+    );
+    assert_eq!(
+        c.command(&[b"RECORD.DELETE", b"web", b"W1"]).unwrap(),
+        kith::server::Frame::Integer(0)
+    );
+    match c.command(&[b"RECORD.UPSERT", b"crm", b"R2", br#"{"kind":"account"}"#]) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "INVALID"),
+        other => panic!("{other:?}"),
+    }
     match c.command(&[b"CONTEXT", b"777777"]) {
         Err(ClientError::Server { code, .. }) => assert_eq!(code, "NOTFOUND"),
         other => panic!("{other:?}"),

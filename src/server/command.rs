@@ -80,6 +80,8 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::context::ContextCmd,
     &super::cmd::interaction_add::InteractionAdd,
     &super::cmd::interactions::Interactions,
+    &super::cmd::record_upsert::RecordUpsert,
+    &super::cmd::record_delete::RecordDelete,
 ];
 
 /// The command called `name` (any case).

@@ -27,6 +27,8 @@ pub(crate) mod neighbours;
 pub(crate) mod path;
 pub(crate) mod ping;
 pub(crate) mod quit;
+pub(crate) mod record_delete;
+pub(crate) mod record_upsert;
 pub(crate) mod rel_add;
 pub(crate) mod rel_del;
 pub(crate) mod select;

@@ -1,0 +1,31 @@
+//! `RECORD.DELETE system key`: delete a source record (and a customer left
+//! without records); 1 if it existed.
+use crate::server::command::{reply, text, Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct RecordDelete;
+
+impl Command for RecordDelete {
+    fn name(&self) -> &'static str {
+        "RECORD.DELETE"
+    }
+    fn arity(&self) -> i32 {
+        3
+    }
+    fn summary(&self) -> &'static str {
+        "RECORD.DELETE system key: 1 if the record existed"
+    }
+    fn writes(&self) -> bool {
+        true
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        reply((|| {
+            let (system, key) = (text(args, 1, "system")?, text(args, 2, "key")?);
+            let existed = cx
+                .db
+                .delete_record(system, key)
+                .map_err(|e| Frame::error("INVALID", e))?;
+            Ok(Frame::Integer(existed as i64))
+        })())
+    }
+}
