@@ -183,6 +183,25 @@ pub fn measure<S>(
     m
 }
 
+/// The start ids of a run: the ids file in order when it is long enough and
+/// the draw is uniform; otherwise `total` draws (uniform or Zipf) from `all`.
+fn draw_ids(all: &[EntityId], total: usize, o: &Options) -> Vec<EntityId> {
+    if o.ids.is_some() && o.distribution == Distribution::Uniform && total <= all.len() {
+        return all[..total].to_vec();
+    }
+    let mut r = Rng::new(o.seed);
+    let cdf = (o.distribution == Distribution::Zipf).then(|| zipf_cdf(all.len()));
+    (0..total)
+        .map(|_| match &cdf {
+            None => all[r.below(all.len() as u64) as usize],
+            Some(c) => {
+                let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                all[c.partition_point(|x| *x < u).min(all.len() - 1)]
+            }
+        })
+        .collect()
+}
+
 /// Percentiles of a histogram of nanoseconds, in microseconds.
 pub fn summary(h: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
     let us = |ns: u64| ns as f64 / 1000.0;
@@ -244,23 +263,7 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
         return Err("the database holds no persons to draw keys from".into());
     }
     let total = (o.ops + o.warmup) as usize;
-    let mut r = Rng::new(o.seed);
-    let cdf = (o.distribution == Distribution::Zipf).then(|| zipf_cdf(all.len()));
-    let draw = |r: &mut Rng| -> EntityId {
-        match &cdf {
-            None => all[r.below(all.len() as u64) as usize],
-            Some(c) => {
-                let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-                all[c.partition_point(|x| *x < u).min(all.len() - 1)]
-            }
-        }
-    };
-    let ids: Vec<EntityId> =
-        if o.ids.is_some() && o.distribution == Distribution::Uniform && total <= all.len() {
-            all[..total].to_vec()
-        } else {
-            (0..total).map(|_| draw(&mut r)).collect()
-        };
+    let ids = draw_ids(&all, total, &o);
     let mut keys = Keys {
         ids,
         lookups: Vec::new(),
@@ -427,17 +430,7 @@ pub fn run_server(
         return Err("the server's database holds no persons to draw keys from".into());
     }
     let total = (o.ops + o.warmup) as usize;
-    let mut r = Rng::new(o.seed);
-    let cdf = (o.distribution == Distribution::Zipf).then(|| zipf_cdf(all.len()));
-    let ids: Vec<EntityId> = (0..total)
-        .map(|_| match &cdf {
-            None => all[r.below(all.len() as u64) as usize],
-            Some(c) => {
-                let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-                all[c.partition_point(|x| *x < u).min(all.len() - 1)]
-            }
-        })
-        .collect();
+    let ids = draw_ids(&all, total, &o);
     let mut lookups = Vec::new();
     let mut emails = Vec::new();
     if matches!(o.workload, Workload::Lookup | Workload::Find) {
