@@ -6,8 +6,9 @@
 //! operation and reported beside the results.
 
 use kith::generate::Rng;
+use kith::resolve::ResolveConfig;
 use kith::traverse::{Follow, TraverseSpec};
-use kith::{attrs, ContextOptions, Db, Direction, EntityId, EntityKind, Index, RelKind};
+use kith::{attrs, ContextOptions, Db, Direction, EntityId, EntityKind, Index, RelKind, Value};
 use serde_json::json;
 use std::time::Instant;
 
@@ -32,6 +33,12 @@ pub enum Workload {
     Context,
     /// The customer context through the cache (warm).
     ContextCached,
+    /// A record upsert through identity resolution (a write).
+    Upsert,
+    /// An interaction appended to a party (a write).
+    Interaction,
+    /// A mix of the others, in the proportions of `--mix`.
+    Mixed,
     /// Nothing: the loop's own overhead.
     Empty,
 }
@@ -55,6 +62,10 @@ pub struct Options {
     pub distribution: Distribution,
     pub ids: Option<Vec<EntityId>>,
     pub json: bool,
+    /// For `mixed`: each workload with its weight.
+    pub mix: Vec<(Workload, u32)>,
+    /// Open loop: operations per second over all threads; `None`: as fast as possible.
+    pub rate: Option<f64>,
 }
 
 struct Keys {
@@ -103,6 +114,8 @@ pub struct Measured {
     pub elapsed: std::time::Duration,
     /// Latencies of the successful operations, in nanoseconds.
     pub hist: hdrhistogram::Histogram<u64>,
+    /// The same, by operation kind (the index the operation returned).
+    pub by_kind: Vec<hdrhistogram::Histogram<u64>>,
     /// Failed operations.
     pub errors: u64,
     /// The first failure's message.
@@ -113,67 +126,128 @@ pub struct Measured {
 
 /// Runs operations `warm..total` split over `threads`, each thread with its
 /// own state from `make`, timing each operation alone.
+/// How the loop paces and reports itself.
+pub struct Pace {
+    /// Operation kinds (histograms kept apart).
+    pub kinds: usize,
+    /// Open loop: operations per second over all threads.
+    pub rate: Option<f64>,
+    /// Print a progress line on stderr every second.
+    pub progress: bool,
+}
+
 pub fn measure<S>(
     threads: usize,
     warm: usize,
     total: usize,
+    pace: &Pace,
     make: impl Fn(usize) -> Result<S, String> + Sync,
-    op: impl Fn(&mut S, usize) -> Result<(), Failure> + Sync,
+    op: impl Fn(&mut S, usize) -> Result<usize, Failure> + Sync,
 ) -> Measured {
     let threads = threads.max(1);
     let per = (total - warm).div_ceil(threads);
+    let kinds = pace.kinds.max(1);
+    // Open loop: each thread's k-th operation is due at start + k * interval,
+    // and its latency counts from when it was due, so a stall delays and
+    // charges every operation behind it (no coordinated omission).
+    let interval = pace
+        .rate
+        .map(|r| std::time::Duration::from_secs_f64(threads as f64 / r.max(1e-9)));
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let finished = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
-    let results: Vec<(hdrhistogram::Histogram<u64>, u64, Option<String>, bool)> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (make, op) = (&make, &op);
-                    s.spawn(move || {
-                        let mut h = new_histogram();
-                        let mut state = match make(t) {
-                            Ok(st) => st,
-                            Err(e) => return (h, 1, Some(e), true),
+    type ThreadResult = (Vec<hdrhistogram::Histogram<u64>>, u64, Option<String>, bool);
+    let results: Vec<ThreadResult> = std::thread::scope(|s| {
+        if pace.progress {
+            let (done, finished) = (&done, &finished);
+            s.spawn(move || {
+                while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    let n = done.load(std::sync::atomic::Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64();
+                    eprint!(
+                        "\r{n} / {} operations, {:.0} ops/s   ",
+                        total - warm,
+                        n as f64 / secs.max(1e-9)
+                    );
+                }
+                eprint!("\r{}\r", " ".repeat(60));
+            });
+        }
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (make, op, done) = (&make, &op, &done);
+                s.spawn(move || {
+                    let mut h: Vec<_> = (0..kinds).map(|_| new_histogram()).collect();
+                    let mut state = match make(t) {
+                        Ok(st) => st,
+                        Err(e) => return (h, 1, Some(e), true),
+                    };
+                    let (mut errors, mut first_error, mut lost) = (0u64, None, false);
+                    let lo = warm + t * per;
+                    let hi = (lo + per).min(total);
+                    let thread_start = Instant::now();
+                    for (k, i) in (lo..hi).enumerate() {
+                        let t0 = match interval {
+                            Some(iv) => {
+                                let due = thread_start + iv * k as u32;
+                                // Sleep most of the wait, then spin: a
+                                // sleep overshoots by tens of µs, which
+                                // would be charged to the operation.
+                                let spin = std::time::Duration::from_micros(200);
+                                let now = Instant::now();
+                                if due > now + spin {
+                                    std::thread::sleep(due - now - spin);
+                                }
+                                while Instant::now() < due {
+                                    std::hint::spin_loop();
+                                }
+                                due
+                            }
+                            None => Instant::now(),
                         };
-                        let (mut errors, mut first_error, mut lost) = (0u64, None, false);
-                        let lo = warm + t * per;
-                        let hi = (lo + per).min(total);
-                        for i in lo..hi {
-                            let t0 = Instant::now();
-                            let r = op(&mut state, i);
-                            let ns = t0.elapsed().as_nanos() as u64;
-                            match r {
-                                Ok(()) => h.saturating_record(ns.max(1)),
-                                Err(Failure::Op(e)) => {
-                                    errors += 1;
-                                    first_error.get_or_insert(e);
-                                }
-                                Err(Failure::Lost(e)) => {
-                                    errors += 1;
-                                    first_error.get_or_insert(e);
-                                    lost = true;
-                                    break;
-                                }
+                        let r = op(&mut state, i);
+                        let ns = t0.elapsed().as_nanos() as u64;
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        match r {
+                            Ok(kind) => h[kind.min(kinds - 1)].saturating_record(ns.max(1)),
+                            Err(Failure::Op(e)) => {
+                                errors += 1;
+                                first_error.get_or_insert(e);
+                            }
+                            Err(Failure::Lost(e)) => {
+                                errors += 1;
+                                first_error.get_or_insert(e);
+                                lost = true;
+                                break;
                             }
                         }
-                        (h, errors, first_error, lost)
-                    })
+                    }
+                    (h, errors, first_error, lost)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("bench thread"))
-                .collect()
-        });
+            })
+            .collect();
+        let out = handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .collect();
+        finished.store(true, std::sync::atomic::Ordering::Relaxed);
+        out
+    });
     let elapsed = started.elapsed();
     let mut m = Measured {
         elapsed,
         hist: new_histogram(),
+        by_kind: (0..kinds).map(|_| new_histogram()).collect(),
         errors: 0,
         first_error: None,
         lost: false,
     };
-    for (h, e, fe, lost) in results {
-        m.hist.add(&h).expect("same precision");
+    for (hs, e, fe, lost) in results {
+        for (k, h) in hs.iter().enumerate() {
+            m.hist.add(h).expect("same precision");
+            m.by_kind[k].add(h).expect("same precision");
+        }
         m.errors += e;
         m.lost |= lost;
         if m.first_error.is_none() {
@@ -247,7 +321,37 @@ fn run_op(
             .map(|_| ())
             .map_err(|e| e.to_string()),
         Workload::ContextCached => db.context(id).map(|_| ()).map_err(|e| e.to_string()),
-        Workload::Empty => Ok(()),
+        Workload::Upsert => {
+            let mut a = kith::Attrs::new();
+            a.insert(attrs::GIVEN_NAME.into(), Value::from("Bench"));
+            a.insert(
+                attrs::FAMILY_NAME.into(),
+                Value::Text(format!("Writer{}", id.0)),
+            );
+            a.insert(
+                attrs::EMAIL.into(),
+                Value::Text(format!("bench{i}.{}@example.org", id.0)),
+            );
+            db.upsert_record(
+                "kith_bench",
+                &format!("{}-{i}", id.0),
+                EntityKind::PERSON,
+                a,
+                &ResolveConfig::default(),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        }
+        Workload::Interaction => db
+            .append_interaction(
+                id,
+                kith::NewEntity::new(EntityKind::INTERACTION)
+                    .attr(attrs::CHANNEL, "bench")
+                    .attr(attrs::OCCURRED_AT, kith::Timestamp::now()),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Workload::Mixed | Workload::Empty => Ok(()),
     };
     r
 }
@@ -306,14 +410,58 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
             let _ = run_op(db, o.workload, &keys, i, &spec, &copts);
         }
     }
+    // The kind of every operation: the workload, or weighted draws from the mix.
+    let kinds: Vec<Workload> = if o.workload == Workload::Mixed {
+        if o.mix.is_empty() {
+            return Err(
+                "--workload mixed needs --mix, e.g. get=60,context=20,upsert=10,interaction=10"
+                    .into(),
+            );
+        }
+        o.mix.iter().map(|(w, _)| *w).collect()
+    } else {
+        vec![o.workload]
+    };
+    let plan: Vec<u8> = if kinds.len() > 1 {
+        let total_weight: u64 = o.mix.iter().map(|(_, w)| *w as u64).sum::<u64>().max(1);
+        let mut r = Rng::new(o.seed ^ 0x5EED);
+        (0..total)
+            .map(|_| {
+                let mut x = r.below(total_weight);
+                let mut k = 0;
+                for (i, (_, w)) in o.mix.iter().enumerate() {
+                    if x < *w as u64 {
+                        k = i;
+                        break;
+                    }
+                    x -= *w as u64;
+                }
+                k as u8
+            })
+            .collect()
+    } else {
+        vec![0; total]
+    };
+    let pace = Pace {
+        kinds: kinds.len(),
+        rate: o.rate,
+        progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let m = measure(
         o.threads,
         warm,
         total,
+        &pace,
         |_| Ok(()),
-        |_: &mut (), i| run_op(db, o.workload, &keys, i, &spec, &copts).map_err(Failure::Op),
+        |_: &mut (), i| {
+            let k = plan[i] as usize;
+            run_op(db, kinds[k], &keys, i, &spec, &copts)
+                .map(|_| k)
+                .map_err(Failure::Op)
+        },
     );
-    let (elapsed, hist, errors, first_error) = (m.elapsed, m.hist, m.errors, m.first_error);
+    let (elapsed, errors, first_error) = (m.elapsed, m.errors, m.first_error.clone());
+    let hist = m.hist.clone();
     let threads = o.threads.max(1);
     // The loop's own overhead: an empty operation through the same loop.
     let mut overhead = new_histogram();
@@ -333,6 +481,8 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
         "seconds": elapsed.as_secs_f64(),
         "throughput_per_s": ops_done as f64 / elapsed.as_secs_f64().max(1e-9),
         "latency": summary(&hist),
+        "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
+        "rate_target_per_s": o.rate,
         "loop_overhead": summary(&overhead),
         "setup_seconds": setup.as_secs_f64(),
         "parties": all.len(),
@@ -374,6 +524,18 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
         f(&report["loop_overhead"]["p50_us"]),
         f(&report["loop_overhead"]["p99_us"])
     );
+    if let Some(by) = report["by_kind"].as_object().filter(|b| b.len() > 1) {
+        for (k, l) in by {
+            println!(
+                "  {k:<14} {} ops  p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.0} µs",
+                l["count"],
+                f(&l["p50_us"]),
+                f(&l["p99_us"]),
+                f(&l["p999_us"]),
+                f(&l["max_us"])
+            );
+        }
+    }
     if let Some(e) = report["first_error"].as_str() {
         println!("first error: {e}");
     }
@@ -449,7 +611,13 @@ pub fn run_server(
         return Err("two-hop has no wire command yet; use --db".into());
     }
     let setup = t0.elapsed();
-    let op = |c: &mut Client, i: usize| -> Result<(), Failure> {
+    if matches!(
+        o.workload,
+        Workload::Mixed | Workload::Upsert | Workload::Interaction
+    ) {
+        return Err("mixed and write workloads run with --db for now".into());
+    }
+    let op = |c: &mut Client, i: usize| -> Result<usize, Failure> {
         let id = ids[i].0.to_string();
         let id = id.as_bytes();
         let r = match o.workload {
@@ -462,10 +630,10 @@ pub fn run_server(
             Workload::Household => c.command(&[b"HOUSEHOLD", id]),
             Workload::Guarantors => c.command(&[b"GUARANTORS", id, b"7"]),
             Workload::Context | Workload::ContextCached => c.command(&[b"CONTEXT", id]),
-            Workload::TwoHop | Workload::Empty => Ok(Frame::Null),
+            _ => Ok(Frame::Null),
         };
         match r {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(0),
             Err(ClientError::Server { code, message }) => {
                 Err(Failure::Op(format!("{code} {message}")))
             }
@@ -478,7 +646,12 @@ pub fn run_server(
             return Err(e.into());
         }
     }
-    let m = measure(o.threads, warm, total, |_| connect(), op);
+    let pace = Pace {
+        kinds: 1,
+        rate: o.rate,
+        progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let m = measure(o.threads, warm, total, &pace, |_| connect(), op);
     let ops_done = m.hist.len() + m.errors;
     let mut overhead = new_histogram();
     for _ in 0..100_000.min(total - warm) {

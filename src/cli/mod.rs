@@ -253,6 +253,13 @@ enum Command {
         /// Page cache in MiB.
         #[arg(long, default_value_t = 2048)]
         cache_mib: u64,
+        /// For `--workload mixed`: proportions, e.g. get=60,context=20,upsert=10,interaction=10.
+        #[arg(long, default_value = "")]
+        mix: String,
+        /// Open loop: operations per second (over all threads); latency counts
+        /// from when each operation was due. Default: as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
         #[arg(long)]
         server: Option<String>,
@@ -744,8 +751,26 @@ fn dispatch(cli: Cli) -> CliResult {
             server,
             password,
             json,
+            mix,
+            rate,
         } => {
             let ids = read_ids(ids.as_deref())?;
+            let mut parsed_mix = Vec::new();
+            for part in mix.split(',').filter(|p| !p.trim().is_empty()) {
+                let (name, weight) = part
+                    .split_once('=')
+                    .ok_or_else(|| format!("--mix: {part:?} is not NAME=WEIGHT"))?;
+                let w = <bench::Workload as clap::ValueEnum>::from_str(name.trim(), true)
+                    .map_err(|_| format!("--mix: unknown workload {name:?}"))?;
+                let n: u32 = weight
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("--mix: weight of {name} must be a number"))?;
+                parsed_mix.push((w, n));
+            }
+            if rate.is_some_and(|r| r <= 0.0) {
+                return Err("--rate must be above zero".into());
+            }
             let options = bench::Options {
                 workload,
                 ops,
@@ -755,6 +780,8 @@ fn dispatch(cli: Cli) -> CliResult {
                 distribution,
                 ids,
                 json,
+                mix: parsed_mix,
+                rate,
             };
             if let Some(addr) = server {
                 return bench::run_server(&addr, password.as_deref(), options);
