@@ -260,6 +260,13 @@ enum Command {
         /// from when each operation was due. Default: as fast as possible.
         #[arg(long)]
         rate: Option<f64>,
+        /// Build banks of these sizes in DIR (reused when present), run the
+        /// workload on each, and write a table and an SVG plot of cost against size.
+        #[arg(long, value_name = "DIR")]
+        curve: Option<PathBuf>,
+        /// Sizes for --curve (persons, comma-separated).
+        #[arg(long, default_value = "10000,100000,1000000")]
+        sizes: String,
         /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
         #[arg(long)]
         server: Option<String>,
@@ -753,6 +760,8 @@ fn dispatch(cli: Cli) -> CliResult {
             json,
             mix,
             rate,
+            curve,
+            sizes,
         } => {
             let ids = read_ids(ids.as_deref())?;
             let mut parsed_mix = Vec::new();
@@ -785,6 +794,13 @@ fn dispatch(cli: Cli) -> CliResult {
             };
             if let Some(addr) = server {
                 return bench::run_server(&addr, password.as_deref(), options);
+            }
+            if let Some(dir) = curve {
+                let sizes = sizes
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse::<u64>().map_err(|_| format!("--sizes: {s:?} is not a number")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return bench::curve(&dir, &sizes, &options);
             }
             let mut builder = Db::builder().cache_bytes(cache_mib << 20);
             if workload == bench::Workload::ContextCached {
