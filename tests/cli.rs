@@ -497,3 +497,53 @@ fn bench_over_the_wire_and_a_server_that_goes_away() {
     // No server at all.
     assert_one_line_error(&kith(&["bench", "--server", &addr]), "cannot connect to");
 }
+
+#[test]
+fn bench_curve_writes_a_table_and_a_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("curve");
+    let d = dir.to_str().unwrap();
+    let o = kith(&[
+        "bench",
+        "--curve",
+        d,
+        "--sizes",
+        "300,900",
+        "--workload",
+        "get",
+        "--ops",
+        "300",
+        "--warmup",
+        "10",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = std::fs::read_to_string(dir.join("curve.md")).unwrap();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| persons"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].starts_with("| 300 |") && rows[1].starts_with("| 900 |"),
+        "{table}"
+    );
+    let svg = std::fs::read_to_string(dir.join("curve.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("latency") && svg.contains("throughput"));
+    // A second run reuses the banks.
+    let o = kith(&[
+        "bench",
+        "--curve",
+        d,
+        "--sizes",
+        "300",
+        "--workload",
+        "get",
+        "--ops",
+        "100",
+        "--warmup",
+        "0",
+    ]);
+    assert!(o.status.success());
+    assert!(!stderr(&o).contains("generating"), "{}", stderr(&o));
+    assert_one_line_error(&kith(&["bench", "--curve", d, "--sizes", "ten"]), "--sizes");
+}

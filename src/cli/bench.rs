@@ -361,7 +361,11 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
     let as_json = o.json;
     let report = measure_db(db, o)?;
     print_report(&report, as_json);
-    Ok(if report["errors"].as_u64().unwrap_or(0) > 0 { 1 } else { 0 })
+    Ok(if report["errors"].as_u64().unwrap_or(0) > 0 {
+        1
+    } else {
+        0
+    })
 }
 
 /// Runs the benchmark in-process and returns its report.
@@ -705,6 +709,157 @@ pub fn new_histogram() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
 }
 
+/// The cost-growth curve: the same workload on banks of growing size.
+pub fn curve(
+    dir: &std::path::Path,
+    sizes: &[u64],
+    template: &Options,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let path = dir.join(format!("bank-{n}"));
+        let done = dir.join(format!("bank-{n}.complete"));
+        if !done.exists() {
+            let _ = std::fs::remove_dir_all(&path);
+            eprintln!("generating a bank of {n} persons in {} …", path.display());
+            let db = Db::builder()
+                .path(&path)
+                .cache_bytes(2 << 30)
+                .durability(kith::Durability::Background { every_ms: 1000 })
+                .open()?;
+            kith::generate::generate_bank(
+                &db,
+                &kith::generate::BankConfig {
+                    persons: n,
+                    seed: 42,
+                    interactions_per_person: 1,
+                },
+                |_| {},
+            )?;
+            db.flush()?;
+            drop(db);
+            std::fs::write(&done, "")?;
+        }
+        let db = Db::builder().path(&path).cache_bytes(2 << 30).open()?;
+        let o = Options {
+            workload: template.workload,
+            ops: template.ops,
+            warmup: template.warmup,
+            threads: template.threads,
+            seed: template.seed,
+            distribution: template.distribution,
+            ids: None,
+            json: true,
+            mix: template.mix.clone(),
+            rate: template.rate,
+        };
+        let r = measure_db(&db, o)?;
+        eprintln!(
+            "{n} persons: p50 {} µs, p99 {} µs",
+            r["latency"]["p50_us"], r["latency"]["p99_us"]
+        );
+        rows.push((n, r));
+    }
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mut table = format!(
+        "workload {:?}, {} operations after {} warm-up, {} thread(s), commit {head}\n\n| persons | disk MiB | ops/s | p50 µs | p90 µs | p99 µs | p99.9 µs |\n|---|---|---|---|---|---|---|\n",
+        template.workload, template.ops, template.warmup, template.threads.max(1)
+    );
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+    for (n, r) in &rows {
+        let l = &r["latency"];
+        table += &format!(
+            "| {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            f(&r["disk_bytes"]) / 1048576.0,
+            f(&r["throughput_per_s"]),
+            f(&l["p50_us"]),
+            f(&l["p90_us"]),
+            f(&l["p99_us"]),
+            f(&l["p999_us"])
+        );
+    }
+    print!("{table}");
+    std::fs::write(dir.join("curve.md"), &table)?;
+    plot(
+        &dir.join("curve.svg"),
+        &rows,
+        &format!("{:?}", template.workload).to_lowercase(),
+    )?;
+    println!("\nplot: {}", dir.join("curve.svg").display());
+    Ok(0)
+}
+
+/// An SVG of latency (p50, p99) and throughput against the number of persons.
+fn plot(
+    path: &std::path::Path,
+    rows: &[(u64, serde_json::Value)],
+    workload: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0).max(1e-3);
+    let xs: Vec<f64> = rows.iter().map(|(n, _)| *n as f64).collect();
+    let (xmin, xmax) = (
+        xs.iter().cloned().fold(f64::MAX, f64::min) / 2.0,
+        xs.iter().cloned().fold(0.0, f64::max) * 2.0,
+    );
+    let lat = |q: &str| -> Vec<(f64, f64)> {
+        rows.iter()
+            .map(|(n, r)| (*n as f64, f(&r["latency"][q])))
+            .collect()
+    };
+    let thr: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|(n, r)| (*n as f64, f(&r["throughput_per_s"])))
+        .collect();
+    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(450);
+    let ymax = lat("p99_us").iter().map(|p| p.1).fold(1.0, f64::max) * 2.0;
+    let ymin = lat("p50_us").iter().map(|p| p.1).fold(f64::MAX, f64::min) / 2.0;
+    let mut c = ChartBuilder::on(&left)
+        .caption(format!("kith {workload}: latency"), ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())?;
+    c.configure_mesh().x_desc("persons").y_desc("µs").draw()?;
+    for (q, color) in [("p50_us", BLUE), ("p99_us", RED)] {
+        c.draw_series(LineSeries::new(lat(q), color))?
+            .label(q.trim_end_matches("_us"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
+        c.draw_series(
+            lat(q)
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
+    }
+    c.configure_series_labels()
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()?;
+    let tmax = thr.iter().map(|p| p.1).fold(1.0, f64::max) * 1.2;
+    let mut t = ChartBuilder::on(&right)
+        .caption(format!("kith {workload}: throughput"), ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d((xmin..xmax).log_scale(), 0.0..tmax)?;
+    t.configure_mesh()
+        .x_desc("persons")
+        .y_desc("ops/s")
+        .draw()?;
+    t.draw_series(LineSeries::new(thr.clone(), GREEN))?;
+    t.draw_series(thr.into_iter().map(|p| Circle::new(p, 3, GREEN.filled())))?;
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,114 +892,4 @@ mod tests {
         assert!((cdf[0] - 0.1336).abs() < 0.001, "{}", cdf[0]);
         assert!(cdf.windows(2).all(|w| w[0] < w[1]));
     }
-}
-
-/// The cost-growth curve: the same workload on banks of growing size.
-pub fn curve(dir: &std::path::Path, sizes: &[u64], template: &Options) -> Result<i32, Box<dyn std::error::Error>> {
-    std::fs::create_dir_all(dir)?;
-    let mut rows = Vec::new();
-    for &n in sizes {
-        let path = dir.join(format!("bank-{n}"));
-        let done = dir.join(format!("bank-{n}.complete"));
-        if !done.exists() {
-            let _ = std::fs::remove_dir_all(&path);
-            eprintln!("generating a bank of {n} persons in {} …", path.display());
-            let db = Db::builder()
-                .path(&path)
-                .cache_bytes(2 << 30)
-                .durability(kith::Durability::Background { every_ms: 1000 })
-                .open()?;
-            kith::generate::generate_bank(
-                &db,
-                &kith::generate::BankConfig { persons: n, seed: 42, interactions_per_person: 1 },
-                |_| {},
-            )?;
-            db.flush()?;
-            drop(db);
-            std::fs::write(&done, "")?;
-        }
-        let db = Db::builder().path(&path).cache_bytes(2 << 30).open()?;
-        let o = Options {
-            workload: template.workload,
-            ops: template.ops,
-            warmup: template.warmup,
-            threads: template.threads,
-            seed: template.seed,
-            distribution: template.distribution,
-            ids: None,
-            json: true,
-            mix: template.mix.clone(),
-            rate: template.rate,
-        };
-        let r = measure_db(&db, o)?;
-        eprintln!("{n} persons: p50 {} µs, p99 {} µs", r["latency"]["p50_us"], r["latency"]["p99_us"]);
-        rows.push((n, r));
-    }
-    let head = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let mut table = format!(
-        "workload {:?}, {} operations after {} warm-up, {} thread(s), commit {head}\n\n| persons | disk MiB | ops/s | p50 µs | p90 µs | p99 µs | p99.9 µs |\n|---|---|---|---|---|---|---|\n",
-        template.workload, template.ops, template.warmup, template.threads.max(1)
-    );
-    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
-    for (n, r) in &rows {
-        let l = &r["latency"];
-        table += &format!(
-            "| {n} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
-            f(&r["disk_bytes"]) / 1048576.0,
-            f(&r["throughput_per_s"]),
-            f(&l["p50_us"]),
-            f(&l["p90_us"]),
-            f(&l["p99_us"]),
-            f(&l["p999_us"])
-        );
-    }
-    print!("{table}");
-    std::fs::write(dir.join("curve.md"), &table)?;
-    plot(&dir.join("curve.svg"), &rows, &format!("{:?}", template.workload).to_lowercase())?;
-    println!("\nplot: {}", dir.join("curve.svg").display());
-    Ok(0)
-}
-
-/// An SVG of latency (p50, p99) and throughput against the number of persons.
-fn plot(path: &std::path::Path, rows: &[(u64, serde_json::Value)], workload: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use plotters::prelude::*;
-    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0).max(1e-3);
-    let xs: Vec<f64> = rows.iter().map(|(n, _)| *n as f64).collect();
-    let (xmin, xmax) = (xs.iter().cloned().fold(f64::MAX, f64::min) / 2.0, xs.iter().cloned().fold(0.0, f64::max) * 2.0);
-    let lat = |q: &str| -> Vec<(f64, f64)> { rows.iter().map(|(n, r)| (*n as f64, f(&r["latency"][q]))).collect() };
-    let thr: Vec<(f64, f64)> = rows.iter().map(|(n, r)| (*n as f64, f(&r["throughput_per_s"]))).collect();
-    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(450);
-    let ymax = lat("p99_us").iter().map(|p| p.1).fold(1.0, f64::max) * 2.0;
-    let ymin = lat("p50_us").iter().map(|p| p.1).fold(f64::MAX, f64::min) / 2.0;
-    let mut c = ChartBuilder::on(&left)
-        .caption(format!("kith {workload}: latency"), ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(55)
-        .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())?;
-    c.configure_mesh().x_desc("persons").y_desc("µs").draw()?;
-    for (q, color) in [("p50_us", BLUE), ("p99_us", RED)] {
-        c.draw_series(LineSeries::new(lat(q), color))?.label(q.trim_end_matches("_us")).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
-        c.draw_series(lat(q).into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
-    }
-    c.configure_series_labels().background_style(WHITE).border_style(BLACK).draw()?;
-    let tmax = thr.iter().map(|p| p.1).fold(1.0, f64::max) * 1.2;
-    let mut t = ChartBuilder::on(&right)
-        .caption(format!("kith {workload}: throughput"), ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d((xmin..xmax).log_scale(), 0.0..tmax)?;
-    t.configure_mesh().x_desc("persons").y_desc("ops/s").draw()?;
-    t.draw_series(LineSeries::new(thr.clone(), GREEN))?;
-    t.draw_series(thr.into_iter().map(|p| Circle::new(p, 3, GREEN.filled())))?;
-    root.present()?;
-    Ok(())
 }

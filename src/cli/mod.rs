@@ -798,7 +798,12 @@ fn dispatch(cli: Cli) -> CliResult {
             if let Some(dir) = curve {
                 let sizes = sizes
                     .split(',')
-                    .map(|s| s.trim().replace('_', "").parse::<u64>().map_err(|_| format!("--sizes: {s:?} is not a number")))
+                    .map(|s| {
+                        s.trim()
+                            .replace('_', "")
+                            .parse::<u64>()
+                            .map_err(|_| format!("--sizes: {s:?} is not a number"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 return bench::curve(&dir, &sizes, &options);
             }
