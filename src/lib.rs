@@ -53,7 +53,10 @@ pub use context::{
     ContextError, ContextOptions, CustomerContext, DerivedFigures, HouseholdSummary, OpenItem,
     ProfileAttribute, RelatedParty,
 };
-pub use db::{CheckReport, Committed, Db, DbBuilder, Durability, Page, Stats, Violation, WriteSet};
+pub use db::{
+    CheckReport, Committed, Db, DbBuilder, Durability, Page, RawBaseline, Stats, Violation,
+    WriteSet,
+};
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
 pub use model::attrs;

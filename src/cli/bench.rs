@@ -66,6 +66,10 @@ pub struct Options {
     pub mix: Vec<(Workload, u32)>,
     /// Open loop: operations per second over all threads; `None`: as fast as possible.
     pub rate: Option<f64>,
+    /// Stop after this long even if operations remain.
+    pub duration: Option<std::time::Duration>,
+    /// For `get`: also measure the engine alone on a copy of the same rows.
+    pub baseline: bool,
 }
 
 struct Keys {
@@ -134,6 +138,8 @@ pub struct Pace {
     pub rate: Option<f64>,
     /// Print a progress line on stderr every second.
     pub progress: bool,
+    /// Stop after this long.
+    pub duration: Option<std::time::Duration>,
 }
 
 pub fn measure<S>(
@@ -188,6 +194,9 @@ pub fn measure<S>(
                     let hi = (lo + per).min(total);
                     let thread_start = Instant::now();
                     for (k, i) in (lo..hi).enumerate() {
+                        if pace.duration.is_some_and(|d| started.elapsed() >= d) {
+                            break;
+                        }
                         let t0 = match interval {
                             Some(iv) => {
                                 let due = thread_start + iv * k as u32;
@@ -458,6 +467,7 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         kinds: kinds.len(),
         rate: o.rate,
         progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        duration: o.duration,
     };
     let m = measure(
         o.threads,
@@ -482,6 +492,37 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         let _ = run_op(db, Workload::Empty, &keys, i, &spec, &copts);
         overhead.saturating_record((t.elapsed().as_nanos() as u64).max(1));
     }
+    // The engine alone on a copy of the same rows, through the same loop.
+    let baseline = if o.baseline && o.workload == Workload::Get {
+        let mut distinct: Vec<EntityId> = keys.ids.clone();
+        distinct.sort();
+        distinct.dedup();
+        let raw = db.raw_baseline(&distinct)?;
+        for i in 0..warm {
+            let _ = raw.get_len(keys.ids[i]);
+        }
+        let pace = Pace {
+            kinds: 1,
+            rate: o.rate,
+            progress: false,
+            duration: o.duration,
+        };
+        let b = measure(
+            o.threads,
+            warm,
+            total,
+            &pace,
+            |_| Ok(()),
+            |_: &mut (), i| {
+                raw.get_len(keys.ids[i])
+                    .map(|_| 0)
+                    .map_err(|e| Failure::Op(e.to_string()))
+            },
+        );
+        Some(b.hist)
+    } else {
+        None
+    };
     let ops_done = hist.len() + errors;
     let report = json!({
         "workload": format!("{:?}", o.workload).to_lowercase(),
@@ -493,6 +534,8 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         "seconds": elapsed.as_secs_f64(),
         "throughput_per_s": ops_done as f64 / elapsed.as_secs_f64().max(1e-9),
         "latency": summary(&hist),
+        "baseline_raw_engine_get": baseline.as_ref().map(summary),
+        "p50_ratio_to_baseline": baseline.as_ref().map(|b| hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64),
         "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
         "rate_target_per_s": o.rate,
         "loop_overhead": summary(&overhead),
@@ -536,6 +579,14 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
         f(&report["loop_overhead"]["p50_us"]),
         f(&report["loop_overhead"]["p99_us"])
     );
+    if let Some(b) = report["baseline_raw_engine_get"].as_object() {
+        println!(
+            "baseline, the engine alone on a copy of the same rows: p50 {:.2}  p99 {:.2} µs  (get / baseline at p50: {:.2}x)",
+            f(&b["p50_us"]),
+            f(&b["p99_us"]),
+            f(&report["p50_ratio_to_baseline"])
+        );
+    }
     if let Some(by) = report["by_kind"].as_object().filter(|b| b.len() > 1) {
         for (k, l) in by {
             println!(
@@ -662,6 +713,7 @@ pub fn run_server(
         kinds: 1,
         rate: o.rate,
         progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        duration: o.duration,
     };
     let m = measure(o.threads, warm, total, &pace, |_| connect(), op);
     let ops_done = m.hist.len() + m.errors;
@@ -753,6 +805,8 @@ pub fn curve(
             json: true,
             mix: template.mix.clone(),
             rate: template.rate,
+            duration: template.duration,
+            baseline: template.baseline,
         };
         let r = measure_db(&db, o)?;
         eprintln!(

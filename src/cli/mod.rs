@@ -260,6 +260,12 @@ enum Command {
         /// from when each operation was due. Default: as fast as possible.
         #[arg(long)]
         rate: Option<f64>,
+        /// Stop after this many seconds even if operations remain.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// For `get`: also measure the storage engine alone on a copy of the same rows.
+        #[arg(long)]
+        baseline: bool,
         /// Build banks of these sizes in DIR (reused when present), run the
         /// workload on each, and write a table and an SVG plot of cost against size.
         #[arg(long, value_name = "DIR")]
@@ -762,6 +768,8 @@ fn dispatch(cli: Cli) -> CliResult {
             rate,
             curve,
             sizes,
+            duration,
+            baseline,
         } => {
             let ids = read_ids(ids.as_deref())?;
             let mut parsed_mix = Vec::new();
@@ -791,6 +799,8 @@ fn dispatch(cli: Cli) -> CliResult {
                 json,
                 mix: parsed_mix,
                 rate,
+                duration: duration.map(std::time::Duration::from_secs_f64),
+                baseline,
             };
             if let Some(addr) = server {
                 return bench::run_server(&addr, password.as_deref(), options);

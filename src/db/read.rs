@@ -117,6 +117,16 @@ impl Db {
         Ok(out)
     }
 
+    /// A raw copy of the stored rows of `ids` in a temporary engine, for
+    /// benchmarks that compare `get` with the engine alone (see `kith bench
+    /// --baseline`).
+    pub fn raw_baseline(&self, ids: &[EntityId]) -> Result<RawBaseline, ReadError> {
+        let raw: Vec<u64> = ids.iter().map(|i| i.0).collect();
+        let copy =
+            crate::storage::RawCopy::build(&self.inner.engine, &raw).map_err(StorageError::from)?;
+        Ok(RawBaseline { copy })
+    }
+
     /// Whether an entity with `id` exists.
     pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
         Ok(self
@@ -300,4 +310,21 @@ fn dir_size(path: &std::path::Path) -> u64 {
         }
     }
     total
+}
+
+/// The engine alone, holding a copy of some entities' stored rows: what a
+/// `get` costs without kith's decoding and validation.
+pub struct RawBaseline {
+    copy: crate::storage::RawCopy,
+}
+
+impl RawBaseline {
+    /// Reads the raw row of `id`; returns its length (0 when absent).
+    pub fn get_len(&self, id: EntityId) -> Result<usize, ReadError> {
+        Ok(self
+            .copy
+            .get(id.0)
+            .map_err(StorageError::from)?
+            .map_or(0, |v| v.len()))
+    }
 }
