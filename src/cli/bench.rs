@@ -266,6 +266,42 @@ pub fn measure<S>(
     m
 }
 
+/// The kind of every operation: the workload, or weighted draws from `--mix`.
+fn plan_kinds(o: &Options, total: usize) -> Result<(Vec<Workload>, Vec<u8>), String> {
+    let kinds: Vec<Workload> = if o.workload == Workload::Mixed {
+        if o.mix.is_empty() {
+            return Err(
+                "--workload mixed needs --mix, e.g. get=60,context=20,upsert=10,interaction=10"
+                    .into(),
+            );
+        }
+        o.mix.iter().map(|(w, _)| *w).collect()
+    } else {
+        vec![o.workload]
+    };
+    let plan: Vec<u8> = if kinds.len() > 1 {
+        let total_weight: u64 = o.mix.iter().map(|(_, w)| *w as u64).sum::<u64>().max(1);
+        let mut r = Rng::new(o.seed ^ 0x5EED);
+        (0..total)
+            .map(|_| {
+                let mut x = r.below(total_weight);
+                let mut k = 0;
+                for (i, (_, w)) in o.mix.iter().enumerate() {
+                    if x < *w as u64 {
+                        k = i;
+                        break;
+                    }
+                    x -= *w as u64;
+                }
+                k as u8
+            })
+            .collect()
+    } else {
+        vec![0; total]
+    };
+    Ok((kinds, plan))
+}
+
 /// The start ids of a run: the ids file in order when it is long enough and
 /// the draw is uniform; otherwise `total` draws (uniform or Zipf) from `all`.
 fn draw_ids(all: &[EntityId], total: usize, o: &Options) -> Vec<EntityId> {
@@ -394,7 +430,12 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         lookups: Vec::new(),
         emails: Vec::new(),
     };
-    if matches!(o.workload, Workload::Lookup | Workload::Find) {
+    if o.workload == Workload::Mixed
+        && o.mix
+            .iter()
+            .any(|(w, _)| matches!(w, Workload::Lookup | Workload::Find))
+        || matches!(o.workload, Workload::Lookup | Workload::Find)
+    {
         for id in &keys.ids {
             let e = db
                 .get(*id)?
@@ -431,38 +472,7 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
             let _ = run_op(db, o.workload, &keys, i, &spec, &copts);
         }
     }
-    // The kind of every operation: the workload, or weighted draws from the mix.
-    let kinds: Vec<Workload> = if o.workload == Workload::Mixed {
-        if o.mix.is_empty() {
-            return Err(
-                "--workload mixed needs --mix, e.g. get=60,context=20,upsert=10,interaction=10"
-                    .into(),
-            );
-        }
-        o.mix.iter().map(|(w, _)| *w).collect()
-    } else {
-        vec![o.workload]
-    };
-    let plan: Vec<u8> = if kinds.len() > 1 {
-        let total_weight: u64 = o.mix.iter().map(|(_, w)| *w as u64).sum::<u64>().max(1);
-        let mut r = Rng::new(o.seed ^ 0x5EED);
-        (0..total)
-            .map(|_| {
-                let mut x = r.below(total_weight);
-                let mut k = 0;
-                for (i, (_, w)) in o.mix.iter().enumerate() {
-                    if x < *w as u64 {
-                        k = i;
-                        break;
-                    }
-                    x -= *w as u64;
-                }
-                k as u8
-            })
-            .collect()
-    } else {
-        vec![0; total]
-    };
+    let (kinds, plan) = plan_kinds(&o, total)?;
     let pace = Pace {
         kinds: kinds.len(),
         rate: o.rate,
@@ -658,7 +668,12 @@ pub fn run_server(
     let ids = draw_ids(&all, total, &o);
     let mut lookups = Vec::new();
     let mut emails = Vec::new();
-    if matches!(o.workload, Workload::Lookup | Workload::Find) {
+    if o.workload == Workload::Mixed
+        && o.mix
+            .iter()
+            .any(|(w, _)| matches!(w, Workload::Lookup | Workload::Find))
+        || matches!(o.workload, Workload::Lookup | Workload::Find)
+    {
         for id in &ids {
             let e = c.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
             let x = e
@@ -674,16 +689,12 @@ pub fn run_server(
         return Err("two-hop has no wire command yet; use --db".into());
     }
     let setup = t0.elapsed();
-    if matches!(
-        o.workload,
-        Workload::Mixed | Workload::Upsert | Workload::Interaction
-    ) {
-        return Err("mixed and write workloads run with --db for now".into());
-    }
+    let (kinds, plan) = plan_kinds(&o, total)?;
     let op = |c: &mut Client, i: usize| -> Result<usize, Failure> {
+        let k = plan[i] as usize;
         let id = ids[i].0.to_string();
         let id = id.as_bytes();
-        let r = match o.workload {
+        let r = match kinds[k] {
             Workload::Get => c.command(&[b"ENTITY.GET", id]),
             Workload::Lookup => {
                 c.command(&[b"LOOKUP", lookups[i].0.as_bytes(), lookups[i].1.as_bytes()])
@@ -693,10 +704,24 @@ pub fn run_server(
             Workload::Household => c.command(&[b"HOUSEHOLD", id]),
             Workload::Guarantors => c.command(&[b"GUARANTORS", id, b"7"]),
             Workload::Context | Workload::ContextCached => c.command(&[b"CONTEXT", id]),
+            Workload::Upsert => {
+                let key = format!("{}-{i}", ids[i].0);
+                let doc = json!({"attrs": {"given_name": "Bench", "family_name": format!("Writer{}", ids[i].0), "email": format!("bench{i}.{}@example.org", ids[i].0)}}).to_string();
+                c.command(&[
+                    b"RECORD.UPSERT",
+                    b"kith_bench",
+                    key.as_bytes(),
+                    doc.as_bytes(),
+                ])
+            }
+            Workload::Interaction => {
+                let doc = json!({"attrs": {"channel": "bench", "occurred_at": {"$timestamp": kith::Timestamp::now().to_string()}}}).to_string();
+                c.command(&[b"INTERACTION.ADD", id, doc.as_bytes()])
+            }
             _ => Ok(Frame::Null),
         };
         match r {
-            Ok(_) => Ok(0),
+            Ok(_) => Ok(k),
             Err(ClientError::Server { code, message }) => {
                 Err(Failure::Op(format!("{code} {message}")))
             }
@@ -710,12 +735,17 @@ pub fn run_server(
         }
     }
     let pace = Pace {
-        kinds: 1,
+        kinds: kinds.len(),
         rate: o.rate,
         progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         duration: o.duration,
     };
     let m = measure(o.threads, warm, total, &pace, |_| connect(), op);
+    // The server's database size, if it still answers.
+    let disk_bytes = connect()
+        .ok()
+        .and_then(|mut c| c.stats().ok())
+        .map(|st| st.disk_bytes);
     let ops_done = m.hist.len() + m.errors;
     let mut overhead = new_histogram();
     for _ in 0..100_000.min(total - warm) {
@@ -735,9 +765,12 @@ pub fn run_server(
         "seconds": m.elapsed.as_secs_f64(),
         "throughput_per_s": ops_done as f64 / m.elapsed.as_secs_f64().max(1e-9),
         "latency": summary(&m.hist),
+        "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
+        "rate_target_per_s": o.rate,
         "loop_overhead": summary(&overhead),
         "setup_seconds": setup.as_secs_f64(),
         "parties": all.len(),
+        "disk_bytes": disk_bytes,
         "peak_rss_bytes": peak_rss(),
         "compare_with": format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()),
     });
