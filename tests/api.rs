@@ -443,3 +443,101 @@ fn db_is_shared_across_threads() {
     assert_eq!(db.stats().unwrap().entities["person"], 800);
     assert!(db.check().unwrap().is_ok());
 }
+
+#[test]
+fn merging_one_entity_into_another_moves_everything_atomically() {
+    let db = Db::temporary().unwrap();
+    let from = db
+        .create(NewEntity::person().identifier("crm", "A"))
+        .unwrap();
+    let into = db
+        .create(NewEntity::person().identifier("crm", "B"))
+        .unwrap();
+    let acct = db.create(NewEntity::account()).unwrap();
+    let hh = db.create(NewEntity::household()).unwrap();
+    let other = db.create(NewEntity::person()).unwrap();
+    db.relate(
+        from,
+        RelKind::OWNS,
+        acct,
+        EdgeProps::new().attr(attrs::ROLE, "joint"),
+    )
+    .unwrap();
+    db.relate(
+        into,
+        RelKind::OWNS,
+        acct,
+        EdgeProps::new().attr(attrs::ROLE, "primary"),
+    )
+    .unwrap();
+    db.relate(from, RelKind::MEMBER_OF, hh, EdgeProps::new())
+        .unwrap();
+    db.relate(other, RelKind::SPOUSE_OF, from, EdgeProps::new())
+        .unwrap();
+    db.relate(from, RelKind::GUARANTEES, into, EdgeProps::new())
+        .unwrap();
+    let call = db
+        .append_interaction(
+            from,
+            NewEntity::new(EntityKind::INTERACTION)
+                .attr(attrs::OCCURRED_AT, kith::Timestamp::from_micros(5)),
+        )
+        .unwrap();
+    db.merge_into(
+        from,
+        into,
+        Patch::new().set(attrs::MERGED_INTO, Value::Int(into.0 as i64)),
+    )
+    .unwrap();
+
+    assert!(db.edges(from, Direction::Out).unwrap().is_empty());
+    assert!(db.edges(from, Direction::In).unwrap().is_empty());
+    assert_eq!(
+        db.get(from).unwrap().unwrap().attr(attrs::MERGED_INTO),
+        Some(Value::Int(into.0 as i64))
+    );
+    let owns = db.neighbours(acct, RelKind::OWNS, Direction::In).unwrap();
+    assert_eq!(owns.len(), 1, "one owner left");
+    assert_eq!(
+        owns[0].props.attrs[attrs::ROLE],
+        Value::from("primary"),
+        "the survivor's properties win"
+    );
+    assert_eq!(
+        db.neighbour_ids(hh, RelKind::MEMBER_OF, Direction::In)
+            .unwrap(),
+        vec![into]
+    );
+    assert_eq!(
+        db.neighbour_ids(other, RelKind::SPOUSE_OF, Direction::Out)
+            .unwrap(),
+        vec![into]
+    );
+    assert!(
+        db.neighbour_ids(into, RelKind::GUARANTEES, Direction::In)
+            .unwrap()
+            .is_empty(),
+        "between the two: dropped"
+    );
+    assert_eq!(
+        db.recent_interactions(into, 5).unwrap(),
+        vec![(kith::Timestamp::from_micros(5), call)]
+    );
+    assert!(db.recent_interactions(from, 5).unwrap().is_empty());
+    assert_eq!(
+        db.lookup("crm", "A").unwrap(),
+        Some(from),
+        "identifiers stay with their entity"
+    );
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.violations);
+    assert_eq!(db.stats().unwrap().relationships["OWNS"], 1);
+    assert!(matches!(
+        db.merge_into(from, from, Patch::new()),
+        Err(WriteError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.merge_into(EntityId(999), into, Patch::new()),
+        Err(WriteError::NotFound(_))
+    ));
+}

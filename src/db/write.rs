@@ -346,6 +346,117 @@ impl Db {
         Ok(existed)
     }
 
+    /// Merges entity `from` into `into`, atomically: every relationship of
+    /// `from` moves to `into` (relationships between the two are dropped;
+    /// one `into` already has keeps `into`'s properties), its interactions
+    /// move to `into`'s timeline, and `from` keeps only the attributes in
+    /// `redirect` set on it (a `merged_into` marker, say). One batch: a crash
+    /// leaves either both entities as they were or the merge complete.
+    pub fn merge_into(
+        &self,
+        from: EntityId,
+        into: EntityId,
+        redirect: Patch,
+    ) -> Result<(), WriteError> {
+        if from == into {
+            return Err(WriteError::Invalid(
+                "an entity cannot be merged into itself".into(),
+            ));
+        }
+        validate_attrs(redirect.set.keys())?;
+        {
+            let _w = self.inner.writer.lock();
+            let old = self.load(from)?.ok_or(WriteError::NotFound(from))?;
+            if !self
+                .inner
+                .engine
+                .contains(&keys::node(into.0))
+                .map_err(StorageError::from)?
+            {
+                return Err(WriteError::NotFound(into));
+            }
+            let mut b = WriteBatch::default();
+            let mut delta = Delta::default();
+            let mut touched = vec![from, into];
+            let mut moved = HashSet::new();
+            for row in self
+                .inner
+                .engine
+                .scan_prefix(&keys::adj_node_prefix(from.0))
+            {
+                let (k, v) = row.map_err(StorageError::from)?;
+                let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
+                    key: keys::describe(&k),
+                    reason: "malformed adjacency key".into(),
+                })?;
+                touched.push(EntityId(a.other));
+                // Remove both rows of the old relationship (and, for an
+                // interaction merged away, its place in the party's timeline).
+                b.remove(&k[..]);
+                b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
+                if a.kind == RelKind::HAD_INTERACTION.0 && a.dir == keys::DIR_IN {
+                    b.remove(keys::timeline(a.other, interaction_time(&old), from.0));
+                }
+                if a.dir == keys::DIR_OUT || a.other != a.id {
+                    delta.rel(a.kind, -1);
+                }
+                let other = if a.other == from.0 { into.0 } else { a.other };
+                if other == into.0 {
+                    continue; // between the two: dropped
+                }
+                let (src, dst) = if a.dir == keys::DIR_OUT {
+                    (into.0, other)
+                } else {
+                    (other, into.0)
+                };
+                let outk = keys::adj(src, keys::DIR_OUT, a.kind, dst);
+                if !moved.insert(outk) {
+                    continue;
+                }
+                if self
+                    .inner
+                    .engine
+                    .contains(&outk)
+                    .map_err(StorageError::from)?
+                {
+                    continue; // `into` has it already: keep its properties
+                }
+                b.put(outk, &v[..]);
+                b.put(keys::adj(dst, keys::DIR_IN, a.kind, src), &v[..]);
+                delta.rel(a.kind, 1);
+                if a.kind == RelKind::HAD_INTERACTION.0 {
+                    // The moved relationship's place in the party's timeline.
+                    if let Some(i) = self.load(EntityId(dst))? {
+                        b.put(
+                            keys::timeline(src, interaction_time(&i), dst),
+                            codec::MARKER,
+                        );
+                    }
+                }
+            }
+            for row in self
+                .inner
+                .engine
+                .scan_prefix(&keys::timeline_prefix(from.0))
+            {
+                let (k, _) = row.map_err(StorageError::from)?;
+                b.remove(&k[..]);
+            }
+            let mut new = old.clone();
+            for (k, v) in redirect.set {
+                new.attrs.insert(k, v);
+            }
+            new.updated = Timestamp::now().max(old.updated);
+            self.entity_rows(&mut b, &old, true);
+            self.entity_rows(&mut b, &new, false);
+            b.put(keys::node(from.0), codec::encode_entity(&new));
+            self.commit(b, &delta)?;
+            self.inner.contexts.invalidate(touched);
+        }
+        self.sync()?;
+        Ok(())
+    }
+
     /// Registers a kind name in one space, or returns its code if present.
     pub(super) fn register(&self, space: u8, name: &str) -> Result<u16, WriteError> {
         let entity = space == keys::SPACE_ENTITY;

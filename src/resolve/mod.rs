@@ -288,40 +288,14 @@ impl Db {
     }
 
     /// Moves every relationship of `from` to `into` and leaves `from` as a
-    /// redirect (`merged_into`).
+    /// redirect (`merged_into`), in one atomic write.
     fn merge_customer(&self, from: EntityId, into: EntityId) -> Result<(), ResolveError> {
-        for dir in [Direction::Out, Direction::In] {
-            for n in self.edges(from, dir)? {
-                let other = if n.id == from { into } else { n.id };
-                if other == into && n.kind == RelKind::POSSIBLY_SAME {
-                    self.unrelate_any(from, dir, n.kind, n.id)?;
-                    continue;
-                }
-                match dir {
-                    Direction::Out => self.relate(into, n.kind, other, n.props.clone())?,
-                    Direction::In => self.relate(other, n.kind, into, n.props.clone())?,
-                };
-                self.unrelate_any(from, dir, n.kind, n.id)?;
-            }
-        }
-        self.update(
+        self.merge_into(
             from,
+            into,
             Patch::new().set(a::MERGED_INTO, Value::Int(into.0 as i64)),
         )?;
         Ok(())
-    }
-
-    fn unrelate_any(
-        &self,
-        node: EntityId,
-        dir: Direction,
-        kind: RelKind,
-        other: EntityId,
-    ) -> Result<bool, WriteError> {
-        match dir {
-            Direction::Out => self.unrelate(node, kind, other),
-            Direction::In => self.unrelate(other, kind, node),
-        }
     }
 
     /// Every source record with its customer: `(system, key, customer)`.
