@@ -142,6 +142,19 @@ pub struct Pace {
     pub duration: Option<std::time::Duration>,
 }
 
+impl Pace {
+    /// Pacing of a run with `kinds` operation kinds, from its options; a
+    /// progress line only on a terminal and when not printing JSON.
+    pub fn new(kinds: usize, o: &Options, progress: bool) -> Pace {
+        Pace {
+            kinds,
+            rate: o.rate,
+            progress: progress && !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            duration: o.duration,
+        }
+    }
+}
+
 pub fn measure<S>(
     threads: usize,
     warm: usize,
@@ -473,12 +486,7 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         }
     }
     let (kinds, plan) = plan_kinds(&o, total)?;
-    let pace = Pace {
-        kinds: kinds.len(),
-        rate: o.rate,
-        progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        duration: o.duration,
-    };
+    let pace = Pace::new(kinds.len(), &o, true);
     let m = measure(
         o.threads,
         warm,
@@ -511,12 +519,7 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         for i in 0..warm {
             let _ = raw.get_len(keys.ids[i]);
         }
-        let pace = Pace {
-            kinds: 1,
-            rate: o.rate,
-            progress: false,
-            duration: o.duration,
-        };
+        let pace = Pace::new(1, &o, false);
         let b = measure(
             o.threads,
             warm,
@@ -734,12 +737,7 @@ pub fn run_server(
             return Err(e.into());
         }
     }
-    let pace = Pace {
-        kinds: kinds.len(),
-        rate: o.rate,
-        progress: !o.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        duration: o.duration,
-    };
+    let pace = Pace::new(kinds.len(), &o, true);
     let m = measure(o.threads, warm, total, &pace, |_| connect(), op);
     // The server's database size, if it still answers.
     let disk_bytes = connect()

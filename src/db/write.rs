@@ -265,28 +265,9 @@ impl Db {
             self.entity_rows(&mut b, &old, true);
             b.remove(keys::node(id.0));
             // Its own timeline, as a party.
-            for row in self.inner.engine.scan_prefix(&keys::timeline_prefix(id.0)) {
-                let (k, _) = row.map_err(StorageError::from)?;
-                b.remove(&k[..]);
-            }
             let mut touched = vec![id];
-            for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id.0)) {
-                let (k, _) = row.map_err(StorageError::from)?;
-                let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
-                    key: keys::describe(&k),
-                    reason: "malformed adjacency key".into(),
-                })?;
+            for (a, _) in self.remove_all_edges(&mut b, &mut delta, &old)? {
                 touched.push(EntityId(a.other));
-                b.remove(&k[..]);
-                b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
-                // Its place in other parties' timelines, as an interaction.
-                if a.kind == RelKind::HAD_INTERACTION.0 && a.dir == keys::DIR_IN {
-                    b.remove(keys::timeline(a.other, interaction_time(&old), id.0));
-                }
-                // A self-loop shows up twice here; count it once.
-                if a.dir == keys::DIR_OUT || a.other != a.id {
-                    delta.rel(a.kind, -1);
-                }
             }
             self.commit(b, &delta)?;
             self.inner.contexts.invalidate(touched);
@@ -346,6 +327,42 @@ impl Db {
         Ok(existed)
     }
 
+    /// Puts into `b` the removal of every relationship of `old` in both
+    /// directions, of its own interaction timeline, and of its place in
+    /// other parties' timelines (as an interaction); counts the removals in
+    /// `delta`. Returns the relationships removed, seen from `old`.
+    fn remove_all_edges(
+        &self,
+        b: &mut WriteBatch,
+        delta: &mut Delta,
+        old: &EntityRecord,
+    ) -> Result<Vec<(keys::AdjKey, Bytes)>, StorageError> {
+        let id = old.id.0;
+        for row in self.inner.engine.scan_prefix(&keys::timeline_prefix(id)) {
+            let (k, _) = row?;
+            b.remove(&k[..]);
+        }
+        let mut removed = Vec::new();
+        for row in self.inner.engine.scan_prefix(&keys::adj_node_prefix(id)) {
+            let (k, v) = row?;
+            let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
+                key: keys::describe(&k),
+                reason: "malformed adjacency key".into(),
+            })?;
+            b.remove(&k[..]);
+            b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
+            if a.kind == RelKind::HAD_INTERACTION.0 && a.dir == keys::DIR_IN {
+                b.remove(keys::timeline(a.other, interaction_time(old), id));
+            }
+            // A self-loop shows up twice here; count it once.
+            if a.dir == keys::DIR_OUT || a.other != a.id {
+                delta.rel(a.kind, -1);
+            }
+            removed.push((a, v));
+        }
+        Ok(removed)
+    }
+
     /// Merges entity `from` into `into`, atomically: every relationship of
     /// `from` moves to `into` (relationships between the two are dropped;
     /// one `into` already has keeps `into`'s properties), its interactions
@@ -379,27 +396,8 @@ impl Db {
             let mut delta = Delta::default();
             let mut touched = vec![from, into];
             let mut moved = HashSet::new();
-            for row in self
-                .inner
-                .engine
-                .scan_prefix(&keys::adj_node_prefix(from.0))
-            {
-                let (k, v) = row.map_err(StorageError::from)?;
-                let a = keys::parse_adj(&k).ok_or_else(|| StorageError::Corrupt {
-                    key: keys::describe(&k),
-                    reason: "malformed adjacency key".into(),
-                })?;
+            for (a, v) in self.remove_all_edges(&mut b, &mut delta, &old)? {
                 touched.push(EntityId(a.other));
-                // Remove both rows of the old relationship (and, for an
-                // interaction merged away, its place in the party's timeline).
-                b.remove(&k[..]);
-                b.remove(keys::adj(a.other, 1 - a.dir, a.kind, a.id));
-                if a.kind == RelKind::HAD_INTERACTION.0 && a.dir == keys::DIR_IN {
-                    b.remove(keys::timeline(a.other, interaction_time(&old), from.0));
-                }
-                if a.dir == keys::DIR_OUT || a.other != a.id {
-                    delta.rel(a.kind, -1);
-                }
                 let other = if a.other == from.0 { into.0 } else { a.other };
                 if other == into.0 {
                     continue; // between the two: dropped
@@ -433,14 +431,6 @@ impl Db {
                         );
                     }
                 }
-            }
-            for row in self
-                .inner
-                .engine
-                .scan_prefix(&keys::timeline_prefix(from.0))
-            {
-                let (k, _) = row.map_err(StorageError::from)?;
-                b.remove(&k[..]);
             }
             let mut new = old.clone();
             for (k, v) in redirect.set {
