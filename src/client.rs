@@ -104,6 +104,14 @@ fn entity_of(f: Frame) -> Result<Option<Entity>, ClientError> {
     }
 }
 
+/// A `:1` / `:0` reply as a bool.
+fn flag(f: Frame) -> Result<bool, ClientError> {
+    match f {
+        Frame::Integer(n) => Ok(n == 1),
+        other => Err(unexpected(&other)),
+    }
+}
+
 fn id_of(f: Frame) -> Result<Option<EntityId>, ClientError> {
     match f {
         Frame::Null => Ok(None),
@@ -300,10 +308,7 @@ impl Client {
 
     /// Deletes an entity ([`crate::Db::delete`]).
     pub fn delete(&mut self, id: EntityId) -> Result<bool, ClientError> {
-        match self.command(&[b"ENTITY.DELETE", id.0.to_string().as_bytes()])? {
-            Frame::Integer(n) => Ok(n == 1),
-            other => Err(unexpected(&other)),
-        }
+        flag(self.command(&[b"ENTITY.DELETE", id.0.to_string().as_bytes()])?)
     }
 
     /// Adds a relationship of a built-in kind ([`crate::Db::relate`]).
@@ -327,16 +332,13 @@ impl Client {
     ) -> Result<bool, ClientError> {
         let doc = json::edge_props_to_json(&props).to_string();
         let (f, t) = (from.0.to_string(), to.0.to_string());
-        match self.command(&[
+        flag(self.command(&[
             b"REL.ADD",
             f.as_bytes(),
             kind.as_bytes(),
             t.as_bytes(),
             doc.as_bytes(),
-        ])? {
-            Frame::Integer(n) => Ok(n == 1),
-            other => Err(unexpected(&other)),
-        }
+        ])?)
     }
 
     /// Removes a relationship of a built-in kind ([`crate::Db::unrelate`]).
@@ -347,15 +349,12 @@ impl Client {
         to: EntityId,
     ) -> Result<bool, ClientError> {
         let (f, t) = (from.0.to_string(), to.0.to_string());
-        match self.command(&[
+        flag(self.command(&[
             b"REL.DEL",
             f.as_bytes(),
             rel_name(kind)?.as_bytes(),
             t.as_bytes(),
-        ])? {
-            Frame::Integer(n) => Ok(n == 1),
-            other => Err(unexpected(&other)),
-        }
+        ])?)
     }
 
     /// Relationships of one built-in kind at `id` ([`crate::Db::neighbours`]).
