@@ -177,7 +177,10 @@ not json
     let o = kith(&["--db", &p("db"), "apply", &p("events.jsonl")]);
     assert_eq!(o.status.code(), Some(1), "bad lines make the exit code 1");
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("upserts 2; deletes 1; rejected 2"), "{out}");
+    assert!(
+        out.contains("upserts 2; deletes 1; overrides 0; rejected 2"),
+        "{out}"
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("events.jsonl:3: not JSON"), "{err}");
     assert!(
@@ -250,7 +253,7 @@ occurred_at = "at"
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("linked to an existing customer 2") && out.contains("rejected 2"),
+        out.contains("interactions 2") && out.contains("rejected 2"),
         "{out}"
     );
     let rejects = std::fs::read_to_string(p("r2.csv")).unwrap();

@@ -29,13 +29,7 @@ fn upsert(db: &Db, system: &str, key: &str, r: Attrs) -> Outcome {
 }
 
 fn customer(o: &Outcome) -> kith::EntityId {
-    match o {
-        Outcome::Created { customer }
-        | Outcome::Linked { customer, .. }
-        | Outcome::Unchanged { customer } => *customer,
-        Outcome::Possible { customer, .. } => *customer,
-        Outcome::Merged { survivor, .. } => *survivor,
-    }
+    o.customer()
 }
 
 #[test]
@@ -259,14 +253,17 @@ fn explain_shows_the_comparisons_and_delete_removes_a_record() {
     assert_eq!(pair_total, *total);
     assert!(db.explain("crm", "nope").is_err());
     // Deleting one record keeps the customer; deleting the last removes it.
-    assert!(db.delete_record("crm", "1").unwrap());
+    let cfg = ResolveConfig::default();
+    let d = db.delete_record("crm", "1", &cfg).unwrap().unwrap();
+    assert_eq!(d.customer, Some(customer(&b)));
+    assert!(!d.customer_deleted);
     assert_eq!(
         db.customer_of_record("core", "9").unwrap(),
         Some(customer(&b))
     );
-    assert!(db.delete_record("core", "9").unwrap());
+    assert!(db.delete_record("core", "9", &cfg).unwrap().unwrap().customer_deleted);
     assert_eq!(db.get(customer(&b)).unwrap(), None);
-    assert!(!db.delete_record("core", "9").unwrap());
+    assert!(db.delete_record("core", "9", &cfg).unwrap().is_none());
     assert!(db.check().unwrap().is_ok());
 }
 

@@ -154,12 +154,24 @@ impl Db {
     /// `value`, ascending by id. A value that cannot be normalized (an email
     /// without `@`) matches nothing.
     pub fn find(&self, index: Index, value: &str) -> Result<Vec<EntityId>, ReadError> {
+        self.find_at_most(index, value, usize::MAX)
+    }
+
+    /// Like [`Db::find`], but stops after `limit` entities: the first
+    /// `limit` by id. Cheap on values that many entities share, such as a
+    /// common surname; `limit + 1` tells whether there are more than `limit`.
+    pub fn find_at_most(
+        &self,
+        index: Index,
+        value: &str,
+        limit: usize,
+    ) -> Result<Vec<EntityId>, ReadError> {
         let Some(norm) = index.normalize(value, &self.inner.country_code) else {
             return Ok(Vec::new());
         };
         let prefix = keys::idx_value_prefix(index.code(), norm.as_bytes());
         let mut out = Vec::new();
-        for row in self.inner.engine.scan_prefix(&prefix) {
+        for row in self.inner.engine.scan_prefix(&prefix).take(limit) {
             let (k, _) = row.map_err(StorageError::from)?;
             let (id, rest) =
                 keys::take_u64(&k[prefix.len()..]).ok_or_else(|| malformed(&k, "index"))?;

@@ -162,6 +162,7 @@ impl Db {
             db: self,
             creates: Vec::new(),
             edges: Vec::new(),
+            removes: Vec::new(),
         }
     }
 
@@ -506,6 +507,7 @@ pub struct WriteSet<'db> {
     db: &'db Db,
     creates: Vec<EntityRecord>,
     edges: Vec<(EntityId, RelKind, EntityId, EdgeProps)>,
+    removes: Vec<(EntityId, RelKind, EntityId)>,
 }
 
 /// What a committed [`WriteSet`] wrote.
@@ -561,14 +563,21 @@ impl WriteSet<'_> {
         Ok(())
     }
 
-    /// Number of creates and relationships added so far.
+    /// Removes the relationship `from -kind-> to` (in both directions) if it
+    /// exists. Removals apply before the set's relationships, so removing an
+    /// edge and adding it again in one set replaces it.
+    pub fn unrelate(&mut self, from: EntityId, kind: RelKind, to: EntityId) {
+        self.removes.push((from, kind, to));
+    }
+
+    /// Number of creates, relationships and removals added so far.
     pub fn len(&self) -> usize {
-        self.creates.len() + self.edges.len()
+        self.creates.len() + self.edges.len() + self.removes.len()
     }
 
     /// Whether nothing has been added.
     pub fn is_empty(&self) -> bool {
-        self.creates.is_empty() && self.edges.is_empty()
+        self.creates.is_empty() && self.edges.is_empty() && self.removes.is_empty()
     }
 
     /// Writes everything atomically, after checking that no identifier is
@@ -601,6 +610,24 @@ impl WriteSet<'_> {
             let mut b = WriteBatch::default();
             let mut delta = Delta::default();
             let mut edge_keys = HashSet::new();
+            let mut removed = HashSet::new();
+            for (from, kind, to) in &self.removes {
+                let outk = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
+                if removed.contains(&outk)
+                    || !engine.contains(&outk).map_err(StorageError::from)?
+                {
+                    continue;
+                }
+                b.remove(outk);
+                b.remove(keys::adj(to.0, keys::DIR_IN, kind.0, from.0));
+                if *kind == RelKind::HAD_INTERACTION {
+                    if let Some(i) = db.load(*to)? {
+                        b.remove(keys::timeline(from.0, interaction_time(&i), to.0));
+                    }
+                }
+                delta.rel(kind.0, -1);
+                removed.insert(outk);
+            }
             for (from, kind, to, props) in &self.edges {
                 for id in [*from, *to] {
                     if !created.contains(&id)
@@ -612,7 +639,8 @@ impl WriteSet<'_> {
                     }
                 }
                 let outk = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
-                let existed = engine.contains(&outk).map_err(StorageError::from)?;
+                let existed = !removed.contains(&outk)
+                    && engine.contains(&outk).map_err(StorageError::from)?;
                 if !existed && edge_keys.insert(outk) {
                     out.new_relationships += 1;
                     delta.rel(kind.0, 1);
@@ -647,7 +675,8 @@ impl WriteSet<'_> {
                 self.creates
                     .iter()
                     .map(|e| e.id)
-                    .chain(self.edges.iter().flat_map(|(f, _, t, _)| [*f, *t])),
+                    .chain(self.edges.iter().flat_map(|(f, _, t, _)| [*f, *t]))
+                    .chain(self.removes.iter().flat_map(|(f, _, t)| [*f, *t])),
             );
         }
         db.sync()?;

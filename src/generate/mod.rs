@@ -5,8 +5,10 @@
 //! `("core_banking", core_key(i))` and the email `email(i)`, so callers can
 //! draw keys that exist without reading the database.
 
+mod records;
 mod rng;
 
+pub use records::{generate_records, RecordsConfig, RecordsSummary, RECORD_COLUMNS};
 pub use rng::Rng;
 
 use crate::model::attrs as a;

@@ -75,5 +75,12 @@ pub const SHARE: &str = "share";
 pub const BLOCKING_KEYS: &str = "blocking_keys";
 /// On a customer merged into another: the survivor's id (an integer).
 pub const MERGED_INTO: &str = "merged_into";
-/// Source trust rank of a source record (higher wins survivorship).
+/// Source trust rank of a source record (higher wins survivorship); an
+/// attribute `trust_<name>` overrides it for attribute `<name>`.
 pub const TRUST: &str = "trust";
+/// On a customer: the attributes survivorship chose from its records (a list).
+pub const SURVIVED: &str = "survived_attrs";
+/// Edge property: the source record that stated the relationship's start.
+pub const FROM_RECORD: &str = "from_record";
+/// Edge property: the source record that stated the relationship's end.
+pub const TO_RECORD: &str = "to_record";

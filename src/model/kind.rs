@@ -75,6 +75,10 @@ impl RelKind {
     pub const POSSIBLY_SAME: RelKind = RelKind(8);
     /// Party → interaction.
     pub const HAD_INTERACTION: RelKind = RelKind(9);
+    /// Source record → source record: a user said these are one customer.
+    pub const SAME_AS: RelKind = RelKind(10);
+    /// Source record → source record: a user said these are two customers.
+    pub const NOT_SAME: RelKind = RelKind(11);
 
     /// The stored code.
     pub fn code(self) -> u16 {
@@ -129,6 +133,8 @@ pub(crate) const BUILTIN_REL_KINDS: &[(u16, &str)] = &[
     (7, "RESOLVES_TO"),
     (8, "POSSIBLY_SAME"),
     (9, "HAD_INTERACTION"),
+    (10, "SAME_AS"),
+    (11, "NOT_SAME"),
 ];
 
 /// The first code given to a user-registered kind.

@@ -71,7 +71,158 @@ pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
     (a::REGION, w(0.5, 0.0, 0.0, -1.0)),
     (a::EMAIL, w(12.0, 4.0, 0.0, -2.0)),
     (a::PHONE, w(6.0, 3.0, 0.0, -1.0)),
+    (a::TAX_ID, w(12.0, 7.0, 0.0, -7.0)),
+    (a::ACCOUNT_NUMBER, w(12.0, 0.0, 0.0, 0.0)),
 ];
+
+/// The default weights for organizations, by field. Names are compared
+/// without legal forms (`Acme Ltd` = `ACME Limited`); a registration
+/// number or tax id that differs is strong evidence of two companies.
+pub const ORGANIZATION_WEIGHTS: &[(&str, Weights)] = &[
+    (a::ORGANIZATION_NAME, w(8.0, 5.0, 2.0, -6.0)),
+    (a::REGISTRATION_NUMBER, w(14.0, 7.0, 0.0, -12.0)),
+    (a::TAX_ID, w(12.0, 7.0, 0.0, -10.0)),
+    (a::HOUSE_NUMBER, w(2.5, 1.5, 0.0, -1.0)),
+    (a::STREET, w(4.0, 3.0, 1.0, -1.5)),
+    (a::UNIT, w(2.5, 1.5, 0.5, -0.5)),
+    (a::CITY, w(3.0, 2.0, 1.0, -1.5)),
+    (a::POSTAL_CODE, w(3.0, 2.0, 0.0, -1.5)),
+    (a::REGION, w(0.5, 0.0, 0.0, -1.0)),
+    (a::EMAIL, w(10.0, 4.0, 0.0, -1.0)),
+    (a::PHONE, w(5.0, 3.0, 0.0, -1.0)),
+    (a::ACCOUNT_NUMBER, w(12.0, 0.0, 0.0, 0.0)),
+];
+
+/// The families of blocking keys, each of which can be switched off.
+pub const BLOCKING_FAMILIES: &[&str] = &[
+    "identifier",
+    "email",
+    "phone",
+    "account",
+    "name_dob",
+    "family_year",
+    "names",
+    "address",
+    "organization_name",
+];
+
+/// Scoring rules: weights per party kind and the blocking-key families in
+/// use. [`Rules::default`] holds good defaults for FEBRL-like person data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rules {
+    /// Weights of person records, by field.
+    pub person: Vec<(&'static str, Weights)>,
+    /// Weights of organization records, by field.
+    pub organization: Vec<(&'static str, Weights)>,
+    /// Blocking-key families in use (a subset of [`BLOCKING_FAMILIES`]).
+    pub blocking: Vec<&'static str>,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            person: PERSON_WEIGHTS.to_vec(),
+            organization: ORGANIZATION_WEIGHTS.to_vec(),
+            blocking: BLOCKING_FAMILIES.to_vec(),
+        }
+    }
+}
+
+impl Rules {
+    /// Sets the weights of one field for `person` or `organization`
+    /// records. An unknown kind or a field that kind does not compare is an
+    /// error naming it.
+    pub fn set_weights(&mut self, kind: &str, field: &str, weights: Weights) -> Result<(), String> {
+        let table = match kind {
+            "person" => &mut self.person,
+            "organization" => &mut self.organization,
+            other => return Err(format!("weights are for person or organization, not {other:?}")),
+        };
+        let known: Vec<&str> = table.iter().map(|(f, _)| *f).collect();
+        match table.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, w)) => {
+                *w = weights;
+                Ok(())
+            }
+            None => Err(format!(
+                "{kind} records do not compare {field:?}; they compare {}",
+                known.join(", ")
+            )),
+        }
+    }
+
+    /// Uses only these blocking-key families. An unknown family is an error.
+    pub fn set_blocking(&mut self, families: &[String]) -> Result<(), String> {
+        let mut out = Vec::new();
+        for f in families {
+            match BLOCKING_FAMILIES.iter().find(|k| **k == f.as_str()) {
+                Some(k) => out.push(*k),
+                None => {
+                    return Err(format!(
+                        "unknown blocking key family {f:?}; known: {}",
+                        BLOCKING_FAMILIES.join(", ")
+                    ))
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err("at least one blocking key family is needed".into());
+        }
+        self.blocking = out;
+        Ok(())
+    }
+
+    fn uses(&self, family: &str) -> bool {
+        self.blocking.contains(&family)
+    }
+}
+
+/// How many stored records share some of a record's values: a phone or an
+/// address shared by many records (a household, an office) is weak
+/// evidence, a rare family name strong evidence. Zero means unknown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Frequencies {
+    /// Records with the same phone.
+    pub phone: usize,
+    /// Records with the same postcode and house number.
+    pub address: usize,
+    /// Records with the same family name.
+    pub family_name: usize,
+}
+
+/// A family name shared by at most this many records is rare (stronger evidence).
+pub const RARE_NAME: usize = 2;
+/// A family name shared by at least this many records is common (weaker evidence).
+pub const COMMON_NAME: usize = 200;
+
+impl Frequencies {
+    /// The weight of exact agreement on `field`, adjusted for how common the value is.
+    fn exact(&self, field: &str, w: f64) -> f64 {
+        let shared = |n: usize| {
+            if n <= 2 {
+                1.0
+            } else {
+                (1.0 - 0.25 * (n as f64 / 2.0).log2()).max(0.25)
+            }
+        };
+        match field {
+            a::PHONE => w * shared(self.phone),
+            a::STREET | a::HOUSE_NUMBER | a::UNIT | a::POSTAL_CODE => w * shared(self.address),
+            a::FAMILY_NAME if self.family_name == 0 => w,
+            a::FAMILY_NAME if self.family_name <= RARE_NAME => w + 1.5,
+            a::FAMILY_NAME if self.family_name >= COMMON_NAME => w - 1.5,
+            _ => w,
+        }
+    }
+}
+
+/// Whether a record describes an organization (its `party_kind`).
+pub fn is_organization(r: &Attrs) -> bool {
+    text(r, PARTY_KIND) == Some("organization")
+}
+
+/// The bookkeeping attribute naming a record's party kind.
+pub const PARTY_KIND: &str = "party_kind";
 
 fn text<'x>(attrs: &'x Attrs, f: &str) -> Option<&'x str> {
     attrs
@@ -156,7 +307,26 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
                 Agreement::Disagree
             }
         }
-        a::NATIONAL_ID | a::POSTAL_CODE | a::HOUSE_NUMBER | a::PHONE => {
+        a::ORGANIZATION_NAME => {
+            let (Some(p), Some(q)) = (text(x, field), text(y, field)) else {
+                return Agreement::Missing;
+            };
+            let (p, q) = (
+                normalize::organization_name(p),
+                normalize::organization_name(q),
+            );
+            if p.is_empty() || q.is_empty() {
+                return Agreement::Missing;
+            }
+            strings(&p, &q)
+        }
+        a::NATIONAL_ID
+        | a::POSTAL_CODE
+        | a::HOUSE_NUMBER
+        | a::PHONE
+        | a::TAX_ID
+        | a::REGISTRATION_NUMBER
+        | a::ACCOUNT_NUMBER => {
             let norm = |t: &str| {
                 t.chars()
                     .filter(char::is_ascii_alphanumeric)
@@ -170,6 +340,8 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
                 Agreement::Missing
             } else if p == q {
                 Agreement::Exact
+            } else if field == a::ACCOUNT_NUMBER {
+                Agreement::Disagree
             } else if p.len() > 3 && one_edit(&p, &q) {
                 Agreement::Close
             } else {
@@ -211,29 +383,67 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     }
 }
 
-/// Compares two records field by field; returns each field's score and the total.
+/// A comparison of two records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// Each field's agreement and weight (and any rule that fired).
+    pub fields: Vec<FieldScore>,
+    /// The total weight.
+    pub total: f64,
+    /// The total without the account number: what the records say about
+    /// who they are. A joint account alone does not make two people one.
+    pub identifying: f64,
+}
+
+/// Compares two records field by field with the default rules; returns each
+/// field's score and the total.
 pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
-    let mut out = Vec::with_capacity(PERSON_WEIGHTS.len());
+    let c = compare_with(&Rules::default(), x, y, &Frequencies::default());
+    (c.fields, c.total)
+}
+
+/// Compares two records field by field under `rules`, with the frequencies
+/// of `x`'s values among stored records. A person never matches an
+/// organization.
+pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> Comparison {
+    let org = is_organization(x);
+    if org != is_organization(y) {
+        return Comparison {
+            fields: vec![FieldScore {
+                field: PARTY_KIND,
+                agreement: Agreement::Disagree,
+                weight: f64::NEG_INFINITY,
+            }],
+            total: f64::NEG_INFINITY,
+            identifying: f64::NEG_INFINITY,
+        };
+    }
+    let table = if org { &rules.organization } else { &rules.person };
+    let mut out = Vec::with_capacity(table.len() + 1);
     let mut total = 0.0;
+    let mut account = 0.0;
     // Given and family names swapped between the two records.
-    let swapped = {
+    let swapped = !org && {
         let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
         matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
             (Some(p), Some(q), Some(r), Some(s)) if p == q && r == s && p != r)
     };
-    for (field, wt) in PERSON_WEIGHTS {
+    for (field, wt) in table {
         let mut agreement = compare_field(field, x, y);
         if swapped && (*field == a::GIVEN_NAME || *field == a::FAMILY_NAME) {
             agreement = Agreement::Close;
         }
         let weight = match agreement {
-            Agreement::Exact => wt.exact,
+            Agreement::Exact => freq.exact(field, wt.exact),
             Agreement::Close => wt.close,
             Agreement::Partial => wt.partial,
             Agreement::Missing => 0.0,
             Agreement::Disagree => wt.disagree,
         };
         total += weight;
+        if *field == a::ACCOUNT_NUMBER {
+            account = weight;
+        }
         out.push(FieldScore {
             field,
             agreement,
@@ -247,7 +457,7 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
         out.iter()
             .any(|s| s.field == f && s.agreement == Agreement::Disagree)
     };
-    if disagree(a::GIVEN_NAME) && disagree(a::BIRTH_DATE) {
+    if !org && disagree(a::GIVEN_NAME) && disagree(a::BIRTH_DATE) {
         out.push(FieldScore {
             field: "given_name+birth_date",
             agreement: Agreement::Disagree,
@@ -255,7 +465,11 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
         });
         total += DIFFERENT_PERSON;
     }
-    (out, total)
+    Comparison {
+        fields: out,
+        total,
+        identifying: total - account,
+    }
 }
 
 /// The candidate keys of a record. Several independent keys, so that two
@@ -266,58 +480,120 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
 /// in either order; postcode with house number; street with postcode; street
 /// with house number.
 pub fn blocking_keys(r: &Attrs) -> Vec<String> {
+    blocking_keys_with(&Rules::default(), r)
+}
+
+/// The prefix of the key that only counts a family name's frequency; it is
+/// never used to find candidates.
+pub const FAMILY_COUNT: &str = "f:";
+/// The prefix of the phone key (its hits count the phone's frequency).
+pub const PHONE_KEY: &str = "p:";
+/// The prefix of the postcode + house number key (its hits count the address's frequency).
+pub const ADDRESS_KEY: &str = "ah:";
+
+fn alnum(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+/// The candidate keys of a record under `rules` (see [`blocking_keys`]).
+pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
     let mut keys = Vec::new();
     let t = |f| text(r, f);
-    if let Some(n) = t(a::NATIONAL_ID) {
-        let d: String = n.chars().filter(char::is_ascii_alphanumeric).collect();
-        if !d.is_empty() {
-            keys.push(format!("n:{d}"));
+    let org = is_organization(r);
+    let kind = if org { "o" } else { "" };
+    if rules.uses("identifier") {
+        if let Some(n) = t(a::NATIONAL_ID) {
+            let d = alnum(n);
+            if !d.is_empty() {
+                keys.push(format!("n:{d}"));
+            }
+            if d.len() >= 6 {
+                let half = d.len() / 2;
+                keys.push(format!("na:{}", &d[..half + 1]));
+                keys.push(format!("nb:{}", &d[half..]));
+            }
         }
-        if d.len() >= 6 {
-            let half = d.len() / 2;
-            keys.push(format!("na:{}", &d[..half + 1]));
-            keys.push(format!("nb:{}", &d[half..]));
-        }
-    }
-    if let Some(e) = t(a::EMAIL) {
-        keys.push(format!("e:{}", e.to_lowercase()));
-    }
-    if let Some(p) = t(a::PHONE) {
-        let d: String = p.chars().filter(char::is_ascii_digit).collect();
-        if d.len() >= 6 {
-            keys.push(format!("p:{d}"));
-        }
-    }
-    let sx = |f| {
-        t(f).map(normalize::name)
-            .map(|n| normalize::soundex(&n))
-            .filter(|s| !s.is_empty())
-    };
-    let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
-    let dob = date(r, a::BIRTH_DATE);
-    for s in [&family, &given].into_iter().flatten() {
-        if let Some(d) = dob {
-            keys.push(format!("sd:{s}{d}"));
+        for (f, p) in [(a::TAX_ID, "t:"), (a::REGISTRATION_NUMBER, "r:")] {
+            if let Some(v) = t(f).map(alnum).filter(|v| !v.is_empty()) {
+                keys.push(format!("{p}{v}"));
+            }
         }
     }
-    if let (Some(f), Some(d)) = (&family, dob) {
-        keys.push(format!("fy:{f}{}", d.ymd().0));
+    if rules.uses("account") {
+        if let Some(v) = t(a::ACCOUNT_NUMBER).map(alnum).filter(|v| !v.is_empty()) {
+            keys.push(format!("acct:{v}"));
+        }
     }
-    if let (Some(f), Some(g)) = (&family, &given) {
-        let (x, y) = if f <= g { (f, g) } else { (g, f) };
-        keys.push(format!("fg:{x}{y}"));
+    if rules.uses("email") {
+        if let Some(e) = t(a::EMAIL) {
+            keys.push(format!("{kind}e:{}", e.to_lowercase()));
+        }
     }
-    let street = t(a::STREET).map(normalize::name).filter(|s| s.len() >= 4);
-    let house = t(a::HOUSE_NUMBER);
-    let postcode = t(a::POSTAL_CODE);
-    if let (Some(pc), Some(h)) = (postcode, house) {
-        keys.push(format!("ah:{pc}/{h}"));
+    if rules.uses("phone") {
+        if let Some(p) = t(a::PHONE) {
+            let d: String = p.chars().filter(char::is_ascii_digit).collect();
+            if d.len() >= 6 {
+                keys.push(format!("{kind}{PHONE_KEY}{d}"));
+            }
+        }
     }
-    if let (Some(st), Some(pc)) = (&street, postcode) {
-        keys.push(format!("sp:{}/{pc}", &st[..st.len().min(8)]));
+    if org {
+        if rules.uses("organization_name") {
+            if let Some(n) = t(a::ORGANIZATION_NAME).map(normalize::organization_name) {
+                if !n.is_empty() {
+                    keys.push(format!("on:{n}"));
+                    if let Some(pc) = t(a::POSTAL_CODE) {
+                        keys.push(format!("onp:{}/{pc}", &n[..n.len().min(5)]));
+                    }
+                }
+            }
+        }
+    } else {
+        let sx = |f| {
+            t(f).map(normalize::name)
+                .map(|n| normalize::soundex(&n))
+                .filter(|s| !s.is_empty())
+        };
+        let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
+        let dob = date(r, a::BIRTH_DATE);
+        if rules.uses("name_dob") {
+            for s in [&family, &given].into_iter().flatten() {
+                if let Some(d) = dob {
+                    keys.push(format!("sd:{s}{d}"));
+                }
+            }
+        }
+        if rules.uses("family_year") {
+            if let (Some(f), Some(d)) = (&family, dob) {
+                keys.push(format!("fy:{f}{}", d.ymd().0));
+            }
+        }
+        if rules.uses("names") {
+            if let (Some(f), Some(g)) = (&family, &given) {
+                let (x, y) = if f <= g { (f, g) } else { (g, f) };
+                keys.push(format!("fg:{x}{y}"));
+            }
+        }
+        if let Some(f) = t(a::FAMILY_NAME).map(normalize::name).filter(|f| !f.is_empty()) {
+            keys.push(format!("{FAMILY_COUNT}{f}"));
+        }
     }
-    if let (Some(st), Some(h)) = (&street, house) {
-        keys.push(format!("sh:{}/{h}", &st[..st.len().min(8)]));
+    if rules.uses("address") {
+        let street = t(a::STREET).map(normalize::name).filter(|s| s.len() >= 4);
+        let house = t(a::HOUSE_NUMBER);
+        let postcode = t(a::POSTAL_CODE);
+        if let (Some(pc), Some(h)) = (postcode, house) {
+            keys.push(format!("{kind}{ADDRESS_KEY}{pc}/{h}"));
+        }
+        if let (Some(st), Some(pc)) = (&street, postcode) {
+            keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
+        }
+        if let (Some(st), Some(h)) = (&street, house) {
+            keys.push(format!("{kind}sh:{}/{h}", &st[..st.len().min(8)]));
+        }
     }
     keys.sort();
     keys.dedup();

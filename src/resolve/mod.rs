@@ -11,8 +11,13 @@
 //!
 //! Built on `Db`'s public API only.
 
+mod cluster;
 pub mod compare;
 pub mod normalize;
+mod survive;
+
+pub use cluster::Deleted;
+pub use survive::Lineage;
 
 use crate::error::{ReadError, WriteError};
 use crate::index::Index;
@@ -21,10 +26,11 @@ use crate::model::{
     Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, Patch, RelKind, Value,
 };
 use crate::Db;
+use compare::{Frequencies, Rules, PARTY_KIND};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Thresholds and limits of resolution.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Thresholds, limits and scoring rules of resolution.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResolveConfig {
     /// A score at or above this links the record to the customer.
     pub match_threshold: f64,
@@ -32,6 +38,11 @@ pub struct ResolveConfig {
     pub possible_threshold: f64,
     /// Blocking keys shared by more records than this are skipped (too common).
     pub max_block: usize,
+    /// A customer with more records than this is not checked for splitting
+    /// when one of its records changes (the check compares every pair).
+    pub max_cluster: usize,
+    /// Weights and blocking keys.
+    pub rules: Rules,
 }
 
 impl Default for ResolveConfig {
@@ -40,12 +51,15 @@ impl Default for ResolveConfig {
             match_threshold: 12.0,
             possible_threshold: 7.0,
             max_block: 500,
+            max_cluster: 200,
+            rules: Rules::default(),
         }
     }
 }
 
 /// What resolving a record did.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// No customer matched: a new one was created.
     Created {
@@ -82,6 +96,30 @@ pub enum Outcome {
         /// Its customer.
         customer: EntityId,
     },
+    /// A stored record whose fields changed was resolved again: its old
+    /// customer was split if its other records no longer hold together.
+    Updated {
+        /// Where the record belongs now.
+        customer: EntityId,
+        /// Customers split off its old customer.
+        split_off: Vec<EntityId>,
+        /// How the record was placed (linked, merged, possible or created).
+        placed: Box<Outcome>,
+    },
+}
+
+impl Outcome {
+    /// The customer the record belongs to after this outcome.
+    pub fn customer(&self) -> EntityId {
+        match self {
+            Outcome::Created { customer }
+            | Outcome::Linked { customer, .. }
+            | Outcome::Possible { customer, .. }
+            | Outcome::Unchanged { customer }
+            | Outcome::Updated { customer, .. } => *customer,
+            Outcome::Merged { survivor, .. } => *survivor,
+        }
+    }
 }
 
 /// Why resolving failed.
@@ -91,6 +129,14 @@ pub enum ResolveError {
     /// The record itself is malformed.
     #[error("invalid record: {0}")]
     Invalid(String),
+    /// No record with this `(system, key)`.
+    #[error("no source record {system}:{key}")]
+    UnknownRecord {
+        /// The system.
+        system: String,
+        /// The key.
+        key: String,
+    },
     /// A read failed.
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -99,15 +145,50 @@ pub enum ResolveError {
     Write(#[from] WriteError),
 }
 
-/// The attributes of a record that are compared (not bookkeeping).
+/// The attributes of a record that are compared (not bookkeeping), plus its
+/// party kind (which decides the rules).
 fn comparable(attrs: &Attrs) -> Attrs {
     attrs
         .iter()
-        .filter(|(k, _)| {
-            k.as_str() != a::BLOCKING_KEYS && k.as_str() != a::TRUST && k.as_str() != "party_kind"
-        })
+        .filter(|(k, _)| k.as_str() == PARTY_KIND || !survive::bookkeeping(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// The fields of a stored record as given (everything but derived keys).
+fn given(attrs: &Attrs) -> Attrs {
+    attrs
+        .iter()
+        .filter(|(k, _)| k.as_str() != a::BLOCKING_KEYS)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The golden profile a customer starts with: the record's fields.
+fn profile_of(attrs: &Attrs) -> Attrs {
+    let mut p: Attrs = attrs
+        .iter()
+        .filter(|(k, _)| !survive::bookkeeping(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let names: Vec<String> = p.keys().cloned().collect();
+    p.insert(a::SURVIVED.into(), survive::survived_list(names));
+    p
+}
+
+fn party_name(kind: EntityKind) -> &'static str {
+    if kind == EntityKind::ORGANIZATION {
+        "organization"
+    } else {
+        "person"
+    }
+}
+
+/// The best scores of one candidate customer.
+#[derive(Clone, Copy, Debug)]
+struct Score {
+    total: f64,
+    identifying: f64,
 }
 
 impl Db {
@@ -120,15 +201,21 @@ impl Db {
         let Some(rec) = self.lookup(system, key)? else {
             return Ok(None);
         };
+        self.customer_of(rec)
+    }
+
+    fn customer_of(&self, record: EntityId) -> Result<Option<EntityId>, ReadError> {
         Ok(self
-            .neighbour_ids(rec, RelKind::RESOLVES_TO, Direction::Out)?
+            .neighbour_ids(record, RelKind::RESOLVES_TO, Direction::Out)?
             .into_iter()
             .next())
     }
 
     /// Resolves one source record as it arrives: stores it (or updates it),
-    /// and links it to the customer it belongs to, creating or merging
-    /// customers as the comparisons decide.
+    /// and links it to the customer it belongs to, creating, merging or
+    /// splitting customers as the comparisons decide. Fields named `trust`
+    /// and `trust_<attribute>` (integers) are the source's trust ranks for
+    /// survivorship, not compared.
     pub fn upsert_record(
         &self,
         system: &str,
@@ -142,147 +229,351 @@ impl Db {
                 "a record must describe a party, not {party}"
             )));
         }
-        let mut attrs = comparable(&fields);
-        let keys = compare::blocking_keys(&attrs);
-        if let Some(existing) = self.lookup(system, key)? {
-            let old = self
-                .get(existing)?
-                .map(|e| comparable(&e.attrs()))
-                .unwrap_or_default();
-            let customer = self
-                .neighbour_ids(existing, RelKind::RESOLVES_TO, Direction::Out)?
-                .into_iter()
-                .next();
-            if old == attrs {
-                if let Some(c) = customer {
-                    return Ok(Outcome::Unchanged { customer: c });
+        for (k, v) in &fields {
+            if (k == a::TRUST || k.starts_with("trust_")) && !matches!(v, Value::Int(_)) {
+                return Err(ResolveError::Invalid(format!(
+                    "{k} must be an integer trust rank"
+                )));
+            }
+        }
+        let mut fields = given(&fields);
+        fields.insert(PARTY_KIND.into(), Value::Text(party_name(party).into()));
+        let keys = compare::blocking_keys_with(&config.rules, &comparable(&fields));
+        let Some(existing) = self.lookup(system, key)? else {
+            return self.place(None, system, key, party, fields, keys, config);
+        };
+        let rec = self
+            .get(existing)?
+            .ok_or_else(|| ResolveError::Invalid(format!("{system}:{key} vanished")))?;
+        if rec.kind != EntityKind::SOURCE_RECORD {
+            return Err(ResolveError::Invalid(format!(
+                "{system}:{key} names a {}, not a source record",
+                rec.kind
+            )));
+        }
+        let old = given(&rec.attrs());
+        let customer = self.customer_of(existing)?;
+        if old == fields {
+            if let Some(c) = customer {
+                return Ok(Outcome::Unchanged { customer: c });
+            }
+        }
+        // Changed fields: store them, take the record off its customer,
+        // split what no longer holds together, and resolve it again.
+        let mut patch = Patch::new();
+        for k in old.keys().filter(|k| !fields.contains_key(*k)) {
+            patch = patch.remove(k.clone());
+        }
+        for (k, v) in &fields {
+            patch = patch.set(k.clone(), v.clone());
+        }
+        patch = patch.set(
+            a::BLOCKING_KEYS,
+            Value::List(keys.iter().cloned().map(Value::Text).collect()),
+        );
+        self.update(existing, patch)?;
+        let mut split_off = Vec::new();
+        let mut reuse = None;
+        if let Some(c) = customer {
+            self.unrelate(existing, RelKind::RESOLVES_TO, c)?;
+            if self.records_of(c)?.is_empty() {
+                reuse = Some(c);
+            } else {
+                split_off = self.split_if_needed(c, config)?;
+            }
+        }
+        let placed = self.place(
+            Some((existing, reuse)),
+            system,
+            key,
+            party,
+            fields,
+            keys,
+            config,
+        )?;
+        let now = placed.customer();
+        if let Some(c) = customer {
+            if c != now && reuse.is_none() {
+                // The relationships this record stated follow it.
+                self.move_stated_edges(c, now, &BTreeSet::from([existing]))?;
+            }
+        }
+        Ok(Outcome::Updated {
+            customer: now,
+            split_off,
+            placed: Box::new(placed),
+        })
+    }
+
+    /// Customers holding a record the user forced apart from `record`.
+    fn apart_customers(&self, record: EntityId) -> Result<BTreeSet<EntityId>, ResolveError> {
+        let mut out = BTreeSet::new();
+        for dir in [Direction::Out, Direction::In] {
+            for other in self.neighbour_ids(record, RelKind::NOT_SAME, dir)? {
+                if let Some(c) = self.customer_of(other)? {
+                    out.insert(c);
                 }
             }
-            // Changed fields: store them; the link stays (re-resolution of a
-            // changed record is not done yet: see docs/resolution.md).
-            let mut patch = Patch::new();
-            for k in old.keys().filter(|k| !attrs.contains_key(*k)) {
-                patch = patch.remove(k.clone());
-            }
-            for (k, v) in &attrs {
-                patch = patch.set(k.clone(), v.clone());
-            }
-            patch = patch.set(
-                a::BLOCKING_KEYS,
-                Value::List(keys.into_iter().map(Value::Text).collect()),
-            );
-            self.update(existing, patch)?;
-            let c = customer.ok_or_else(|| {
-                ResolveError::Invalid(format!("record {system}:{key} has no customer"))
-            })?;
-            return Ok(Outcome::Linked {
-                customer: c,
-                score: f64::INFINITY,
-            });
         }
+        Ok(out)
+    }
 
-        // Candidates by blocking key, best score per customer.
-        let mut seen = BTreeSet::new();
-        let mut best: BTreeMap<EntityId, f64> = BTreeMap::new();
-        for k in &keys {
-            let hits = self.find(Index::BlockingKey, k)?;
-            if hits.len() > config.max_block {
+    /// Customers holding a record the user forced together with `record`.
+    fn together_customers(&self, record: EntityId) -> Result<BTreeSet<EntityId>, ResolveError> {
+        let mut out = BTreeSet::new();
+        for dir in [Direction::Out, Direction::In] {
+            for other in self.neighbour_ids(record, RelKind::SAME_AS, dir)? {
+                if let Some(c) = self.customer_of(other)? {
+                    out.insert(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Candidate customers of a record, with their best scores: from the
+    /// blocking-key index (never a scan), and from the owners of an account
+    /// the record names.
+    fn candidates(
+        &self,
+        me: Option<EntityId>,
+        attrs: &Attrs,
+        keys: &[String],
+        config: &ResolveConfig,
+    ) -> Result<BTreeMap<EntityId, Score>, ResolveError> {
+        let mut freq = Frequencies::default();
+        let mut hits_by_key = Vec::with_capacity(keys.len());
+        for k in keys {
+            let limit = if k.starts_with(compare::FAMILY_COUNT) {
+                compare::COMMON_NAME
+            } else {
+                config.max_block + 1
+            };
+            let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
+            let n = hits.iter().filter(|h| Some(**h) != me).count() + 1;
+            if k.starts_with(compare::FAMILY_COUNT) {
+                freq.family_name = n;
                 continue;
             }
+            let bare = k.strip_prefix('o').unwrap_or(k);
+            if bare.starts_with(compare::PHONE_KEY) {
+                freq.phone = n;
+            } else if bare.starts_with(compare::ADDRESS_KEY) {
+                freq.address = n;
+            }
+            if hits.len() <= config.max_block {
+                hits_by_key.push(hits);
+            }
+        }
+        let mut seen = BTreeSet::new();
+        let mut best: BTreeMap<EntityId, Score> = BTreeMap::new();
+        let mut offer = |cust: EntityId, s: Score| {
+            let e = best.entry(cust).or_insert(Score {
+                total: f64::MIN,
+                identifying: f64::MIN,
+            });
+            e.total = e.total.max(s.total);
+            e.identifying = e.identifying.max(s.identifying);
+        };
+        for hits in hits_by_key {
             for cand in hits {
-                if !seen.insert(cand) {
+                if Some(cand) == me || !seen.insert(cand) {
                     continue;
                 }
                 let Some(c) = self.get(cand)? else { continue };
-                let (_, score) = compare::compare(&attrs, &comparable(&c.attrs()));
-                if score < config.possible_threshold {
+                let cmp = compare::compare_with(&config.rules, attrs, &comparable(&c.attrs()), &freq);
+                if cmp.total < config.possible_threshold {
                     continue;
                 }
                 for cust in self.neighbour_ids(cand, RelKind::RESOLVES_TO, Direction::Out)? {
-                    let e = best.entry(cust).or_insert(f64::MIN);
-                    *e = e.max(score);
+                    offer(
+                        cust,
+                        Score {
+                            total: cmp.total,
+                            identifying: cmp.identifying,
+                        },
+                    );
                 }
             }
         }
-        let matches: Vec<(EntityId, f64)> = best
+        // The owner of an account the record names, compared by its profile.
+        if let Some(acct) = attrs.get(a::ACCOUNT_NUMBER).and_then(Value::as_text) {
+            for account in self.find_at_most(Index::AccountNumber, acct, 16)? {
+                let owners = self.neighbour_ids(account, RelKind::OWNS, Direction::In)?;
+                for owner in owners {
+                    let Some(o) = self.get(owner)? else { continue };
+                    if !o.kind.is_party() || o.attr(a::MERGED_INTO).is_some() {
+                        continue;
+                    }
+                    let mut profile = comparable(&o.attrs());
+                    profile.insert(
+                        PARTY_KIND.into(),
+                        Value::Text(party_name(o.kind).into()),
+                    );
+                    profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
+                    let cmp = compare::compare_with(&config.rules, attrs, &profile, &freq);
+                    if cmp.total >= config.possible_threshold {
+                        offer(
+                            owner,
+                            Score {
+                                total: cmp.total,
+                                identifying: cmp.identifying,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    /// Places a record: a new one (`existing` is `None`) is created with its
+    /// link; a stored one is linked. `reuse` is the record's old customer
+    /// when it has no other records: it is kept rather than replaced.
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &self,
+        existing: Option<(EntityId, Option<EntityId>)>,
+        system: &str,
+        key: &str,
+        party: EntityKind,
+        fields: Attrs,
+        keys: Vec<String>,
+        config: &ResolveConfig,
+    ) -> Result<Outcome, ResolveError> {
+        let me = existing.map(|(r, _)| r);
+        let reuse = existing.and_then(|(_, c)| c);
+        let attrs = comparable(&fields);
+        let mut best = self.candidates(me, &attrs, &keys, config)?;
+        let (apart, together) = match me {
+            Some(r) => (self.apart_customers(r)?, self.together_customers(r)?),
+            None => Default::default(),
+        };
+        best.retain(|c, _| !apart.contains(c) && Some(*c) != reuse);
+        for c in &together {
+            best.insert(
+                *c,
+                Score {
+                    total: f64::INFINITY,
+                    identifying: f64::INFINITY,
+                },
+            );
+        }
+        let matches: Vec<(EntityId, Score)> = best
             .iter()
-            .filter(|(_, s)| **s >= config.match_threshold)
+            .filter(|(_, s)| s.total >= config.match_threshold)
             .map(|(c, s)| (*c, *s))
             .collect();
+        // Customers the record's own identity (not a shared account) ties it to.
+        let mut strong: Vec<EntityId> = matches
+            .iter()
+            .filter(|(_, s)| s.identifying >= config.match_threshold)
+            .map(|(c, _)| *c)
+            .collect();
+        if strong.is_empty() && matches.len() == 1 {
+            strong.push(matches[0].0);
+        }
         let top = best
             .iter()
-            .max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0)))
-            .map(|(c, s)| (*c, *s));
+            .max_by(|x, y| x.1.total.total_cmp(&y.1.total).then(y.0.cmp(x.0)))
+            .map(|(c, s)| (*c, s.total));
 
-        attrs.insert(
+        let mut stored = fields.clone();
+        stored.insert(
             a::BLOCKING_KEYS.into(),
             Value::List(keys.into_iter().map(Value::Text).collect()),
         );
-        let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
-        record.attrs = attrs.clone();
-        let profile = comparable(&attrs);
 
-        if matches.is_empty() {
+        if strong.is_empty() {
+            // No match, or only an ambiguous one (an account several
+            // customers share): a customer of its own, possibly the same as
+            // the best candidate.
             let mut w = self.write_set();
-            let rec = w.create(record)?;
-            let mut cust = NewEntity::new(party);
-            cust.attrs = profile;
-            let customer = w.create(cust)?;
+            let rec = match me {
+                Some(r) => r,
+                None => {
+                    let mut record =
+                        NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
+                    record.attrs = stored;
+                    w.create(record)?
+                }
+            };
+            let customer = match reuse {
+                Some(c) => c,
+                None => {
+                    let mut cust = NewEntity::new(party);
+                    cust.attrs = profile_of(&fields);
+                    w.create(cust)?
+                }
+            };
             w.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
-            if let Some((possibly, score)) = top {
+            let possible = top.filter(|(_, s)| *s >= config.possible_threshold);
+            if let Some((possibly, score)) = possible {
                 w.relate(
                     customer,
                     RelKind::POSSIBLY_SAME,
                     possibly,
                     EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
                 )?;
-                w.commit()?;
-                return Ok(Outcome::Possible {
+            }
+            w.commit()?;
+            if reuse.is_some() {
+                self.survive(customer)?;
+            }
+            return Ok(match possible {
+                Some((possibly, score)) => Outcome::Possible {
                     customer,
                     possibly,
                     score,
-                });
-            }
-            w.commit()?;
-            return Ok(Outcome::Created { customer });
+                },
+                None => Outcome::Created { customer },
+            });
         }
 
-        let survivor = matches.iter().map(|(c, _)| *c).min().expect("not empty");
-        let score = matches.iter().map(|(_, s)| *s).fold(f64::MIN, f64::max);
+        let mut group: Vec<EntityId> = strong.clone();
+        if let Some(c) = reuse {
+            group.push(c);
+        }
+        group.sort();
+        let survivor = group[0];
+        let score = matches
+            .iter()
+            .map(|(_, s)| s.total)
+            .fold(f64::MIN, f64::max);
         let mut w = self.write_set();
-        let rec = w.create(record)?;
+        let rec = match me {
+            Some(r) => r,
+            None => {
+                let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
+                record.attrs = stored;
+                w.create(record)?
+            }
+        };
         w.relate(rec, RelKind::RESOLVES_TO, survivor, EdgeProps::new())?;
         w.commit()?;
-        // Fill the customer's missing attributes from the new record.
-        if let Some(cust) = self.get(survivor)? {
-            let have = cust.attrs();
-            let mut patch = Patch::new();
-            for (k, v) in &profile {
-                if !have.contains_key(k) {
-                    patch = patch.set(k.clone(), v.clone());
-                }
+        let mut merged = Vec::new();
+        for m in group.iter().skip(1) {
+            if self.apart_conflict(survivor, *m)? {
+                continue;
             }
-            if !patch.set.is_empty() {
-                self.update(survivor, patch)?;
-            }
+            self.merge_customer(*m, survivor)?;
+            merged.push(*m);
         }
-        let merged: Vec<EntityId> = matches
+        self.survive(survivor)?;
+        let merged_strong: Vec<EntityId> = merged
             .iter()
-            .map(|(c, _)| *c)
-            .filter(|c| *c != survivor)
+            .copied()
+            .filter(|m| Some(*m) != reuse)
             .collect();
-        if merged.is_empty() {
+        if merged_strong.is_empty() {
             return Ok(Outcome::Linked {
                 customer: survivor,
                 score,
             });
         }
-        for m in &merged {
-            self.merge_customer(*m, survivor)?;
-        }
         Ok(Outcome::Merged {
             survivor,
-            merged,
+            merged: merged_strong,
             score,
         })
     }
@@ -306,10 +597,7 @@ impl Db {
             let page = self.list(EntityKind::SOURCE_RECORD, after, 10_000)?;
             for id in &page.ids {
                 let Some(e) = self.get(*id)? else { continue };
-                let cust = self
-                    .neighbour_ids(*id, RelKind::RESOLVES_TO, Direction::Out)?
-                    .into_iter()
-                    .next();
+                let cust = self.customer_of(*id)?;
                 for x in e.identifiers() {
                     if let Some(c) = cust {
                         out.push((x.system, x.key, c));
@@ -338,12 +626,12 @@ pub struct Explanation {
 
 impl Db {
     fn record_attrs(&self, system: &str, key: &str) -> Result<(EntityId, Attrs), ResolveError> {
-        let id = self
-            .lookup(system, key)?
-            .ok_or_else(|| ResolveError::Invalid(format!("no record {system}:{key}")))?;
-        let e = self
-            .get(id)?
-            .ok_or_else(|| ResolveError::Invalid(format!("no record {system}:{key}")))?;
+        let unknown = || ResolveError::UnknownRecord {
+            system: system.to_string(),
+            key: key.to_string(),
+        };
+        let id = self.lookup(system, key)?.ok_or_else(unknown)?;
+        let e = self.get(id)?.ok_or_else(unknown)?;
         if e.kind != EntityKind::SOURCE_RECORD {
             return Err(ResolveError::Invalid(format!(
                 "{system}:{key} names a {}, not a source record",
@@ -390,28 +678,5 @@ impl Db {
             customer,
             comparisons,
         })
-    }
-
-    /// Deletes a source record. A customer left without records is deleted
-    /// too. Returns whether the record existed. (Splitting a customer whose
-    /// remaining records no longer hold together is not done yet.)
-    pub fn delete_record(&self, system: &str, key: &str) -> Result<bool, ResolveError> {
-        let Some(id) = self.lookup(system, key)? else {
-            return Ok(false);
-        };
-        let customer = self
-            .neighbour_ids(id, RelKind::RESOLVES_TO, Direction::Out)?
-            .into_iter()
-            .next();
-        self.delete(id)?;
-        if let Some(c) = customer {
-            if self
-                .neighbour_ids(c, RelKind::RESOLVES_TO, Direction::In)?
-                .is_empty()
-            {
-                self.delete(c)?;
-            }
-        }
-        Ok(true)
     }
 }

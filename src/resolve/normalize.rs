@@ -60,6 +60,47 @@ pub fn nicknames(a: &str, b: &str) -> bool {
     nickname_groups().get(a).is_some_and(|s| s.contains(b))
 }
 
+/// Legal-form and filler words left out of organization names, so that
+/// `Acme Ltd`, `ACME Limited` and `The Acme Company Inc.` compare equal.
+pub const LEGAL_FORMS: &[&str] = &[
+    "the", "and", "of", "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "plc",
+    "corp", "corporation", "co", "company", "pty", "gmbh", "ag", "sa", "sas", "sarl", "srl",
+    "bv", "nv", "oy", "ab", "as", "kg",
+];
+
+/// An organization name without case, accents, punctuation and legal forms
+/// (`The Acme Company, Inc.` → `acme`); the plain name if nothing else is left.
+pub fn organization_name(s: &str) -> String {
+    let ws = words(&s.replace('&', " and "));
+    let kept: Vec<&str> = ws
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !LEGAL_FORMS.contains(w))
+        .collect();
+    if kept.is_empty() {
+        ws.concat()
+    } else {
+        kept.concat()
+    }
+}
+
+/// Every name of the nickname table, sorted: formal names and nicknames alike.
+pub fn nickname_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = nickname_groups().keys().map(String::as_str).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The nicknames (or formal names) a normalized given name is known by, sorted.
+pub fn nicknames_of(n: &str) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = nickname_groups()
+        .get(n)
+        .map(|s| s.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
 /// American Soundex of a normalized name (`robert` → `r163`); empty for an empty name.
 pub fn soundex(n: &str) -> String {
     let code = |c: char| match c {
@@ -142,6 +183,15 @@ mod tests {
             words("de la Cruz, Ana-María"),
             vec!["de", "la", "cruz", "ana", "maria"]
         );
+    }
+
+    #[test]
+    fn organization_names_drop_legal_forms() {
+        assert_eq!(organization_name("Acme Ltd"), "acme");
+        assert_eq!(organization_name("ACME Limited"), "acme");
+        assert_eq!(organization_name("The Acme Company, Inc."), "acme");
+        assert_eq!(organization_name("Smith & Sons Pty Ltd"), "smithsons");
+        assert_eq!(organization_name("The Company"), "thecompany");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `RECORD.DELETE system key`: delete a source record (and a customer left
 //! without records); 1 if it existed.
+use crate::resolve::ResolveConfig;
 use crate::server::command::{reply, text, Command, Context};
 use crate::server::frame::Frame;
 
@@ -21,11 +22,11 @@ impl Command for RecordDelete {
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let (system, key) = (text(args, 1, "system")?, text(args, 2, "key")?);
-            let existed = cx
+            let deleted = cx
                 .db
-                .delete_record(system, key)
+                .delete_record(system, key, &ResolveConfig::default())
                 .map_err(|e| Frame::error("INVALID", e))?;
-            Ok(Frame::Integer(existed as i64))
+            Ok(Frame::Integer(deleted.is_some() as i64))
         })())
     }
 }

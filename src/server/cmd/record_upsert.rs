@@ -11,7 +11,7 @@ use serde_json::json as j;
 pub(crate) struct RecordUpsert;
 
 /// An outcome as JSON.
-fn outcome_json(o: &Outcome) -> serde_json::Value {
+pub(crate) fn outcome_json(o: &Outcome) -> serde_json::Value {
     let num = |s: f64| {
         if s.is_finite() {
             j!(s)
@@ -39,6 +39,13 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
             j!({"outcome": "possible", "customer": customer.0, "possibly_same": possibly.0, "score": num(*score)})
         }
         Outcome::Unchanged { customer } => j!({"outcome": "unchanged", "customer": customer.0}),
+        Outcome::Updated {
+            customer,
+            split_off,
+            placed,
+        } => {
+            j!({"outcome": "updated", "customer": customer.0, "split_off": split_off.iter().map(|m| m.0).collect::<Vec<_>>(), "placed": outcome_json(placed)})
+        }
     }
 }
 

@@ -1,0 +1,513 @@
+//! Mapping files (TOML): how a source's rows become records, entities,
+//! relationships or interactions. Every option is documented in
+//! docs/mapping.md; this module only parses and checks them, and turns one
+//! row into canonical attributes.
+
+use kith::resolve::compare::{Rules, Weights};
+use kith::resolve::{normalize, ResolveConfig};
+use kith::{Attrs, Decimal, Timestamp, Value};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A mapping file.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The source system the keys belong to.
+    pub system: String,
+    /// What each row is: `person`, `organization` (source records resolved
+    /// into customers), `interaction`, `relationship`, or another entity
+    /// kind (`account`, `household`, a registered kind) stored as named.
+    #[serde(default = "person")]
+    pub kind: String,
+    /// A column holding each row's kind, read through `kinds`.
+    #[serde(default)]
+    pub kind_column: Option<String>,
+    /// Value table of `kind_column`: the source's value = the kind.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, String>,
+    /// The column holding the record's key (not needed for relationships).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `csv` (the default) or `jsonl` (one JSON object per line).
+    #[serde(default = "csv_format")]
+    pub format: String,
+    /// CSV field delimiter (one byte).
+    #[serde(default = "comma")]
+    pub delimiter: String,
+    /// Whether the first CSV row names the columns (otherwise columns are 1, 2, …).
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// Canonical attribute = column, or `{ join = [columns], with = " " }`.
+    #[serde(default)]
+    pub columns: BTreeMap<String, Source>,
+    /// Transforms per canonical attribute, applied in order: trim, lower,
+    /// upper, title, digits, alnum, collapse.
+    #[serde(default)]
+    pub transforms: BTreeMap<String, Vec<String>>,
+    /// Split a full-name column into given, middle and family names.
+    #[serde(default)]
+    pub split_name: Option<SplitName>,
+    /// Canonical attributes that hold dates.
+    #[serde(default)]
+    pub dates: Vec<String>,
+    /// Accepted date formats, tried in order: iso, compact, eu, us.
+    #[serde(default = "date_formats")]
+    pub date_formats: Vec<String>,
+    /// What to do with a date that does not parse: `reject` or `keep`.
+    #[serde(default = "reject")]
+    pub invalid_dates: String,
+    /// Canonical attributes that hold timestamps.
+    #[serde(default)]
+    pub timestamps: Vec<String>,
+    /// Canonical attributes (or relationship properties) that hold exact decimals.
+    #[serde(default)]
+    pub decimals: Vec<String>,
+    /// Canonical attributes that hold integers.
+    #[serde(default)]
+    pub integers: Vec<String>,
+    /// Country calling code for phones written without one (`"61"`, `"1"`).
+    #[serde(default)]
+    pub phone_country: Option<String>,
+    /// The source's trust rank for survivorship (higher wins).
+    #[serde(default)]
+    pub trust: Option<i64>,
+    /// Trust ranks for single attributes, overriding `trust`.
+    #[serde(default)]
+    pub trust_by_attribute: BTreeMap<String, i64>,
+    /// Interaction files: the system of the party each row belongs to.
+    #[serde(default)]
+    pub party_system: Option<String>,
+    /// Interaction files: the column holding the party's key.
+    #[serde(default)]
+    pub party_key: Option<String>,
+    /// Relationship files: the two endpoints and the kind.
+    #[serde(default)]
+    pub relationship: Option<RelationshipMap>,
+    /// Resolution thresholds, weights and blocking keys.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
+}
+
+/// Where an attribute comes from.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum Source {
+    /// One column.
+    Column(String),
+    /// Several columns joined.
+    Join {
+        /// The columns, in order; empty ones are skipped.
+        join: Vec<String>,
+        /// The separator (a space by default).
+        #[serde(default = "space")]
+        with: String,
+    },
+}
+
+/// Splitting a full name.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SplitName {
+    /// The column holding `Given Middle Family` or `Family, Given Middle`.
+    pub column: String,
+}
+
+/// The endpoints and kind of a relationship file's rows.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipMap {
+    /// System of the start record (or entity).
+    pub from_system: String,
+    /// Column holding the start's key.
+    pub from_key: String,
+    /// System of the end record (or entity).
+    pub to_system: String,
+    /// Column holding the end's key.
+    pub to_key: String,
+    /// The relationship kind (`OWNS`, `GUARANTEES`, a user-defined kind).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A column holding the kind, read through `kinds`.
+    #[serde(default)]
+    pub kind_column: Option<String>,
+    /// Value table of `kind_column`.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, String>,
+    /// Column of the first day the relationship holds.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Column of the last day it holds.
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// Resolution settings of a mapping.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// Score that links a record to a customer.
+    pub match_threshold: Option<f64>,
+    /// Score that records a possible match.
+    pub possible_threshold: Option<f64>,
+    /// Blocking keys shared by more records are skipped.
+    pub max_block: Option<usize>,
+    /// Blocking-key families in use.
+    pub blocking: Option<Vec<String>>,
+    /// `[resolution.weights.person] email = [exact, close, partial, disagree]`.
+    #[serde(default)]
+    pub weights: BTreeMap<String, BTreeMap<String, [f64; 4]>>,
+}
+
+fn person() -> String {
+    "person".into()
+}
+fn csv_format() -> String {
+    "csv".into()
+}
+fn comma() -> String {
+    ",".into()
+}
+fn space() -> String {
+    " ".into()
+}
+fn yes() -> bool {
+    true
+}
+fn reject() -> String {
+    "reject".into()
+}
+fn date_formats() -> Vec<String> {
+    vec!["iso".into(), "compact".into()]
+}
+
+const TRANSFORMS: &[&str] = &["trim", "lower", "upper", "title", "digits", "alnum", "collapse"];
+const DATE_FORMATS: &[&str] = &["iso", "compact", "eu", "us"];
+
+impl Mapping {
+    /// Reads and checks a mapping file: every problem is named with the file.
+    pub fn load(path: &std::path::Path) -> Result<Mapping, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let m: Mapping = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        m.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(m)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.format != "csv" && self.format != "jsonl" {
+            return Err(format!("format must be csv or jsonl, not {:?}", self.format));
+        }
+        if self.delimiter.len() != 1 {
+            return Err("delimiter must be one byte".into());
+        }
+        if self.invalid_dates != "reject" && self.invalid_dates != "keep" {
+            return Err("invalid_dates must be reject or keep".into());
+        }
+        for f in &self.date_formats {
+            if !DATE_FORMATS.contains(&f.as_str()) {
+                return Err(format!("unknown date format {f:?}; known: {DATE_FORMATS:?}"));
+            }
+        }
+        for (attr, ts) in &self.transforms {
+            for t in ts {
+                if !TRANSFORMS.contains(&t.as_str()) {
+                    return Err(format!(
+                        "transform {t:?} of {attr} is unknown; known: {TRANSFORMS:?}"
+                    ));
+                }
+            }
+        }
+        if self.kind_column.is_some() && self.kinds.is_empty() {
+            return Err("kind_column needs a [kinds] value table".into());
+        }
+        match self.kind.as_str() {
+            "relationship" => {
+                let r = self
+                    .relationship
+                    .as_ref()
+                    .ok_or("a relationship mapping needs a [relationship] table")?;
+                if r.kind.is_none() == r.kind_column.is_none() {
+                    return Err("[relationship] needs exactly one of kind and kind_column".into());
+                }
+                if r.kind_column.is_some() && r.kinds.is_empty() {
+                    return Err("[relationship] kind_column needs a kinds value table".into());
+                }
+            }
+            "interaction" => {
+                if self.party_system.is_none() || self.party_key.is_none() {
+                    return Err("an interaction mapping needs party_system and party_key".into());
+                }
+                if self.key.is_none() {
+                    return Err("an interaction mapping needs key".into());
+                }
+            }
+            _ => {
+                if self.key.is_none() {
+                    return Err("the mapping needs key (the column holding each record's key)".into());
+                }
+            }
+        }
+        if let Some(c) = &self.phone_country {
+            if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("phone_country must be digits, such as \"61\", not {c:?}"));
+            }
+        }
+        self.config()?;
+        Ok(())
+    }
+
+    /// The resolution settings.
+    pub fn config(&self) -> Result<ResolveConfig, String> {
+        let mut c = ResolveConfig::default();
+        let Some(r) = &self.resolution else {
+            return Ok(c);
+        };
+        if let Some(t) = r.match_threshold {
+            c.match_threshold = t;
+        }
+        if let Some(t) = r.possible_threshold {
+            c.possible_threshold = t;
+        }
+        if c.possible_threshold > c.match_threshold {
+            return Err("possible_threshold must not exceed match_threshold".into());
+        }
+        if let Some(b) = r.max_block {
+            c.max_block = b;
+        }
+        let mut rules = Rules::default();
+        if let Some(b) = &r.blocking {
+            rules.set_blocking(b)?;
+        }
+        for (kind, fields) in &r.weights {
+            for (field, w) in fields {
+                rules.set_weights(
+                    kind,
+                    field,
+                    Weights {
+                        exact: w[0],
+                        close: w[1],
+                        partial: w[2],
+                        disagree: w[3],
+                    },
+                )?;
+            }
+        }
+        c.rules = rules;
+        Ok(c)
+    }
+
+    /// Every column the mapping reads.
+    pub fn columns_read(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        out.extend(self.key.clone());
+        out.extend(self.kind_column.clone());
+        out.extend(self.party_key.clone());
+        for s in self.columns.values() {
+            match s {
+                Source::Column(c) => out.push(c.clone()),
+                Source::Join { join, .. } => out.extend(join.iter().cloned()),
+            }
+        }
+        if let Some(s) = &self.split_name {
+            out.push(s.column.clone());
+        }
+        if let Some(r) = &self.relationship {
+            out.push(r.from_key.clone());
+            out.push(r.to_key.clone());
+            out.extend(r.kind_column.clone());
+            out.extend(r.since.clone());
+            out.extend(r.until.clone());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The canonical attributes of one row; `cell` reads a column ("" when empty).
+    pub fn attrs(&self, cell: &dyn Fn(&str) -> Result<String, String>) -> Result<Attrs, String> {
+        let mut raw: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(s) = &self.split_name {
+            let full = cell(&s.column)?;
+            let (g, m, f) = split_full_name(&full);
+            for (attr, v) in [("given_name", g), ("middle_name", m), ("family_name", f)] {
+                if !v.is_empty() {
+                    raw.insert(attr.into(), v);
+                }
+            }
+        }
+        for (attr, src) in &self.columns {
+            let v = match src {
+                Source::Column(c) => cell(c)?,
+                Source::Join { join, with } => {
+                    let mut parts = Vec::new();
+                    for c in join {
+                        let v = cell(c)?;
+                        if !v.is_empty() {
+                            parts.push(v);
+                        }
+                    }
+                    parts.join(with)
+                }
+            };
+            raw.insert(attr.clone(), v);
+        }
+        let formats: Vec<&str> = self.date_formats.iter().map(String::as_str).collect();
+        let mut attrs = Attrs::new();
+        for (attr, mut v) in raw {
+            if let Some(ts) = self.transforms.get(&attr) {
+                for t in ts {
+                    v = transform(t, &v);
+                }
+            }
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let value = if self.timestamps.contains(&attr) {
+                Value::Timestamp(
+                    Timestamp::parse(v)
+                        .ok()
+                        .or_else(|| {
+                            normalize::date(v, &formats).map(|d| {
+                                Timestamp::from_micros(d.days_since_epoch() as i64 * 86_400_000_000)
+                            })
+                        })
+                        .ok_or_else(|| format!("{attr}: {v:?} is not a timestamp"))?,
+                )
+            } else if self.dates.contains(&attr) {
+                match normalize::date(v, &formats) {
+                    Some(d) => Value::Date(d),
+                    None if self.invalid_dates == "keep" => Value::Text(v.to_string()),
+                    None => return Err(format!("{attr}: {v:?} is not a date in {formats:?}")),
+                }
+            } else if self.decimals.contains(&attr) {
+                Value::Decimal(
+                    Decimal::parse(v).map_err(|_| format!("{attr}: {v:?} is not a decimal"))?,
+                )
+            } else if self.integers.contains(&attr) {
+                Value::Int(
+                    v.parse()
+                        .map_err(|_| format!("{attr}: {v:?} is not an integer"))?,
+                )
+            } else if attr == kith::attrs::PHONE {
+                match &self.phone_country {
+                    Some(cc) => Value::Text(phone_with_country(v, cc)),
+                    None => Value::Text(v.to_string()),
+                }
+            } else {
+                Value::Text(v.to_string())
+            };
+            attrs.insert(attr, value);
+        }
+        Ok(attrs)
+    }
+
+    /// The trust ranks of this source, as record fields.
+    pub fn trust_fields(&self, attrs: &mut Attrs) {
+        if let Some(t) = self.trust {
+            attrs.insert(kith::attrs::TRUST.into(), Value::Int(t));
+        }
+        for (attr, t) in &self.trust_by_attribute {
+            attrs.insert(format!("trust_{attr}"), Value::Int(*t));
+        }
+    }
+}
+
+/// One transform of a cell.
+fn transform(t: &str, v: &str) -> String {
+    match t {
+        "trim" => v.trim().to_string(),
+        "lower" => v.to_lowercase(),
+        "upper" => v.to_uppercase(),
+        "title" => v
+            .split(' ')
+            .map(|w| {
+                let mut c = w.chars();
+                match c.next() {
+                    Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+                    None => String::new(),
+                }
+            })
+            .collect::<Vec<String>>()
+            .join(" "),
+        "digits" => v.chars().filter(char::is_ascii_digit).collect(),
+        "alnum" => v.chars().filter(|c| c.is_alphanumeric()).collect(),
+        "collapse" => v.split_whitespace().collect::<Vec<_>>().join(" "),
+        _ => v.to_string(),
+    }
+}
+
+/// `Given Middle Family` or `Family, Given Middle` as (given, middle, family).
+pub fn split_full_name(full: &str) -> (String, String, String) {
+    let full = full.trim();
+    if let Some((family, rest)) = full.split_once(',') {
+        let mut words = rest.split_whitespace();
+        let given = words.next().unwrap_or("").to_string();
+        let middle = words.collect::<Vec<_>>().join(" ");
+        return (given, middle, family.trim().to_string());
+    }
+    let words: Vec<&str> = full.split_whitespace().collect();
+    match words.len() {
+        0 => Default::default(),
+        1 => (words[0].to_string(), String::new(), String::new()),
+        n => (
+            words[0].to_string(),
+            words[1..n - 1].join(" "),
+            words[n - 1].to_string(),
+        ),
+    }
+}
+
+/// A phone in international form, `+<country><number>`: `+` or `00`
+/// numbers keep their code; a national number loses its trunk `0` and gains
+/// the default country code.
+pub fn phone_with_country(v: &str, cc: &str) -> String {
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return v.to_string();
+    }
+    if v.trim_start().starts_with('+') {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("+{cc}{rest}")
+    } else {
+        format!("+{cc}{digits}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_names_split_both_ways() {
+        assert_eq!(
+            split_full_name("Mary Anne Smith"),
+            ("Mary".into(), "Anne".into(), "Smith".into())
+        );
+        assert_eq!(
+            split_full_name("Smith, Mary Anne"),
+            ("Mary".into(), "Anne".into(), "Smith".into())
+        );
+        assert_eq!(split_full_name("Cher"), ("Cher".into(), "".into(), "".into()));
+    }
+
+    #[test]
+    fn phones_gain_the_default_country() {
+        assert_eq!(phone_with_country("0412 345 678", "61"), "+61412345678");
+        assert_eq!(phone_with_country("+44 20 7946 0000", "61"), "+442079460000");
+        assert_eq!(phone_with_country("0044 20 7946 0000", "61"), "+442079460000");
+        assert_eq!(phone_with_country("(555) 123-4567", "1"), "+15551234567");
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(transform("title", "mARY anne"), "Mary Anne");
+        assert_eq!(transform("digits", "AB-12 3"), "123");
+        assert_eq!(transform("collapse", " a   b "), "a b");
+        assert_eq!(transform("alnum", "x-1 y"), "x1y");
+    }
+}
