@@ -184,7 +184,7 @@ not json
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("events.jsonl:3: not JSON"), "{err}");
     assert!(
-        err.contains("events.jsonl:5: op must be upsert or delete"),
+        err.contains("events.jsonl:5: op must be upsert, delete, same or apart"),
         "{err}"
     );
     let links =

@@ -362,3 +362,463 @@ fn loading_records_in_another_order_yields_the_same_customers() {
         );
     }
 }
+
+fn cfg() -> ResolveConfig {
+    ResolveConfig::default()
+}
+
+fn org(pairs: &[(&str, &str)]) -> Attrs {
+    rec(pairs)
+}
+
+fn upsert_org(db: &Db, system: &str, key: &str, r: Attrs) -> Outcome {
+    db.upsert_record(system, key, EntityKind::ORGANIZATION, r, &cfg())
+        .unwrap()
+}
+
+/// Ann's CRM record (email) and billing record (national id), and the
+/// core-banking record that holds both.
+fn bridged(db: &Db) -> (kith::EntityId, kith::EntityId) {
+    let a = upsert(
+        db,
+        "crm",
+        "1",
+        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@x.io")]),
+    );
+    let b = upsert(
+        db,
+        "billing",
+        "7",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    assert_ne!(customer(&a), customer(&b));
+    let c = upsert(
+        db,
+        "core",
+        "X",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("email", "ann@x.io"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    assert!(matches!(c, Outcome::Merged { .. }), "{c:?}");
+    (customer(&a), customer(&b))
+}
+
+#[test]
+fn deleting_the_bridging_record_unmerges_and_relationships_go_back() {
+    let db = Db::temporary().unwrap();
+    let (a, b) = bridged(&db);
+    let survivor = db.customer_of_record("crm", "1").unwrap().unwrap();
+    // An account the billing record's system says it owns, stated through
+    // that record, and one stated by nobody (the API).
+    let acct = db
+        .create(kith::NewEntity::new(EntityKind::ACCOUNT).identifier("billing", "ACC-1"))
+        .unwrap();
+    let billing_rec = db.lookup("billing", "7").unwrap().unwrap();
+    db.relate(
+        survivor,
+        RelKind::OWNS,
+        acct,
+        kith::EdgeProps::new().attr(attrs::FROM_RECORD, Value::Int(billing_rec.0 as i64)),
+    )
+    .unwrap();
+    let hh = db.create(kith::NewEntity::new(EntityKind::HOUSEHOLD)).unwrap();
+    db.relate(survivor, RelKind::MEMBER_OF, hh, kith::EdgeProps::new())
+        .unwrap();
+
+    let d = db.delete_record("core", "X", &cfg()).unwrap().unwrap();
+    assert_eq!(d.customer, Some(survivor));
+    assert!(!d.customer_deleted);
+    assert_eq!(d.split_off.len(), 1, "{d:?}");
+    let crm = db.customer_of_record("crm", "1").unwrap().unwrap();
+    let billing = db.customer_of_record("billing", "7").unwrap().unwrap();
+    assert_ne!(crm, billing, "the two records no longer hold together");
+    assert_eq!(crm, a.min(b), "the part holding the oldest record keeps the id");
+    // The account went back with the billing record; the household stayed.
+    assert_eq!(
+        db.neighbour_ids(billing, RelKind::OWNS, Direction::Out).unwrap(),
+        vec![acct]
+    );
+    assert!(db
+        .neighbour_ids(crm, RelKind::OWNS, Direction::Out)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        db.neighbour_ids(crm, RelKind::MEMBER_OF, Direction::Out).unwrap(),
+        vec![hh]
+    );
+    // Each customer's profile comes from its own records only.
+    let c = db.get(crm).unwrap().unwrap();
+    assert_eq!(c.text(attrs::EMAIL), Some("ann@x.io"));
+    assert_eq!(c.attr(attrs::NATIONAL_ID), None);
+    let b2 = db.get(billing).unwrap().unwrap();
+    assert_eq!(b2.text(attrs::NATIONAL_ID), Some("123456789"));
+    assert_eq!(b2.attr(attrs::EMAIL), None);
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_changed_record_is_resolved_again_and_its_customer_splits() {
+    let db = Db::temporary().unwrap();
+    bridged(&db);
+    // The bridging record loses its email: the CRM record no longer matches.
+    let o = upsert(
+        &db,
+        "core",
+        "X",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    match &o {
+        Outcome::Updated { split_off, .. } => assert_eq!(split_off.len(), 1, "{o:?}"),
+        other => panic!("expected an update, got {other:?}"),
+    }
+    let x = db.customer_of_record("core", "X").unwrap();
+    assert_eq!(x, db.customer_of_record("billing", "7").unwrap());
+    assert_ne!(x, db.customer_of_record("crm", "1").unwrap());
+    // The same fields again change nothing.
+    let again = upsert(
+        &db,
+        "core",
+        "X",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    assert!(matches!(again, Outcome::Unchanged { .. }), "{again:?}");
+    // Given the email back, it bridges (and merges) again.
+    let back = upsert(
+        &db,
+        "core",
+        "X",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("email", "ann@x.io"),
+            ("national_id", "123456789"),
+        ]),
+    );
+    assert!(
+        matches!(&back, Outcome::Updated { placed, .. } if matches!(**placed, Outcome::Merged { .. })),
+        "{back:?}"
+    );
+    assert_eq!(
+        db.customer_of_record("crm", "1").unwrap(),
+        db.customer_of_record("billing", "7").unwrap()
+    );
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_record_alone_on_its_customer_keeps_the_customer_when_it_changes() {
+    let db = Db::temporary().unwrap();
+    let a = upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@x.io")]),
+    );
+    let acct = db.create(kith::NewEntity::new(EntityKind::ACCOUNT)).unwrap();
+    db.relate(customer(&a), RelKind::OWNS, acct, kith::EdgeProps::new())
+        .unwrap();
+    let o = upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@y.io")]),
+    );
+    assert_eq!(o.customer(), customer(&a));
+    let c = db.get(customer(&a)).unwrap().unwrap();
+    assert_eq!(c.text(attrs::EMAIL), Some("ann@y.io"), "the profile follows");
+    assert_eq!(
+        db.neighbour_ids(customer(&a), RelKind::OWNS, Direction::Out)
+            .unwrap(),
+        vec![acct]
+    );
+}
+
+#[test]
+fn users_force_records_together_and_apart_and_resolution_respects_it() {
+    let db = Db::temporary().unwrap();
+    let a = upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[("given_name", "Jo"), ("family_name", "Park"), ("phone", "0412000111")]),
+    );
+    let b = upsert(
+        &db,
+        "web",
+        "u9",
+        rec(&[("given_name", "Joanna"), ("family_name", "Parke")]),
+    );
+    assert_ne!(customer(&a), customer(&b));
+    let together = db
+        .force_together(("crm", "1"), ("web", "u9"), &cfg())
+        .unwrap();
+    assert_eq!(db.customer_of_record("web", "u9").unwrap(), Some(together));
+    assert_eq!(db.customer_of_record("crm", "1").unwrap(), Some(together));
+    // A change to one of them re-resolves it, but it stays with its partner.
+    let o = upsert(
+        &db,
+        "web",
+        "u9",
+        rec(&[("given_name", "Joanna"), ("family_name", "Parker")]),
+    );
+    assert_eq!(o.customer(), together, "{o:?}");
+
+    // Two records that match strongly, kept apart by a user.
+    let c = upsert(
+        &db,
+        "crm",
+        "2",
+        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+    );
+    let d = upsert(
+        &db,
+        "billing",
+        "2",
+        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+    );
+    assert_eq!(customer(&c), customer(&d));
+    let (x, y) = db
+        .force_apart(("crm", "2"), ("billing", "2"), &cfg())
+        .unwrap();
+    assert_ne!(x, y);
+    // Re-resolving the kept-apart record does not put it back.
+    let o = upsert(
+        &db,
+        "billing",
+        "2",
+        rec(&[
+            ("given_name", "Sam"),
+            ("family_name", "Ng"),
+            ("email", "sam@ng.io"),
+            ("phone", "0499000000"),
+        ]),
+    );
+    assert_ne!(o.customer(), db.customer_of_record("crm", "2").unwrap().unwrap());
+    // A third record matching both joins one of them, never merging them.
+    let e = upsert(
+        &db,
+        "web",
+        "sam",
+        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+    );
+    assert!(!matches!(e, Outcome::Merged { .. }), "{e:?}");
+    assert_ne!(
+        db.customer_of_record("crm", "2").unwrap(),
+        db.customer_of_record("billing", "2").unwrap()
+    );
+    assert!(db.force_apart(("crm", "2"), ("crm", "2"), &cfg()).is_err());
+    assert!(db.force_together(("crm", "2"), ("nope", "0"), &cfg()).is_err());
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn survivorship_follows_trust_then_frequency_then_recency_with_lineage() {
+    let db = Db::temporary().unwrap();
+    let with = |pairs: &[(&str, &str)], trust: Option<i64>| {
+        let mut r = rec(pairs);
+        if let Some(t) = trust {
+            r.insert(attrs::TRUST.into(), Value::Int(t));
+        }
+        r
+    };
+    let base = [
+        ("given_name", "Maria"),
+        ("family_name", "Lopez"),
+        ("national_id", "555443333"),
+    ];
+    let mut v = base.to_vec();
+    v.push(("email", "maria@old.io"));
+    v.push(("city", "Springfield"));
+    let a = upsert(&db, "crm", "1", with(&v, Some(1)));
+    let mut v = base.to_vec();
+    v.push(("email", "maria@new.io"));
+    v.push(("city", "Shelbyville"));
+    upsert(&db, "web", "1", with(&v, Some(1)));
+    let mut v = base.to_vec();
+    v.push(("city", "Springfield"));
+    upsert(&db, "mortgage", "1", with(&v, Some(1)));
+    let mut v = base.to_vec();
+    v.push(("given_name", "María"));
+    upsert(&db, "core", "1", with(&v, Some(9)));
+    let c = customer(&a);
+    let lineage = db.lineage(c).unwrap();
+    let of = |attr: &str| lineage.iter().find(|l| l.attr == attr).unwrap().clone();
+    // The most trusted source wins the given name.
+    assert_eq!(of("given_name").value, Value::from("María"));
+    assert_eq!(of("given_name").record.to_string(), "core:1");
+    assert_eq!(of("given_name").rule, "trust");
+    // Two records say Springfield, one Shelbyville.
+    assert_eq!(of("city").value, Value::from("Springfield"));
+    assert_eq!(of("city").rule, "frequency");
+    // Equal trust and frequency: the most recent record.
+    assert_eq!(of("email").value, Value::from("maria@new.io"));
+    assert_eq!(of("email").record.to_string(), "web:1");
+    assert_eq!(of("email").rule, "recency");
+    assert_eq!(of("family_name").rule, "only");
+    let cust = db.get(c).unwrap().unwrap();
+    for l in &lineage {
+        assert_eq!(cust.attr(&l.attr).as_ref(), Some(&l.value), "{}", l.attr);
+    }
+    assert!(cust.attr(attrs::TRUST).is_none(), "bookkeeping stays on records");
+}
+
+#[test]
+fn organizations_match_across_legal_forms_and_registration_numbers_decide() {
+    let db = Db::temporary().unwrap();
+    let a = upsert_org(
+        &db,
+        "crm",
+        "O1",
+        org(&[
+            ("organization_name", "Acme Widgets Ltd"),
+            ("postal_code", "2000"),
+            ("phone", "0290001111"),
+        ]),
+    );
+    let b = upsert_org(
+        &db,
+        "kyc",
+        "K1",
+        org(&[
+            ("organization_name", "ACME WIDGETS LIMITED"),
+            ("postal_code", "2000"),
+            ("registration_number", "ACN 000 111 222"),
+        ]),
+    );
+    assert_eq!(customer(&a), customer(&b), "{b:?}");
+    let c = upsert_org(
+        &db,
+        "loans",
+        "L1",
+        org(&[
+            ("organization_name", "The Acme Widgets Company, Inc."),
+            ("registration_number", "000111222"),
+        ]),
+    );
+    assert_eq!(customer(&c), customer(&a), "{c:?}");
+    // Same name, another registration number: another company.
+    let d = upsert_org(
+        &db,
+        "loans",
+        "L2",
+        org(&[
+            ("organization_name", "Acme Widgets Ltd"),
+            ("postal_code", "2000"),
+            ("registration_number", "999888777"),
+        ]),
+    );
+    assert_ne!(customer(&d), customer(&a), "{d:?}");
+    // A person never joins an organization, whatever they share.
+    let p = upsert(
+        &db,
+        "crm",
+        "P1",
+        rec(&[("given_name", "Acme"), ("family_name", "Widgets"), ("phone", "0290001111")]),
+    );
+    assert_ne!(customer(&p), customer(&a));
+    assert_eq!(
+        db.get(customer(&a)).unwrap().unwrap().kind,
+        EntityKind::ORGANIZATION
+    );
+}
+
+#[test]
+fn account_number_only_records_link_to_the_accounts_owner() {
+    let db = Db::temporary().unwrap();
+    // A record that carries the account number links by it.
+    let a = upsert(
+        &db,
+        "core",
+        "C1",
+        rec(&[
+            ("given_name", "Li"),
+            ("family_name", "Wei"),
+            ("account_number", "12-3456-789"),
+        ]),
+    );
+    let b = upsert(&db, "cards", "K1", rec(&[("account_number", "123456789")]));
+    assert_eq!(customer(&b), customer(&a), "{b:?}");
+    // An account entity owned by a customer whose records never named it.
+    let o = upsert(
+        &db,
+        "crm",
+        "9",
+        rec(&[("given_name", "Tom"), ("family_name", "Hale"), ("email", "tom@h.io")]),
+    );
+    let acct = db
+        .create(
+            kith::NewEntity::new(EntityKind::ACCOUNT)
+                .attr(attrs::ACCOUNT_NUMBER, "55-0001"),
+        )
+        .unwrap();
+    db.relate(customer(&o), RelKind::OWNS, acct, kith::EdgeProps::new())
+        .unwrap();
+    let r = upsert(&db, "statements", "S1", rec(&[("account_number", "550001")]));
+    assert_eq!(customer(&r), customer(&o), "linked through OWNS: {r:?}");
+    // A joint account: two owners, so a record naming only the account is
+    // a possible match, never a merge of the two owners.
+    let p = upsert(
+        &db,
+        "crm",
+        "10",
+        rec(&[("given_name", "Uma"), ("family_name", "Hale"), ("email", "uma@h.io")]),
+    );
+    db.relate(customer(&p), RelKind::OWNS, acct, kith::EdgeProps::new())
+        .unwrap();
+    let j = upsert(&db, "statements", "S2", rec(&[("account_number", "550001")]));
+    assert!(matches!(j, Outcome::Possible { .. }), "{j:?}");
+    assert_ne!(customer(&o), customer(&p));
+}
+
+#[test]
+fn a_phone_many_records_share_is_weak_evidence() {
+    use kith::resolve::compare::{compare_with, Frequencies, Rules};
+    let x = rec(&[("given_name", "Kim"), ("family_name", "Roe"), ("phone", "0411222333")]);
+    let y = x.clone();
+    let rare = compare_with(&Rules::default(), &x, &y, &Frequencies::default());
+    let shared = compare_with(
+        &Rules::default(),
+        &x,
+        &y,
+        &Frequencies {
+            phone: 40,
+            ..Frequencies::default()
+        },
+    );
+    assert!(shared.total < rare.total - 3.0, "{} vs {}", shared.total, rare.total);
+    let rare_name = compare_with(
+        &Rules::default(),
+        &x,
+        &y,
+        &Frequencies {
+            family_name: 1,
+            ..Frequencies::default()
+        },
+    );
+    let common_name = compare_with(
+        &Rules::default(),
+        &x,
+        &y,
+        &Frequencies {
+            family_name: 5_000,
+            ..Frequencies::default()
+        },
+    );
+    assert!(rare_name.total > common_name.total + 2.0);
+}

@@ -79,7 +79,7 @@ pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
 /// without legal forms (`Acme Ltd` = `ACME Limited`); a registration
 /// number or tax id that differs is strong evidence of two companies.
 pub const ORGANIZATION_WEIGHTS: &[(&str, Weights)] = &[
-    (a::ORGANIZATION_NAME, w(8.0, 5.0, 2.0, -6.0)),
+    (a::ORGANIZATION_NAME, w(9.0, 5.0, 2.0, -6.0)),
     (a::REGISTRATION_NUMBER, w(14.0, 7.0, 0.0, -12.0)),
     (a::TAX_ID, w(12.0, 7.0, 0.0, -10.0)),
     (a::HOUSE_NUMBER, w(2.5, 1.5, 0.0, -1.0)),
@@ -209,11 +209,23 @@ impl Frequencies {
             a::PHONE => w * shared(self.phone),
             a::STREET | a::HOUSE_NUMBER | a::UNIT | a::POSTAL_CODE => w * shared(self.address),
             a::FAMILY_NAME if self.family_name == 0 => w,
-            a::FAMILY_NAME if self.family_name <= RARE_NAME => w + 1.5,
+            a::FAMILY_NAME if self.family_name <= RARE_NAME => w + 0.75,
             a::FAMILY_NAME if self.family_name >= COMMON_NAME => w - 1.5,
             _ => w,
         }
     }
+}
+
+/// The identifiers that, when they differ, make two organizations two
+/// companies whatever else agrees.
+pub const HARD_IDENTIFIERS: &[&str] = &[a::REGISTRATION_NUMBER, a::TAX_ID];
+
+/// Whether two organization records (or a record and a customer's
+/// profile) hold different registration numbers or tax ids.
+pub fn hard_conflict(x: &Attrs, y: &Attrs) -> bool {
+    HARD_IDENTIFIERS
+        .iter()
+        .any(|f| compare_field(f, x, y) == Agreement::Disagree)
 }
 
 /// Whether a record describes an organization (its `party_kind`).
@@ -328,10 +340,11 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
         | a::REGISTRATION_NUMBER
         | a::ACCOUNT_NUMBER => {
             let norm = |t: &str| {
-                t.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-                    .to_uppercase()
+                if field == a::REGISTRATION_NUMBER || field == a::TAX_ID {
+                    company_number(t)
+                } else {
+                    alnum(t)
+                }
             };
             let (Some(p), Some(q)) = (text(x, field).map(norm), text(y, field).map(norm)) else {
                 return Agreement::Missing;
@@ -498,6 +511,17 @@ fn alnum(s: &str) -> String {
         .to_uppercase()
 }
 
+/// A registration number or tax id without its label: the digits when there
+/// are at least six (`ACN 000 111 222` = `000111222`), else letters and digits.
+fn company_number(s: &str) -> String {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 6 {
+        digits
+    } else {
+        alnum(s)
+    }
+}
+
 /// The candidate keys of a record under `rules` (see [`blocking_keys`]).
 pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
     let mut keys = Vec::new();
@@ -517,7 +541,7 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
             }
         }
         for (f, p) in [(a::TAX_ID, "t:"), (a::REGISTRATION_NUMBER, "r:")] {
-            if let Some(v) = t(f).map(alnum).filter(|v| !v.is_empty()) {
+            if let Some(v) = t(f).map(company_number).filter(|v| !v.is_empty()) {
                 keys.push(format!("{p}{v}"));
             }
         }

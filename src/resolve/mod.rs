@@ -424,6 +424,21 @@ impl Db {
                 }
             }
         }
+        // An organization never joins a customer whose profile holds another
+        // registration number or tax id.
+        if compare::is_organization(attrs) {
+            let mut conflicts = Vec::new();
+            for c in best.keys() {
+                if let Some(cust) = self.get(*c)? {
+                    if compare::hard_conflict(attrs, &cust.attrs()) {
+                        conflicts.push(*c);
+                    }
+                }
+            }
+            for c in conflicts {
+                best.remove(&c);
+            }
+        }
         Ok(best)
     }
 
