@@ -552,3 +552,52 @@ pub fn context_to_json(db: &crate::Db, c: &crate::CustomerContext) -> J {
         },
     })
 }
+
+/// Field comparisons as JSON: `[{"field", "agreement", "weight"}]`.
+pub fn field_scores_to_json(scores: &[crate::resolve::compare::FieldScore]) -> J {
+    J::Array(
+        scores
+            .iter()
+            .map(|s| {
+                json!({
+                    "field": s.field,
+                    "agreement": format!("{:?}", s.agreement).to_lowercase(),
+                    "weight": if s.weight.is_finite() { json!(s.weight) } else { J::Null },
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Why a record belongs to its customer, as JSON.
+pub fn explanation_to_json(x: &crate::resolve::Explanation) -> J {
+    json!({
+        "record": x.record.0,
+        "customer": x.customer.map(|c| c.0),
+        "comparisons": x.comparisons.iter().map(|(other, scores, total)| json!({
+            "record": other.to_string(),
+            "fields": field_scores_to_json(scores),
+            "total": total,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A customer's lineage (survivorship), as JSON.
+pub fn lineage_to_json(lineage: &[crate::resolve::Lineage]) -> J {
+    J::Array(
+        lineage
+            .iter()
+            .map(|l| {
+                json!({
+                    "attr": l.attr,
+                    "value": l.value.to_json(),
+                    "record": l.record.to_string(),
+                    "at": l.at.to_string(),
+                    "trust": l.trust,
+                    "agreeing": l.agreeing,
+                    "rule": l.rule,
+                })
+            })
+            .collect(),
+    )
+}

@@ -261,7 +261,12 @@ fn explain_shows_the_comparisons_and_delete_removes_a_record() {
         db.customer_of_record("core", "9").unwrap(),
         Some(customer(&b))
     );
-    assert!(db.delete_record("core", "9", &cfg).unwrap().unwrap().customer_deleted);
+    assert!(
+        db.delete_record("core", "9", &cfg)
+            .unwrap()
+            .unwrap()
+            .customer_deleted
+    );
     assert_eq!(db.get(customer(&b)).unwrap(), None);
     assert!(db.delete_record("core", "9", &cfg).unwrap().is_none());
     assert!(db.check().unwrap().is_ok());
@@ -383,7 +388,11 @@ fn bridged(db: &Db) -> (kith::EntityId, kith::EntityId) {
         db,
         "crm",
         "1",
-        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@x.io")]),
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("email", "ann@x.io"),
+        ]),
     );
     let b = upsert(
         db,
@@ -429,7 +438,9 @@ fn deleting_the_bridging_record_unmerges_and_relationships_go_back() {
         kith::EdgeProps::new().attr(attrs::FROM_RECORD, Value::Int(billing_rec.0 as i64)),
     )
     .unwrap();
-    let hh = db.create(kith::NewEntity::new(EntityKind::HOUSEHOLD)).unwrap();
+    let hh = db
+        .create(kith::NewEntity::new(EntityKind::HOUSEHOLD))
+        .unwrap();
     db.relate(survivor, RelKind::MEMBER_OF, hh, kith::EdgeProps::new())
         .unwrap();
 
@@ -440,10 +451,15 @@ fn deleting_the_bridging_record_unmerges_and_relationships_go_back() {
     let crm = db.customer_of_record("crm", "1").unwrap().unwrap();
     let billing = db.customer_of_record("billing", "7").unwrap().unwrap();
     assert_ne!(crm, billing, "the two records no longer hold together");
-    assert_eq!(crm, a.min(b), "the part holding the oldest record keeps the id");
+    assert_eq!(
+        crm,
+        a.min(b),
+        "the part holding the oldest record keeps the id"
+    );
     // The account went back with the billing record; the household stayed.
     assert_eq!(
-        db.neighbour_ids(billing, RelKind::OWNS, Direction::Out).unwrap(),
+        db.neighbour_ids(billing, RelKind::OWNS, Direction::Out)
+            .unwrap(),
         vec![acct]
     );
     assert!(db
@@ -451,7 +467,8 @@ fn deleting_the_bridging_record_unmerges_and_relationships_go_back() {
         .unwrap()
         .is_empty());
     assert_eq!(
-        db.neighbour_ids(crm, RelKind::MEMBER_OF, Direction::Out).unwrap(),
+        db.neighbour_ids(crm, RelKind::MEMBER_OF, Direction::Out)
+            .unwrap(),
         vec![hh]
     );
     // Each customer's profile comes from its own records only.
@@ -528,20 +545,34 @@ fn a_record_alone_on_its_customer_keeps_the_customer_when_it_changes() {
         &db,
         "crm",
         "1",
-        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@x.io")]),
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("email", "ann@x.io"),
+        ]),
     );
-    let acct = db.create(kith::NewEntity::new(EntityKind::ACCOUNT)).unwrap();
+    let acct = db
+        .create(kith::NewEntity::new(EntityKind::ACCOUNT))
+        .unwrap();
     db.relate(customer(&a), RelKind::OWNS, acct, kith::EdgeProps::new())
         .unwrap();
     let o = upsert(
         &db,
         "crm",
         "1",
-        rec(&[("given_name", "Ann"), ("family_name", "Lee"), ("email", "ann@y.io")]),
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Lee"),
+            ("email", "ann@y.io"),
+        ]),
     );
     assert_eq!(o.customer(), customer(&a));
     let c = db.get(customer(&a)).unwrap().unwrap();
-    assert_eq!(c.text(attrs::EMAIL), Some("ann@y.io"), "the profile follows");
+    assert_eq!(
+        c.text(attrs::EMAIL),
+        Some("ann@y.io"),
+        "the profile follows"
+    );
     assert_eq!(
         db.neighbour_ids(customer(&a), RelKind::OWNS, Direction::Out)
             .unwrap(),
@@ -556,7 +587,11 @@ fn users_force_records_together_and_apart_and_resolution_respects_it() {
         &db,
         "crm",
         "1",
-        rec(&[("given_name", "Jo"), ("family_name", "Park"), ("phone", "0412000111")]),
+        rec(&[
+            ("given_name", "Jo"),
+            ("family_name", "Park"),
+            ("phone", "0412000111"),
+        ]),
     );
     let b = upsert(
         &db,
@@ -584,13 +619,21 @@ fn users_force_records_together_and_apart_and_resolution_respects_it() {
         &db,
         "crm",
         "2",
-        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+        rec(&[
+            ("given_name", "Sam"),
+            ("family_name", "Ng"),
+            ("email", "sam@ng.io"),
+        ]),
     );
     let d = upsert(
         &db,
         "billing",
         "2",
-        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+        rec(&[
+            ("given_name", "Sam"),
+            ("family_name", "Ng"),
+            ("email", "sam@ng.io"),
+        ]),
     );
     assert_eq!(customer(&c), customer(&d));
     let (x, y) = db
@@ -609,13 +652,20 @@ fn users_force_records_together_and_apart_and_resolution_respects_it() {
             ("phone", "0499000000"),
         ]),
     );
-    assert_ne!(o.customer(), db.customer_of_record("crm", "2").unwrap().unwrap());
+    assert_ne!(
+        o.customer(),
+        db.customer_of_record("crm", "2").unwrap().unwrap()
+    );
     // A third record matching both joins one of them, never merging them.
     let e = upsert(
         &db,
         "web",
         "sam",
-        rec(&[("given_name", "Sam"), ("family_name", "Ng"), ("email", "sam@ng.io")]),
+        rec(&[
+            ("given_name", "Sam"),
+            ("family_name", "Ng"),
+            ("email", "sam@ng.io"),
+        ]),
     );
     assert!(!matches!(e, Outcome::Merged { .. }), "{e:?}");
     assert_ne!(
@@ -623,7 +673,9 @@ fn users_force_records_together_and_apart_and_resolution_respects_it() {
         db.customer_of_record("billing", "2").unwrap()
     );
     assert!(db.force_apart(("crm", "2"), ("crm", "2"), &cfg()).is_err());
-    assert!(db.force_together(("crm", "2"), ("nope", "0"), &cfg()).is_err());
+    assert!(db
+        .force_together(("crm", "2"), ("nope", "0"), &cfg())
+        .is_err());
     assert!(db.check().unwrap().is_ok());
 }
 
@@ -675,7 +727,10 @@ fn survivorship_follows_trust_then_frequency_then_recency_with_lineage() {
     for l in &lineage {
         assert_eq!(cust.attr(&l.attr).as_ref(), Some(&l.value), "{}", l.attr);
     }
-    assert!(cust.attr(attrs::TRUST).is_none(), "bookkeeping stays on records");
+    assert!(
+        cust.attr(attrs::TRUST).is_none(),
+        "bookkeeping stays on records"
+    );
 }
 
 #[test]
@@ -729,7 +784,11 @@ fn organizations_match_across_legal_forms_and_registration_numbers_decide() {
         &db,
         "crm",
         "P1",
-        rec(&[("given_name", "Acme"), ("family_name", "Widgets"), ("phone", "0290001111")]),
+        rec(&[
+            ("given_name", "Acme"),
+            ("family_name", "Widgets"),
+            ("phone", "0290001111"),
+        ]),
     );
     assert_ne!(customer(&p), customer(&a));
     assert_eq!(
@@ -759,17 +818,23 @@ fn account_number_only_records_link_to_the_accounts_owner() {
         &db,
         "crm",
         "9",
-        rec(&[("given_name", "Tom"), ("family_name", "Hale"), ("email", "tom@h.io")]),
+        rec(&[
+            ("given_name", "Tom"),
+            ("family_name", "Hale"),
+            ("email", "tom@h.io"),
+        ]),
     );
     let acct = db
-        .create(
-            kith::NewEntity::new(EntityKind::ACCOUNT)
-                .attr(attrs::ACCOUNT_NUMBER, "55-0001"),
-        )
+        .create(kith::NewEntity::new(EntityKind::ACCOUNT).attr(attrs::ACCOUNT_NUMBER, "55-0001"))
         .unwrap();
     db.relate(customer(&o), RelKind::OWNS, acct, kith::EdgeProps::new())
         .unwrap();
-    let r = upsert(&db, "statements", "S1", rec(&[("account_number", "550001")]));
+    let r = upsert(
+        &db,
+        "statements",
+        "S1",
+        rec(&[("account_number", "550001")]),
+    );
     assert_eq!(customer(&r), customer(&o), "linked through OWNS: {r:?}");
     // A joint account: two owners, so a record naming only the account is
     // a possible match, never a merge of the two owners.
@@ -777,11 +842,20 @@ fn account_number_only_records_link_to_the_accounts_owner() {
         &db,
         "crm",
         "10",
-        rec(&[("given_name", "Uma"), ("family_name", "Hale"), ("email", "uma@h.io")]),
+        rec(&[
+            ("given_name", "Uma"),
+            ("family_name", "Hale"),
+            ("email", "uma@h.io"),
+        ]),
     );
     db.relate(customer(&p), RelKind::OWNS, acct, kith::EdgeProps::new())
         .unwrap();
-    let j = upsert(&db, "statements", "S2", rec(&[("account_number", "550001")]));
+    let j = upsert(
+        &db,
+        "statements",
+        "S2",
+        rec(&[("account_number", "550001")]),
+    );
     assert!(matches!(j, Outcome::Possible { .. }), "{j:?}");
     assert_ne!(customer(&o), customer(&p));
 }
@@ -789,7 +863,11 @@ fn account_number_only_records_link_to_the_accounts_owner() {
 #[test]
 fn a_phone_many_records_share_is_weak_evidence() {
     use kith::resolve::compare::{compare_with, Frequencies, Rules};
-    let x = rec(&[("given_name", "Kim"), ("family_name", "Roe"), ("phone", "0411222333")]);
+    let x = rec(&[
+        ("given_name", "Kim"),
+        ("family_name", "Roe"),
+        ("phone", "0411222333"),
+    ]);
     let y = x.clone();
     let rare = compare_with(&Rules::default(), &x, &y, &Frequencies::default());
     let shared = compare_with(
@@ -801,7 +879,12 @@ fn a_phone_many_records_share_is_weak_evidence() {
             ..Frequencies::default()
         },
     );
-    assert!(shared.total < rare.total - 3.0, "{} vs {}", shared.total, rare.total);
+    assert!(
+        shared.total < rare.total - 3.0,
+        "{} vs {}",
+        shared.total,
+        rare.total
+    );
     let rare_name = compare_with(
         &Rules::default(),
         &x,

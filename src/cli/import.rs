@@ -133,7 +133,11 @@ impl<'a> Importer<'a> {
         })
     }
 
-    fn row(&self, cell: &dyn Fn(&str) -> Result<String, String>, s: &mut Summary) -> Result<(), String> {
+    fn row(
+        &self,
+        cell: &dyn Fn(&str) -> Result<String, String>,
+        s: &mut Summary,
+    ) -> Result<(), String> {
         let kind = match &self.fixed {
             Some(k) => k,
             None => {
@@ -276,10 +280,14 @@ impl<'a> Importer<'a> {
         let mut props = EdgeProps::new();
         props.attrs = self.m.attrs(cell)?;
         if let Some(f) = from_rec {
-            props.attrs.insert(a::FROM_RECORD.into(), Value::Int(f.0 as i64));
+            props
+                .attrs
+                .insert(a::FROM_RECORD.into(), Value::Int(f.0 as i64));
         }
         if let Some(t) = to_rec {
-            props.attrs.insert(a::TO_RECORD.into(), Value::Int(t.0 as i64));
+            props
+                .attrs
+                .insert(a::TO_RECORD.into(), Value::Int(t.0 as i64));
         }
         let day = |col: &Option<String>| -> Result<Option<kith::Date>, String> {
             let Some(c) = col else { return Ok(None) };
@@ -341,7 +349,12 @@ pub fn run(
         bar.set_message(format!("{}", file.display()));
         let mut reject = |line: u64, reason: &str, s: &mut Summary| -> std::io::Result<()> {
             s.rejected += 1;
-            writeln!(rej, "{},{line},{}", csv_field(&file.display().to_string()), csv_field(reason))
+            writeln!(
+                rej,
+                "{},{line},{}",
+                csv_field(&file.display().to_string()),
+                csv_field(reason)
+            )
         };
         if m.format == "jsonl" {
             let f = std::fs::File::open(file)
@@ -443,7 +456,11 @@ pub fn run(
                     bar.set_position(rdr.position().byte());
                 }
                 if let Some(w) = width.filter(|w| *w != record.len()) {
-                    reject(line, &format!("expected {w} columns, found {}", record.len()), &mut s)?;
+                    reject(
+                        line,
+                        &format!("expected {w} columns, found {}", record.len()),
+                        &mut s,
+                    )?;
                     continue;
                 }
                 let cell = |name: &str| -> Result<String, String> {

@@ -181,7 +181,9 @@ fn date_formats() -> Vec<String> {
     vec!["iso".into(), "compact".into()]
 }
 
-const TRANSFORMS: &[&str] = &["trim", "lower", "upper", "title", "digits", "alnum", "collapse"];
+const TRANSFORMS: &[&str] = &[
+    "trim", "lower", "upper", "title", "digits", "alnum", "collapse",
+];
 const DATE_FORMATS: &[&str] = &["iso", "compact", "eu", "us"];
 
 impl Mapping {
@@ -196,7 +198,10 @@ impl Mapping {
 
     fn check(&self) -> Result<(), String> {
         if self.format != "csv" && self.format != "jsonl" {
-            return Err(format!("format must be csv or jsonl, not {:?}", self.format));
+            return Err(format!(
+                "format must be csv or jsonl, not {:?}",
+                self.format
+            ));
         }
         if self.delimiter.len() != 1 {
             return Err("delimiter must be one byte".into());
@@ -206,7 +211,9 @@ impl Mapping {
         }
         for f in &self.date_formats {
             if !DATE_FORMATS.contains(&f.as_str()) {
-                return Err(format!("unknown date format {f:?}; known: {DATE_FORMATS:?}"));
+                return Err(format!(
+                    "unknown date format {f:?}; known: {DATE_FORMATS:?}"
+                ));
             }
         }
         for (attr, ts) in &self.transforms {
@@ -244,13 +251,17 @@ impl Mapping {
             }
             _ => {
                 if self.key.is_none() {
-                    return Err("the mapping needs key (the column holding each record's key)".into());
+                    return Err(
+                        "the mapping needs key (the column holding each record's key)".into(),
+                    );
                 }
             }
         }
         if let Some(c) = &self.phone_country {
             if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("phone_country must be digits, such as \"61\", not {c:?}"));
+                return Err(format!(
+                    "phone_country must be digits, such as \"61\", not {c:?}"
+                ));
             }
         }
         self.config()?;
@@ -425,7 +436,10 @@ fn transform(t: &str, v: &str) -> String {
             .map(|w| {
                 let mut c = w.chars();
                 match c.next() {
-                    Some(f) => f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect(),
+                    Some(f) => f
+                        .to_uppercase()
+                        .chain(c.flat_map(char::to_lowercase))
+                        .collect(),
                     None => String::new(),
                 }
             })
@@ -492,14 +506,23 @@ mod tests {
             split_full_name("Smith, Mary Anne"),
             ("Mary".into(), "Anne".into(), "Smith".into())
         );
-        assert_eq!(split_full_name("Cher"), ("Cher".into(), "".into(), "".into()));
+        assert_eq!(
+            split_full_name("Cher"),
+            ("Cher".into(), "".into(), "".into())
+        );
     }
 
     #[test]
     fn phones_gain_the_default_country() {
         assert_eq!(phone_with_country("0412 345 678", "61"), "+61412345678");
-        assert_eq!(phone_with_country("+44 20 7946 0000", "61"), "+442079460000");
-        assert_eq!(phone_with_country("0044 20 7946 0000", "61"), "+442079460000");
+        assert_eq!(
+            phone_with_country("+44 20 7946 0000", "61"),
+            "+442079460000"
+        );
+        assert_eq!(
+            phone_with_country("0044 20 7946 0000", "61"),
+            "+442079460000"
+        );
         assert_eq!(phone_with_country("(555) 123-4567", "1"), "+15551234567");
     }
 

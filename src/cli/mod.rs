@@ -325,7 +325,24 @@ enum Command {
         #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
         with: Option<Vec<String>>,
     },
-    /// Apply a JSON Lines stream of change events: {"op":"upsert","system":…,"key":…,"kind":"person","attrs":{…}} or {"op":"delete","system":…,"key":…}.
+    /// Where each golden attribute of a customer comes from (survivorship).
+    Lineage {
+        /// Customer id (a merged id is followed to its survivor).
+        id: u64,
+    },
+    /// Force two source records into one customer: SYSTEM KEY SYSTEM2 KEY2.
+    Same {
+        /// SYSTEM KEY SYSTEM2 KEY2.
+        #[arg(num_args = 4, value_names = ["SYSTEM", "KEY", "SYSTEM2", "KEY2"])]
+        records: Vec<String>,
+    },
+    /// Keep two source records in different customers: SYSTEM KEY SYSTEM2 KEY2.
+    Apart {
+        /// SYSTEM KEY SYSTEM2 KEY2.
+        #[arg(num_args = 4, value_names = ["SYSTEM", "KEY", "SYSTEM2", "KEY2"])]
+        records: Vec<String>,
+    },
+    /// Apply a JSON Lines stream of change events: {"op":"upsert","system":…,"key":…,"kind":"person","attrs":{…}}, {"op":"delete","system":…,"key":…}, or {"op":"same"|"apart","system":…,"key":…,"other":{"system":…,"key":…}}.
     Apply {
         /// The events file.
         events: PathBuf,
@@ -953,6 +970,50 @@ fn dispatch(cli: Cli) -> CliResult {
                 println!("  against {other}:");
                 print(scores, *total);
             }
+            if let Some(c) = x.customer {
+                println!("  the customer's golden attributes:");
+                show::lineage(&db.lineage(c)?);
+            }
+            Ok(0)
+        }
+        Command::Lineage { id } => {
+            let db = open_existing(&cli.db)?;
+            let id = db.follow_merges(EntityId(id))?;
+            if !db.contains(id)? {
+                return Err(format!("no entity with id {}", id.0).into());
+            }
+            show::lineage(&db.lineage(id)?);
+            Ok(0)
+        }
+        Command::Same { records } | Command::Apart { records } if records.len() != 4 => {
+            Err("give two records: SYSTEM KEY SYSTEM2 KEY2".into())
+        }
+        Command::Same { records } => {
+            let db = open_existing(&cli.db)?;
+            let c = db.force_together(
+                (&records[0], &records[1]),
+                (&records[2], &records[3]),
+                &kith::resolve::ResolveConfig::default(),
+            )?;
+            db.flush()?;
+            println!(
+                "{}:{} and {}:{} are customer {c}",
+                records[0], records[1], records[2], records[3]
+            );
+            Ok(0)
+        }
+        Command::Apart { records } => {
+            let db = open_existing(&cli.db)?;
+            let (x, y) = db.force_apart(
+                (&records[0], &records[1]),
+                (&records[2], &records[3]),
+                &kith::resolve::ResolveConfig::default(),
+            )?;
+            db.flush()?;
+            println!(
+                "{}:{} is customer {x}; {}:{} is customer {y}",
+                records[0], records[1], records[2], records[3]
+            );
             Ok(0)
         }
         Command::Apply { events } => {

@@ -284,3 +284,19 @@ pub fn context(db: &Db, c: &kith::CustomerContext) {
         f.tier.as_deref().unwrap_or("-")
     );
 }
+
+/// A customer's lineage: each golden attribute, its value, source and rule.
+pub fn lineage(l: &[kith::resolve::Lineage]) {
+    for x in l {
+        println!(
+            "    {:<16} {:<28} from {} ({}, trust {}, {} agreeing, by {})",
+            x.attr,
+            x.value.to_string(),
+            x.record,
+            x.at,
+            x.trust,
+            x.agreeing,
+            x.rule
+        );
+    }
+}

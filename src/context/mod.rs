@@ -170,6 +170,11 @@ impl Db {
         if let Some(c) = cache.get(id) {
             return Ok(c);
         }
+        // A merged customer's id is a redirect to its survivor.
+        let id = self.follow_merges(id)?;
+        if let Some(c) = cache.get(id) {
+            return Ok(c);
+        }
         let epoch = cache.epoch();
         let ctx = Arc::new(self.context_uncached(id, &self.inner.context_options)?);
         cache.insert_if_unchanged(id, ctx.clone(), epoch);

@@ -613,9 +613,7 @@ impl WriteSet<'_> {
             let mut removed = HashSet::new();
             for (from, kind, to) in &self.removes {
                 let outk = keys::adj(from.0, keys::DIR_OUT, kind.0, to.0);
-                if removed.contains(&outk)
-                    || !engine.contains(&outk).map_err(StorageError::from)?
-                {
+                if removed.contains(&outk) || !engine.contains(&outk).map_err(StorageError::from)? {
                     continue;
                 }
                 b.remove(outk);

@@ -102,7 +102,11 @@ impl Db {
         records.sort();
         let mut attrs = Vec::with_capacity(records.len());
         for r in &records {
-            attrs.push(self.get(*r)?.map(|e| comparable(&e.attrs())).unwrap_or_default());
+            attrs.push(
+                self.get(*r)?
+                    .map(|e| comparable(&e.attrs()))
+                    .unwrap_or_default(),
+            );
         }
         let together = self.override_pairs(&records, RelKind::SAME_AS)?;
         let apart = self.override_pairs(&records, RelKind::NOT_SAME)?;
@@ -244,9 +248,7 @@ impl Db {
         let customer = self.customer_of(id)?;
         if let Some(c) = customer {
             let mut w = self.write_set();
-            let by = |props: &EdgeProps, name: &str| {
-                matches!(props.attrs.get(name), Some(Value::Int(i)) if *i as u64 == id.0)
-            };
+            let by = |props: &EdgeProps, name: &str| matches!(props.attrs.get(name), Some(Value::Int(i)) if *i as u64 == id.0);
             for e in self.edges(c, Direction::Out)? {
                 if by(&e.props, a::FROM_RECORD) {
                     w.unrelate(c, e.kind, e.id);
@@ -341,7 +343,9 @@ impl Db {
                     // take the second record out on its own.
                     let mut w = self.write_set();
                     let new = w.create(NewEntity::new(
-                        self.get(cx)?.map(|e| e.kind).unwrap_or(crate::EntityKind::PERSON),
+                        self.get(cx)?
+                            .map(|e| e.kind)
+                            .unwrap_or(crate::EntityKind::PERSON),
                     ))?;
                     w.unrelate(ry, RelKind::RESOLVES_TO, cx);
                     w.relate(ry, RelKind::RESOLVES_TO, new, EdgeProps::new())?;

@@ -136,7 +136,11 @@ impl Rules {
         let table = match kind {
             "person" => &mut self.person,
             "organization" => &mut self.organization,
-            other => return Err(format!("weights are for person or organization, not {other:?}")),
+            other => {
+                return Err(format!(
+                    "weights are for person or organization, not {other:?}"
+                ))
+            }
         };
         let known: Vec<&str> = table.iter().map(|(f, _)| *f).collect();
         match table.iter_mut().find(|(f, _)| *f == field) {
@@ -431,16 +435,21 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
             identifying: f64::NEG_INFINITY,
         };
     }
-    let table = if org { &rules.organization } else { &rules.person };
+    let table = if org {
+        &rules.organization
+    } else {
+        &rules.person
+    };
     let mut out = Vec::with_capacity(table.len() + 1);
     let mut total = 0.0;
     let mut account = 0.0;
     // Given and family names swapped between the two records.
-    let swapped = !org && {
-        let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
-        matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
+    let swapped = !org
+        && {
+            let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
+            matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
             (Some(p), Some(q), Some(r), Some(s)) if p == q && r == s && p != r)
-    };
+        };
     for (field, wt) in table {
         let mut agreement = compare_field(field, x, y);
         if swapped && (*field == a::GIVEN_NAME || *field == a::FAMILY_NAME) {
@@ -601,7 +610,10 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
                 keys.push(format!("fg:{x}{y}"));
             }
         }
-        if let Some(f) = t(a::FAMILY_NAME).map(normalize::name).filter(|f| !f.is_empty()) {
+        if let Some(f) = t(a::FAMILY_NAME)
+            .map(normalize::name)
+            .filter(|f| !f.is_empty())
+        {
             keys.push(format!("{FAMILY_COUNT}{f}"));
         }
     }

@@ -204,6 +204,21 @@ impl Db {
         self.customer_of(rec)
     }
 
+    /// The customer an id stands for now: a customer merged into another
+    /// is a redirect to its survivor (followed through chains of merges).
+    pub fn follow_merges(&self, id: EntityId) -> Result<EntityId, ReadError> {
+        let mut id = id;
+        for _ in 0..64 {
+            match self.get(id)?.and_then(|e| e.attr(a::MERGED_INTO)) {
+                Some(Value::Int(next)) if next >= 0 && next as u64 != id.0 => {
+                    id = EntityId(next as u64)
+                }
+                _ => return Ok(id),
+            }
+        }
+        Ok(id)
+    }
+
     fn customer_of(&self, record: EntityId) -> Result<Option<EntityId>, ReadError> {
         Ok(self
             .neighbour_ids(record, RelKind::RESOLVES_TO, Direction::Out)?
@@ -381,7 +396,8 @@ impl Db {
                     continue;
                 }
                 let Some(c) = self.get(cand)? else { continue };
-                let cmp = compare::compare_with(&config.rules, attrs, &comparable(&c.attrs()), &freq);
+                let cmp =
+                    compare::compare_with(&config.rules, attrs, &comparable(&c.attrs()), &freq);
                 if cmp.total < config.possible_threshold {
                     continue;
                 }
@@ -406,10 +422,7 @@ impl Db {
                         continue;
                     }
                     let mut profile = comparable(&o.attrs());
-                    profile.insert(
-                        PARTY_KIND.into(),
-                        Value::Text(party_name(o.kind).into()),
-                    );
+                    profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
                     profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
                     let cmp = compare::compare_with(&config.rules, attrs, &profile, &freq);
                     if cmp.total >= config.possible_threshold {

@@ -63,9 +63,34 @@ pub fn nicknames(a: &str, b: &str) -> bool {
 /// Legal-form and filler words left out of organization names, so that
 /// `Acme Ltd`, `ACME Limited` and `The Acme Company Inc.` compare equal.
 pub const LEGAL_FORMS: &[&str] = &[
-    "the", "and", "of", "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "plc",
-    "corp", "corporation", "co", "company", "pty", "gmbh", "ag", "sa", "sas", "sarl", "srl",
-    "bv", "nv", "oy", "ab", "as", "kg",
+    "the",
+    "and",
+    "of",
+    "ltd",
+    "limited",
+    "inc",
+    "incorporated",
+    "llc",
+    "llp",
+    "lp",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "pty",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "as",
+    "kg",
 ];
 
 /// An organization name without case, accents, punctuation and legal forms

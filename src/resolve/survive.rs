@@ -6,7 +6,9 @@
 use super::compare::PARTY_KIND;
 use super::ResolveError;
 use crate::model::attrs as a;
-use crate::model::{Attrs, Direction, Entity, EntityId, ExternalId, Patch, RelKind, Timestamp, Value};
+use crate::model::{
+    Attrs, Direction, Entity, EntityId, ExternalId, Patch, RelKind, Timestamp, Value,
+};
 use crate::Db;
 use std::collections::BTreeMap;
 

@@ -82,6 +82,10 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::interactions::Interactions,
     &super::cmd::record_upsert::RecordUpsert,
     &super::cmd::record_delete::RecordDelete,
+    &super::cmd::record_same::RecordSame,
+    &super::cmd::record_apart::RecordApart,
+    &super::cmd::record_explain::RecordExplain,
+    &super::cmd::lineage::Lineage,
 ];
 
 /// The command called `name` (any case).
@@ -184,6 +188,17 @@ pub(crate) fn write_error(e: &WriteError) -> Frame {
         WriteError::NotFound(_) => Frame::error("NOTFOUND", e),
         WriteError::IdentifierTaken { .. } => Frame::error("CONFLICT", e),
         WriteError::Storage(s) => storage_error(s),
+        _ => Frame::error("INVALID", e),
+    }
+}
+
+/// The reply for an identity-resolution failure.
+pub(crate) fn resolve_error(e: &crate::resolve::ResolveError) -> Frame {
+    use crate::resolve::ResolveError as R;
+    match e {
+        R::UnknownRecord { .. } => Frame::error("NOTFOUND", e),
+        R::Read(r) => read_error(r),
+        R::Write(w) => write_error(w),
         _ => Frame::error("INVALID", e),
     }
 }

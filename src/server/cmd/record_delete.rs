@@ -1,7 +1,7 @@
 //! `RECORD.DELETE system key`: delete a source record (and a customer left
 //! without records); 1 if it existed.
 use crate::resolve::ResolveConfig;
-use crate::server::command::{reply, text, Command, Context};
+use crate::server::command::{reply, resolve_error, text, Command, Context};
 use crate::server::frame::Frame;
 
 pub(crate) struct RecordDelete;
@@ -25,7 +25,7 @@ impl Command for RecordDelete {
             let deleted = cx
                 .db
                 .delete_record(system, key, &ResolveConfig::default())
-                .map_err(|e| Frame::error("INVALID", e))?;
+                .map_err(|e| resolve_error(&e))?;
             Ok(Frame::Integer(deleted.is_some() as i64))
         })())
     }

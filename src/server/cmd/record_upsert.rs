@@ -4,7 +4,7 @@
 use crate::json::attrs_from_json;
 use crate::model::EntityKind;
 use crate::resolve::{Outcome, ResolveConfig};
-use crate::server::command::{json, json_reply, reply, text, Command, Context};
+use crate::server::command::{json, json_reply, reply, resolve_error, text, Command, Context};
 use crate::server::frame::Frame;
 use serde_json::json as j;
 
@@ -83,7 +83,7 @@ impl Command for RecordUpsert {
             let o = cx
                 .db
                 .upsert_record(system, key, kind, attrs, &ResolveConfig::default())
-                .map_err(|e| Frame::error("INVALID", e))?;
+                .map_err(|e| resolve_error(&e))?;
             Ok(json_reply(&outcome_json(&o)))
         })())
     }

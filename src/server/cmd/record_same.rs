@@ -1,0 +1,33 @@
+//! `RECORD.SAME system key system2 key2`: a user's decision that two source
+//! records are one customer; replies with that customer's id.
+use crate::resolve::ResolveConfig;
+use crate::server::command::{reply, resolve_error, text, Command, Context};
+use crate::server::frame::Frame;
+
+pub(crate) struct RecordSame;
+
+impl Command for RecordSame {
+    fn name(&self) -> &'static str {
+        "RECORD.SAME"
+    }
+    fn arity(&self) -> i32 {
+        5
+    }
+    fn summary(&self) -> &'static str {
+        "RECORD.SAME system key system2 key2: force two records into one customer; its id"
+    }
+    fn writes(&self) -> bool {
+        true
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        reply((|| {
+            let x = (text(args, 1, "system")?, text(args, 2, "key")?);
+            let y = (text(args, 3, "system2")?, text(args, 4, "key2")?);
+            let c = cx
+                .db
+                .force_together(x, y, &ResolveConfig::default())
+                .map_err(|e| resolve_error(&e))?;
+            Ok(Frame::Integer(c.0 as i64))
+        })())
+    }
+}

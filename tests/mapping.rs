@@ -1,0 +1,359 @@
+//! Mapping-file features through `kith import`, as a user runs them: JSON
+//! Lines sources, kinds from a column through a value table, transforms,
+//! joined columns, split full names, a default phone country, trust ranks,
+//! entity files and relationship files across systems.
+
+use std::process::Command;
+
+fn kith(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn links(db: &str) -> std::collections::HashMap<String, String> {
+    let out = ok(&kith(&["--db", db, "export", "links"]));
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            let mut p = l.rsplitn(2, ',');
+            let c = p.next().unwrap().to_string();
+            (p.next().unwrap().to_string(), c)
+        })
+        .collect()
+}
+
+#[test]
+fn jsonl_parties_with_a_kind_table_transforms_and_trust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let db = p("db");
+    std::fs::write(
+        p("crm.toml"),
+        r#"
+system = "crm"
+format = "jsonl"
+key = "id"
+kind_column = "type"
+phone_country = "61"
+trust = 3
+dates = ["birth_date"]
+date_formats = ["iso", "eu"]
+
+[kinds]
+P = "person"
+C = "organization"
+
+[trust_by_attribute]
+phone = 9
+
+[split_name]
+column = "name"
+
+[columns]
+organization_name = "company"
+birth_date = "dob"
+phone = "tel"
+email = "mail"
+street = { join = ["street_no", "street"], with = " " }
+
+[transforms]
+email = ["trim", "lower"]
+street = ["collapse", "title"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("crm.jsonl"),
+        concat!(
+            r#"{"id": "1", "type": "P", "name": "Smith, Robert James", "dob": "04/03/1970", "tel": "0412 345 678", "mail": " BOB@X.IO ", "street_no": 12, "street": "high   street"}"#,
+            "\n",
+            r#"{"id": "2", "type": "C", "company": "Acme Widgets Ltd", "tel": "+61 2 9000 1111"}"#,
+            "\n",
+            r#"{"id": "3", "type": "X", "name": "Nobody"}"#,
+            "\n",
+            "not json\n",
+            r#"{"id": "4", "type": "P", "name": {"nested": true}}"#,
+            "\n",
+            "\n",
+            r#"{"type": "P", "name": "No Key"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = ok(&kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("crm.toml"),
+        "--rejects",
+        &p("rej.csv"),
+        &p("crm.jsonl"),
+    ]));
+    assert!(out.contains("rows 6;"), "{out}");
+    assert!(out.contains("records created 2"), "{out}");
+    assert!(out.contains("rejected 4"), "{out}");
+    let rej = std::fs::read_to_string(p("rej.csv")).unwrap();
+    for want in [
+        ",3,\"type: \"\"X\"\" is not in the kinds table\"",
+        ",4,not a JSON object",
+        ",5,\"name holds an array or object",
+        ",7,missing key",
+    ] {
+        assert!(rej.contains(want), "{want} in {rej}");
+    }
+    // The person: name split, date in European form, phone in
+    // international form, email lower-cased, street joined and titled.
+    let o = ok(&kith(&["--db", &db, "lookup", "crm", "1", "--json"]));
+    let rec: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let attrs = &rec["attrs"];
+    assert_eq!(attrs["given_name"], "Robert");
+    assert_eq!(attrs["middle_name"], "James");
+    assert_eq!(attrs["family_name"], "Smith");
+    assert_eq!(attrs["birth_date"]["$date"], "1970-03-04");
+    assert_eq!(attrs["phone"], "+61412345678");
+    assert_eq!(attrs["email"], "bob@x.io");
+    assert_eq!(attrs["street"], "12 High Street");
+    assert_eq!(attrs["trust"], 3);
+    assert_eq!(attrs["trust_phone"], 9);
+    // The organization is an organization customer.
+    let l = links(&db);
+    let org = &l["crm,2"];
+    let o = ok(&kith(&["--db", &db, "get", org, "--json"]));
+    let e: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(e["kind"], "organization");
+    assert_eq!(e["attrs"]["phone"], "+61290001111");
+    // Lineage shows the trust ranks.
+    let person = &l["crm,1"];
+    let o = ok(&kith(&["--db", &db, "lineage", person]));
+    assert!(o.contains("phone") && o.contains("trust 9"), "{o}");
+    assert!(o.contains("email") && o.contains("trust 3"), "{o}");
+}
+
+#[test]
+fn accounts_and_relationship_files_join_records_of_different_systems() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let db = p("db");
+    let import = |map: &str, file: &str| {
+        ok(&kith(&[
+            "--db",
+            &db,
+            "import",
+            "--mapping",
+            &p(map),
+            "--rejects",
+            &p(&format!("{map}.rej")),
+            &p(file),
+        ]))
+    };
+    // Persons and companies share keys ("1") in different systems.
+    std::fs::write(
+        p("people.toml"),
+        "system = \"crm\"\nkey = \"id\"\n[columns]\ngiven_name = \"first\"\nfamily_name = \"last\"\nemail = \"email\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("people.csv"),
+        "id,first,last,email\n1,Ann,Lee,ann@x.io\n2,Bo,Chan,bo@x.io\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("orgs.toml"),
+        "system = \"registry\"\nkind = \"organization\"\nkey = \"id\"\n[columns]\norganization_name = \"name\"\nregistration_number = \"acn\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("orgs.csv"),
+        "id,name,acn\n1,Acme Holdings Ltd,111222333\n2,Acme Widgets Pty Ltd,444555666\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("accounts.toml"),
+        "system = \"core\"\nkind = \"account\"\nkey = \"acct\"\ndecimals = [\"balance\"]\n[columns]\nproduct_type = \"product\"\nbalance = \"balance\"\naccount_number = \"acct\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("accounts.csv"),
+        "acct,product,balance\nA-1,mortgage,-250000.00\nA-2,checking,1200.50\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("rels.toml"),
+        r#"
+system = "rels"
+kind = "relationship"
+decimals = ["share"]
+dates = ["since"]
+
+[relationship]
+from_system = "crm"
+from_key = "from"
+to_system = "core"
+to_key = "to"
+kind_column = "rel"
+kinds = { owner = "OWNS", guarantor = "GUARANTEES" }
+since = "since"
+
+[columns]
+role = "role"
+share = "share"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("rels.csv"),
+        "from,to,rel,role,share,since\n1,A-1,owner,primary,0.6,2020-01-01\n2,A-1,guarantor,,,\n1,A-2,owner,primary,1,\n9,A-1,owner,,,\n1,A-9,owner,,,\n1,A-2,sibling,,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("invest.toml"),
+        r#"
+system = "rels"
+kind = "relationship"
+decimals = ["ratio"]
+
+[relationship]
+from_system = "registry"
+from_key = "investor"
+to_system = "registry"
+to_key = "investee"
+kind = "INVESTS_IN"
+
+[columns]
+ratio = "ratio"
+"#,
+    )
+    .unwrap();
+    std::fs::write(p("invest.csv"), "investor,investee,ratio\n1,2,0.35\n").unwrap();
+    import("people.toml", "people.csv");
+    import("orgs.toml", "orgs.csv");
+    let out = import("accounts.toml", "accounts.csv");
+    assert!(out.contains("entities written 2"), "{out}");
+    let out = import("rels.toml", "rels.csv");
+    assert!(out.contains("relationships 3"), "{out}");
+    assert!(out.contains("rejected 3"), "{out}");
+    let rej = std::fs::read_to_string(p("rels.toml.rej")).unwrap();
+    assert!(
+        rej.contains(",5,unknown relationship endpoint crm:9"),
+        "{rej}"
+    );
+    assert!(
+        rej.contains(",6,unknown relationship endpoint core:A-9"),
+        "{rej}"
+    );
+    assert!(
+        rej.contains(",7,\"rel: \"\"sibling\"\" is not in the relationship kinds table\""),
+        "{rej}"
+    );
+    let out = import("invest.toml", "invest.csv");
+    assert!(out.contains("relationships 1"), "{out}");
+    // Importing everything again changes nothing.
+    for (m, f) in [
+        ("people.toml", "people.csv"),
+        ("orgs.toml", "orgs.csv"),
+        ("accounts.toml", "accounts.csv"),
+        ("invest.toml", "invest.csv"),
+    ] {
+        let out = import(m, f);
+        assert!(
+            out.contains("records created 0")
+                && out.contains("entities written 0")
+                && out.contains("relationships 0"),
+            "{m}: {out}"
+        );
+    }
+    let out = import("rels.toml", "rels.csv");
+    assert!(
+        out.contains("relationships 0") && out.contains("unchanged 3"),
+        "{out}"
+    );
+
+    // Ann owns both accounts (60% of the mortgage); Bo guarantees it.
+    let l = links(&db);
+    let ann = &l["crm,1"];
+    let o = ok(&kith(&["--db", &db, "context", ann, "--json"]));
+    let ctx: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(ctx["accounts"].as_array().unwrap().len(), 2, "{ctx}");
+    let o = ok(&kith(&["--db", &db, "lookup", "core", "A-1", "--json"]));
+    let acct: serde_json::Value = serde_json::from_str(&o).unwrap();
+    let rels = acct["relationships"].to_string();
+    assert!(
+        rels.contains("GUARANTEES") && rels.contains("OWNS"),
+        "{rels}"
+    );
+    assert!(rels.contains("\"0.6\""), "{rels}");
+    // The investment joins the two companies (keys "1" and "2" of registry,
+    // not the persons "1" and "2" of crm).
+    let holding = &l["registry,1"];
+    let o = ok(&kith(&["--db", &db, "get", holding, "--json"]));
+    assert!(o.contains("INVESTS_IN") && o.contains("0.35"), "{o}");
+
+    // A changed row updates its record and resolves it again.
+    std::fs::write(
+        p("people.csv"),
+        "id,first,last,email\n1,Ann,Lee,ann@x.io\n2,Bo,Chan,bo.chan@y.io\n",
+    )
+    .unwrap();
+    let out = import("people.toml", "people.csv");
+    assert!(
+        out.contains("records updated 1") && out.contains("unchanged 1"),
+        "{out}"
+    );
+    let o = ok(&kith(&["--db", &db, "lookup", "crm", "2", "--json"]));
+    assert!(o.contains("bo.chan@y.io"), "{o}");
+}
+
+#[test]
+fn users_decide_same_and_apart_through_apply_and_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let db = p("db");
+    std::fs::write(
+        p("events.jsonl"),
+        concat!(
+            r#"{"op":"upsert","system":"crm","key":"1","attrs":{"given_name":"Jo","family_name":"Park"}}"#,
+            "\n",
+            r#"{"op":"upsert","system":"web","key":"9","attrs":{"given_name":"Joanna","family_name":"Parke"}}"#,
+            "\n",
+            r#"{"op":"same","system":"crm","key":"1","other":{"system":"web","key":"9"}}"#,
+            "\n",
+            r#"{"op":"apart","system":"crm","key":"1","other":{"system":"nope","key":"0"}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let o = kith(&["--db", &db, "apply", &p("events.jsonl")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("upserts 2; deletes 0; overrides 1; rejected 1"),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(":4: no source record nope:0"), "{err}");
+    let l = links(&db);
+    assert_eq!(l["crm,1"], l["web,9"]);
+    let out = ok(&kith(&["--db", &db, "apart", "crm", "1", "web", "9"]));
+    assert!(out.contains("crm:1 is customer"), "{out}");
+    let l = links(&db);
+    assert_ne!(l["crm,1"], l["web,9"]);
+    let out = ok(&kith(&["--db", &db, "same", "crm", "1", "web", "9"]));
+    assert!(out.contains("are customer"), "{out}");
+    let l = links(&db);
+    assert_eq!(l["crm,1"], l["web,9"]);
+    let o = kith(&["--db", &db, "same", "crm", "1", "web", "404"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no source record web:404"));
+}
