@@ -136,9 +136,9 @@ impl Db {
             clusters.union(i, j, &apart);
         }
         let mut parts: BTreeMap<usize, Vec<EntityId>> = BTreeMap::new();
-        for i in 0..records.len() {
+        for (i, rec) in records.iter().enumerate() {
             let r = clusters.root(i);
-            parts.entry(r).or_default().push(records[i]);
+            parts.entry(r).or_default().push(*rec);
         }
         let keep = clusters.root(0);
         let Some(kind) = self.get(customer)?.map(|c| c.kind) else {
