@@ -311,6 +311,9 @@ enum Command {
         /// Where rejected rows go (file, line, reason).
         #[arg(long, default_value = "rejects.csv")]
         rejects: PathBuf,
+        /// Page cache in MiB: memory stays near this, whatever the file size.
+        #[arg(long, default_value_t = 256)]
+        cache_mib: u64,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -924,10 +927,12 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Import {
             mapping,
             rejects,
+            cache_mib,
             files,
         } => {
             let db = Db::builder()
                 .path(&cli.db)
+                .cache_bytes(cache_mib << 20)
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             import::run(&db, &mapping, &files, &rejects)

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Identity resolution at scale, through the command line as a user runs it:
+generate FEBRL-like records with known truth (`kith generate-records`),
+import them with bench/records/records.toml, export the crosswalk, and
+report the import rate, the peak RSS of the import, and pairwise precision,
+recall and F1 against the truth (the `person` column).
+
+    python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512]
+
+The generated file and database are kept under --dir (default
+target/kith-bench/records) so that a run can be inspected afterwards.
+"""
+import argparse, csv, itertools, os, resource, subprocess, sys, time
+from collections import defaultdict
+
+def pairs(groups):
+    out = set()
+    for recs in groups.values():
+        for a, b in itertools.combinations(sorted(recs), 2):
+            out.add((a, b))
+    return out
+
+def main():
+    ap = argparse.ArgumentParser()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--kith", default="target/release/kith")
+    ap.add_argument("--dir", default="target/kith-bench/records")
+    ap.add_argument("--cache-mib", type=int, default=512)
+    args = ap.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    data = os.path.join(args.dir, f"records-{args.records}-{args.seed}.csv")
+    if not os.path.exists(data):
+        subprocess.run([args.kith, "generate-records", "--records", str(args.records),
+                        "--seed", str(args.seed), "--out", data], check=True)
+    db = os.path.join(args.dir, f"db-{args.records}")
+    subprocess.run(["rm", "-rf", db], check=True)
+    t = time.time()
+    imp = subprocess.run([args.kith, "--db", db, "import", "--cache-mib", str(args.cache_mib),
+                          "--mapping", os.path.join(here, "records.toml"),
+                          "--rejects", os.path.join(args.dir, "rejects.csv"), data],
+                         check=True, capture_output=True, text=True)
+    secs = time.time() - t
+    rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(imp.stdout.strip())
+    links = os.path.join(args.dir, "links.csv")
+    with open(links, "w") as f:
+        subprocess.run([args.kith, "--db", db, "export", "links"], check=True, stdout=f)
+    truth, pred = defaultdict(list), defaultdict(list)
+    with open(data) as f:
+        for row in csv.DictReader(f):
+            truth[row["person"]].append(row["rec_id"])
+    with open(links) as f:
+        for row in csv.DictReader(f):
+            pred[row["customer_id"]].append(row["key"])
+    t_pairs, p_pairs = pairs(truth), pairs(pred)
+    tp = len(t_pairs & p_pairs)
+    p = tp / len(p_pairs) if p_pairs else 0.0
+    r = tp / len(t_pairs) if t_pairs else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    print("| records | seconds | records/s | peak RSS MiB | predicted pairs | true pairs | precision | recall | F1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.records} | {secs:.0f} | {args.records / secs:.0f} | {rss_mib:.0f} | {len(p_pairs)} | {len(t_pairs)} | {p:.4f} | {r:.4f} | {f1:.4f} |")
+
+if __name__ == "__main__":
+    main()
