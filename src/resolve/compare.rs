@@ -54,8 +54,22 @@ const fn w(exact: f64, close: f64, partial: f64, disagree: f64) -> Weights {
     }
 }
 
-/// Added when both the given name and the birth date disagree.
+/// Added when the given names disagree, the birth dates do not agree, and no
+/// identifier one person alone holds agrees (a household member).
 pub const DIFFERENT_PERSON: f64 = -12.0;
+
+/// The most the parts of an address (street, number, unit, city, postcode,
+/// region) add together: they describe one place.
+pub const ADDRESS_CAP: f64 = 14.0;
+
+const ADDRESS_FIELDS: &[&str] = &[
+    a::STREET,
+    a::HOUSE_NUMBER,
+    a::UNIT,
+    a::CITY,
+    a::POSTAL_CODE,
+    a::REGION,
+];
 
 /// The default weights for persons, by field.
 pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
@@ -447,8 +461,10 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
     let swapped = !org
         && {
             let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
+            let alike =
+                |p: &str, q: &str| matches!(strings(p, q), Agreement::Exact | Agreement::Close);
             matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
-            (Some(p), Some(q), Some(r), Some(s)) if p == q && r == s && p != r)
+            (Some(p), Some(q), Some(r), Some(s)) if alike(&p, &q) && alike(&r, &s) && !alike(&p, &r))
         };
     for (field, wt) in table {
         let mut agreement = compare_field(field, x, y);
@@ -472,16 +488,33 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
             weight,
         });
     }
-    // Two people who share a surname, an address and a phone (a household)
-    // but differ in given name and birth date are different people, whatever
-    // else agrees.
-    let disagree = |f: &str| {
-        out.iter()
-            .any(|s| s.field == f && s.agreement == Agreement::Disagree)
-    };
-    if !org && disagree(a::GIVEN_NAME) && disagree(a::BIRTH_DATE) {
+    // The parts of one address are one piece of evidence, not five.
+    let address: f64 = out
+        .iter()
+        .filter(|s| ADDRESS_FIELDS.contains(&s.field) && s.weight > 0.0)
+        .map(|s| s.weight)
+        .sum();
+    if address > ADDRESS_CAP {
+        let excess = ADDRESS_CAP - address;
         out.push(FieldScore {
-            field: "given_name+birth_date",
+            field: "address (capped)",
+            agreement: Agreement::Exact,
+            weight: excess,
+        });
+        total += excess;
+    }
+    // Two people who share a surname, an address and a phone (a household)
+    // but have different given names are different people — unless their
+    // birth dates agree or an identifier only one person holds (national
+    // id, email) agrees.
+    let is = |f: &str, ag: Agreement| out.iter().any(|s| s.field == f && s.agreement == ag);
+    let identified = [a::NATIONAL_ID, a::EMAIL, a::TAX_ID]
+        .iter()
+        .any(|f| is(f, Agreement::Exact));
+    let born_same = is(a::BIRTH_DATE, Agreement::Exact) || is(a::BIRTH_DATE, Agreement::Close);
+    if !org && is(a::GIVEN_NAME, Agreement::Disagree) && !born_same && !identified {
+        out.push(FieldScore {
+            field: "given_name differs",
             agreement: Agreement::Disagree,
             weight: DIFFERENT_PERSON,
         });
