@@ -211,7 +211,7 @@ pub struct Frequencies {
 /// A family name shared by at most this many records is rare (stronger evidence).
 pub const RARE_NAME: usize = 2;
 /// A family name shared by at least this many records is common (weaker evidence).
-pub const COMMON_NAME: usize = 200;
+pub const COMMON_NAME: usize = 64;
 
 impl Frequencies {
     /// The weight of exact agreement on `field`, adjusted for how common the value is.
