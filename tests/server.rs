@@ -247,6 +247,40 @@ fn relationship_queries_over_the_wire() {
     );
     assert_eq!(second["outcome"], "linked");
     assert_eq!(second["customer"], first["customer"]);
+    // Explanations, lineage and a user's decisions.
+    let x = json(c.command(&[b"RECORD.EXPLAIN", b"web", b"W1"]).unwrap());
+    assert_eq!(x["customer"], first["customer"]);
+    assert_eq!(x["comparisons"][0]["record"], "crm:R1");
+    assert!(x["comparisons"][0]["total"].as_f64().unwrap() >= 12.0);
+    let pair = json(
+        c.command(&[b"RECORD.EXPLAIN", b"web", b"W1", b"crm", b"R1"])
+            .unwrap(),
+    );
+    assert_eq!(pair["total"], x["comparisons"][0]["total"]);
+    let cust = first["customer"].as_u64().unwrap().to_string();
+    let lineage = json(c.command(&[b"LINEAGE", cust.as_bytes()]).unwrap());
+    assert!(lineage
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["attr"] == "family_name" && l["record"] == "crm:R1"));
+    let kith::server::Frame::Array(two) = c
+        .command(&[b"RECORD.APART", b"web", b"W1", b"crm", b"R1"])
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(two.len(), 2);
+    assert_ne!(two[0], two[1]);
+    assert_eq!(
+        c.command(&[b"RECORD.SAME", b"web", b"W1", b"crm", b"R1"])
+            .unwrap(),
+        kith::server::Frame::Integer(first["customer"].as_i64().unwrap())
+    );
+    match c.command(&[b"RECORD.EXPLAIN", b"web", b"nope"]) {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, "NOTFOUND"),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         c.command(&[b"RECORD.DELETE", b"web", b"W1"]).unwrap(),
         kith::server::Frame::Integer(1)

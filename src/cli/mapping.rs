@@ -497,6 +497,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_example_in_the_mapping_docs_parses_and_checks() {
+        let doc = include_str!("../../docs/mapping.md");
+        let mut n = 0;
+        for block in doc.split("```toml").skip(1) {
+            let text = block.split("```").next().unwrap();
+            let m: Mapping = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            m.check().unwrap_or_else(|e| panic!("{e}\n{text}"));
+            n += 1;
+        }
+        assert!(n >= 4, "{n} examples");
+    }
+
+    #[test]
     fn full_names_split_both_ways() {
         assert_eq!(
             split_full_name("Mary Anne Smith"),

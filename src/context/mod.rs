@@ -201,14 +201,21 @@ impl Db {
             }
         }
         sources.sort_by_key(|s| std::cmp::Reverse(s.updated));
+        // Survivorship's choice names the source of each golden attribute;
+        // an attribute set otherwise falls back to the newest record holding it.
+        let lineage = crate::resolve::survive::choose(&sources);
         let profile = customer
             .attrs()
             .into_iter()
+            .filter(|(name, _)| name != crate::attrs::SURVIVED)
             .map(|(name, value)| {
-                let source = sources
-                    .iter()
-                    .find(|s| s.attr(&name).as_ref() == Some(&value))
-                    .and_then(|s| s.identifiers().into_iter().next());
+                let source = match lineage.get(&name) {
+                    Some(l) if l.value == value => Some(l.record.clone()),
+                    _ => sources
+                        .iter()
+                        .find(|s| s.attr(&name).as_ref() == Some(&value))
+                        .and_then(|s| s.identifiers().into_iter().next()),
+                };
                 ProfileAttribute {
                     name,
                     value,

@@ -14,7 +14,7 @@
 mod cluster;
 pub mod compare;
 pub mod normalize;
-mod survive;
+pub(crate) mod survive;
 
 pub use cluster::Deleted;
 pub use survive::Lineage;

@@ -1,0 +1,185 @@
+//! Identity resolution: normalization, scoring, and resolving one incoming
+//! record into a store that already holds many.
+//!
+//! Environment:
+//! - `KITH_BENCH_RECORDS`: records loaded before resolving (default 100,000);
+//!   the store is built once under `KITH_BENCH_DIR` (default
+//!   `target/kith-bench`) as `resolve-<n>` and reused.
+//! - `KITH_BENCH_RESOLVE_DB`: use this existing store instead (for example
+//!   the 1,000,000-record store `bench/records/score.py` leaves behind);
+//!   resolved records are added to it under the system `bench`.
+//!
+//! Besides criterion's figures, the resolve group prints the latency
+//! percentiles of 5,000 single resolutions (p50, p90, p99, max).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use kith::generate::{generate_records, RecordsConfig};
+use kith::resolve::compare::{blocking_keys_with, compare_with, Frequencies, Rules};
+use kith::resolve::{normalize, ResolveConfig};
+use kith::{attrs as a, Attrs, Db, Durability, EntityKind, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn record(row: &csv::StringRecord) -> Attrs {
+    let mut out = Attrs::new();
+    let cols = [
+        (2, a::GIVEN_NAME),
+        (3, a::FAMILY_NAME),
+        (4, a::HOUSE_NUMBER),
+        (5, a::STREET),
+        (6, a::UNIT),
+        (7, a::CITY),
+        (8, a::POSTAL_CODE),
+        (9, a::REGION),
+        (11, a::PHONE),
+        (12, a::NATIONAL_ID),
+        (13, a::EMAIL),
+    ];
+    for (i, name) in cols {
+        if !row[i].is_empty() {
+            out.insert(name.into(), Value::Text(row[i].to_string()));
+        }
+    }
+    if let Some(d) = normalize::date(&row[10], &["compact"]) {
+        out.insert(a::BIRTH_DATE.into(), Value::Date(d));
+    }
+    out
+}
+
+/// `n` generated records plus 10,000 more to resolve, as (key, attrs).
+fn rows(n: u64) -> Vec<(String, Attrs)> {
+    let mut buf = Vec::new();
+    generate_records(
+        &RecordsConfig {
+            records: n + 10_000,
+            ..RecordsConfig::default()
+        },
+        &mut buf,
+    )
+    .unwrap();
+    csv::Reader::from_reader(&buf[..])
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), record(&r))
+        })
+        .collect()
+}
+
+fn store(rows: &[(String, Attrs)], n: u64) -> Db {
+    if let Some(p) = std::env::var_os("KITH_BENCH_RESOLVE_DB") {
+        return Db::builder()
+            .path(PathBuf::from(p))
+            .cache_bytes(1 << 30)
+            .open()
+            .unwrap();
+    }
+    let dir = std::env::var_os("KITH_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/kith-bench"))
+        .join(format!("resolve-{n}"));
+    let done = dir.join("LOADED");
+    let db = Db::builder()
+        .path(&dir)
+        .cache_bytes(1 << 30)
+        .durability(Durability::Background { every_ms: 1000 })
+        .open()
+        .unwrap();
+    if !done.exists() {
+        eprintln!("loading {n} records into {} (once)", dir.display());
+        let cfg = ResolveConfig::default();
+        for (key, attrs) in &rows[..n as usize] {
+            db.upsert_record("gen", key, EntityKind::PERSON, attrs.clone(), &cfg)
+                .unwrap();
+        }
+        db.flush().unwrap();
+        std::fs::write(&done, b"").unwrap();
+    }
+    db
+}
+
+fn bench(c: &mut Criterion) {
+    let n: u64 = std::env::var("KITH_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(100_000);
+    let rows = rows(n);
+    let (x, y) = (&rows[0].1, &rows[1].1);
+
+    let mut g = c.benchmark_group("normalize");
+    g.bench_function("name", |b| {
+        b.iter(|| normalize::name(black_box("  José-María O'Neil ")))
+    });
+    g.bench_function("organization_name", |b| {
+        b.iter(|| normalize::organization_name(black_box("The Acme Widgets Company, Inc.")))
+    });
+    g.bench_function("soundex", |b| {
+        b.iter(|| normalize::soundex(black_box("ashcraft")))
+    });
+    g.bench_function("date_eu", |b| {
+        b.iter(|| normalize::date(black_box("04/03/1970"), &["iso", "compact", "eu"]))
+    });
+    g.finish();
+
+    let rules = Rules::default();
+    let mut g = c.benchmark_group("score");
+    g.bench_function("compare_pair", |b| {
+        b.iter(|| compare_with(&rules, black_box(x), black_box(y), &Frequencies::default()))
+    });
+    g.bench_function("blocking_keys", |b| {
+        b.iter(|| blocking_keys_with(&rules, black_box(x)))
+    });
+    g.finish();
+
+    // Resolving one record: the rows after the loaded ones (duplicates of
+    // loaded people and new people alike), each under a fresh key.
+    let db = store(&rows, n);
+    let cfg = ResolveConfig::default();
+    let pending: Vec<&Attrs> = rows[rows.len() - 10_000..].iter().map(|r| &r.1).collect();
+    let run = std::process::id();
+    let mut i = 0usize;
+    let mut g = c.benchmark_group("resolve");
+    g.sample_size(20).measurement_time(Duration::from_secs(10));
+    g.bench_function(format!("upsert_record_{n}"), |b| {
+        b.iter(|| {
+            let attrs = pending[i % pending.len()].clone();
+            i += 1;
+            db.upsert_record(
+                "bench",
+                &format!("{run}-{i}"),
+                EntityKind::PERSON,
+                attrs,
+                &cfg,
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+    let mut lat = Vec::with_capacity(5_000);
+    for _ in 0..5_000 {
+        let attrs = pending[i % pending.len()].clone();
+        i += 1;
+        let t = Instant::now();
+        db.upsert_record(
+            "bench",
+            &format!("{run}-{i}"),
+            EntityKind::PERSON,
+            attrs,
+            &cfg,
+        )
+        .unwrap();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "resolve one record into {n} stored: p50 {:?} p90 {:?} p99 {:?} max {:?} (5,000 resolutions)",
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        lat[lat.len() - 1]
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
