@@ -594,7 +594,7 @@ pub fn apply(db: &Db, path: &Path) -> Result<i32, Box<dyn std::error::Error>> {
                     };
                     let y = (o("system")?, o("key")?);
                     if op == "same" {
-                        db.force_together((system, key), y, &config)
+                        db.force_together((system, key), y)
                             .map_err(|e| e.to_string())?;
                     } else {
                         db.force_apart((system, key), y, &config)

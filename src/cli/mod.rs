@@ -995,11 +995,7 @@ fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Same { records } => {
             let db = open_existing(&cli.db)?;
-            let c = db.force_together(
-                (&records[0], &records[1]),
-                (&records[2], &records[3]),
-                &kith::resolve::ResolveConfig::default(),
-            )?;
+            let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
             db.flush()?;
             println!(
                 "{}:{} and {}:{} are customer {c}",

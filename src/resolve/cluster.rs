@@ -155,7 +155,7 @@ impl Db {
                 w.unrelate(*r, RelKind::RESOLVES_TO, customer);
                 w.relate(*r, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
             }
-            self.stated_edges(&mut w, customer, new, &part.iter().copied().collect())?;
+            self.stated_edges(&mut w, customer, Some(new), &part.iter().copied().collect())?;
             w.commit()?;
             self.survive(new)?;
             split_off.push(new);
@@ -164,14 +164,14 @@ impl Db {
         Ok(split_off)
     }
 
-    /// Adds to `w` the move from `from` to `to` of every relationship of
-    /// `from` that one of `records` stated (its `from_record` or
-    /// `to_record` property).
+    /// Adds to `w` the move from `from` to `to` (or the removal, when `to`
+    /// is `None`) of every relationship of `from` that one of `records`
+    /// stated (its `from_record` or `to_record` property).
     fn stated_edges(
         &self,
         w: &mut crate::WriteSet<'_>,
         from: EntityId,
-        to: EntityId,
+        to: Option<EntityId>,
         records: &BTreeSet<EntityId>,
     ) -> Result<(), ResolveError> {
         let by = |props: &EdgeProps, name: &str| match props.attrs.get(name) {
@@ -181,13 +181,17 @@ impl Db {
         for e in self.edges(from, Direction::Out)? {
             if by(&e.props, a::FROM_RECORD) {
                 w.unrelate(from, e.kind, e.id);
-                w.relate(to, e.kind, e.id, e.props)?;
+                if let Some(to) = to {
+                    w.relate(to, e.kind, e.id, e.props)?;
+                }
             }
         }
         for e in self.edges(from, Direction::In)? {
             if by(&e.props, a::TO_RECORD) {
                 w.unrelate(e.id, e.kind, from);
-                w.relate(e.id, e.kind, to, e.props)?;
+                if let Some(to) = to {
+                    w.relate(e.id, e.kind, to, e.props)?;
+                }
             }
         }
         Ok(())
@@ -204,7 +208,7 @@ impl Db {
             return Ok(());
         }
         let mut w = self.write_set();
-        self.stated_edges(&mut w, from, to, records)?;
+        self.stated_edges(&mut w, from, Some(to), records)?;
         w.commit()?;
         Ok(())
     }
@@ -285,7 +289,6 @@ impl Db {
         &self,
         x: (&str, &str),
         y: (&str, &str),
-        config: &ResolveConfig,
     ) -> Result<EntityId, ResolveError> {
         let (rx, ry) = (self.record_id(x.0, x.1)?, self.record_id(y.0, y.1)?);
         if rx == ry {
@@ -304,10 +307,7 @@ impl Db {
                 self.survive(keep)?;
                 Ok(keep)
             }
-            (Some(c), _) | (_, Some(c)) => {
-                let _ = config;
-                Ok(c)
-            }
+            (Some(c), _) | (_, Some(c)) => Ok(c),
             (None, None) => Err(ResolveError::Invalid(
                 "neither record has a customer".into(),
             )),
@@ -337,7 +337,7 @@ impl Db {
         w.commit()?;
         if let (Some(cx), Some(cy)) = (self.customer_of(rx)?, self.customer_of(ry)?) {
             if cx == cy {
-                let split = self.split_if_needed(cx, config)?;
+                self.split_if_needed(cx, config)?;
                 if self.customer_of(rx)? == self.customer_of(ry)? {
                     // Still together (a customer too large to recluster):
                     // take the second record out on its own.
@@ -349,12 +349,11 @@ impl Db {
                     ))?;
                     w.unrelate(ry, RelKind::RESOLVES_TO, cx);
                     w.relate(ry, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
-                    self.stated_edges(&mut w, cx, new, &BTreeSet::from([ry]))?;
+                    self.stated_edges(&mut w, cx, Some(new), &BTreeSet::from([ry]))?;
                     w.commit()?;
                     self.survive(new)?;
                     self.survive(cx)?;
                 }
-                let _ = split;
             }
         }
         let cx = self.customer_of(rx)?;

@@ -320,24 +320,16 @@ impl Db {
         })
     }
 
-    /// Customers holding a record the user forced apart from `record`.
-    fn apart_customers(&self, record: EntityId) -> Result<BTreeSet<EntityId>, ResolveError> {
+    /// Customers holding a record the user linked to `record` with `kind`
+    /// (`NOT_SAME`: forced apart; `SAME_AS`: forced together).
+    fn override_customers(
+        &self,
+        record: EntityId,
+        kind: RelKind,
+    ) -> Result<BTreeSet<EntityId>, ResolveError> {
         let mut out = BTreeSet::new();
         for dir in [Direction::Out, Direction::In] {
-            for other in self.neighbour_ids(record, RelKind::NOT_SAME, dir)? {
-                if let Some(c) = self.customer_of(other)? {
-                    out.insert(c);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Customers holding a record the user forced together with `record`.
-    fn together_customers(&self, record: EntityId) -> Result<BTreeSet<EntityId>, ResolveError> {
-        let mut out = BTreeSet::new();
-        for dir in [Direction::Out, Direction::In] {
-            for other in self.neighbour_ids(record, RelKind::SAME_AS, dir)? {
+            for other in self.neighbour_ids(record, kind, dir)? {
                 if let Some(c) = self.customer_of(other)? {
                     out.insert(c);
                 }
@@ -474,7 +466,10 @@ impl Db {
         let attrs = comparable(&fields);
         let mut best = self.candidates(me, &attrs, &keys, config)?;
         let (apart, together) = match me {
-            Some(r) => (self.apart_customers(r)?, self.together_customers(r)?),
+            Some(r) => (
+                self.override_customers(r, RelKind::NOT_SAME)?,
+                self.override_customers(r, RelKind::SAME_AS)?,
+            ),
             None => Default::default(),
         };
         best.retain(|c, _| !apart.contains(c) && Some(*c) != reuse);

@@ -1,6 +1,5 @@
 //! `RECORD.SAME system key system2 key2`: a user's decision that two source
 //! records are one customer; replies with that customer's id.
-use crate::resolve::ResolveConfig;
 use crate::server::command::{reply, resolve_error, text, Command, Context};
 use crate::server::frame::Frame;
 
@@ -23,10 +22,7 @@ impl Command for RecordSame {
         reply((|| {
             let x = (text(args, 1, "system")?, text(args, 2, "key")?);
             let y = (text(args, 3, "system2")?, text(args, 4, "key2")?);
-            let c = cx
-                .db
-                .force_together(x, y, &ResolveConfig::default())
-                .map_err(|e| resolve_error(&e))?;
+            let c = cx.db.force_together(x, y).map_err(|e| resolve_error(&e))?;
             Ok(Frame::Integer(c.0 as i64))
         })())
     }
