@@ -901,3 +901,27 @@ fn a_phone_many_records_share_is_weak_evidence() {
     );
     assert!(rare_name.total > common_name.total + 2.0);
 }
+
+#[test]
+fn addresses_and_phones_compare_after_normalization() {
+    use kith::resolve::compare::{compare, Agreement};
+    let x = rec(&[
+        ("street", "12 High St."),
+        ("unit", "Apt 5B"),
+        ("phone", "+61 412 345 678"),
+    ]);
+    let y = rec(&[
+        ("street", "12 high street"),
+        ("unit", "#5b"),
+        ("phone", "0412 345 678"),
+    ]);
+    let (fields, _) = compare(&x, &y);
+    for f in [attrs::STREET, attrs::UNIT, attrs::PHONE] {
+        let s = fields.iter().find(|s| s.field == f).unwrap();
+        assert_eq!(s.agreement, Agreement::Exact, "{f}");
+    }
+    let z = rec(&[("street", "12 High Lane"), ("phone", "0412 345 679")]);
+    let (fields, _) = compare(&x, &z);
+    let street = fields.iter().find(|s| s.field == attrs::STREET).unwrap();
+    assert_ne!(street.agreement, Agreement::Exact);
+}

@@ -364,9 +364,18 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
                     alnum(t)
                 }
             };
-            let (Some(p), Some(q)) = (text(x, field).map(norm), text(y, field).map(norm)) else {
+            let (Some(mut p), Some(mut q)) = (text(x, field).map(norm), text(y, field).map(norm))
+            else {
                 return Agreement::Missing;
             };
+            if field == a::PHONE {
+                // The national number: `+61 412 345 678` = `0412 345 678`.
+                for v in [&mut p, &mut q] {
+                    if v.len() > 9 {
+                        *v = v[v.len() - 9..].to_string();
+                    }
+                }
+            }
             if p.is_empty() || q.is_empty() {
                 Agreement::Missing
             } else if p == q {
@@ -402,6 +411,20 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
             // An initial against a full name.
             if (p.len() == 1 && q.starts_with(&p)) || (q.len() == 1 && p.starts_with(&q)) {
                 return Agreement::Partial;
+            }
+            strings(&p, &q)
+        }
+        a::STREET | a::UNIT => {
+            let f = if field == a::STREET {
+                normalize::street
+            } else {
+                normalize::unit
+            };
+            let (Some(p), Some(q)) = (text(x, field).map(f), text(y, field).map(f)) else {
+                return Agreement::Missing;
+            };
+            if p.is_empty() || q.is_empty() {
+                return Agreement::Missing;
             }
             strings(&p, &q)
         }
@@ -602,7 +625,8 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
         if let Some(p) = t(a::PHONE) {
             let d: String = p.chars().filter(char::is_ascii_digit).collect();
             if d.len() >= 6 {
-                keys.push(format!("{kind}{PHONE_KEY}{d}"));
+                let national = &d[d.len().saturating_sub(9)..];
+                keys.push(format!("{kind}{PHONE_KEY}{national}"));
             }
         }
     }
@@ -651,7 +675,7 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
         }
     }
     if rules.uses("address") {
-        let street = t(a::STREET).map(normalize::name).filter(|s| s.len() >= 4);
+        let street = t(a::STREET).map(normalize::street).filter(|s| s.len() >= 4);
         let house = t(a::HOUSE_NUMBER);
         let postcode = t(a::POSTAL_CODE);
         if let (Some(pc), Some(h)) = (postcode, house) {

@@ -60,6 +60,75 @@ pub fn nicknames(a: &str, b: &str) -> bool {
     nickname_groups().get(a).is_some_and(|s| s.contains(b))
 }
 
+/// Street-type abbreviations and their full words.
+pub const STREET_TYPES: &[(&str, &str)] = &[
+    ("st", "street"),
+    ("str", "street"),
+    ("rd", "road"),
+    ("ave", "avenue"),
+    ("av", "avenue"),
+    ("dr", "drive"),
+    ("ln", "lane"),
+    ("pl", "place"),
+    ("cres", "crescent"),
+    ("cr", "crescent"),
+    ("ct", "court"),
+    ("blvd", "boulevard"),
+    ("hwy", "highway"),
+    ("pde", "parade"),
+    ("tce", "terrace"),
+    ("sq", "square"),
+    ("cl", "close"),
+    ("cct", "circuit"),
+    ("esp", "esplanade"),
+    ("gr", "grove"),
+    ("pkwy", "parkway"),
+    ("wy", "way"),
+];
+
+/// A street without case, accents and punctuation, with street types
+/// spelled out (`12 High St.` → `12highstreet`).
+pub fn street(s: &str) -> String {
+    words(s)
+        .into_iter()
+        .map(|w| {
+            STREET_TYPES
+                .iter()
+                .find(|(abbr, _)| *abbr == w)
+                .map(|(_, full)| full.to_string())
+                .unwrap_or(w)
+        })
+        .collect()
+}
+
+/// A unit, flat or suite number without its label (`Apt. 5B`, `unit 5b`,
+/// `#5B`, `Flat 5b` → `5b`).
+pub fn unit(s: &str) -> String {
+    const LABELS: &[&str] = &[
+        "unit",
+        "apt",
+        "apartment",
+        "flat",
+        "suite",
+        "ste",
+        "no",
+        "number",
+        "level",
+        "lvl",
+    ];
+    let ws: Vec<String> = s
+        .split(|c: char| c.is_whitespace() || c == '#' || c == ',' || c == '.' || c == '/')
+        .map(|w| {
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty() && !LABELS.contains(&w.as_str()))
+        .collect();
+    ws.concat()
+}
+
 /// Legal-form and filler words left out of organization names, so that
 /// `Acme Ltd`, `ACME Limited` and `The Acme Company Inc.` compare equal.
 pub const LEGAL_FORMS: &[&str] = &[
@@ -208,6 +277,18 @@ mod tests {
             words("de la Cruz, Ana-María"),
             vec!["de", "la", "cruz", "ana", "maria"]
         );
+    }
+
+    #[test]
+    fn streets_spell_out_types_and_units_drop_labels() {
+        assert_eq!(street("12 High St."), street("12 high street"));
+        assert_eq!(street("Banksia Cres"), "banksiacrescent");
+        assert_eq!(street("Oxford Rd"), street("OXFORD ROAD"));
+        assert_ne!(street("Oxford Rd"), street("Oxford Lane"));
+        assert_eq!(unit("Apt. 5B"), "5b");
+        assert_eq!(unit("unit 5b"), "5b");
+        assert_eq!(unit("#5B"), "5b");
+        assert_eq!(unit("Flat 5b"), "5b");
     }
 
     #[test]
