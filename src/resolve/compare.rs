@@ -271,8 +271,34 @@ fn date(attrs: &Attrs, f: &str) -> Option<Date> {
 }
 
 /// Levenshtein distance at most 1, or one adjacent transposition.
+///
+/// Linear in the length: called for every compared pair of names and
+/// streets, where a full edit-distance matrix cost more than the rest of the
+/// comparison.
 fn one_edit(x: &str, y: &str) -> bool {
-    strsim::damerau_levenshtein(x, y) <= 1
+    fn check<T: PartialEq>(x: &[T], y: &[T]) -> bool {
+        let (x, y) = if x.len() >= y.len() { (x, y) } else { (y, x) };
+        if x.len() - y.len() > 1 {
+            return false;
+        }
+        let Some(i) = x.iter().zip(y).position(|(a, b)| a != b) else {
+            return true;
+        };
+        if x.len() != y.len() {
+            return x[i + 1..] == y[i..];
+        }
+        x[i + 1..] == y[i + 1..]
+            || (i + 1 < x.len()
+                && x[i] == y[i + 1]
+                && x[i + 1] == y[i]
+                && x[i + 2..] == y[i + 2..])
+    }
+    if x.is_ascii() && y.is_ascii() {
+        check(x.as_bytes(), y.as_bytes())
+    } else {
+        let (x, y): (Vec<char>, Vec<char>) = (x.chars().collect(), y.chars().collect());
+        check(&x, &y)
+    }
 }
 
 fn strings(x: &str, y: &str) -> Agreement {
@@ -691,4 +717,34 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_edit;
+
+    /// Every string over a small alphabet (with a non-ASCII letter) up to
+    /// length 4, against the full Damerau-Levenshtein distance.
+    #[test]
+    fn one_edit_agrees_with_the_full_edit_distance() {
+        let alphabet = ['a', 'b', 'c', 'é'];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        let mut close = 0;
+        for x in &all {
+            for y in &all {
+                let want = strsim::damerau_levenshtein(x, y) <= 1;
+                assert_eq!(one_edit(x, y), want, "{x:?} vs {y:?}");
+                close += usize::from(want);
+            }
+        }
+        assert!(close > all.len(), "the test covers close pairs too");
+    }
 }
