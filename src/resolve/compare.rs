@@ -288,10 +288,7 @@ fn one_edit(x: &str, y: &str) -> bool {
             return x[i + 1..] == y[i..];
         }
         x[i + 1..] == y[i + 1..]
-            || (i + 1 < x.len()
-                && x[i] == y[i + 1]
-                && x[i + 1] == y[i]
-                && x[i + 2..] == y[i + 2..])
+            || (i + 1 < x.len() && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 2..] == y[i + 2..])
     }
     if x.is_ascii() && y.is_ascii() {
         check(x.as_bytes(), y.as_bytes())
