@@ -5,7 +5,7 @@ import them with bench/records/records.toml, export the crosswalk, and
 report the import rate, the peak RSS of the import, and pairwise precision,
 recall and F1 against the truth (the `person` column).
 
-    python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512]
+    python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512] [--mapping bench/records/records.toml]
 
 The generated file and database are kept under --dir (default
 target/kith-bench/records) so that a run can be inspected afterwards.
@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--kith", default="target/release/kith")
     ap.add_argument("--dir", default="target/kith-bench/records")
     ap.add_argument("--cache-mib", type=int, default=512)
+    ap.add_argument("--mapping", default=os.path.join(here, "records.toml"))
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     data = os.path.join(args.dir, f"records-{args.records}-{args.seed}.csv")
@@ -38,7 +39,7 @@ def main():
     subprocess.run(["rm", "-rf", db], check=True)
     t = time.time()
     imp = subprocess.run([args.kith, "--db", db, "import", "--cache-mib", str(args.cache_mib),
-                          "--mapping", os.path.join(here, "records.toml"),
+                          "--mapping", args.mapping,
                           "--rejects", os.path.join(args.dir, "rejects.csv"), data],
                          check=True, capture_output=True, text=True)
     secs = time.time() - t

@@ -4,7 +4,7 @@
 //! holds together splits, each part taking back the relationships its
 //! records stated.
 
-use super::{comparable, compare, ResolveConfig, ResolveError};
+use super::{comparable_entity, compare, ResolveConfig, ResolveError};
 use crate::model::attrs as a;
 use crate::model::{Direction, EdgeProps, EntityId, NewEntity, RelKind, Value};
 use crate::Db;
@@ -104,7 +104,7 @@ impl Db {
         for r in &records {
             attrs.push(
                 self.get(*r)?
-                    .map(|e| comparable(&e.attrs()))
+                    .map(|e| comparable_entity(&e))
                     .unwrap_or_default(),
             );
         }

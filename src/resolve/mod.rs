@@ -155,6 +155,16 @@ fn comparable(attrs: &Attrs) -> Attrs {
         .collect()
 }
 
+/// [`comparable`] of a stored entity, read from its bytes without copying
+/// the bookkeeping attributes (a record's blocking keys are a dozen strings).
+fn comparable_entity(e: &crate::Entity) -> Attrs {
+    e.attr_refs()
+        .into_iter()
+        .filter(|(k, _)| *k == PARTY_KIND || !survive::bookkeeping(k))
+        .map(|(k, v)| (k.to_string(), v.to_value()))
+        .collect()
+}
+
 /// The fields of a stored record as given (everything but derived keys).
 fn given(attrs: &Attrs) -> Attrs {
     attrs
@@ -389,7 +399,7 @@ impl Db {
                 }
                 let Some(c) = self.get(cand)? else { continue };
                 let cmp =
-                    compare::compare_with(&config.rules, attrs, &comparable(&c.attrs()), &freq);
+                    compare::compare_with(&config.rules, attrs, &comparable_entity(&c), &freq);
                 if cmp.total < config.possible_threshold {
                     continue;
                 }
@@ -413,7 +423,7 @@ impl Db {
                     if !o.kind.is_party() || o.attr(a::MERGED_INTO).is_some() {
                         continue;
                     }
-                    let mut profile = comparable(&o.attrs());
+                    let mut profile = comparable_entity(&o);
                     profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
                     profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
                     let cmp = compare::compare_with(&config.rules, attrs, &profile, &freq);
@@ -673,7 +683,7 @@ impl Db {
                 e.kind
             )));
         }
-        Ok((id, comparable(&e.attrs())))
+        Ok((id, comparable_entity(&e)))
     }
 
     /// How two source records compare, field by field.
@@ -701,7 +711,7 @@ impl Db {
                     continue;
                 }
                 let Some(o) = self.get(other)? else { continue };
-                let (scores, total) = compare::compare(&attrs, &comparable(&o.attrs()));
+                let (scores, total) = compare::compare(&attrs, &comparable_entity(&o));
                 for x in o.identifiers() {
                     comparisons.push((x, scores.clone(), total));
                 }
