@@ -7,7 +7,8 @@
 //!   `target/kith-bench`) as `resolve-<n>` and reused.
 //! - `KITH_BENCH_RESOLVE_DB`: use this existing store instead (for example
 //!   the 1,000,000-record store `bench/records/score.py` leaves behind);
-//!   resolved records are added to it under the system `bench`.
+//!   resolved records are added to it under the system `bench` and removed
+//!   again (through `delete_record`) at the end of the run.
 //! - `KITH_BENCH_MAX_BLOCK`: the largest block compared when resolving
 //!   (`ResolveConfig::max_block`, default 500).
 //!
@@ -192,6 +193,15 @@ fn bench(c: &mut Criterion) {
         q(0.99),
         lat[lat.len() - 1]
     );
+    // Leave the store as it was found, so that the next run measures the
+    // same thing (resolutions added to it would make customers grow run
+    // after run): deleting the records splits what they merged.
+    eprintln!("removing the {i} records this run resolved");
+    for k in 1..=i {
+        db.delete_record("bench", &format!("{run}-{k}"), &cfg)
+            .unwrap();
+    }
+    db.flush().unwrap();
 }
 
 /// The engine's floor for the same writes: raw sled taking each record's
