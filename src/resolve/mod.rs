@@ -50,7 +50,7 @@ impl Default for ResolveConfig {
         ResolveConfig {
             match_threshold: 12.0,
             possible_threshold: 7.0,
-            max_block: 500,
+            max_block: 50,
             max_cluster: 200,
             rules: Rules::default(),
         }
