@@ -11,10 +11,16 @@
 //!   again (through `delete_record`) at the end of the run.
 //! - `KITH_BENCH_MAX_BLOCK`: the largest block compared when resolving
 //!   (`ResolveConfig::max_block`, default 50).
+//! - `KITH_BENCH_CACHE_MIB`: the store's page cache (default 1,024).
+//! - `KITH_BENCH_PREWARM`: when set, read the whole store into the cache
+//!   (`Db::prewarm`) before measuring, as a service that has been running
+//!   a while would have it; otherwise the cache starts cold.
+//! - `KITH_BENCH_FLOOR_RECORDS`: records the engine floors write (default
+//!   100,000, into an empty tree).
 //!
 //! Besides criterion's figures, the resolve group prints the latency
 //! percentiles of 5,000 single resolutions (p50, p90, p99, max), with a 1 GiB
-//! cache and background durability (flushed every second; with immediate
+//! cache (unless told otherwise) and background durability (flushed every second; with immediate
 //! durability every resolution also waits for its fsyncs). The `floor`
 //! lines are the engine's own write rate for the same keys — one record per
 //! batch, as kith writes them, and 100 records per batch — measured in the
@@ -74,11 +80,20 @@ fn rows(n: u64) -> Vec<(String, Attrs)> {
         .collect()
 }
 
+/// The page cache of the store resolved into: `KITH_BENCH_CACHE_MIB`, 1 GiB by default.
+fn cache_bytes() -> u64 {
+    std::env::var("KITH_BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(1024)
+        << 20
+}
+
 fn store(rows: &[(String, Attrs)], n: u64) -> Db {
     if let Some(p) = std::env::var_os("KITH_BENCH_RESOLVE_DB") {
         return Db::builder()
             .path(PathBuf::from(p))
-            .cache_bytes(1 << 30)
+            .cache_bytes(cache_bytes())
             .durability(Durability::Background { every_ms: 1000 })
             .open()
             .unwrap();
@@ -90,7 +105,7 @@ fn store(rows: &[(String, Attrs)], n: u64) -> Db {
     let done = dir.join("LOADED");
     let db = Db::builder()
         .path(&dir)
-        .cache_bytes(1 << 30)
+        .cache_bytes(cache_bytes())
         .durability(Durability::Background { every_ms: 1000 })
         .open()
         .unwrap();
@@ -143,6 +158,15 @@ fn bench(c: &mut Criterion) {
     // Resolving one record: the rows after the loaded ones (duplicates of
     // loaded people and new people alike), each under a fresh key.
     let db = store(&rows, n);
+    if std::env::var_os("KITH_BENCH_PREWARM").is_some() {
+        let w = db.prewarm().unwrap();
+        println!(
+            "prewarmed: {} pairs, {:.0} MB in {:.1} s",
+            w.pairs,
+            w.bytes as f64 / 1e6,
+            w.elapsed.as_secs_f64()
+        );
+    }
     let mut cfg = ResolveConfig::default();
     if let Some(m) = std::env::var("KITH_BENCH_MAX_BLOCK")
         .ok()
@@ -214,7 +238,7 @@ fn engine_floor(records: usize, per_batch: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let db = sled::Config::new()
         .path(dir.path())
-        .cache_capacity(256 << 20)
+        .cache_capacity(512 << 20) // as `bench/records/score.py` gives the import
         .flush_every_ms(Some(1000))
         .open()
         .unwrap();
@@ -258,7 +282,10 @@ fn engine_floor(records: usize, per_batch: usize) -> f64 {
 
 fn floor(c: &mut Criterion) {
     let _ = c;
-    let n = 100_000;
+    let n = std::env::var("KITH_BENCH_FLOOR_RECORDS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(100_000);
     println!(
         "engine floor: raw sled writes {:.0} records/s (each record's 24.5 keys and 1.2 KB in one batch, {n} records, no reads)",
         engine_floor(n, 1)

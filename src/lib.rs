@@ -54,8 +54,8 @@ pub use context::{
     ProfileAttribute, RelatedParty,
 };
 pub use db::{
-    CheckReport, Committed, Db, DbBuilder, Durability, Page, RawBaseline, Stats, Violation,
-    WriteSet,
+    CheckReport, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
+    Violation, WriteSet,
 };
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;

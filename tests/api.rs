@@ -541,3 +541,41 @@ fn merging_one_entity_into_another_moves_everything_atomically() {
         Err(WriteError::NotFound(_))
     ));
 }
+
+/// Prewarming reads every stored pair (more as the store grows) and leaves
+/// the data as it was, on a store reopened from disk.
+#[test]
+fn prewarm_reads_the_whole_store_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let ids: Vec<EntityId> = {
+        let db = Db::open(&path).unwrap();
+        let empty = db.prewarm().unwrap();
+        let ids = (0..50)
+            .map(|i| {
+                db.create(
+                    NewEntity::person()
+                        .attr(attrs::GIVEN_NAME, format!("P{i}"))
+                        .identifier("crm", format!("C-{i}")),
+                )
+                .unwrap()
+            })
+            .collect();
+        let full = db.prewarm().unwrap();
+        assert!(
+            full.pairs >= empty.pairs + 50 * 3,
+            "each person is a row, a kind listing and an identifier: {empty:?} then {full:?}"
+        );
+        assert!(full.bytes > empty.bytes);
+        ids
+    };
+    let db = Db::open(&path).unwrap();
+    let w = db.prewarm().unwrap();
+    assert!(w.pairs > 150);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(db.lookup("crm", &format!("C-{i}")).unwrap(), Some(*id));
+        let e = db.get(*id).unwrap().unwrap();
+        assert_eq!(e.text(attrs::GIVEN_NAME), Some(format!("P{i}").as_str()));
+    }
+    assert!(db.check().unwrap().is_ok());
+}

@@ -432,12 +432,15 @@ fn bench_over_the_wire_and_a_server_that_goes_away() {
     let tmp = tempfile::tempdir().unwrap();
     let d = generated(tmp.path());
     let mut server = Command::new(env!("CARGO_BIN_EXE_kith"))
-        .args(["--db", &d, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--db", &d, "serve", "--listen", "127.0.0.1:0", "--prewarm"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut err = std::io::BufReader::new(server.stderr.take().unwrap());
     let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.starts_with("prewarmed the page cache: "), "{line}");
+    line.clear();
     std::io::BufRead::read_line(&mut err, &mut line).unwrap();
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
     let o = kith(&[

@@ -234,6 +234,10 @@ enum Command {
         /// Close connections idle this many seconds (0: never).
         #[arg(long, default_value_t = 600)]
         idle_timeout: u64,
+        /// Read the whole store into the page cache before taking
+        /// connections (see `Db::prewarm`).
+        #[arg(long)]
+        prewarm: bool,
         /// Flush in the background every N ms instead of on every write.
         #[arg(long)]
         background_flush_ms: Option<u64>,
@@ -763,6 +767,7 @@ fn dispatch(cli: Cli) -> CliResult {
             workers,
             idle_timeout,
             background_flush_ms,
+            prewarm,
             cache_mib,
         } => {
             let durability = match background_flush_ms {
@@ -774,6 +779,15 @@ fn dispatch(cli: Cli) -> CliResult {
                 .cache_bytes(cache_mib << 20)
                 .durability(durability)
                 .open()?;
+            if prewarm {
+                let w = db.prewarm()?;
+                eprintln!(
+                    "prewarmed the page cache: {} pairs, {:.1} MB in {:.1} s",
+                    w.pairs,
+                    w.bytes as f64 / 1e6,
+                    w.elapsed.as_secs_f64()
+                );
+            }
             let mut config = kith::server::ServerConfig {
                 listen,
                 password: requirepass,

@@ -6,7 +6,7 @@ mod read;
 mod write;
 
 pub use check::{CheckReport, Violation};
-pub use read::{Page, RawBaseline, Stats};
+pub use read::{Page, Prewarmed, RawBaseline, Stats};
 pub use write::{Committed, WriteSet};
 
 use crate::error::{OpenError, StorageError, WriteError};
