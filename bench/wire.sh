@@ -4,6 +4,7 @@
 # the same machine, 50 connections, without pipelining and with -P 16.
 #
 #   bench/wire.sh [PERSONS]   (default 100000)
+#   KITH_WORKERS=N bench/wire.sh   (kith's worker threads; default: one per CPU)
 #
 # Needs redis-server and redis-tools. Prints CSV rows and a markdown table.
 set -euo pipefail
@@ -20,7 +21,7 @@ fi
 MAXID=$(./target/release/kith --db "$DIR" stats --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s["entities"].values()))')
 # Value size: the median JSON size of an entity.
 VALUE=$(for i in 1 50 500 5000; do ./target/release/kith --db "$DIR" get $i --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("relationships"); print(len(json.dumps(d,separators=(",",":"))))'; done | sort -n | sed -n 2p)
-./target/release/kith --db "$DIR" serve --listen 127.0.0.1:$KPORT --idle-timeout 0 2>/dev/null &
+./target/release/kith --db "$DIR" serve --listen 127.0.0.1:$KPORT --idle-timeout 0 ${KITH_WORKERS:+--workers $KITH_WORKERS} 2>/dev/null &
 KPID=$!
 redis-server --port $RPORT --save "" --appendonly no >/dev/null &
 RPID=$!
@@ -35,6 +36,7 @@ for i in range($MAXID):
     k = 'key:%012d' % i
     w('*3\r\n\$3\r\nSET\r\n\$%d\r\n%s\r\n\$%d\r\n%s\r\n' % (len(k), k, len(v), v))
 " | redis-cli -p $RPORT --pipe >/dev/null
+echo "kith workers: ${KITH_WORKERS:-one per CPU}"
 echo "machine: $(nproc) CPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD); $PERSONS persons ($MAXID entities); value ~$VALUE bytes; $REQUESTS requests, 50 connections"
 echo "server,pipeline,rps,avg_ms,p50_ms,p95_ms,p99_ms,max_ms"
 for P in 1 16; do
