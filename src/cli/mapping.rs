@@ -191,8 +191,13 @@ impl Mapping {
     pub fn load(path: &std::path::Path) -> Result<Mapping, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let m: Mapping = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        m.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        Mapping::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses and checks the text of a mapping file.
+    pub fn parse(text: &str) -> Result<Mapping, String> {
+        let m: Mapping = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.check()?;
         Ok(m)
     }
 
