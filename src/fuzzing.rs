@@ -88,8 +88,8 @@ pub fn resp_frame(data: &[u8]) {
 /// (names, streets, units, organization names, Soundex, dates, phones,
 /// emails, identifiers), the blocking keys, and the comparison of two
 /// records built from the input's lines. None may panic; normalized names
-/// are fixed points; parsed dates print back to themselves; agreement is
-/// symmetric and no total is NaN.
+/// are fixed points; parsed dates print back to themselves; agreement and
+/// the total are symmetric and no total is NaN.
 pub fn identity_fields(data: &[u8]) {
     use crate::model::{attrs as a, Attrs, Value};
     use crate::resolve::compare::{blocking_keys, compare, PARTY_KIND};
@@ -158,6 +158,7 @@ pub fn identity_fields(data: &[u8]) {
         v
     };
     assert_eq!(agree(&xy), agree(&yx), "agreement of {x:?} and {y:?}");
+    assert_eq!(txy.to_bits(), tyx.to_bits(), "total of {x:?} and {y:?}");
     assert!(!compare(x, x).1.is_nan());
 }
 

@@ -505,14 +505,17 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
     let mut out = Vec::with_capacity(table.len() + 1);
     let mut total = 0.0;
     let mut account = 0.0;
-    // Given and family names swapped between the two records.
+    // Given and family names swapped between the two records (and in
+    // neither record are the two names alike, which would make a swap
+    // meaningless; asking it of both keeps the test symmetric).
     let swapped = !org
         && {
             let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
             let alike =
                 |p: &str, q: &str| matches!(strings(p, q), Agreement::Exact | Agreement::Close);
             matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
-            (Some(p), Some(q), Some(r), Some(s)) if alike(&p, &q) && alike(&r, &s) && !alike(&p, &r))
+            (Some(p), Some(q), Some(r), Some(s))
+                if alike(&p, &q) && alike(&r, &s) && !alike(&p, &r) && !alike(&s, &q))
         };
     for (field, wt) in table {
         let mut agreement = compare_field(field, x, y);
@@ -749,6 +752,23 @@ mod tests {
                 assert_eq!(strings(x, y), strings(y, x), "{x:?} vs {y:?}");
             }
         }
+        // A swap of given and family names, where only one record's two
+        // names are alike: "aaaa aaab" against "aabb aaaa".
+        let person = |g: &str, f: &str| {
+            Attrs::from([
+                (a::GIVEN_NAME.to_string(), Value::Text(g.into())),
+                (a::FAMILY_NAME.to_string(), Value::Text(f.into())),
+            ])
+        };
+        let (x, y) = (person("aaaa", "aaab"), person("aabb", "aaaa"));
+        let agree = |p: &Attrs, q: &Attrs| {
+            super::compare(p, q)
+                .0
+                .into_iter()
+                .map(|s| (s.field, s.agreement))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(agree(&x, &y), agree(&y, &x));
         let rec = |f: &str, v: &str| Attrs::from([(f.to_string(), Value::Text(v.into()))]);
         for f in [a::GIVEN_NAME, a::FAMILY_NAME, a::PHONE, a::NATIONAL_ID] {
             for (p, q) in [("eqqq", "qqq"), ("1234", "123"), ("abcd", "abc")] {
