@@ -20,12 +20,16 @@
 //!
 //! Besides criterion's figures, the resolve group prints the latency
 //! percentiles of 5,000 single resolutions (p50, p90, p99, max), with a 1 GiB
-//! cache (unless told otherwise) and background durability (flushed every second; with immediate
-//! durability every resolution also waits for its fsyncs). The `floor`
+//! cache (unless told otherwise) and background durability (flushed every
+//! second; with immediate durability every resolution also waits for its
+//! fsyncs). The `floor`
 //! lines are the engine's own write rate for the same keys — one record per
 //! batch, as kith writes them, and 100 records per batch — measured in the
 //! same run.
 
+mod common;
+
+use common::env_u64;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use kith::generate::{generate_records, RecordsConfig};
 use kith::resolve::compare::{blocking_keys_with, compare_with, Frequencies, Rules};
@@ -82,11 +86,7 @@ fn rows(n: u64) -> Vec<(String, Attrs)> {
 
 /// The page cache of the store resolved into: `KITH_BENCH_CACHE_MIB`, 1 GiB by default.
 fn cache_bytes() -> u64 {
-    std::env::var("KITH_BENCH_CACHE_MIB")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(1024)
-        << 20
+    env_u64("KITH_BENCH_CACHE_MIB", 1024) << 20
 }
 
 fn store(rows: &[(String, Attrs)], n: u64) -> Db {
@@ -98,10 +98,7 @@ fn store(rows: &[(String, Attrs)], n: u64) -> Db {
             .open()
             .unwrap();
     }
-    let dir = std::env::var_os("KITH_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/kith-bench"))
-        .join(format!("resolve-{n}"));
+    let dir = common::base_dir().join(format!("resolve-{n}"));
     let done = dir.join("LOADED");
     let db = Db::builder()
         .path(&dir)
@@ -123,10 +120,7 @@ fn store(rows: &[(String, Attrs)], n: u64) -> Db {
 }
 
 fn bench(c: &mut Criterion) {
-    let n: u64 = std::env::var("KITH_BENCH_RECORDS")
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(100_000);
+    let n = env_u64("KITH_BENCH_RECORDS", 100_000);
     let rows = rows(n);
     let (x, y) = (&rows[0].1, &rows[1].1);
 
@@ -159,21 +153,10 @@ fn bench(c: &mut Criterion) {
     // loaded people and new people alike), each under a fresh key.
     let db = store(&rows, n);
     if std::env::var_os("KITH_BENCH_PREWARM").is_some() {
-        let w = db.prewarm().unwrap();
-        println!(
-            "prewarmed: {} pairs, {:.0} MB in {:.1} s",
-            w.pairs,
-            w.bytes as f64 / 1e6,
-            w.elapsed.as_secs_f64()
-        );
+        println!("prewarmed: {}", db.prewarm().unwrap());
     }
     let mut cfg = ResolveConfig::default();
-    if let Some(m) = std::env::var("KITH_BENCH_MAX_BLOCK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        cfg.max_block = m;
-    }
+    cfg.max_block = env_u64("KITH_BENCH_MAX_BLOCK", cfg.max_block as u64) as usize;
     let pending: Vec<&Attrs> = rows[rows.len() - 10_000..].iter().map(|r| &r.1).collect();
     let run = std::process::id();
     let mut i = 0usize;
@@ -282,10 +265,7 @@ fn engine_floor(records: usize, per_batch: usize) -> f64 {
 
 fn floor(c: &mut Criterion) {
     let _ = c;
-    let n = std::env::var("KITH_BENCH_FLOOR_RECORDS")
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(100_000);
+    let n = env_u64("KITH_BENCH_FLOOR_RECORDS", 100_000) as usize;
     println!(
         "engine floor: raw sled writes {:.0} records/s (each record's 24.5 keys and 1.2 KB in one batch, {n} records, no reads)",
         engine_floor(n, 1)

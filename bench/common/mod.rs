@@ -14,14 +14,21 @@ use std::time::{Duration, Instant};
 /// Cache budget for both kith and the raw sled baseline.
 pub const CACHE_BYTES: u64 = 2 << 30;
 
-pub fn persons() -> u64 {
-    std::env::var("KITH_BENCH_PERSONS")
+/// A number from the environment (`1_000_000` and `1000000` alike), or
+/// `default` when the variable is unset or not a number.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000)
+        .unwrap_or(default)
 }
 
-fn base_dir() -> PathBuf {
+pub fn persons() -> u64 {
+    env_u64("KITH_BENCH_PERSONS", 1_000_000)
+}
+
+/// Where benchmark databases are kept: `KITH_BENCH_DIR`, `target/kith-bench` by default.
+pub fn base_dir() -> PathBuf {
     std::env::var_os("KITH_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/kith-bench"))
@@ -30,10 +37,7 @@ fn base_dir() -> PathBuf {
 /// Interactions per person in banks made with [`bank_with_interactions`]
 /// (`KITH_BENCH_INTERACTIONS`, default 10).
 pub fn interactions() -> u64 {
-    std::env::var("KITH_BENCH_INTERACTIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
+    env_u64("KITH_BENCH_INTERACTIONS", 10)
 }
 
 /// The bank of `persons()` persons without interactions, generated on first use.

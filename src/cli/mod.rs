@@ -780,13 +780,7 @@ fn dispatch(cli: Cli) -> CliResult {
                 .durability(durability)
                 .open()?;
             if prewarm {
-                let w = db.prewarm()?;
-                eprintln!(
-                    "prewarmed the page cache: {} pairs, {:.1} MB in {:.1} s",
-                    w.pairs,
-                    w.bytes as f64 / 1e6,
-                    w.elapsed.as_secs_f64()
-                );
+                eprintln!("prewarmed the page cache: {}", db.prewarm()?);
             }
             let mut config = kith::server::ServerConfig {
                 listen,

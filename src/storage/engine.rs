@@ -188,20 +188,6 @@ impl Engine {
         self.db.is_empty()
     }
 
-    /// Reads every pair once, in key order, so that the pages holding them
-    /// enter the page cache (as far as its budget allows: beyond it the
-    /// engine evicts what it read first). Returns the pairs read and their
-    /// bytes (keys and values).
-    pub fn prewarm(&self) -> Result<(u64, u64), EngineError> {
-        let (mut pairs, mut bytes) = (0u64, 0u64);
-        for row in self.db.iter() {
-            let (k, v) = row.map_err(map_err)?;
-            pairs += 1;
-            bytes += (k.len() + v.len()) as u64;
-        }
-        Ok((pairs, bytes))
-    }
-
     /// Bytes the engine's files take on disk.
     pub fn size_on_disk(&self) -> Result<u64, EngineError> {
         self.db.size_on_disk().map_err(map_err)
