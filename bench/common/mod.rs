@@ -15,12 +15,16 @@ use std::time::{Duration, Instant};
 pub const CACHE_BYTES: u64 = 2 << 30;
 
 /// A number from the environment (`1_000_000` and `1000000` alike), or
-/// `default` when the variable is unset or not a number.
+/// `default` when the variable is unset. A value that is not a whole number
+/// stops the run with its name, rather than measuring something else than
+/// was asked.
 pub fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(s) => s.replace('_', "").parse().unwrap_or_else(|_| {
+            panic!("{name}={s:?} is not a whole number (such as 100000 or 100_000)")
+        }),
+    }
 }
 
 pub fn persons() -> u64 {
