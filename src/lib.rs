@@ -34,6 +34,7 @@
 
 #![deny(missing_docs)]
 
+mod changes;
 pub mod client;
 mod context;
 mod db;
@@ -49,13 +50,17 @@ pub mod server;
 mod storage;
 pub mod traverse;
 
+pub use changes::{
+    AttrChange, Change, ChangeEntry, ChangeId, ChangeSet, Changes, ClaimOptions, ConsumerInfo,
+    FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention,
+};
 pub use context::{
     ContextError, ContextOptions, CustomerContext, DerivedFigures, HouseholdSummary, OpenItem,
     ProfileAttribute, RelatedParty,
 };
 pub use db::{
-    CheckReport, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
-    Violation, WriteSet,
+    CheckReport, Commit, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
+    Transaction, Violation, WriteSet,
 };
 pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;

@@ -113,7 +113,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
     );
     let db = kith_open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
@@ -200,7 +200,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
-            assert_eq!(supported, 3);
+            assert_eq!(supported, 4);
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -301,6 +301,6 @@ fn format_v2_fixture_gains_timelines_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
     );
 }

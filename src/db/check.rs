@@ -1,6 +1,7 @@
 //! Integrity check: every row cross-checked against the rows it implies.
 
 use super::Db;
+use crate::changes::ChangeId;
 use crate::error::StorageError;
 use crate::index::{self, Index};
 use crate::model::{EntityId, ExternalId};
@@ -52,9 +53,91 @@ struct Checker<'a> {
     db: &'a Db,
     report: CheckReport,
     max_id: u64,
+    /// The change-log sequence number the next row must carry.
+    next_seq: u64,
+    /// The last change-log position seen.
+    last_change: ChangeId,
+    /// The change log's recorded last position.
+    log_last: ChangeId,
 }
 
 impl Checker<'_> {
+    /// A change-log row: it decodes, and its sequence number follows the
+    /// previous one's with no gap.
+    fn change(&mut self, k: &[u8], v: &[u8]) {
+        let Some((ms, seq)) = keys::parse_change(k) else {
+            self.flag(k, "malformed change key");
+            return;
+        };
+        if let Err(e) = codec::decode_change(k, v) {
+            self.flag(k, e.to_string());
+        }
+        if seq != self.next_seq {
+            self.flag(
+                k,
+                format!(
+                    "change log gap: expected sequence {}, found {seq}",
+                    self.next_seq
+                ),
+            );
+        }
+        if ms < self.last_change.ms {
+            self.flag(k, "change log milliseconds go backwards");
+        }
+        self.next_seq = seq + 1;
+        self.last_change = ChangeId { ms, seq };
+    }
+
+    /// A consumer group: it decodes and its position is inside the log.
+    fn group(&mut self, k: &[u8], v: &[u8]) {
+        match codec::decode_state::<codec::GroupV1>(k, v) {
+            Err(e) => self.flag(k, e.to_string()),
+            Ok(g) if g.last_delivered.1 > self.log_last.seq => self.flag(
+                k,
+                format!(
+                    "group position {}-{} is past the end of the change log ({})",
+                    g.last_delivered.0, g.last_delivered.1, self.log_last
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+
+    /// A pending change or a consumer: its group exists; a pending change
+    /// was delivered (is not past the group's position).
+    fn group_member(&mut self, k: &[u8], v: &[u8]) -> Result<(), StorageError> {
+        let Some((name, _)) = keys::take_escaped(&k[1..]) else {
+            self.flag(k, "malformed key");
+            return Ok(());
+        };
+        let name = String::from_utf8_lossy(&name).into_owned();
+        let gk = keys::group(&name);
+        let group = match self.db.inner.engine.get(&gk)? {
+            Some(g) => codec::decode_state::<codec::GroupV1>(&gk, &g).ok(),
+            None => None,
+        };
+        let Some(group) = group else {
+            self.flag(
+                k,
+                format!("belongs to consumer group {name:?}, which does not exist"),
+            );
+            return Ok(());
+        };
+        if k[0] == keys::PENDING {
+            if let Err(e) = codec::decode_state::<codec::PendingV1>(k, v) {
+                self.flag(k, e.to_string());
+            }
+            if let Some(at) = keys::parse_pending_tail(k) {
+                if at > group.last_delivered {
+                    self.flag(k, "pending change was never delivered to its group");
+                }
+            }
+        } else if let Err(e) = codec::decode_state::<codec::ConsumerV1>(k, v) {
+            self.flag(k, e.to_string());
+        }
+        Ok(())
+    }
+
     fn flag(&mut self, key: &[u8], problem: impl Into<String>) {
         self.report.violations.push(Violation {
             key: keys::describe(key),
@@ -93,6 +176,17 @@ impl Checker<'_> {
         }
         if !self.exists(&keys::kind(e.kind.0, id))? {
             self.flag(k, "missing from the listing of its kind");
+        }
+        if e.kind == crate::model::EntityKind::SOURCE_RECORD {
+            let prefix =
+                keys::adj_kind_prefix(id, keys::DIR_OUT, crate::model::RelKind::RESOLVES_TO.0);
+            let links = super::scan_prefix(&self.db.inner.engine, &prefix, false).count();
+            if links != 1 {
+                self.flag(
+                    k,
+                    format!("source record resolves to {links} customers, not exactly one"),
+                );
+            }
         }
         for x in &e.identifiers {
             let xk = keys::xref(&x.system, &x.key);
@@ -145,7 +239,7 @@ impl Checker<'_> {
         }
         if a.dir == keys::DIR_OUT && a.kind == crate::model::RelKind::HAD_INTERACTION.0 {
             if let Some(i) = self.entity(a.other)? {
-                let t = super::write::interaction_time(&i);
+                let t = i.interaction_time();
                 if !self.exists(&keys::timeline(a.id, t, a.other))? {
                     self.flag(k, "missing from the party's interaction timeline");
                 }
@@ -179,7 +273,7 @@ impl Checker<'_> {
                 k,
                 format!("interaction {interaction} does not exist or does not decode"),
             ),
-            Some(i) if super::write::interaction_time(&i) != t => self.flag(
+            Some(i) if i.interaction_time() != t => self.flag(
                 k,
                 format!("interaction {interaction} is no longer at time {t}"),
             ),
@@ -280,10 +374,14 @@ impl Db {
     /// Reads the whole store; it does not block writers, so run it on a
     /// quiet database for an exact answer.
     pub fn check(&self) -> Result<CheckReport, StorageError> {
+        let (log_last, trimmed) = crate::changes::log::positions(&self.inner.engine)?;
         let mut c = Checker {
             db: self,
             report: CheckReport::default(),
             max_id: 0,
+            next_seq: trimmed.seq + 1,
+            last_change: trimmed,
+            log_last,
         };
         for row in self.inner.engine.scan_prefix(&[]) {
             let (k, v) = row?;
@@ -297,8 +395,20 @@ impl Db {
                 Some(keys::IDX) => c.idx(&k, &v)?,
                 Some(keys::KIND) => c.kind(&k, &v)?,
                 Some(keys::TIMELINE) => c.timeline(&k, &v)?,
+                Some(keys::CHANGE) => c.change(&k, &v),
+                Some(keys::GROUP) => c.group(&k, &v),
+                Some(keys::PENDING) | Some(keys::CONSUMER) => c.group_member(&k, &v)?,
                 _ => c.flag(&k, "key of no known table"),
             }
+        }
+        if c.last_change != c.log_last {
+            c.flag(
+                &keys::meta(crate::changes::log::META_CHANGE_LAST),
+                format!(
+                    "the change log ends at {} but its last position says {}",
+                    c.last_change, c.log_last
+                ),
+            );
         }
         let actual = super::format::count_rows(&self.inner.engine)?;
         for row in self.inner.engine.scan_prefix(&[keys::COUNT]) {

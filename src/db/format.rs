@@ -10,6 +10,11 @@
 //!   so that a party's newest interactions, or those in a time range, are read
 //!   without scanning older ones. Migrating from 2 writes a row for every
 //!   `HAD_INTERACTION` relationship, in one atomic batch.
+//! - 4: adds the change log (`CHANGE` rows, `meta/change_last`,
+//!   `meta/change_trimmed`) and consumer groups (`GROUP`, `PENDING`,
+//!   `CONSUMER` rows), written by every commit. A format-3 build would write
+//!   without logging, so it must not open a format-4 database. Migrating
+//!   from 3 writes an empty log's positions.
 
 use super::Registry;
 use crate::error::{OpenError, StorageError};
@@ -18,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 3;
+pub(crate) const CURRENT_FORMAT: u32 = 4;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -78,6 +83,16 @@ fn read_text(engine: &Engine, name: &str) -> Result<Option<String>, StorageError
     }
 }
 
+/// The positions of an empty change log.
+fn empty_log(b: &mut WriteBatch) {
+    for name in [
+        crate::changes::log::META_CHANGE_LAST,
+        crate::changes::log::META_CHANGE_TRIMMED,
+    ] {
+        b.put(keys::meta(name), codec::encode_pair(0, 0));
+    }
+}
+
 /// Writes a new database's metadata and registry in one batch.
 fn create(engine: &Engine, country_code: &str) -> Result<(), StorageError> {
     let mut b = WriteBatch::default();
@@ -87,6 +102,7 @@ fn create(engine: &Engine, country_code: &str) -> Result<(), StorageError> {
         codec::encode_u64(CURRENT_FORMAT as u64),
     );
     b.put(keys::meta(META_NEXT_ID), codec::encode_u64(1));
+    empty_log(&mut b);
     b.put(
         keys::meta(META_COUNTRY_CODE),
         codec::encode_text(country_code),
@@ -228,12 +244,13 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
                 if let Some(v) = engine.get(&node)? {
                     let r = codec::decode_record(&node, crate::model::EntityId(a.other), &v)?;
                     b.put(
-                        keys::timeline(a.id, super::write::interaction_time(&r), a.other),
+                        keys::timeline(a.id, r.interaction_time(), a.other),
                         codec::MARKER,
                     );
                 }
             }
         }
+        3 => empty_log(&mut b),
         other => {
             return Err(StorageError::Corrupt {
                 key: "meta/format".into(),

@@ -1,12 +1,17 @@
 //! The public database handle: opening, options, the kind registry.
 
 mod check;
+mod commit;
 mod format;
 mod read;
+mod tx;
 mod write;
 
 pub use check::{CheckReport, Violation};
+pub use commit::Commit;
+pub(crate) use read::scan_prefix;
 pub use read::{Page, Prewarmed, RawBaseline, Stats};
+pub use tx::Transaction;
 pub use write::{Committed, WriteSet};
 
 use crate::error::{OpenError, StorageError, WriteError};
@@ -42,9 +47,17 @@ pub struct DbBuilder {
     country_code: String,
     context_cache: usize,
     context_options: crate::context::ContextOptions,
+    retention: crate::changes::Retention,
 }
 
 impl DbBuilder {
+    /// How much of the change log to keep (default: 10,000,000 changes and
+    /// 7 days, whichever is smaller).
+    pub fn retention(mut self, retention: crate::changes::Retention) -> DbBuilder {
+        self.retention = retention;
+        self
+    }
+
     /// How many assembled customer contexts to keep (default 10,000; 0 turns
     /// the cache off).
     pub fn context_cache(mut self, capacity: usize) -> DbBuilder {
@@ -143,6 +156,21 @@ pub(crate) struct Inner {
     pub(crate) path: Option<PathBuf>,
     pub(crate) contexts: crate::context::ContextCache,
     pub(crate) context_options: crate::context::ContextOptions,
+    /// The change log's positions and its followers.
+    pub(crate) feed: crate::changes::FeedState,
+    /// The last change made durable by a flush (group commit).
+    pub(crate) flushed: Mutex<crate::changes::ChangeId>,
+    /// Serializes changes to consumer groups.
+    pub(crate) groups: Mutex<()>,
+    /// Tells the background trimmer to stop.
+    pub(crate) closing: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// A kith database. Cheap to clone; clones share one store and may be used
@@ -172,6 +200,7 @@ impl Db {
             country_code: "1".to_string(),
             context_cache: 10_000,
             context_options: crate::context::ContextOptions::default(),
+            retention: crate::changes::Retention::default(),
         }
     }
 
@@ -232,7 +261,8 @@ impl Db {
             }
         };
         let opened = format::open_or_create(&engine, b.path.as_deref(), &b.country_code)?;
-        Ok(Db {
+        let (last, trimmed) = crate::changes::log::positions(&engine)?;
+        let db = Db {
             inner: Arc::new(Inner {
                 engine,
                 writer: Mutex::new(()),
@@ -244,8 +274,35 @@ impl Db {
                 path: b.path,
                 contexts: crate::context::ContextCache::new(b.context_cache),
                 context_options: b.context_options,
+                feed: crate::changes::FeedState::new(last, trimmed, b.retention),
+                flushed: Mutex::new(last),
+                groups: Mutex::new(()),
+                closing: std::sync::atomic::AtomicBool::new(false),
             }),
-        })
+        };
+        db.start_trimmer();
+        Ok(db)
+    }
+
+    /// Trims the change log about once a second, in the background, while
+    /// any handle is open.
+    fn start_trimmer(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let _ = std::thread::Builder::new()
+            .name("kith-trim".into())
+            .spawn(move || loop {
+                for _ in 0..10 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    match weak.upgrade() {
+                        Some(inner) if !inner.closing.load(std::sync::atomic::Ordering::SeqCst) => {
+                        }
+                        _ => return,
+                    }
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                let db = Db { inner };
+                let _ = db.changes().trim(10_000);
+            });
     }
 
     /// The directory of the database (`None` for a temporary one).

@@ -1,10 +1,11 @@
-//! Reads. They go straight to the engine and never take the writer lock.
+//! Reads. They go straight to the engine and never take the writer lock;
+//! the same code reads a transaction's own writes (see `Reader`).
 
 use super::Db;
 use crate::error::{ReadError, StorageError};
 use crate::index::Index;
 use crate::model::{Direction, Entity, EntityId, EntityKind, Neighbour, RelKind, Timestamp};
-use crate::storage::{codec, keys};
+use crate::storage::{codec, keys, Bytes, Engine, Source};
 use std::collections::BTreeMap;
 
 /// One page of a listing.
@@ -34,6 +35,16 @@ fn malformed(k: &[u8], what: &str) -> StorageError {
     }
 }
 
+/// Every row whose key starts with `prefix`, in key order (or reverse).
+pub(crate) fn scan_prefix<'a, S: Source>(
+    src: &'a S,
+    prefix: &[u8],
+    rev: bool,
+) -> Box<dyn Iterator<Item = Result<(Bytes, Bytes), crate::storage::EngineError>> + 'a> {
+    let end = crate::storage::prefix_end(prefix);
+    src.scan(prefix, end.as_deref(), rev)
+}
+
 fn dir_byte(d: Direction) -> u8 {
     match d {
         Direction::Out => keys::DIR_OUT,
@@ -41,39 +52,130 @@ fn dir_byte(d: Direction) -> u8 {
     }
 }
 
-impl Db {
+/// The public read methods, delegating to [`Reader`]: `Db` reads the
+/// committed state with them, and a transaction reads its own writes.
+macro_rules! read_api {
+    () => {
+        /// The entity with `id`, or `None`.
+        pub fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError> {
+            self.reader().get(id)
+        }
+
+        /// The newest `n` interactions of a party, newest first, as
+        /// `(when, interaction id)`. Reads only those `n` rows of its timeline.
+        pub fn recent_interactions(
+            &self,
+            party: EntityId,
+            n: usize,
+        ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
+            self.reader().recent_interactions(party, n)
+        }
+
+        /// A party's interactions with `from <= when < to`, oldest first, at most
+        /// `limit`. Reads only the rows in the range.
+        pub fn interactions_between(
+            &self,
+            party: EntityId,
+            from: Timestamp,
+            to: Timestamp,
+            limit: usize,
+        ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
+            self.reader().interactions_between(party, from, to, limit)
+        }
+
+        /// Whether an entity with `id` exists.
+        pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
+            self.reader().contains(id)
+        }
+
+        /// The entities with these ids, in the same order (`None` where missing).
+        pub fn get_many(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>, ReadError> {
+            self.reader().get_many(ids)
+        }
+
+        /// The entity a cross-system identifier names, or `None`.
+        pub fn lookup(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError> {
+            self.reader().lookup(system, key)
+        }
+
+        /// The entities whose indexed attribute normalizes to the same value as
+        /// `value`, ascending by id. A value that cannot be normalized (an email
+        /// without `@`) matches nothing.
+        pub fn find(&self, index: Index, value: &str) -> Result<Vec<EntityId>, ReadError> {
+            self.reader().find(index, value)
+        }
+
+        /// Like `find`, but stops after `limit` entities: the first
+        /// `limit` by id. Cheap on values that many entities share, such as a
+        /// common surname; `limit + 1` tells whether there are more than `limit`.
+        pub fn find_at_most(
+            &self,
+            index: Index,
+            value: &str,
+            limit: usize,
+        ) -> Result<Vec<EntityId>, ReadError> {
+            self.reader().find_at_most(index, value, limit)
+        }
+
+        /// The relationships of one kind at `id` in one direction, ordered by the
+        /// id at the other end. One prefix scan.
+        pub fn neighbours(
+            &self,
+            id: EntityId,
+            kind: RelKind,
+            direction: Direction,
+        ) -> Result<Vec<Neighbour>, ReadError> {
+            self.reader().neighbours(id, kind, direction)
+        }
+
+        /// The ids at the other end of one kind of relationship, without properties.
+        pub fn neighbour_ids(
+            &self,
+            id: EntityId,
+            kind: RelKind,
+            direction: Direction,
+        ) -> Result<Vec<EntityId>, ReadError> {
+            self.reader().neighbour_ids(id, kind, direction)
+        }
+
+        /// Every relationship at `id` in one direction, all kinds.
+        pub fn edges(
+            &self,
+            id: EntityId,
+            direction: Direction,
+        ) -> Result<Vec<Neighbour>, ReadError> {
+            self.reader().edges(id, direction)
+        }
+
+        /// One page of the entities of `kind`, ascending by id, starting after
+        /// `after`. `limit` must be 1 to 100,000.
+        pub fn list(
+            &self,
+            kind: EntityKind,
+            after: Option<EntityId>,
+            limit: usize,
+        ) -> Result<Page, ReadError> {
+            self.reader().list(kind, after, limit)
+        }
+    };
+}
+pub(crate) use read_api;
+
+/// The read operations, over the engine or over a transaction's overlay.
+pub(crate) struct Reader<'a, S> {
+    pub(crate) src: &'a S,
+    pub(crate) country_code: &'a str,
+}
+
+#[allow(missing_docs)]
+impl<S: Source> Reader<'_, S> {
     /// The entity with `id`, or `None`.
     pub fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError> {
         let key = keys::node(id.0);
-        match self.inner.engine.get(&key).map_err(StorageError::from)? {
+        match self.src.get(&key).map_err(StorageError::from)? {
             Some(v) => Ok(Some(codec::decode_entity(&key, id, v)?)),
             None => Ok(None),
         }
-    }
-
-    /// The entity with `id` as JSON (the form of [`crate::json::entity_to_json`]),
-    /// written in one pass over the stored bytes, which are validated on the way.
-    pub fn get_json(&self, id: EntityId) -> Result<Option<Vec<u8>>, ReadError> {
-        let key = keys::node(id.0);
-        let Some(v) = self.inner.engine.get(&key).map_err(StorageError::from)? else {
-            return Ok(None);
-        };
-        let registry = self.inner.registry.read();
-        let name = |code: u16| {
-            registry
-                .entity
-                .get(&code)
-                .cloned()
-                .unwrap_or_else(|| EntityKind(code).to_string())
-        };
-        let mut out = Vec::with_capacity(v.len() * 2 + 64);
-        let mut sink = crate::json::JsonSink::new(&mut out, id.0, name);
-        codec::walk_entity(&v, &mut sink).map_err(|e| StorageError::Corrupt {
-            key: keys::describe(&key),
-            reason: e,
-        })?;
-        sink.finish();
-        Ok(Some(out))
     }
 
     /// The newest `n` interactions of a party, newest first, as
@@ -84,12 +186,8 @@ impl Db {
         n: usize,
     ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
         let mut out = Vec::with_capacity(n.min(1024));
-        for row in self
-            .inner
-            .engine
-            .scan_prefix_rev(&keys::timeline_prefix(party.0))
-            .take(n)
-        {
+        let prefix = keys::timeline_prefix(party.0);
+        for row in scan_prefix(self.src, &prefix, true).take(n) {
             let (k, _) = row.map_err(StorageError::from)?;
             let (_, t, i) = keys::parse_timeline(&k).ok_or_else(|| malformed(&k, "timeline"))?;
             out.push((Timestamp::from_micros(t), EntityId(i)));
@@ -109,7 +207,7 @@ impl Db {
         let lo = keys::timeline(party.0, from.as_micros(), 0);
         let hi = keys::timeline(party.0, to.as_micros(), 0);
         let mut out = Vec::new();
-        for row in self.inner.engine.range(&lo, &hi).take(limit) {
+        for row in self.src.scan(&lo, Some(&hi), false).take(limit) {
             let (k, _) = row.map_err(StorageError::from)?;
             let (_, t, i) = keys::parse_timeline(&k).ok_or_else(|| malformed(&k, "timeline"))?;
             out.push((Timestamp::from_micros(t), EntityId(i)));
@@ -117,23 +215,13 @@ impl Db {
         Ok(out)
     }
 
-    /// A raw copy of the stored rows of `ids` in a temporary engine, for
-    /// benchmarks that compare `get` with the engine alone (see `kith bench
-    /// --baseline`).
-    pub fn raw_baseline(&self, ids: &[EntityId]) -> Result<RawBaseline, ReadError> {
-        let raw: Vec<u64> = ids.iter().map(|i| i.0).collect();
-        let copy =
-            crate::storage::RawCopy::build(&self.inner.engine, &raw).map_err(StorageError::from)?;
-        Ok(RawBaseline { copy })
-    }
-
     /// Whether an entity with `id` exists.
     pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
         Ok(self
-            .inner
-            .engine
-            .contains(&keys::node(id.0))
-            .map_err(StorageError::from)?)
+            .src
+            .get(&keys::node(id.0))
+            .map_err(StorageError::from)?
+            .is_some())
     }
 
     /// The entities with these ids, in the same order (`None` where missing).
@@ -144,7 +232,7 @@ impl Db {
     /// The entity a cross-system identifier names, or `None`.
     pub fn lookup(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError> {
         let k = keys::xref(system, key);
-        match self.inner.engine.get(&k).map_err(StorageError::from)? {
+        match self.src.get(&k).map_err(StorageError::from)? {
             Some(v) => Ok(Some(EntityId(codec::decode_u64(&k, &v)?))),
             None => Ok(None),
         }
@@ -166,12 +254,12 @@ impl Db {
         value: &str,
         limit: usize,
     ) -> Result<Vec<EntityId>, ReadError> {
-        let Some(norm) = index.normalize(value, &self.inner.country_code) else {
+        let Some(norm) = index.normalize(value, self.country_code) else {
             return Ok(Vec::new());
         };
         let prefix = keys::idx_value_prefix(index.code(), norm.as_bytes());
         let mut out = Vec::new();
-        for row in self.inner.engine.scan_prefix(&prefix).take(limit) {
+        for row in scan_prefix(self.src, &prefix, false).take(limit) {
             let (k, _) = row.map_err(StorageError::from)?;
             let (id, rest) =
                 keys::take_u64(&k[prefix.len()..]).ok_or_else(|| malformed(&k, "index"))?;
@@ -203,7 +291,7 @@ impl Db {
     ) -> Result<Vec<EntityId>, ReadError> {
         let prefix = keys::adj_kind_prefix(id.0, dir_byte(direction), kind.0);
         let mut out = Vec::new();
-        for row in self.inner.engine.scan_prefix(&prefix) {
+        for row in scan_prefix(self.src, &prefix, false) {
             let (k, _) = row.map_err(StorageError::from)?;
             let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
             out.push(EntityId(a.other));
@@ -218,7 +306,7 @@ impl Db {
 
     fn scan_adj(&self, prefix: &[u8]) -> Result<Vec<Neighbour>, ReadError> {
         let mut out = Vec::new();
-        for row in self.inner.engine.scan_prefix(prefix) {
+        for row in scan_prefix(self.src, prefix, false) {
             let (k, v) = row.map_err(StorageError::from)?;
             let a = keys::parse_adj(&k).ok_or_else(|| malformed(&k, "adjacency"))?;
             out.push(Neighbour {
@@ -249,14 +337,17 @@ impl Db {
             )));
         }
         let prefix = keys::kind_prefix(kind.0);
-        let rows: Box<dyn Iterator<Item = _>> = match after {
-            Some(a) => Box::new(
-                self.inner
-                    .engine
-                    .scan_prefix_after(&prefix, &keys::kind(kind.0, a.0)),
-            ),
-            None => Box::new(self.inner.engine.scan_prefix(&prefix)),
+        let end = crate::storage::prefix_end(&prefix);
+        let from = match after {
+            // The first key after `after`'s own row.
+            Some(a) => {
+                let mut k = keys::kind(kind.0, a.0).to_vec();
+                k.push(0);
+                k
+            }
+            None => prefix.to_vec(),
         };
+        let rows = self.src.scan(&from, end.as_deref(), false);
         let mut ids = Vec::with_capacity(limit.min(1024));
         let mut more = false;
         for row in rows {
@@ -271,7 +362,53 @@ impl Db {
         let next = if more { ids.last().copied() } else { None };
         Ok(Page { ids, next })
     }
+}
 
+impl Db {
+    read_api!();
+
+    /// The entity with `id` as JSON (the form of [`crate::json::entity_to_json`]),
+    /// written in one pass over the stored bytes, which are validated on the way.
+    pub fn get_json(&self, id: EntityId) -> Result<Option<Vec<u8>>, ReadError> {
+        let key = keys::node(id.0);
+        let Some(v) = self.inner.engine.get(&key).map_err(StorageError::from)? else {
+            return Ok(None);
+        };
+        let registry = self.inner.registry.read();
+        let name = |code: u16| {
+            registry
+                .entity
+                .get(&code)
+                .cloned()
+                .unwrap_or_else(|| EntityKind(code).to_string())
+        };
+        let mut out = Vec::with_capacity(v.len() * 2 + 64);
+        let mut sink = crate::json::JsonSink::new(&mut out, id.0, name);
+        codec::walk_entity(&v, &mut sink).map_err(|e| StorageError::Corrupt {
+            key: keys::describe(&key),
+            reason: e,
+        })?;
+        sink.finish();
+        Ok(Some(out))
+    }
+
+    /// A raw copy of the stored rows of `ids` in a temporary engine, for
+    /// benchmarks that compare `get` with the engine alone (see `kith bench
+    /// --baseline`).
+    pub fn raw_baseline(&self, ids: &[EntityId]) -> Result<RawBaseline, ReadError> {
+        let raw: Vec<u64> = ids.iter().map(|i| i.0).collect();
+        let copy =
+            crate::storage::RawCopy::build(&self.inner.engine, &raw).map_err(StorageError::from)?;
+        Ok(RawBaseline { copy })
+    }
+
+    /// Reads of the committed state.
+    pub(crate) fn reader(&self) -> Reader<'_, Engine> {
+        Reader {
+            src: &self.inner.engine,
+            country_code: &self.inner.country_code,
+        }
+    }
     /// Entity and relationship counts by kind (every registered kind, zero
     /// included), and the size on disk. Reads kept counters: constant time.
     pub fn stats(&self) -> Result<Stats, ReadError> {

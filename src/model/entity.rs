@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The stable id of an entity. Ids are never reused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct EntityId(pub u64);
 
 impl fmt::Display for EntityId {
@@ -175,6 +177,17 @@ pub(crate) struct EntityRecord {
     pub(crate) updated: Timestamp,
 }
 
+impl EntityRecord {
+    /// When an interaction happened: its `occurred_at` timestamp, else when
+    /// it was created. Its place in its parties' timelines.
+    pub(crate) fn interaction_time(&self) -> i64 {
+        match self.attrs.get(super::attrs::OCCURRED_AT) {
+            Some(Value::Timestamp(t)) => t.as_micros(),
+            _ => self.created.as_micros(),
+        }
+    }
+}
+
 /// An entity to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEntity {
@@ -274,7 +287,7 @@ impl Patch {
 }
 
 /// Properties of a relationship: attributes and an optional validity period.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EdgeProps {
     /// Attributes (`role`, `amount`, `share`, …).
     pub attrs: Attrs,

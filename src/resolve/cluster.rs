@@ -7,7 +7,7 @@
 use super::{comparable_entity, compare, ResolveConfig, ResolveError};
 use crate::model::attrs as a;
 use crate::model::{Direction, EdgeProps, EntityId, NewEntity, RelKind, Value};
-use crate::Db;
+use crate::{Db, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What deleting a source record did.
@@ -62,6 +62,44 @@ impl Clusters {
 }
 
 impl Db {
+    /// Deletes a source record, in one transaction. The relationships it
+    /// stated go with it; a customer left without records is deleted; one
+    /// whose remaining records no longer hold together splits. `None` if
+    /// there was no such record.
+    pub fn delete_record(
+        &self,
+        system: &str,
+        key: &str,
+        config: &ResolveConfig,
+    ) -> Result<Option<Deleted>, ResolveError> {
+        Ok(self
+            .transaction(|tx| tx.delete_record(system, key, config))?
+            .value)
+    }
+
+    /// Forces two records into one customer (a user's decision), in one
+    /// transaction; see [`Transaction::force_together`].
+    pub fn force_together(
+        &self,
+        x: (&str, &str),
+        y: (&str, &str),
+    ) -> Result<EntityId, ResolveError> {
+        Ok(self.transaction(|tx| tx.force_together(x, y))?.value)
+    }
+
+    /// Forces two records into different customers (a user's decision), in
+    /// one transaction; see [`Transaction::force_apart`].
+    pub fn force_apart(
+        &self,
+        x: (&str, &str),
+        y: (&str, &str),
+        config: &ResolveConfig,
+    ) -> Result<(EntityId, EntityId), ResolveError> {
+        Ok(self.transaction(|tx| tx.force_apart(x, y, config))?.value)
+    }
+}
+
+impl Transaction<'_> {
     /// Pairs of `records` the user linked with `kind` (indexes into `records`).
     fn override_pairs(
         &self,
@@ -86,7 +124,7 @@ impl Db {
     /// record. Returns the new customers. A customer left without records
     /// is deleted.
     pub(crate) fn split_if_needed(
-        &self,
+        &mut self,
         customer: EntityId,
         config: &ResolveConfig,
     ) -> Result<Vec<EntityId>, ResolveError> {
@@ -149,18 +187,22 @@ impl Db {
             if root == keep {
                 continue;
             }
-            let mut w = self.write_set();
-            let new = w.create(NewEntity::new(kind))?;
+            let new = self.create(NewEntity::new(kind))?;
             for r in &part {
-                w.unrelate(*r, RelKind::RESOLVES_TO, customer);
-                w.relate(*r, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
+                self.unrelate(*r, RelKind::RESOLVES_TO, customer)?;
+                self.relate(*r, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
             }
-            self.stated_edges(&mut w, customer, Some(new), &part.iter().copied().collect())?;
-            w.commit()?;
+            self.stated_edges(customer, Some(new), &part.iter().copied().collect())?;
             self.survive(new)?;
             split_off.push(new);
         }
         self.survive(customer)?;
+        if !split_off.is_empty() {
+            self.note(crate::Change::CustomerSplit {
+                customer,
+                split_off: split_off.clone(),
+            });
+        }
         Ok(split_off)
     }
 
@@ -168,8 +210,7 @@ impl Db {
     /// is `None`) of every relationship of `from` that one of `records`
     /// stated (its `from_record` or `to_record` property).
     fn stated_edges(
-        &self,
-        w: &mut crate::WriteSet<'_>,
+        &mut self,
         from: EntityId,
         to: Option<EntityId>,
         records: &BTreeSet<EntityId>,
@@ -180,17 +221,17 @@ impl Db {
         };
         for e in self.edges(from, Direction::Out)? {
             if by(&e.props, a::FROM_RECORD) {
-                w.unrelate(from, e.kind, e.id);
+                self.unrelate(from, e.kind, e.id)?;
                 if let Some(to) = to {
-                    w.relate(to, e.kind, e.id, e.props)?;
+                    self.relate(to, e.kind, e.id, e.props)?;
                 }
             }
         }
         for e in self.edges(from, Direction::In)? {
             if by(&e.props, a::TO_RECORD) {
-                w.unrelate(e.id, e.kind, from);
+                self.unrelate(e.id, e.kind, from)?;
                 if let Some(to) = to {
-                    w.relate(e.id, e.kind, to, e.props)?;
+                    self.relate(e.id, e.kind, to, e.props)?;
                 }
             }
         }
@@ -199,7 +240,7 @@ impl Db {
 
     /// Moves the relationships `records` stated from customer `from` to `to`.
     pub(crate) fn move_stated_edges(
-        &self,
+        &mut self,
         from: EntityId,
         to: EntityId,
         records: &BTreeSet<EntityId>,
@@ -207,9 +248,7 @@ impl Db {
         if !self.contains(from)? || !self.contains(to)? {
             return Ok(());
         }
-        let mut w = self.write_set();
-        self.stated_edges(&mut w, from, Some(to), records)?;
-        w.commit()?;
+        self.stated_edges(from, Some(to), records)?;
         Ok(())
     }
 
@@ -231,16 +270,12 @@ impl Db {
         Ok(false)
     }
 
-    fn record_id(&self, system: &str, key: &str) -> Result<EntityId, ResolveError> {
-        self.record_attrs(system, key).map(|(id, _)| id)
-    }
-
     /// Deletes a source record. The relationships it stated go with it; a
     /// customer left without records is deleted; one whose remaining
     /// records no longer hold together splits. `None` if there was no such
     /// record.
     pub fn delete_record(
-        &self,
+        &mut self,
         system: &str,
         key: &str,
         config: &ResolveConfig,
@@ -251,19 +286,17 @@ impl Db {
         let id = self.record_id(system, key)?;
         let customer = self.customer_of(id)?;
         if let Some(c) = customer {
-            let mut w = self.write_set();
             let by = |props: &EdgeProps, name: &str| matches!(props.attrs.get(name), Some(Value::Int(i)) if *i as u64 == id.0);
             for e in self.edges(c, Direction::Out)? {
                 if by(&e.props, a::FROM_RECORD) {
-                    w.unrelate(c, e.kind, e.id);
+                    self.unrelate(c, e.kind, e.id)?;
                 }
             }
             for e in self.edges(c, Direction::In)? {
                 if by(&e.props, a::TO_RECORD) {
-                    w.unrelate(e.id, e.kind, c);
+                    self.unrelate(e.id, e.kind, c)?;
                 }
             }
-            w.commit()?;
         }
         self.delete(id)?;
         let Some(c) = customer else {
@@ -286,7 +319,7 @@ impl Db {
     /// customers merge. Later resolution keeps them together. Returns the
     /// customer.
     pub fn force_together(
-        &self,
+        &mut self,
         x: (&str, &str),
         y: (&str, &str),
     ) -> Result<EntityId, ResolveError> {
@@ -294,11 +327,9 @@ impl Db {
         if rx == ry {
             return Err(ResolveError::Invalid("a record is always itself".into()));
         }
-        let mut w = self.write_set();
-        w.unrelate(rx, RelKind::NOT_SAME, ry);
-        w.unrelate(ry, RelKind::NOT_SAME, rx);
-        w.relate(rx, RelKind::SAME_AS, ry, EdgeProps::new())?;
-        w.commit()?;
+        self.unrelate(rx, RelKind::NOT_SAME, ry)?;
+        self.unrelate(ry, RelKind::NOT_SAME, rx)?;
+        self.relate(rx, RelKind::SAME_AS, ry, EdgeProps::new())?;
         let (cx, cy) = (self.customer_of(rx)?, self.customer_of(ry)?);
         match (cx, cy) {
             (Some(cx), Some(cy)) if cx != cy => {
@@ -319,7 +350,7 @@ impl Db {
     /// and if they share a customer it splits, cutting the weakest links.
     /// Later resolution keeps them apart. Returns their customers.
     pub fn force_apart(
-        &self,
+        &mut self,
         x: (&str, &str),
         y: (&str, &str),
         config: &ResolveConfig,
@@ -330,27 +361,23 @@ impl Db {
                 "a record cannot be kept apart from itself".into(),
             ));
         }
-        let mut w = self.write_set();
-        w.unrelate(rx, RelKind::SAME_AS, ry);
-        w.unrelate(ry, RelKind::SAME_AS, rx);
-        w.relate(rx, RelKind::NOT_SAME, ry, EdgeProps::new())?;
-        w.commit()?;
+        self.unrelate(rx, RelKind::SAME_AS, ry)?;
+        self.unrelate(ry, RelKind::SAME_AS, rx)?;
+        self.relate(rx, RelKind::NOT_SAME, ry, EdgeProps::new())?;
         if let (Some(cx), Some(cy)) = (self.customer_of(rx)?, self.customer_of(ry)?) {
             if cx == cy {
                 self.split_if_needed(cx, config)?;
                 if self.customer_of(rx)? == self.customer_of(ry)? {
                     // Still together (a customer too large to recluster):
                     // take the second record out on its own.
-                    let mut w = self.write_set();
-                    let new = w.create(NewEntity::new(
+                    let new = self.create(NewEntity::new(
                         self.get(cx)?
                             .map(|e| e.kind)
                             .unwrap_or(crate::EntityKind::PERSON),
                     ))?;
-                    w.unrelate(ry, RelKind::RESOLVES_TO, cx);
-                    w.relate(ry, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
-                    self.stated_edges(&mut w, cx, Some(new), &BTreeSet::from([ry]))?;
-                    w.commit()?;
+                    self.unrelate(ry, RelKind::RESOLVES_TO, cx)?;
+                    self.relate(ry, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
+                    self.stated_edges(cx, Some(new), &BTreeSet::from([ry]))?;
                     self.survive(new)?;
                     self.survive(cx)?;
                 }

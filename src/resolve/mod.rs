@@ -25,7 +25,7 @@ use crate::model::attrs as a;
 use crate::model::{
     Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, Patch, RelKind, Value,
 };
-use crate::Db;
+use crate::{Db, Transaction};
 use compare::{Frequencies, Rules, PARTY_KIND};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -194,6 +194,75 @@ fn party_name(kind: EntityKind) -> &'static str {
     }
 }
 
+/// Reads resolution needs both on the committed state (`Db`) and inside
+/// a transaction (which sees its own writes).
+macro_rules! resolve_reads {
+    () => {
+        /// The customer a source record is linked to.
+        pub(crate) fn customer_of(&self, record: EntityId) -> Result<Option<EntityId>, ReadError> {
+            Ok(self
+                .neighbour_ids(record, RelKind::RESOLVES_TO, Direction::Out)?
+                .into_iter()
+                .next())
+        }
+
+        /// The source records of a customer.
+        pub(crate) fn records_of(&self, customer: EntityId) -> Result<Vec<EntityId>, ResolveError> {
+            Ok(self.neighbour_ids(customer, RelKind::RESOLVES_TO, Direction::In)?)
+        }
+
+        fn record_attrs(&self, system: &str, key: &str) -> Result<(EntityId, Attrs), ResolveError> {
+            let unknown = || ResolveError::UnknownRecord {
+                system: system.to_string(),
+                key: key.to_string(),
+            };
+            let id = self.lookup(system, key)?.ok_or_else(unknown)?;
+            let e = self.get(id)?.ok_or_else(unknown)?;
+            if e.kind != EntityKind::SOURCE_RECORD {
+                return Err(ResolveError::Invalid(format!(
+                    "{system}:{key} names a {}, not a source record",
+                    e.kind
+                )));
+            }
+            Ok((id, comparable_entity(&e)))
+        }
+    };
+}
+
+impl Db {
+    resolve_reads!();
+}
+
+impl Transaction<'_> {
+    resolve_reads!();
+
+    fn record_id(&self, system: &str, key: &str) -> Result<EntityId, ResolveError> {
+        self.record_attrs(system, key).map(|(id, _)| id)
+    }
+}
+
+impl Db {
+    /// Resolves one source record as it arrives, in one transaction: stores
+    /// it (or updates it), and links it to the customer it belongs to,
+    /// creating, merging or splitting customers as the comparisons decide.
+    /// Fields named `trust` and `trust_<attribute>` (integers) are the
+    /// source's trust ranks for survivorship, not compared. Atomic and
+    /// isolated from concurrent resolutions: two upserts of the same person
+    /// at once never make two customers.
+    pub fn upsert_record(
+        &self,
+        system: &str,
+        key: &str,
+        party: EntityKind,
+        fields: Attrs,
+        config: &ResolveConfig,
+    ) -> Result<Outcome, ResolveError> {
+        Ok(self
+            .transaction(|tx| tx.upsert_record(system, key, party, fields, config))?
+            .value)
+    }
+}
+
 /// The best scores of one candidate customer.
 #[derive(Clone, Copy, Debug)]
 struct Score {
@@ -228,21 +297,16 @@ impl Db {
         }
         Ok(id)
     }
+}
 
-    fn customer_of(&self, record: EntityId) -> Result<Option<EntityId>, ReadError> {
-        Ok(self
-            .neighbour_ids(record, RelKind::RESOLVES_TO, Direction::Out)?
-            .into_iter()
-            .next())
-    }
-
+impl Transaction<'_> {
     /// Resolves one source record as it arrives: stores it (or updates it),
     /// and links it to the customer it belongs to, creating, merging or
     /// splitting customers as the comparisons decide. Fields named `trust`
     /// and `trust_<attribute>` (integers) are the source's trust ranks for
     /// survivorship, not compared.
     pub fn upsert_record(
-        &self,
+        &mut self,
         system: &str,
         key: &str,
         party: EntityKind,
@@ -462,7 +526,7 @@ impl Db {
     /// when it has no other records: it is kept rather than replaced.
     #[allow(clippy::too_many_arguments)]
     fn place(
-        &self,
+        &mut self,
         existing: Option<(EntityId, Option<EntityId>)>,
         system: &str,
         key: &str,
@@ -521,14 +585,13 @@ impl Db {
             // No match, or only an ambiguous one (an account several
             // customers share): a customer of its own, possibly the same as
             // the best candidate.
-            let mut w = self.write_set();
             let rec = match me {
                 Some(r) => r,
                 None => {
                     let mut record =
                         NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
                     record.attrs = stored;
-                    w.create(record)?
+                    self.create(record)?
                 }
             };
             let customer = match reuse {
@@ -536,20 +599,19 @@ impl Db {
                 None => {
                     let mut cust = NewEntity::new(party);
                     cust.attrs = profile_of(&fields);
-                    w.create(cust)?
+                    self.create(cust)?
                 }
             };
-            w.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
+            self.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
             let possible = top.filter(|(_, s)| *s >= config.possible_threshold);
             if let Some((possibly, score)) = possible {
-                w.relate(
+                self.relate(
                     customer,
                     RelKind::POSSIBLY_SAME,
                     possibly,
                     EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
                 )?;
             }
-            w.commit()?;
             if reuse.is_some() {
                 self.survive(customer)?;
             }
@@ -573,17 +635,15 @@ impl Db {
             .iter()
             .map(|(_, s)| s.total)
             .fold(f64::MIN, f64::max);
-        let mut w = self.write_set();
         let rec = match me {
             Some(r) => r,
             None => {
                 let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
                 record.attrs = stored;
-                w.create(record)?
+                self.create(record)?
             }
         };
-        w.relate(rec, RelKind::RESOLVES_TO, survivor, EdgeProps::new())?;
-        w.commit()?;
+        self.relate(rec, RelKind::RESOLVES_TO, survivor, EdgeProps::new())?;
         let mut merged = Vec::new();
         for m in group.iter().skip(1) {
             if self.apart_conflict(survivor, *m)? {
@@ -625,7 +685,7 @@ impl Db {
 
     /// Moves every relationship of `from` to `into` and leaves `from` as a
     /// redirect (`merged_into`), in one atomic write.
-    fn merge_customer(&self, from: EntityId, into: EntityId) -> Result<(), ResolveError> {
+    fn merge_customer(&mut self, from: EntityId, into: EntityId) -> Result<(), ResolveError> {
         self.merge_into(
             from,
             into,
@@ -633,7 +693,9 @@ impl Db {
         )?;
         Ok(())
     }
+}
 
+impl Db {
     /// Every source record with its customer: `(system, key, customer)`.
     pub fn links(&self) -> Result<Vec<(String, String, EntityId)>, ReadError> {
         let mut out = Vec::new();
@@ -670,22 +732,6 @@ pub struct Explanation {
 }
 
 impl Db {
-    fn record_attrs(&self, system: &str, key: &str) -> Result<(EntityId, Attrs), ResolveError> {
-        let unknown = || ResolveError::UnknownRecord {
-            system: system.to_string(),
-            key: key.to_string(),
-        };
-        let id = self.lookup(system, key)?.ok_or_else(unknown)?;
-        let e = self.get(id)?.ok_or_else(unknown)?;
-        if e.kind != EntityKind::SOURCE_RECORD {
-            return Err(ResolveError::Invalid(format!(
-                "{system}:{key} names a {}, not a source record",
-                e.kind
-            )));
-        }
-        Ok((id, comparable_entity(&e)))
-    }
-
     /// How two source records compare, field by field.
     pub fn compare_records(
         &self,

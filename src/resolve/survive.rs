@@ -6,9 +6,7 @@
 use super::compare::PARTY_KIND;
 use super::ResolveError;
 use crate::model::attrs as a;
-use crate::model::{
-    Attrs, Direction, Entity, EntityId, ExternalId, Patch, RelKind, Timestamp, Value,
-};
+use crate::model::{Attrs, Entity, EntityId, ExternalId, Patch, Timestamp, Value};
 use crate::Db;
 use std::collections::BTreeMap;
 
@@ -120,11 +118,6 @@ pub(crate) fn survived_list(names: impl IntoIterator<Item = String>) -> Value {
 }
 
 impl Db {
-    /// The source records of a customer.
-    pub(crate) fn records_of(&self, customer: EntityId) -> Result<Vec<EntityId>, ResolveError> {
-        Ok(self.neighbour_ids(customer, RelKind::RESOLVES_TO, Direction::In)?)
-    }
-
     /// Where each golden attribute of `customer` comes from: the record,
     /// its system and key, when it last changed, and the rule that chose it.
     pub fn lineage(&self, customer: EntityId) -> Result<Vec<Lineage>, ResolveError> {
@@ -136,12 +129,14 @@ impl Db {
         }
         Ok(choose(&records).into_values().collect())
     }
+}
 
+impl crate::Transaction<'_> {
     /// Recomputes the golden attributes of `customer` from its records:
     /// sets the chosen values, removes attributes survivorship set before
     /// that no record holds any more, and leaves attributes set by other
     /// means (a tier, a segment) alone.
-    pub(crate) fn survive(&self, customer: EntityId) -> Result<(), ResolveError> {
+    pub(crate) fn survive(&mut self, customer: EntityId) -> Result<(), ResolveError> {
         let Some(cust) = self.get(customer)? else {
             return Ok(());
         };

@@ -378,6 +378,94 @@ pub fn decode_text(key: &[u8], bytes: &[u8]) -> Result<String, StorageError> {
     }
 }
 
+/// Version byte of change-log rows and consumer-group state.
+pub const CHANGE_V1: u8 = 1;
+
+/// A change-log row: the commit's first sequence number and the change.
+pub fn encode_change(commit: u64, change: &crate::changes::Change) -> Vec<u8> {
+    versioned(CHANGE_V1, &(commit, change))
+}
+
+/// Decodes a change-log row.
+pub fn decode_change(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<(u64, crate::changes::Change), StorageError> {
+    match split(key, bytes)? {
+        (CHANGE_V1, rest) => options()
+            .deserialize(rest)
+            .map_err(|e| corrupt(key, format!("change does not decode: {e}"))),
+        (v, _) => Err(corrupt(key, format!("unknown change version {v}"))),
+    }
+}
+
+/// Consumer-group state, version 1. Frozen.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GroupV1 {
+    /// The last position delivered to the group (`ms`, `seq`).
+    pub last_delivered: (u64, u64),
+    /// How many changes the group has been delivered.
+    pub entries_read: u64,
+}
+
+/// A pending (delivered, unacknowledged) change of a group, version 1. Frozen.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PendingV1 {
+    /// The consumer that holds it.
+    pub consumer: String,
+    /// When it was last delivered (ms since the epoch).
+    pub delivered_ms: u64,
+    /// How many times it was delivered.
+    pub deliveries: u64,
+}
+
+/// A consumer of a group, version 1. Frozen.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerV1 {
+    /// When it last asked for changes (ms since the epoch).
+    pub seen_ms: u64,
+    /// When it was last delivered a change (ms since the epoch; 0: never).
+    pub active_ms: u64,
+}
+
+/// Encodes a piece of consumer-group state.
+pub fn encode_state<T: Serialize>(v: &T) -> Vec<u8> {
+    versioned(CHANGE_V1, v)
+}
+
+/// Decodes a piece of consumer-group state.
+pub fn decode_state<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StorageError> {
+    match split(key, bytes)? {
+        (CHANGE_V1, rest) => options()
+            .deserialize(rest)
+            .map_err(|e| corrupt(key, format!("value does not decode: {e}"))),
+        (v, _) => Err(corrupt(key, format!("unknown value version {v}"))),
+    }
+}
+
+/// Encodes a pair of u64 (a change position).
+pub fn encode_pair(a: u64, b: u64) -> [u8; 17] {
+    let mut out = [0u8; 17];
+    out[0] = PLAIN_V1;
+    out[1..9].copy_from_slice(&a.to_be_bytes());
+    out[9..].copy_from_slice(&b.to_be_bytes());
+    out
+}
+
+/// Decodes a pair of u64 stored under `key`.
+pub fn decode_pair(key: &[u8], bytes: &[u8]) -> Result<(u64, u64), StorageError> {
+    match bytes {
+        [PLAIN_V1, rest @ ..] if rest.len() == 16 => Ok((
+            u64::from_be_bytes(rest[..8].try_into().expect("length checked")),
+            u64::from_be_bytes(rest[8..].try_into().expect("length checked")),
+        )),
+        _ => Err(corrupt(key, "expected a version-1 pair of u64")),
+    }
+}
+
 /// The value of presence-only rows (index entries, kind listings).
 pub const MARKER: [u8; 1] = [PLAIN_V1];
 

@@ -134,45 +134,6 @@ impl Engine {
             .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
     }
 
-    /// Every pair whose key starts with `prefix`, in reverse key order.
-    pub fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(Bytes, Bytes), EngineError>> + Send + 'static {
-        self.db
-            .scan_prefix(prefix)
-            .rev()
-            .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
-    }
-
-    /// Every pair with `from <= key < to`, in key order.
-    pub fn range(
-        &self,
-        from: &[u8],
-        to: &[u8],
-    ) -> impl Iterator<Item = Result<(Bytes, Bytes), EngineError>> + Send + 'static {
-        self.db
-            .range(from.to_vec()..to.to_vec())
-            .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
-    }
-
-    /// Every pair whose key starts with `prefix` and is strictly greater than `after`.
-    pub fn scan_prefix_after(
-        &self,
-        prefix: &[u8],
-        after: &[u8],
-    ) -> impl Iterator<Item = Result<(Bytes, Bytes), EngineError>> + Send + 'static {
-        use std::ops::Bound;
-        let prefix_owned = prefix.to_vec();
-        self.db
-            .range::<&[u8], _>((Bound::Excluded(after), Bound::Unbounded))
-            .take_while(move |r| match r {
-                Ok((k, _)) => k.starts_with(&prefix_owned),
-                Err(_) => true,
-            })
-            .map(|r| r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err))
-    }
-
     /// Applies every operation of `batch` atomically: after a crash, all or none.
     pub fn apply(&self, batch: WriteBatch) -> Result<(), EngineError> {
         self.db.apply_batch(batch.inner).map_err(map_err)
@@ -191,6 +152,62 @@ impl Engine {
     /// Bytes the engine's files take on disk.
     pub fn size_on_disk(&self) -> Result<u64, EngineError> {
         self.db.size_on_disk().map_err(map_err)
+    }
+}
+
+/// Reads of an ordered store: the engine itself, or a transaction's
+/// [`super::overlay::Overlay`] over it. Everything that reads stored rows
+/// is written once against this trait, so a transaction reads its own writes
+/// through the very code that serves `Db`'s reads.
+pub trait Source {
+    /// Reads one key.
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, EngineError>;
+    /// Every pair with `from <= key < to` (`to` `None`: to the end), in key
+    /// order or, when `rev`, in reverse.
+    fn scan<'a>(
+        &'a self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = Result<(Bytes, Bytes), EngineError>> + 'a>;
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`:
+/// the prefix is all `0xff`, so there is none).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl Source for Engine {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, EngineError> {
+        Engine::get(self, key)
+    }
+
+    fn scan<'a>(
+        &'a self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = Result<(Bytes, Bytes), EngineError>> + 'a> {
+        let it = match to {
+            Some(t) => self.db.range(from.to_vec()..t.to_vec()),
+            None => self.db.range(from.to_vec()..),
+        };
+        let map = |r: sled::Result<(sled::IVec, sled::IVec)>| {
+            r.map(|(k, v)| (Bytes(k), Bytes(v))).map_err(map_err)
+        };
+        if rev {
+            Box::new(it.rev().map(map))
+        } else {
+            Box::new(it.map(map))
+        }
     }
 }
 

@@ -25,6 +25,15 @@ pub const COUNT: u8 = 0x07;
 /// Interaction timelines (format v3): `TIMELINE | party u64 | time | interaction u64`.
 pub const TIMELINE: u8 = 0x08;
 
+/// The change log: `CHANGE | ms u64 | seq u64`.
+pub const CHANGE: u8 = 0x09;
+/// Consumer groups of the change log: `GROUP | esc(name)`.
+pub const GROUP: u8 = 0x0A;
+/// Changes delivered to a group and not yet acknowledged: `PENDING | esc(group) | ms u64 | seq u64`.
+pub const PENDING: u8 = 0x0B;
+/// Consumers of a group: `CONSUMER | esc(group) | esc(consumer)`.
+pub const CONSUMER: u8 = 0x0C;
+
 /// Registry space of entity kinds.
 pub const SPACE_ENTITY: u8 = 0;
 /// Registry space of relationship kinds.
@@ -296,6 +305,72 @@ pub fn parse_timeline(key: &[u8]) -> Option<(u64, i64, u64)> {
     Some((party, (t ^ (1 << 63)) as i64, interaction))
 }
 
+/// `CHANGE | ms | seq`.
+pub fn change(ms: u64, seq: u64) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = CHANGE;
+    k[1..9].copy_from_slice(&ms.to_be_bytes());
+    k[9..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Decodes `CHANGE | ms | seq` into `(ms, seq)`.
+pub fn parse_change(key: &[u8]) -> Option<(u64, u64)> {
+    if key.len() != 17 || key[0] != CHANGE {
+        return None;
+    }
+    let (ms, rest) = take_u64(&key[1..])?;
+    let (seq, _) = take_u64(rest)?;
+    Some((ms, seq))
+}
+
+/// `GROUP | esc(name)`.
+pub fn group(name: &str) -> Vec<u8> {
+    let mut k = vec![GROUP];
+    push_escaped(&mut k, name.as_bytes());
+    k
+}
+
+/// `PENDING | esc(group)`: every pending change of one group.
+pub fn pending_prefix(group: &str) -> Vec<u8> {
+    let mut k = vec![PENDING];
+    push_escaped(&mut k, group.as_bytes());
+    k
+}
+
+/// `PENDING | esc(group) | ms | seq`.
+pub fn pending(group: &str, ms: u64, seq: u64) -> Vec<u8> {
+    let mut k = pending_prefix(group);
+    k.extend_from_slice(&ms.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The `(ms, seq)` at the end of a pending key.
+pub fn parse_pending_tail(key: &[u8]) -> Option<(u64, u64)> {
+    if key.len() < 17 {
+        return None;
+    }
+    let tail = &key[key.len() - 16..];
+    let (ms, rest) = take_u64(tail)?;
+    let (seq, _) = take_u64(rest)?;
+    Some((ms, seq))
+}
+
+/// `CONSUMER | esc(group)`: every consumer of one group.
+pub fn consumer_prefix(group: &str) -> Vec<u8> {
+    let mut k = vec![CONSUMER];
+    push_escaped(&mut k, group.as_bytes());
+    k
+}
+
+/// `CONSUMER | esc(group) | esc(consumer)`.
+pub fn consumer(group: &str, consumer: &str) -> Vec<u8> {
+    let mut k = consumer_prefix(group);
+    push_escaped(&mut k, consumer.as_bytes());
+    k
+}
+
 /// A readable name for a key, used in corruption errors and check reports.
 pub fn describe(key: &[u8]) -> String {
     let fallback = || format!("raw key {}", hex(key));
@@ -333,6 +408,31 @@ pub fn describe(key: &[u8]) -> String {
         },
         Some(&TIMELINE) => match parse_timeline(key) {
             Some((p, t, i)) => format!("timeline/{p}/{t}/{i}"),
+            None => fallback(),
+        },
+        Some(&CHANGE) => match parse_change(key) {
+            Some((ms, seq)) => format!("change/{ms}-{seq}"),
+            None => fallback(),
+        },
+        Some(&GROUP) => match take_escaped(&key[1..]) {
+            Some((g, _)) => format!("group/{}", String::from_utf8_lossy(&g)),
+            None => fallback(),
+        },
+        Some(&PENDING) => match (take_escaped(&key[1..]), parse_pending_tail(key)) {
+            (Some((g, _)), Some((ms, seq))) => {
+                format!("pending/{}/{ms}-{seq}", String::from_utf8_lossy(&g))
+            }
+            _ => fallback(),
+        },
+        Some(&CONSUMER) => match take_escaped(&key[1..]) {
+            Some((g, rest)) => match take_escaped(rest) {
+                Some((c, _)) => format!(
+                    "consumer/{}/{}",
+                    String::from_utf8_lossy(&g),
+                    String::from_utf8_lossy(&c)
+                ),
+                None => fallback(),
+            },
             None => fallback(),
         },
         Some(&COUNT) => match parse_space_code(COUNT, key) {

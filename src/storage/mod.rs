@@ -6,10 +6,12 @@
 pub(crate) mod codec;
 pub(crate) mod engine;
 pub(crate) mod keys;
+pub(crate) mod overlay;
 
 pub(crate) use engine::{
-    looks_like_engine_dir, Bytes, Engine, EngineConfig, EngineError, WriteBatch,
+    looks_like_engine_dir, prefix_end, Bytes, Engine, EngineConfig, EngineError, Source, WriteBatch,
 };
+pub(crate) use overlay::Overlay;
 
 /// A raw copy of some entity rows in a temporary engine of their own: the
 /// baseline `kith bench` measures beside `get` ("what would the engine alone

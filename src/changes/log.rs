@@ -1,0 +1,428 @@
+//! Reading, following and trimming the change log.
+
+use super::event::{Change, ChangeEntry, ChangeId};
+use crate::error::StorageError;
+use crate::model::EntityId;
+use crate::storage::{codec, keys, Source};
+use crate::Db;
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How much of the change log is kept. Older changes are trimmed in the
+/// background (about once a second); both limits apply when both are set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many changes (`None`: no limit by count).
+    pub max_changes: Option<u64>,
+    /// Keep changes at most this old (`None`: no limit by age).
+    pub max_age: Option<Duration>,
+}
+
+impl Default for Retention {
+    /// 10,000,000 changes and 7 days, whichever is smaller.
+    fn default() -> Retention {
+        Retention {
+            max_changes: Some(10_000_000),
+            max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+        }
+    }
+}
+
+/// Why reading the change log failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// The position asked for was trimmed: changes after it are gone.
+    #[error("the change log was trimmed past {asked}: the earliest change kept is after {trimmed}; read from 0-0 or a later position")]
+    Trimmed {
+        /// The position asked for.
+        asked: ChangeId,
+        /// The last position trimmed.
+        trimmed: ChangeId,
+    },
+    /// No consumer group of that name.
+    #[error("no consumer group {0:?}")]
+    NoGroup(String),
+    /// A consumer group of that name exists already.
+    #[error("consumer group {0:?} already exists")]
+    GroupExists(String),
+    /// A malformed argument (an empty group name, a bad position).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What one commit changed: its changes in the log, and the entities and
+/// customers it touched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// The changes, in log order; the last one is [`Change::Committed`].
+    /// Empty when the transaction wrote nothing.
+    pub changes: Vec<ChangeEntry>,
+    /// Every entity whose stored rows the commit changed (the entities
+    /// written or deleted, both ends of every relationship added or
+    /// removed, the parties whose timelines moved).
+    pub touched: Vec<EntityId>,
+    /// The customers whose context the commit changed.
+    pub customers: Vec<EntityId>,
+}
+
+impl ChangeSet {
+    /// The position of the commit's last change, if it wrote any.
+    pub fn last(&self) -> Option<ChangeId> {
+        self.changes.last().map(|c| c.id)
+    }
+}
+
+/// The change log's state in one open database.
+pub(crate) struct FeedState {
+    /// The last position given out (changed under the writer lock).
+    pub(crate) last: Mutex<ChangeId>,
+    /// The last sequence number readers may see: durable in
+    /// `Durability::Immediate`, applied in `Background`.
+    published: AtomicU64,
+    /// The milliseconds of the last published change.
+    published_ms: AtomicU64,
+    wake: Mutex<()>,
+    cond: Condvar,
+    /// The last position trimmed (`0-0`: nothing trimmed yet).
+    pub(crate) trimmed: Mutex<ChangeId>,
+    pub(crate) retention: Retention,
+}
+
+pub(crate) const META_CHANGE_LAST: &str = "change_last";
+pub(crate) const META_CHANGE_TRIMMED: &str = "change_trimmed";
+
+impl FeedState {
+    pub(crate) fn new(last: ChangeId, trimmed: ChangeId, retention: Retention) -> FeedState {
+        FeedState {
+            last: Mutex::new(last),
+            published: AtomicU64::new(last.seq),
+            published_ms: AtomicU64::new(last.ms),
+            wake: Mutex::new(()),
+            cond: Condvar::new(),
+            trimmed: Mutex::new(trimmed),
+            retention,
+        }
+    }
+
+    /// Makes changes up to `last` visible to readers and wakes followers.
+    pub(crate) fn publish(&self, last: ChangeId) {
+        let _g = self.wake.lock();
+        if last.seq > self.published.load(Ordering::SeqCst) {
+            self.published_ms.store(last.ms, Ordering::SeqCst);
+            self.published.store(last.seq, Ordering::SeqCst);
+        }
+        self.cond.notify_all();
+    }
+
+    pub(crate) fn published(&self) -> ChangeId {
+        let _g = self.wake.lock();
+        ChangeId {
+            ms: self.published_ms.load(Ordering::SeqCst),
+            seq: self.published.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Blocks until a change after sequence `seq` is published or `deadline`
+    /// passes (`None`: no deadline). Returns whether one is.
+    pub(crate) fn wait_after(&self, seq: u64, deadline: Option<Instant>) -> bool {
+        let mut g = self.wake.lock();
+        loop {
+            if self.published.load(Ordering::SeqCst) > seq {
+                return true;
+            }
+            match deadline {
+                Some(d) => {
+                    if Instant::now() >= d || self.cond.wait_until(&mut g, d).timed_out() {
+                        return self.published.load(Ordering::SeqCst) > seq;
+                    }
+                }
+                None => self.cond.wait(&mut g),
+            }
+        }
+    }
+}
+
+/// The change log of a database. Get one with [`Db::changes`].
+#[derive(Clone, Copy)]
+pub struct Changes<'db> {
+    pub(crate) db: &'db Db,
+}
+
+impl Db {
+    /// The change log: read it by position, follow it live, and consume it
+    /// with named groups (see [`Changes`]).
+    pub fn changes(&self) -> Changes<'_> {
+        Changes { db: self }
+    }
+}
+
+fn decode_row(k: &[u8], v: &[u8]) -> Result<ChangeEntry, StorageError> {
+    let (ms, seq) = keys::parse_change(k).ok_or_else(|| StorageError::Corrupt {
+        key: keys::describe(k),
+        reason: "malformed change key".into(),
+    })?;
+    let (commit, change) = codec::decode_change(k, v)?;
+    Ok(ChangeEntry {
+        id: ChangeId { ms, seq },
+        commit,
+        change,
+    })
+}
+
+impl<'db> Changes<'db> {
+    /// The position of the newest change readers can see (`0-0`: none yet).
+    pub fn last(&self) -> ChangeId {
+        self.db.inner.feed.published()
+    }
+
+    /// The last position trimmed away (`0-0`: nothing trimmed).
+    pub fn trimmed(&self) -> ChangeId {
+        *self.db.inner.feed.trimmed.lock()
+    }
+
+    /// How many changes the log holds now.
+    pub fn len(&self) -> u64 {
+        self.last().seq.saturating_sub(self.trimmed().seq)
+    }
+
+    /// Whether the log holds no change.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The oldest change kept, if any.
+    pub fn first(&self) -> Result<Option<ChangeEntry>, FeedError> {
+        Ok(self.range(ChangeId::ZERO, ChangeId::MAX, 1, false)?.pop())
+    }
+
+    fn check_trimmed(&self, after: ChangeId) -> Result<(), FeedError> {
+        let trimmed = self.trimmed();
+        if after != ChangeId::ZERO && after < trimmed {
+            return Err(FeedError::Trimmed {
+                asked: after,
+                trimmed,
+            });
+        }
+        Ok(())
+    }
+
+    /// At most `limit` changes after position `after`, oldest first. `0-0`
+    /// reads from the oldest change kept; a position that was trimmed away
+    /// is an error ([`FeedError::Trimmed`]), never a silent skip.
+    pub fn read_after(&self, after: ChangeId, limit: usize) -> Result<Vec<ChangeEntry>, FeedError> {
+        self.check_trimmed(after)?;
+        match after.successor() {
+            Some(from) => self.range(from, ChangeId::MAX, limit, false),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// At most `limit` changes with `from <= id <= to`, oldest first (or
+    /// newest first when `rev`).
+    pub fn range(
+        &self,
+        from: ChangeId,
+        to: ChangeId,
+        limit: usize,
+        rev: bool,
+    ) -> Result<Vec<ChangeEntry>, FeedError> {
+        let visible = self.last();
+        let to = to.min(visible);
+        if from > to || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lo = keys::change(from.ms, from.seq);
+        let hi = match to.successor() {
+            Some(s) => keys::change(s.ms, s.seq).to_vec(),
+            None => vec![keys::CHANGE + 1],
+        };
+        let mut out = Vec::new();
+        for row in self.db.inner.engine.scan(&lo, Some(&hi), rev) {
+            let (k, v) = row.map_err(StorageError::from)?;
+            let e = decode_row(&k, &v)?;
+            if e.id.seq > visible.seq {
+                continue; // applied, not yet durable
+            }
+            out.push(e);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Blocks until a change after `after` is visible, or `timeout` passes
+    /// (`None`: waits for ever). Woken by the commit, not by polling.
+    /// Returns whether one is.
+    pub fn wait(&self, after: ChangeId, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.db.inner.feed.wait_after(after.seq, deadline)
+    }
+
+    /// Every change after `after`, then each new one as it is committed:
+    /// an iterator that blocks while there is nothing new.
+    pub fn follow(&self, after: ChangeId) -> Follow<'db> {
+        Follow {
+            changes: *self,
+            position: after,
+            buffer: std::collections::VecDeque::new(),
+            timeout: None,
+        }
+    }
+}
+
+/// A live view of the change log: yields every change after its starting
+/// position, blocking while there is none. Made by [`Changes::follow`].
+pub struct Follow<'db> {
+    changes: Changes<'db>,
+    position: ChangeId,
+    buffer: std::collections::VecDeque<ChangeEntry>,
+    timeout: Option<Duration>,
+}
+
+impl Follow<'_> {
+    /// Stop waiting after `timeout` without a new change (the iterator then
+    /// ends); by default it waits for ever.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The position of the last change yielded.
+    pub fn position(&self) -> ChangeId {
+        self.position
+    }
+}
+
+impl Iterator for Follow<'_> {
+    type Item = Result<ChangeEntry, FeedError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                self.position = e.id;
+                return Some(Ok(e));
+            }
+            match self.changes.read_after(self.position, 1024) {
+                Err(e) => return Some(Err(e)),
+                Ok(batch) if !batch.is_empty() => self.buffer.extend(batch),
+                Ok(_) => {
+                    if !self.changes.wait(self.position, self.timeout) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Changes<'_> {
+    /// Trims what the retention keeps no longer, in batches of at most
+    /// `batch` changes. Returns how many were trimmed. Runs in the
+    /// background about once a second; callable directly.
+    pub fn trim(&self, batch: usize) -> Result<u64, FeedError> {
+        let db = self.db;
+        let r = db.inner.feed.retention;
+        let mut total = 0;
+        loop {
+            let _w = db.inner.writer.lock();
+            let last = self.last();
+            let trimmed = self.trimmed();
+            let over = match r.max_changes {
+                Some(m) => last.seq.saturating_sub(trimmed.seq).saturating_sub(m),
+                None => 0,
+            };
+            let cutoff_ms = r.max_age.map(|a| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                now.saturating_sub(a.as_millis() as u64)
+            });
+            let mut b = crate::storage::WriteBatch::default();
+            let mut n = 0u64;
+            let mut new_trimmed = trimmed;
+            let lo = keys::change(0, 0);
+            let hi = [keys::CHANGE + 1];
+            for row in db.inner.engine.scan(&lo, Some(&hi), false) {
+                let (k, _) = row.map_err(StorageError::from)?;
+                let Some((ms, seq)) = keys::parse_change(&k) else {
+                    break;
+                };
+                let by_count = n < over;
+                let by_age = cutoff_ms.is_some_and(|c| ms < c);
+                if seq > last.seq || !(by_count || by_age) || n as usize >= batch {
+                    break;
+                }
+                b.remove(&k[..]);
+                new_trimmed = ChangeId { ms, seq };
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(total);
+            }
+            b.put(
+                keys::meta(META_CHANGE_TRIMMED),
+                codec::encode_pair(new_trimmed.ms, new_trimmed.seq),
+            );
+            db.inner.engine.apply(b).map_err(StorageError::from)?;
+            *db.inner.feed.trimmed.lock() = new_trimmed;
+            total += n;
+        }
+    }
+}
+
+/// Reads the log's last and trimmed positions at open.
+pub(crate) fn positions<S: Source>(src: &S) -> Result<(ChangeId, ChangeId), StorageError> {
+    let read = |name: &str| -> Result<ChangeId, StorageError> {
+        let key = keys::meta(name);
+        match src.get(&key)? {
+            Some(v) => {
+                let (ms, seq) = codec::decode_pair(&key, &v)?;
+                Ok(ChangeId { ms, seq })
+            }
+            None => Ok(ChangeId::ZERO),
+        }
+    };
+    Ok((read(META_CHANGE_LAST)?, read(META_CHANGE_TRIMMED)?))
+}
+
+/// Milliseconds since the epoch now.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The changes of a commit with positions, and the `Committed` change last.
+pub(crate) fn place_entries(
+    last: ChangeId,
+    mut changes: Vec<Change>,
+    customers: Vec<EntityId>,
+) -> Vec<ChangeEntry> {
+    let ms = now_ms().max(last.ms);
+    let commit = last.seq + 1;
+    let n = changes.len() as u64;
+    changes.push(Change::Committed {
+        customers,
+        changes: n,
+    });
+    changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| ChangeEntry {
+            id: ChangeId {
+                ms,
+                seq: commit + i as u64,
+            },
+            commit,
+            change,
+        })
+        .collect()
+}

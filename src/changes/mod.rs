@@ -1,0 +1,19 @@
+//! The change feed: a durable log of every change, written in the same
+//! atomic batch as the data it describes, read by position, followed live,
+//! and consumed by named groups whose positions and pending lists are
+//! stored in the database (the model of Redis Streams' consumer groups).
+//!
+//! Layout: `event.rs` is what a change is; `log.rs` reads the log, follows
+//! it and trims it; `group.rs` holds the consumer groups. The rows
+//! themselves are written by the database's one write path
+//! (`db/commit.rs`).
+
+mod event;
+mod group;
+pub(crate) mod log;
+
+pub use event::{AttrChange, Change, ChangeEntry, ChangeId};
+pub use group::{ClaimOptions, ConsumerInfo, GroupInfo, GroupRead, PendingEntry, PendingSummary};
+pub use log::{ChangeSet, Changes, FeedError, Follow, Retention};
+
+pub(crate) use log::{place_entries, FeedState};

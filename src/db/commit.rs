@@ -1,0 +1,305 @@
+//! Committing a transaction: its rows, the change log's rows, counters and
+//! the id counter in one engine batch; then the context cache, durability
+//! (group commit) and the followers of the change log.
+
+use super::tx::Transaction;
+use super::Db;
+use crate::changes::{self, Change, ChangeSet};
+use crate::error::{StorageError, WriteError};
+use crate::model::{Direction, EntityId, EntityKind, RelKind};
+use crate::storage::{codec, keys};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+
+/// What [`Db::transaction`] returns: the closure's value and what the
+/// commit changed.
+#[derive(Clone, Debug)]
+pub struct Commit<T> {
+    /// What the closure returned.
+    pub value: T,
+    /// The commit's changes, as written to the change log.
+    pub changes: ChangeSet,
+}
+
+impl Db {
+    /// Runs `f` as one transaction under the writer lock and commits what
+    /// it wrote as one atomic batch, with its rows of the change log: all
+    /// of it, or — when `f` returns `Err` or the commit fails — none of it.
+    /// In [`crate::Durability::Immediate`] it returns after the commit is on
+    /// disk; concurrent transactions share one flush (group commit).
+    ///
+    /// ```
+    /// # use kith::{attrs, Db, EdgeProps, NewEntity, RelKind, WriteError};
+    /// let db = Db::temporary()?;
+    /// let done = db.transaction(|tx| {
+    ///     let ann = tx.create(NewEntity::person().attr(attrs::GIVEN_NAME, "Ann"))?;
+    ///     let acct = tx.create(NewEntity::account())?;
+    ///     tx.relate(ann, RelKind::OWNS, acct, EdgeProps::new())?;
+    ///     assert_eq!(tx.neighbour_ids(ann, RelKind::OWNS, kith::Direction::Out)?, vec![acct]);
+    ///     Ok::<_, kith::Error>(ann)
+    /// })?;
+    /// assert_eq!(done.changes.customers, vec![done.value]);
+    /// # Ok::<(), kith::Error>(())
+    /// ```
+    pub fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, E>,
+    ) -> Result<Commit<T>, E>
+    where
+        E: From<WriteError>,
+    {
+        let (value, changes) = {
+            let _w = self.inner.writer.lock();
+            let mut tx = Transaction::new(self);
+            let value = f(&mut tx)?;
+            let changes = self
+                .commit_tx(tx)
+                .map_err(|e| E::from(WriteError::Storage(e)))?;
+            (value, changes)
+        };
+        if let Some(last) = changes.last() {
+            self.sync_to(last)
+                .map_err(|e| E::from(WriteError::Storage(e)))?;
+        }
+        Ok(Commit { value, changes })
+    }
+
+    /// Commits `tx`; call with the writer lock held.
+    fn commit_tx(&self, tx: Transaction<'_>) -> Result<ChangeSet, StorageError> {
+        if tx.rows.is_empty() {
+            return Ok(ChangeSet::default());
+        }
+        let customers = self.customers_of(&tx)?;
+        let Transaction {
+            mut rows,
+            delta,
+            changes,
+            touched,
+            registered,
+            created_any,
+            ..
+        } = tx;
+        let mut last = self.inner.feed.last.lock();
+        let entries = changes::place_entries(*last, pair_moves(changes), customers.clone());
+        for e in &entries {
+            rows.put(
+                keys::change(e.id.ms, e.id.seq),
+                codec::encode_change(e.commit, &e.change),
+            );
+        }
+        let new_last = entries
+            .last()
+            .expect("a commit has its Committed change")
+            .id;
+        rows.put(
+            keys::meta(changes::log::META_CHANGE_LAST),
+            codec::encode_pair(new_last.ms, new_last.seq),
+        );
+        let mut updated = Vec::new();
+        {
+            let counts = self.inner.counts.read();
+            for (&(space, code), &d) in &delta.0 {
+                if d == 0 {
+                    continue;
+                }
+                let now = counts.get(&(space, code)).copied().unwrap_or(0) as i64 + d;
+                let now = now.max(0) as u64;
+                rows.put(keys::count(space, code), codec::encode_u64(now));
+                updated.push(((space, code), now));
+            }
+        }
+        if created_any {
+            rows.put(
+                keys::meta(super::format::META_NEXT_ID),
+                codec::encode_u64(self.inner.next_id.load(Ordering::Relaxed)),
+            );
+        }
+        self.inner.engine.apply(rows.into_batch())?;
+        *last = new_last;
+        drop(last);
+        if !updated.is_empty() {
+            let mut counts = self.inner.counts.write();
+            for (k, v) in updated {
+                counts.insert(k, v);
+            }
+        }
+        if !registered.is_empty() {
+            let mut r = self.inner.registry.write();
+            for (space, code, name) in registered {
+                r.insert(space, code, &name);
+            }
+        }
+        self.inner.contexts.invalidate(touched.iter().copied());
+        if self.inner.durability != crate::Durability::Immediate {
+            self.inner.feed.publish(new_last);
+        }
+        Ok(ChangeSet {
+            changes: entries,
+            touched: touched.into_iter().collect(),
+            customers,
+        })
+    }
+
+    /// Group commit: makes everything up to `last` durable with at most
+    /// one flush, shared with every transaction committed meanwhile, then
+    /// publishes it to the change log's readers.
+    fn sync_to(&self, last: changes::ChangeId) -> Result<(), StorageError> {
+        if self.inner.durability != crate::Durability::Immediate {
+            return Ok(());
+        }
+        let mut flushed = self.inner.flushed.lock();
+        if flushed.seq >= last.seq {
+            return Ok(());
+        }
+        // Everything applied so far rides on this flush.
+        let target = *self.inner.feed.last.lock();
+        self.inner.engine.flush()?;
+        *flushed = target;
+        self.inner.feed.publish(target);
+        Ok(())
+    }
+
+    /// The customers whose context a transaction changed: every party it
+    /// touched, the parties an account, household, interaction or record it
+    /// touched belongs to, and the other members of those parties'
+    /// households (whose context shows the household's members and totals).
+    fn customers_of(&self, tx: &Transaction<'_>) -> Result<Vec<EntityId>, StorageError> {
+        let deleted_kinds: BTreeMap<EntityId, &str> = tx
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::EntityDeleted { id, kind, .. } => Some((*id, kind.as_str())),
+                _ => None,
+            })
+            .collect();
+        let reader = tx.reader();
+        let read = |e: crate::ReadError| match e {
+            crate::ReadError::Storage(s) => s,
+            other => StorageError::Io {
+                message: other.to_string(),
+            },
+        };
+        let mut parties = BTreeSet::new();
+        for id in &tx.touched {
+            let kind = match reader.get(*id).map_err(read)? {
+                Some(e) => e.kind,
+                None => {
+                    if matches!(
+                        deleted_kinds.get(id),
+                        Some(&"person") | Some(&"organization")
+                    ) {
+                        parties.insert(*id);
+                    }
+                    continue;
+                }
+            };
+            if kind.is_party() {
+                parties.insert(*id);
+                continue;
+            }
+            let (rel, dir) = match kind {
+                EntityKind::ACCOUNT => (Some(RelKind::OWNS), Direction::In),
+                EntityKind::HOUSEHOLD => (Some(RelKind::MEMBER_OF), Direction::In),
+                EntityKind::INTERACTION => (Some(RelKind::HAD_INTERACTION), Direction::In),
+                EntityKind::SOURCE_RECORD => (Some(RelKind::RESOLVES_TO), Direction::Out),
+                _ => (None, Direction::Out),
+            };
+            let ends: Vec<EntityId> = match rel {
+                Some(r) => reader.neighbour_ids(*id, r, dir).map_err(read)?,
+                None => {
+                    let mut v: Vec<EntityId> = reader
+                        .edges(*id, Direction::Out)
+                        .map_err(read)?
+                        .into_iter()
+                        .map(|n| n.id)
+                        .collect();
+                    v.extend(
+                        reader
+                            .edges(*id, Direction::In)
+                            .map_err(read)?
+                            .into_iter()
+                            .map(|n| n.id),
+                    );
+                    v
+                }
+            };
+            for e in ends {
+                if reader
+                    .get(e)
+                    .map_err(read)?
+                    .is_some_and(|x| x.kind.is_party())
+                {
+                    parties.insert(e);
+                }
+            }
+        }
+        let mut out = parties.clone();
+        for p in &parties {
+            for h in reader
+                .neighbour_ids(*p, RelKind::MEMBER_OF, Direction::Out)
+                .map_err(read)?
+            {
+                out.extend(
+                    reader
+                        .neighbour_ids(h, RelKind::MEMBER_OF, Direction::In)
+                        .map_err(read)?,
+                );
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}
+
+/// An identifier removed from one entity and added to another in the same
+/// commit is one move.
+fn pair_moves(changes: Vec<Change>) -> Vec<Change> {
+    let mut added: BTreeMap<(String, String), EntityId> = BTreeMap::new();
+    for c in &changes {
+        if let Change::IdentifierAdded {
+            system,
+            key,
+            entity,
+        } = c
+        {
+            added.insert((system.clone(), key.clone()), *entity);
+        }
+    }
+    let mut moved = BTreeMap::new();
+    for c in &changes {
+        if let Change::IdentifierRemoved {
+            system,
+            key,
+            entity,
+        } = c
+        {
+            if let Some(to) = added.get(&(system.clone(), key.clone())) {
+                if to != entity {
+                    moved.insert((system.clone(), key.clone()), (*entity, *to));
+                }
+            }
+        }
+    }
+    if moved.is_empty() {
+        return changes;
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        match &c {
+            Change::IdentifierRemoved { system, key, .. }
+                if moved.contains_key(&(system.clone(), key.clone())) => {}
+            Change::IdentifierAdded { system, key, .. } => {
+                match moved.get(&(system.clone(), key.clone())) {
+                    Some((from, to)) => out.push(Change::IdentifierMoved {
+                        system: system.clone(),
+                        key: key.clone(),
+                        from: *from,
+                        to: *to,
+                    }),
+                    None => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
