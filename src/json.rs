@@ -601,3 +601,131 @@ pub fn lineage_to_json(lineage: &[crate::resolve::Lineage]) -> J {
             .collect(),
     )
 }
+
+/// The fields of one change, in order: `type`, `commit`, then what the
+/// change names. Ids and counts are JSON numbers, names are strings,
+/// attributes and properties are objects in the form above. The wire's
+/// stream entries and `kith changes --json` both use it.
+pub fn change_fields(e: &crate::ChangeEntry) -> Vec<(&'static str, J)> {
+    use crate::Change as C;
+    let id = |i: &EntityId| json!(i.0);
+    let ids = |v: &[EntityId]| J::Array(v.iter().map(|i| json!(i.0)).collect());
+    let mut out = vec![
+        ("type", json!(e.change.type_name())),
+        ("commit", json!(e.commit)),
+    ];
+    match &e.change {
+        C::EntityCreated { id: i, kind, attrs } | C::EntityDeleted { id: i, kind, attrs } => {
+            out.extend([
+                ("id", id(i)),
+                ("kind", json!(kind)),
+                ("attrs", attrs_to_json(attrs)),
+            ]);
+        }
+        C::EntityUpdated {
+            id: i,
+            kind,
+            changed,
+        } => {
+            let before: Map<String, J> = changed
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.before.as_ref().map_or(J::Null, Value::to_json),
+                    )
+                })
+                .collect();
+            let after: Map<String, J> = changed
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.after.as_ref().map_or(J::Null, Value::to_json),
+                    )
+                })
+                .collect();
+            out.extend([
+                ("id", id(i)),
+                ("kind", json!(kind)),
+                ("before", J::Object(before)),
+                ("after", J::Object(after)),
+            ]);
+        }
+        C::RelationshipAdded {
+            from,
+            kind,
+            to,
+            props,
+            before,
+        } => {
+            out.extend([
+                ("from", id(from)),
+                ("rel", json!(kind)),
+                ("to", id(to)),
+                ("props", edge_props_to_json(props)),
+            ]);
+            if let Some(b) = before {
+                out.push(("before", edge_props_to_json(b)));
+            }
+        }
+        C::RelationshipRemoved { from, kind, to } => {
+            out.extend([("from", id(from)), ("rel", json!(kind)), ("to", id(to))]);
+        }
+        C::IdentifierAdded {
+            system,
+            key,
+            entity,
+        }
+        | C::IdentifierRemoved {
+            system,
+            key,
+            entity,
+        } => {
+            out.extend([
+                ("system", json!(system)),
+                ("key", json!(key)),
+                ("entity", id(entity)),
+            ]);
+        }
+        C::IdentifierMoved {
+            system,
+            key,
+            from,
+            to,
+        } => {
+            out.extend([
+                ("system", json!(system)),
+                ("key", json!(key)),
+                ("from", id(from)),
+                ("to", id(to)),
+            ]);
+        }
+        C::RecordLinked { record, customer } | C::RecordUnlinked { record, customer } => {
+            out.extend([("record", id(record)), ("customer", id(customer))]);
+        }
+        C::CustomersMerged { survivor, absorbed } => {
+            out.extend([("survivor", id(survivor)), ("absorbed", id(absorbed))]);
+        }
+        C::CustomerSplit {
+            customer,
+            split_off,
+        } => {
+            out.extend([("customer", id(customer)), ("split_off", ids(split_off))]);
+        }
+        C::Committed { customers, changes } => {
+            out.extend([("customers", ids(customers)), ("changes", json!(changes))]);
+        }
+    }
+    out
+}
+
+/// One change as a JSON object: `{"id": "<ms>-<seq>", "type": …, …}`.
+pub fn change_to_json(e: &crate::ChangeEntry) -> J {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(e.id.to_string()));
+    for (k, v) in change_fields(e) {
+        m.insert(k.into(), v);
+    }
+    J::Object(m)
+}

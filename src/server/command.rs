@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// One connection's session state.
+#[derive(Clone)]
 pub(crate) struct Session {
     pub(crate) id: u64,
     pub(crate) addr: String,
@@ -24,6 +25,27 @@ pub(crate) struct Context<'a> {
     pub(crate) db: &'a Db,
     pub(crate) session: &'a mut Session,
     pub(crate) shared: &'a Shared,
+    /// Set by a command that found nothing and was asked to wait (`BLOCK`):
+    /// the connection is parked and the command is run again on a commit.
+    pub(crate) blocked: Option<Blocked>,
+}
+
+/// A command waiting for the change log: run again with `args` (its `$`
+/// resolved to a position) when a commit lands, until `deadline`.
+pub(crate) struct Blocked {
+    pub(crate) deadline: Option<std::time::Instant>,
+    pub(crate) args: Vec<Vec<u8>>,
+}
+
+impl Blocked {
+    /// Waits `ms` milliseconds (0: for ever).
+    pub(crate) fn new(ms: u64, args: Vec<Vec<u8>>) -> Blocked {
+        Blocked {
+            deadline: (ms > 0)
+                .then(|| std::time::Instant::now() + std::time::Duration::from_millis(ms)),
+            args,
+        }
+    }
 }
 
 /// A command of the wire protocol.
@@ -86,6 +108,21 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::record_apart::RecordApart,
     &super::cmd::record_explain::RecordExplain,
     &super::cmd::lineage::Lineage,
+    &super::cmd::xread::Xread,
+    &super::cmd::xreadgroup::Xreadgroup,
+    &super::cmd::xrange::Xrange,
+    &super::cmd::xrange::Xrevrange,
+    &super::cmd::xlen::Xlen,
+    &super::cmd::xinfo::Xinfo,
+    &super::cmd::xgroup::Xgroup,
+    &super::cmd::xack::Xack,
+    &super::cmd::xpending::Xpending,
+    &super::cmd::xclaim::Xclaim,
+    &super::cmd::xclaim::Xautoclaim,
+    &super::cmd::xadd::Refused("XADD"),
+    &super::cmd::xadd::Refused("XDEL"),
+    &super::cmd::xadd::Refused("XTRIM"),
+    &super::cmd::xadd::Refused("XSETID"),
 ];
 
 /// The command called `name` (any case).
@@ -97,6 +134,14 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static dyn Command> {
     upper.copy_from_slice(name);
     upper.make_ascii_uppercase();
     table.get(std::str::from_utf8(upper).ok()?).copied()
+}
+
+/// Whether a request changes the database (it then runs off the event
+/// loop, so that its flush does not stall the worker's other connections).
+pub(crate) fn is_write(args: &[&[u8]]) -> bool {
+    args.first()
+        .and_then(|n| lookup(n))
+        .is_some_and(|c| c.writes())
 }
 
 /// Runs one request: authentication, arity, then the command.

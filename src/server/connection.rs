@@ -26,6 +26,11 @@ pub(crate) struct Connection {
     writable_interest: bool,
     last_command: Instant,
     partial_since: Option<Instant>,
+    /// A command of this connection runs elsewhere (a write on the write
+    /// pool, a blocked read with the blocker): nothing after it runs, so
+    /// that replies keep their order.
+    waiting: bool,
+    worker: usize,
 }
 
 impl Connection {
@@ -36,6 +41,7 @@ impl Connection {
         shared: &Shared,
         registry: &Registry,
         token: Token,
+        worker: usize,
     ) -> io::Result<Connection> {
         stream.set_nodelay(true)?;
         registry.register(&mut stream, token, Interest::READABLE)?;
@@ -58,6 +64,8 @@ impl Connection {
             writable_interest: false,
             last_command: Instant::now(),
             partial_since: None,
+            waiting: false,
+            worker,
         })
     }
 
@@ -96,6 +104,18 @@ impl Connection {
             self.writable_interest = want_write;
         }
         false
+    }
+
+    /// The reply of a command that ran elsewhere: the connection goes on
+    /// with the commands after it.
+    pub(crate) fn complete(&mut self, reply: Frame) {
+        reply.encode(&mut self.output, self.session.resp3);
+        self.waiting = false;
+    }
+
+    /// Whether a command of this connection runs elsewhere.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.waiting
     }
 
     fn pending_output(&self) -> usize {
@@ -138,7 +158,10 @@ impl Connection {
 
     /// Runs every complete request in order, while the output has room.
     fn run_commands(&mut self, shared: &Shared, stopping: bool) {
-        while !self.session.quit && self.pending_output() < shared.config.max_output_buffer {
+        while !self.waiting
+            && !self.session.quit
+            && self.pending_output() < shared.config.max_output_buffer
+        {
             let start = self.consumed;
             match parse_request_spans(&self.input[start..], &shared.config.limits) {
                 Ok(Some((spans, used))) => {
@@ -150,12 +173,38 @@ impl Connection {
                     shared.total_commands.fetch_add(1, Ordering::Relaxed);
                     let input = &self.input[start..];
                     let args: Vec<&[u8]> = spans.into_iter().map(|r| &input[r]).collect();
+                    if command::is_write(&args) && self.session.authenticated {
+                        // Writes run on the write pool: their flush must not
+                        // stall this worker's other connections.
+                        self.waiting = true;
+                        shared.offload(super::Job {
+                            worker: self.worker,
+                            token: self.token,
+                            args: args.iter().map(|a| a.to_vec()).collect(),
+                            session: self.session.clone(),
+                        });
+                        continue;
+                    }
                     let mut cx = Context {
                         db: &shared.db,
                         session: &mut self.session,
                         shared,
+                        blocked: None,
                     };
                     let reply = command::execute(&mut cx, &args);
+                    if let Some(b) = cx.blocked.take() {
+                        self.waiting = true;
+                        shared.block(
+                            super::Job {
+                                worker: self.worker,
+                                token: self.token,
+                                args: b.args,
+                                session: self.session.clone(),
+                            },
+                            b.deadline,
+                        );
+                        continue;
+                    }
                     reply.encode(&mut self.output, self.session.resp3);
                 }
                 Ok(None) => break,

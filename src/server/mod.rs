@@ -16,6 +16,7 @@ mod cmd;
 mod command;
 mod connection;
 pub mod frame;
+mod stream;
 
 pub use frame::{Frame, FrameError, Limits};
 
@@ -55,6 +56,11 @@ pub struct ServerConfig {
     /// Stop running a connection's commands while this much output waits for
     /// the client to read it (default 8 MiB).
     pub max_output_buffer: usize,
+    /// Threads that run writes (default 32). A write runs off the event
+    /// loop, so that its flush does not stall the worker's other
+    /// connections; concurrent writes share one flush (group commit), so
+    /// more write threads let more writes share each flush.
+    pub write_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +78,7 @@ impl Default for ServerConfig {
             limits,
             max_input_buffer: limits.max_bulk + (64 << 20),
             max_output_buffer: 8 << 20,
+            write_threads: 32,
         }
     }
 }
@@ -88,6 +95,136 @@ pub(crate) struct Shared {
     pub(crate) total_commands: AtomicU64,
     pub(crate) rejected: AtomicU64,
     next_client: AtomicU64,
+    /// Where writes go to run (the write pool).
+    jobs: Sender<Job>,
+    jobs_rx: Receiver<Job>,
+    /// Where blocked reads wait for a commit.
+    waiters: Sender<(Job, Option<Instant>)>,
+    waiters_rx: Receiver<(Job, Option<Instant>)>,
+    /// Each worker's mailbox of replies computed elsewhere, and its waker.
+    mailboxes: std::sync::OnceLock<Vec<Mailbox>>,
+}
+
+/// Where a worker receives replies computed elsewhere, and how to wake it.
+type Mailbox = (Sender<(Token, Frame)>, Arc<Waker>);
+
+/// A command that runs away from its connection's event loop.
+pub(crate) struct Job {
+    pub(crate) worker: usize,
+    pub(crate) token: Token,
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) session: command::Session,
+}
+
+impl Shared {
+    /// Sends a write to the write pool.
+    pub(crate) fn offload(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+
+    /// Parks a blocked read until a commit or `deadline`.
+    pub(crate) fn block(&self, job: Job, deadline: Option<Instant>) {
+        let _ = self.waiters.send((job, deadline));
+    }
+
+    /// Hands a reply back to the worker that owns the connection.
+    fn reply(&self, job: &Job, frame: Frame) {
+        if let Some(boxes) = self.mailboxes.get() {
+            if let Some((tx, waker)) = boxes.get(job.worker) {
+                if tx.send((job.token, frame)).is_ok() {
+                    let _ = waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Runs a job's command; `None` when it blocked again.
+    fn run_job(&self, job: &mut Job) -> Option<(Frame, Option<command::Blocked>)> {
+        let args: Vec<&[u8]> = job.args.iter().map(|a| &a[..]).collect();
+        let mut cx = command::Context {
+            db: &self.db,
+            session: &mut job.session,
+            shared: self,
+            blocked: None,
+        };
+        let frame = command::execute(&mut cx, &args);
+        Some((frame, cx.blocked.take()))
+    }
+}
+
+/// A write-pool thread: runs writes and hands their replies back.
+fn write_thread(shared: Arc<Shared>) {
+    while let Ok(mut job) = shared.jobs_rx.recv() {
+        if let Some((frame, blocked)) = shared.run_job(&mut job) {
+            match blocked {
+                Some(b) => {
+                    job.args = b.args;
+                    shared.block(job, b.deadline);
+                }
+                None => shared.reply(&job, frame),
+            }
+        }
+        if shared.shutdown.load(Ordering::SeqCst) && shared.jobs_rx.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The blocker: holds every blocked read, runs each again when a commit
+/// lands (woken by the commit, not by polling), and answers nil at its
+/// deadline. One thread for all of them, so a blocked read holds no worker.
+fn blocker(shared: Arc<Shared>) {
+    let mut waiting: Vec<(Job, Option<Instant>)> = Vec::new();
+    let mut seen = shared.db.changes().last();
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            for (job, _) in waiting.drain(..) {
+                shared.reply(&job, Frame::Null);
+            }
+            return;
+        }
+        while let Ok(w) = shared.waiters_rx.try_recv() {
+            waiting.push(w);
+        }
+        if waiting.is_empty() {
+            match shared.waiters_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(w) => waiting.push(w),
+                Err(_) => continue,
+            }
+            seen = seen.min(shared.db.changes().last());
+        }
+        let now = Instant::now();
+        let next = waiting
+            .iter()
+            .filter_map(|(_, d)| *d)
+            .min()
+            .map_or(Duration::from_millis(50), |d| {
+                d.saturating_duration_since(now)
+            })
+            .min(Duration::from_millis(50));
+        let woke = shared.db.changes().wait(seen, Some(next));
+        if woke {
+            seen = shared.db.changes().last();
+        }
+        let now = Instant::now();
+        let mut still = Vec::with_capacity(waiting.len());
+        for (mut job, deadline) in waiting.drain(..) {
+            let expired = deadline.is_some_and(|d| now >= d);
+            if !woke && !expired {
+                still.push((job, deadline));
+                continue;
+            }
+            match shared.run_job(&mut job) {
+                Some((frame, None)) => shared.reply(&job, frame),
+                Some((_, Some(b))) if !expired => {
+                    job.args = b.args;
+                    still.push((job, deadline));
+                }
+                _ => shared.reply(&job, Frame::Null),
+            }
+        }
+        waiting = still;
+    }
 }
 
 /// Where the acceptor hands a new connection to a worker.
@@ -138,8 +275,15 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+        let (jobs, jobs_rx) = crossbeam_channel::unbounded();
+        let (waiters, waiters_rx) = crossbeam_channel::unbounded();
         Ok(Server {
             shared: Arc::new(Shared {
+                jobs,
+                jobs_rx,
+                waiters,
+                waiters_rx,
+                mailboxes: std::sync::OnceLock::new(),
                 db,
                 config,
                 port,
@@ -175,15 +319,40 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut workers = Vec::new();
         let mut handoff: Vec<(Handoff, Arc<Waker>)> = Vec::new();
-        for n in 0..self.shared.config.workers {
-            let (tx, rx) = crossbeam_channel::unbounded();
+        let mut mailboxes = Vec::new();
+        let mut polls = Vec::new();
+        for _ in 0..self.shared.config.workers {
             let poll = Poll::new()?;
             let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+            let (mtx, mrx) = crossbeam_channel::unbounded();
+            mailboxes.push((mtx, waker.clone()));
+            polls.push((poll, waker, mrx));
+        }
+        let _ = self.shared.mailboxes.set(mailboxes);
+        let mut helpers = Vec::new();
+        for n in 0..self.shared.config.write_threads.max(1) {
+            let shared = self.shared.clone();
+            helpers.push(
+                std::thread::Builder::new()
+                    .name(format!("kith-write-{n}"))
+                    .spawn(move || write_thread(shared))?,
+            );
+        }
+        {
+            let shared = self.shared.clone();
+            helpers.push(
+                std::thread::Builder::new()
+                    .name("kith-blocker".into())
+                    .spawn(move || blocker(shared))?,
+            );
+        }
+        for (n, (poll, waker, mrx)) in polls.into_iter().enumerate() {
+            let (tx, rx) = crossbeam_channel::unbounded();
             let shared = self.shared.clone();
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("kith-worker-{n}"))
-                    .spawn(move || worker(shared, poll, rx))?,
+                    .spawn(move || worker(shared, poll, rx, mrx, n))?,
             );
             handoff.push((tx, waker));
         }
@@ -235,6 +404,25 @@ impl Server {
         for w in workers {
             let _ = w.join();
         }
+        // Wake the write pool so that its threads see the shutdown.
+        for _ in 0..self.shared.config.write_threads.max(1) {
+            self.shared.offload(Job {
+                worker: usize::MAX,
+                token: Token(0),
+                args: vec![b"PING".to_vec()],
+                session: command::Session {
+                    id: 0,
+                    addr: String::new(),
+                    name: None,
+                    resp3: false,
+                    authenticated: true,
+                    quit: false,
+                },
+            });
+        }
+        for h in helpers {
+            let _ = h.join();
+        }
         self.shared
             .db
             .flush()
@@ -250,7 +438,13 @@ fn refuse(stream: TcpStream) {
 }
 
 /// One worker's event loop.
-fn worker(shared: Arc<Shared>, mut poll: Poll, rx: Receiver<(TcpStream, SocketAddr)>) {
+fn worker(
+    shared: Arc<Shared>,
+    mut poll: Poll,
+    rx: Receiver<(TcpStream, SocketAddr)>,
+    mailbox: Receiver<(Token, Frame)>,
+    me: usize,
+) {
     let mut events = Events::with_capacity(1024);
     let mut conns: HashMap<Token, Connection> = HashMap::new();
     let mut next_token = FIRST_CONN;
@@ -280,11 +474,12 @@ fn worker(shared: Arc<Shared>, mut poll: Poll, rx: Receiver<(TcpStream, SocketAd
                 close(&shared, &poll, &mut conns, t);
             }
         }
+        deliver(&shared, &poll, &mut conns, &mailbox, stopping);
         while let Ok((stream, addr)) = rx.try_recv() {
             let token = Token(next_token);
             next_token += 1;
             let id = shared.next_client.fetch_add(1, Ordering::Relaxed);
-            match Connection::new(stream, addr, id, &shared, poll.registry(), token) {
+            match Connection::new(stream, addr, id, &shared, poll.registry(), token, me) {
                 Ok(c) => {
                     conns.insert(token, c);
                 }
@@ -294,8 +489,17 @@ fn worker(shared: Arc<Shared>, mut poll: Poll, rx: Receiver<(TcpStream, SocketAd
             }
         }
         if stopping {
-            // Every command already read has run (above); send what is left
+            // Every command already read has run (above) or is running
+            // elsewhere: wait briefly for those replies, send what is left
             // of the replies, then close.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while conns.values().any(Connection::is_waiting) && Instant::now() < deadline {
+                if let Ok((t, f)) = mailbox.recv_timeout(Duration::from_millis(20)) {
+                    if let Some(c) = conns.get_mut(&t) {
+                        c.complete(f);
+                    }
+                }
+            }
             for (_, mut c) in conns.drain() {
                 c.finish(&poll);
                 shared.clients.fetch_sub(1, Ordering::SeqCst);
@@ -315,6 +519,29 @@ fn worker(shared: Arc<Shared>, mut poll: Poll, rx: Receiver<(TcpStream, SocketAd
                 }
                 close(&shared, &poll, &mut conns, t);
             }
+        }
+    }
+}
+
+/// Hands replies computed elsewhere to their connections, which then go on
+/// with their next commands.
+fn deliver(
+    shared: &Shared,
+    poll: &Poll,
+    conns: &mut HashMap<Token, Connection>,
+    mailbox: &Receiver<(Token, Frame)>,
+    stopping: bool,
+) {
+    while let Ok((t, frame)) = mailbox.try_recv() {
+        let done = match conns.get_mut(&t) {
+            Some(c) => {
+                c.complete(frame);
+                c.on_event(shared, poll.registry(), false, stopping)
+            }
+            None => false,
+        };
+        if done {
+            close(shared, poll, conns, t);
         }
     }
 }

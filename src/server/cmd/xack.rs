@@ -1,0 +1,41 @@
+//! `XACK kith:changes group id [id …]`: acknowledges delivered changes;
+//! replies how many were pending.
+use crate::server::command::{Command, Context};
+use crate::server::frame::Frame;
+use crate::server::stream::{feed_error, is_stream, parse_id};
+use crate::FeedError;
+
+pub(crate) struct Xack;
+
+impl Command for Xack {
+    fn name(&self) -> &'static str {
+        "XACK"
+    }
+    fn arity(&self) -> i32 {
+        -4
+    }
+    fn summary(&self) -> &'static str {
+        "XACK kith:changes group id [id …]: acknowledge changes; how many were pending"
+    }
+    fn writes(&self) -> bool {
+        true
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        let mut ids = Vec::new();
+        for a in &args[3..] {
+            match parse_id(a, 0) {
+                Ok(i) => ids.push(i),
+                Err(e) => return e,
+            }
+        }
+        if !is_stream(args[1]) {
+            return Frame::Integer(0);
+        }
+        let group = String::from_utf8_lossy(args[2]);
+        match cx.db.changes().ack(&group, &ids) {
+            Ok(n) => Frame::Integer(n as i64),
+            Err(FeedError::NoGroup(_)) => Frame::Integer(0),
+            Err(e) => feed_error(&e, crate::server::stream::KEY, &group),
+        }
+    }
+}

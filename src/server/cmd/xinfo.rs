@@ -1,0 +1,140 @@
+//! `XINFO STREAM kith:changes`, `XINFO GROUPS kith:changes`, `XINFO
+//! CONSUMERS kith:changes group`: the change log and its groups.
+use crate::server::command::{Command, Context};
+use crate::server::frame::Frame;
+use crate::server::stream::{entry, feed_error, is_stream, KEY};
+
+pub(crate) struct Xinfo;
+
+fn pairs(items: Vec<(&str, Frame)>) -> Frame {
+    Frame::Map(
+        items
+            .into_iter()
+            .map(|(k, v)| (Frame::text(k), v))
+            .collect(),
+    )
+}
+
+impl Command for Xinfo {
+    fn name(&self) -> &'static str {
+        "XINFO"
+    }
+    fn arity(&self) -> i32 {
+        -2
+    }
+    fn summary(&self) -> &'static str {
+        "XINFO STREAM|GROUPS|CONSUMERS kith:changes [group]: the change log and its consumer groups"
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        let sub = String::from_utf8_lossy(args[1]).to_ascii_uppercase();
+        if sub == "HELP" {
+            return Frame::Array(
+                [
+                    "XINFO STREAM kith:changes",
+                    "XINFO GROUPS kith:changes",
+                    "XINFO CONSUMERS kith:changes <group>",
+                ]
+                .iter()
+                .map(|l| Frame::Simple(l.to_string()))
+                .collect(),
+            );
+        }
+        if args.len() < 3 {
+            return Frame::Error(format!(
+                "ERR wrong number of arguments for 'xinfo|{}' command",
+                sub.to_lowercase()
+            ));
+        }
+        if !is_stream(args[2]) {
+            return Frame::Error("ERR no such key".into());
+        }
+        let changes = cx.db.changes();
+        match sub.as_str() {
+            "STREAM" => {
+                let groups = match changes.groups() {
+                    Ok(g) => g.len(),
+                    Err(e) => return feed_error(&e, KEY, ""),
+                };
+                let first = match changes.first() {
+                    Ok(f) => f,
+                    Err(e) => return feed_error(&e, KEY, ""),
+                };
+                let last_id = changes.last();
+                let last = match changes.range(last_id, last_id, 1, false) {
+                    Ok(mut l) => l.pop(),
+                    Err(e) => return feed_error(&e, KEY, ""),
+                };
+                pairs(vec![
+                    ("length", Frame::Integer(changes.len() as i64)),
+                    ("last-generated-id", Frame::text(last_id.to_string())),
+                    (
+                        "max-deleted-entry-id",
+                        Frame::text(changes.trimmed().to_string()),
+                    ),
+                    ("entries-added", Frame::Integer(last_id.seq as i64)),
+                    (
+                        "recorded-first-entry-id",
+                        Frame::text(
+                            first
+                                .as_ref()
+                                .map_or("0-0".to_string(), |f| f.id.to_string()),
+                        ),
+                    ),
+                    ("groups", Frame::Integer(groups as i64)),
+                    ("first-entry", first.as_ref().map_or(Frame::Null, entry)),
+                    ("last-entry", last.as_ref().map_or(Frame::Null, entry)),
+                ])
+            }
+            "GROUPS" => match changes.groups() {
+                Ok(gs) => Frame::Array(
+                    gs.into_iter()
+                        .map(|g| {
+                            pairs(vec![
+                                ("name", Frame::text(g.name)),
+                                ("consumers", Frame::Integer(g.consumers as i64)),
+                                ("pending", Frame::Integer(g.pending as i64)),
+                                (
+                                    "last-delivered-id",
+                                    Frame::text(g.last_delivered.to_string()),
+                                ),
+                                ("entries-read", Frame::Integer(g.entries_read as i64)),
+                                ("lag", Frame::Integer(g.lag as i64)),
+                            ])
+                        })
+                        .collect(),
+                ),
+                Err(e) => feed_error(&e, KEY, ""),
+            },
+            "CONSUMERS" => {
+                let Some(group) = args.get(3).map(|g| String::from_utf8_lossy(g).into_owned())
+                else {
+                    return Frame::Error(
+                        "ERR wrong number of arguments for 'xinfo|consumers' command".into(),
+                    );
+                };
+                match changes.consumers(&group) {
+                    Ok(cs) => Frame::Array(
+                        cs.into_iter()
+                            .map(|c| {
+                                pairs(vec![
+                                    ("name", Frame::text(c.name)),
+                                    ("pending", Frame::Integer(c.pending as i64)),
+                                    ("idle", Frame::Integer(c.idle_ms as i64)),
+                                    (
+                                        "inactive",
+                                        Frame::Integer(c.inactive_ms.map_or(-1, |i| i as i64)),
+                                    ),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                    Err(crate::FeedError::NoGroup(_)) => Frame::Error(format!(
+                        "NOGROUP No such consumer group '{group}' for key name '{KEY}'"
+                    )),
+                    Err(e) => feed_error(&e, KEY, &group),
+                }
+            }
+            _ => Frame::Error(format!("ERR unknown subcommand '{sub}'. Try XINFO HELP.")),
+        }
+    }
+}
