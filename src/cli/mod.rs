@@ -2,6 +2,7 @@
 //! public API.
 
 mod bench;
+mod changes;
 mod demo;
 mod import;
 mod mapping;
@@ -331,6 +332,27 @@ enum Command {
         /// Compare with this other record instead: SYSTEM KEY.
         #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
         with: Option<Vec<String>>,
+    },
+    /// The change log: every change after --from, oldest first; with
+    /// --follow and --server, each new change as a running server commits it.
+    Changes {
+        /// Start after this change id (`<ms>-<seq>`; 0: from the oldest kept;
+        /// with --follow, `$`: only new changes).
+        #[arg(long, default_value = "0")]
+        from: String,
+        /// At most this many changes (without --follow).
+        #[arg(long, default_value_t = usize::MAX)]
+        count: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing changes as they are committed (needs --server: a
+        /// database is open in one process at a time).
+        #[arg(long)]
+        follow: bool,
+        /// A running `kith serve` to follow (host:port).
+        #[arg(long)]
+        server: Option<String>,
     },
     /// Where each golden attribute of a customer comes from (survivorship).
     Lineage {
@@ -989,6 +1011,18 @@ fn dispatch(cli: Cli) -> CliResult {
             }
             Ok(0)
         }
+        Command::Changes {
+            from,
+            count,
+            json,
+            follow,
+            server,
+        } => match (follow, server) {
+            (true, Some(addr)) => changes::follow(&addr, &from, json),
+            (true, None) => Err("--follow needs --server HOST:PORT: a database is open in one process at a time, so follow the server that writes it".into()),
+            (false, Some(_)) => Err("--server is for --follow; without it kith changes reads --db".into()),
+            (false, None) => changes::local(&open_existing(&cli.db)?, &from, count, json),
+        },
         Command::Lineage { id } => {
             let db = open_existing(&cli.db)?;
             let id = db.follow_merges(EntityId(id))?;

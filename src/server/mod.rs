@@ -154,7 +154,12 @@ impl Shared {
 
 /// A write-pool thread: runs writes and hands their replies back.
 fn write_thread(shared: Arc<Shared>) {
-    while let Ok(mut job) = shared.jobs_rx.recv() {
+    loop {
+        let mut job = match shared.jobs_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(job) => job,
+            Err(_) if shared.shutdown.load(Ordering::SeqCst) => return,
+            Err(_) => continue,
+        };
         if let Some((frame, blocked)) = shared.run_job(&mut job) {
             match blocked {
                 Some(b) => {
@@ -163,9 +168,6 @@ fn write_thread(shared: Arc<Shared>) {
                 }
                 None => shared.reply(&job, frame),
             }
-        }
-        if shared.shutdown.load(Ordering::SeqCst) && shared.jobs_rx.is_empty() {
-            return;
         }
     }
 }
@@ -403,22 +405,6 @@ impl Server {
         drop(handoff);
         for w in workers {
             let _ = w.join();
-        }
-        // Wake the write pool so that its threads see the shutdown.
-        for _ in 0..self.shared.config.write_threads.max(1) {
-            self.shared.offload(Job {
-                worker: usize::MAX,
-                token: Token(0),
-                args: vec![b"PING".to_vec()],
-                session: command::Session {
-                    id: 0,
-                    addr: String::new(),
-                    name: None,
-                    resp3: false,
-                    authenticated: true,
-                    quit: false,
-                },
-            });
         }
         for h in helpers {
             let _ = h.join();
