@@ -1,6 +1,9 @@
 //! Model-based test: random sequences of creates, updates, deletes,
-//! relationship adds and removes, and reopens, applied to kith and to a plain
-//! in-memory model, compared after every step (with `check()`).
+//! relationship adds and removes, merges, multi-operation transactions (some
+//! rolled back on purpose, some failing part-way) and reopens, applied to
+//! kith and to a plain in-memory model, compared after every step (with
+//! `check()`). At the end the change log is replayed into a fresh model,
+//! which must equal the database.
 //!
 //! A failure prints its seed; rerun one seed with
 //! `KITH_MODEL_SEED=<seed> cargo test --test model`. More seeds:
@@ -37,7 +40,7 @@ struct MEntity {
     ids: BTreeSet<ExternalId>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, Debug)]
 struct Model {
     entities: BTreeMap<EntityId, MEntity>,
     edges: BTreeMap<(EntityId, RelKind, EntityId), EdgeProps>,
@@ -241,6 +244,241 @@ fn compare(db: &Db, m: &Model, step: usize) {
     assert!(report.is_ok(), "{}: {:?}", ctx("check"), report.violations);
 }
 
+/// `from` merged into `into`, as `Db::merge_into` documents it.
+fn model_merge(m: &mut Model, from: EntityId, into: EntityId, set: &Attrs) {
+    let moved: Vec<((EntityId, RelKind, EntityId), EdgeProps)> = m
+        .edges
+        .iter()
+        .filter(|((f, _, t), _)| *f == from || *t == from)
+        .map(|(k, p)| (*k, p.clone()))
+        .collect();
+    for (k, _) in &moved {
+        m.edges.remove(k);
+    }
+    let mv = |e: EntityId| if e == from { into } else { e };
+    for ((f, k, t), p) in moved {
+        let (src, dst) = (mv(f), mv(t));
+        if src == into && dst == into {
+            continue;
+        }
+        m.edges.entry((src, k, dst)).or_insert(p);
+    }
+    m.entities
+        .get_mut(&from)
+        .expect("checked")
+        .attrs
+        .extend(set.clone());
+}
+
+/// A model rebuilt from nothing but the change log.
+fn replay(db: &Db) -> Model {
+    let mut m = Model::default();
+    let kind_of = |name: &str| {
+        db.entity_kind(name)
+            .unwrap_or_else(|| panic!("replay: unknown kind {name}"))
+    };
+    for e in db
+        .changes()
+        .follow(kith::ChangeId::ZERO)
+        .timeout(std::time::Duration::ZERO)
+    {
+        match e.unwrap().change {
+            kith::Change::EntityCreated { id, kind, attrs } => {
+                let old = m.entities.insert(
+                    id,
+                    MEntity {
+                        kind: kind_of(&kind),
+                        attrs,
+                        ids: BTreeSet::new(),
+                    },
+                );
+                assert!(old.is_none(), "replay: {id} created twice");
+            }
+            kith::Change::EntityUpdated { id, changed, .. } => {
+                let e = m
+                    .entities
+                    .get_mut(&id)
+                    .expect("replay: update of a missing entity");
+                for c in changed {
+                    assert_eq!(
+                        e.attrs.get(&c.name),
+                        c.before.as_ref(),
+                        "replay: before of {}",
+                        c.name
+                    );
+                    match c.after {
+                        Some(v) => e.attrs.insert(c.name, v),
+                        None => e.attrs.remove(&c.name),
+                    };
+                }
+            }
+            kith::Change::EntityDeleted { id, .. } => {
+                assert!(
+                    m.entities.remove(&id).is_some(),
+                    "replay: delete of a missing {id}"
+                );
+            }
+            kith::Change::RelationshipAdded {
+                from,
+                kind,
+                to,
+                props,
+                ..
+            } => {
+                let k = db.relationship_kind(&kind).unwrap();
+                m.edges.insert((from, k, to), props);
+            }
+            kith::Change::RelationshipRemoved { from, kind, to } => {
+                let k = db.relationship_kind(&kind).unwrap();
+                assert!(
+                    m.edges.remove(&(from, k, to)).is_some(),
+                    "replay: removal of a missing edge"
+                );
+            }
+            kith::Change::IdentifierAdded {
+                system,
+                key,
+                entity,
+            } => {
+                m.entities
+                    .get_mut(&entity)
+                    .unwrap()
+                    .ids
+                    .insert(ExternalId::new(system, key));
+            }
+            kith::Change::IdentifierRemoved {
+                system,
+                key,
+                entity,
+            } => {
+                if let Some(e) = m.entities.get_mut(&entity) {
+                    e.ids.remove(&ExternalId::new(system, key));
+                }
+            }
+            kith::Change::IdentifierMoved {
+                system,
+                key,
+                from,
+                to,
+            } => {
+                let x = ExternalId::new(system, key);
+                if let Some(e) = m.entities.get_mut(&from) {
+                    e.ids.remove(&x);
+                }
+                m.entities.get_mut(&to).unwrap().ids.insert(x);
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// A transaction of a few random operations, applied to a copy of the
+/// model as they succeed; committed (and the copy kept) only if all of them
+/// succeed and the dice do not roll it back.
+fn random_transaction(db: &Db, m: &mut Model, r: &mut Rng, step: usize) {
+    let mut mm = m.clone();
+    let n = 1 + r.below(4);
+    let rollback = r.chance(30);
+    #[derive(Debug)]
+    enum Stop {
+        Write(WriteError),
+        Rollback,
+    }
+    impl From<WriteError> for Stop {
+        fn from(e: WriteError) -> Stop {
+            Stop::Write(e)
+        }
+    }
+    let mut seeds: Vec<u64> = (0..n).map(|_| r.below(1 << 30)).collect();
+    let before = db.changes().last();
+    let result = db.transaction(|tx| {
+        for s in seeds.drain(..) {
+            let mut r = Rng::new(s);
+            match r.below(3) {
+                0 => {
+                    let kind = *r.pick(KINDS);
+                    let mut new = NewEntity::new(kind);
+                    new.attrs = random_attrs(&mut r);
+                    let x = random_xid(&mut r);
+                    new.identifiers.push(x.clone());
+                    let id = tx.create(new.clone())?;
+                    assert_eq!(
+                        tx.lookup(&x.system, &x.key).unwrap(),
+                        Some(id),
+                        "step {step}: tx reads its own identifier"
+                    );
+                    assert!(
+                        tx.get(id).unwrap().is_some(),
+                        "step {step}: tx reads its own create"
+                    );
+                    mm.entities.insert(
+                        id,
+                        MEntity {
+                            kind,
+                            attrs: new.attrs,
+                            ids: BTreeSet::from([x]),
+                        },
+                    );
+                }
+                1 => {
+                    let id = pick_id(&mut r, &mm);
+                    let set = random_attrs(&mut r);
+                    let mut patch = Patch::new();
+                    for (k, v) in &set {
+                        patch = patch.set(k.clone(), v.clone());
+                    }
+                    tx.update(id, patch)?;
+                    mm.entities
+                        .get_mut(&id)
+                        .expect("update succeeded")
+                        .attrs
+                        .extend(set);
+                    assert_eq!(
+                        tx.get(id).unwrap().unwrap().attrs(),
+                        mm.entities[&id].attrs,
+                        "step {step}: tx reads its own update"
+                    );
+                }
+                _ => {
+                    let (a, b) = (pick_id(&mut r, &mm), pick_id(&mut r, &mm));
+                    let kind = *r.pick(RELS);
+                    tx.relate(a, kind, b, EdgeProps::new())?;
+                    mm.edges.insert((a, kind, b), EdgeProps::new());
+                    assert!(
+                        tx.neighbour_ids(a, kind, Direction::Out)
+                            .unwrap()
+                            .contains(&b),
+                        "step {step}: tx reads its own edge"
+                    );
+                }
+            }
+        }
+        if rollback {
+            return Err(Stop::Rollback);
+        }
+        Ok(())
+    });
+    match result {
+        Ok(c) => {
+            *m = mm;
+            if let Some(last) = c.changes.last() {
+                assert!(last > before, "step {step}: positions go forward");
+            }
+        }
+        Err(Stop::Rollback)
+        | Err(Stop::Write(WriteError::NotFound(_)))
+        | Err(Stop::Write(WriteError::IdentifierTaken { .. })) => {
+            assert_eq!(
+                db.changes().last(),
+                before,
+                "step {step}: a rolled-back transaction logs nothing"
+            );
+        }
+        Err(other) => panic!("step {step}: transaction failed with {other:?}"),
+    }
+}
+
 fn run(seed: u64, dir: Option<&Path>, steps: usize) {
     let open = || match dir {
         Some(d) => Db::open(d).unwrap(),
@@ -357,7 +595,24 @@ fn run(seed: u64, dir: Option<&Path>, steps: usize) {
                     (got, want) => panic!("step {step}: relate gave {got:?}, missing {want:?}"),
                 }
             }
-            85..=94 => {
+            85..=87 => random_transaction(&db, &mut m, &mut r, step),
+            88..=89 => {
+                let (a, b) = (pick_id(&mut r, &m), pick_id(&mut r, &m));
+                let mut set = Attrs::new();
+                set.insert("merged_into".into(), Value::Int(b.0 as i64));
+                let patch = Patch::new().set("merged_into", Value::Int(b.0 as i64));
+                let result = db.merge_into(a, b, patch);
+                let missing = [a, b].into_iter().find(|x| !m.entities.contains_key(x));
+                match (result, missing) {
+                    (Err(WriteError::Invalid(_)), _) if a == b => {}
+                    (Ok(()), None) => model_merge(&mut m, a, b, &set),
+                    (Err(WriteError::NotFound(x)), Some(_)) => {
+                        assert!(!m.entities.contains_key(&x), "step {step}")
+                    }
+                    (got, want) => panic!("step {step}: merge gave {got:?}, missing {want:?}"),
+                }
+            }
+            90..=94 => {
                 let (a, b) = if !m.edges.is_empty() && r.chance(70) {
                     let keys: Vec<_> = m.edges.keys().copied().collect();
                     let (a, k, b) = *r.pick(&keys);
@@ -382,6 +637,21 @@ fn run(seed: u64, dir: Option<&Path>, steps: usize) {
         }
         compare(&db, &m, step);
     }
+    let replayed = replay(&db);
+    assert_eq!(
+        replayed.entities.len(),
+        m.entities.len(),
+        "replayed entity count"
+    );
+    for (id, e) in &m.entities {
+        let r = &replayed.entities[id];
+        assert_eq!(
+            (r.kind, &r.attrs, &r.ids),
+            (e.kind, &e.attrs, &e.ids),
+            "replayed {id}"
+        );
+    }
+    assert_eq!(replayed.edges, m.edges, "replayed relationships");
 }
 
 fn seeds(default: u64) -> Vec<u64> {

@@ -219,6 +219,8 @@ impl<'db> Transaction<'db> {
             self.rows
                 .put(keys::idx(ix.code(), v.as_bytes(), id.0), codec::MARKER);
         }
+        // An entity's creation comes before its identifiers in the log.
+        let first_change = self.changes.len();
         let old_ids: BTreeSet<&ExternalId> = old
             .map(|o| o.identifiers.iter().collect())
             .unwrap_or_default();
@@ -248,11 +250,14 @@ impl<'db> Transaction<'db> {
                 self.rows.put(keys::kind(n.kind.0, id.0), codec::MARKER);
                 self.delta.add(keys::SPACE_ENTITY, n.kind.0, 1);
                 self.rows.put(keys::node(id.0), codec::encode_entity(n));
-                self.changes.push(Change::EntityCreated {
-                    id,
-                    kind,
-                    attrs: n.attrs.clone(),
-                });
+                self.changes.insert(
+                    first_change,
+                    Change::EntityCreated {
+                        id,
+                        kind,
+                        attrs: n.attrs.clone(),
+                    },
+                );
             }
             (Some(o), None) => {
                 self.rows.remove(keys::kind(o.kind.0, id.0));
