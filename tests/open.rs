@@ -304,3 +304,40 @@ fn format_v2_fixture_gains_timelines_on_open() {
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
     );
 }
+
+#[test]
+fn format_v3_fixture_gains_an_empty_change_log_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v3"), &dir);
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
+    );
+    {
+        // Written by `kith generate --persons 10 --seed 13 --interactions 2` at format 3.
+        let db = kith_open(&dir).unwrap();
+        let s = db.stats().unwrap();
+        assert_eq!(s.entities["person"], 10);
+        assert_eq!(s.entities["interaction"], 20);
+        assert!(db.changes().is_empty());
+        assert_eq!(db.changes().last(), kith::ChangeId::ZERO);
+        let id = db.create(NewEntity::person()).unwrap();
+        let log = db.changes().read_after(kith::ChangeId::ZERO, 10).unwrap();
+        assert_eq!(log[0].id.seq, 1);
+        assert_eq!(
+            log[0].change,
+            kith::Change::EntityCreated {
+                id,
+                kind: "person".into(),
+                attrs: Default::default()
+            }
+        );
+        let report = db.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.violations);
+    }
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
+    );
+}

@@ -41,6 +41,8 @@ pub enum Workload {
     Mixed,
     /// Nothing: the loop's own overhead.
     Empty,
+    /// Commit -> change-log follower latency (in process, `--server`, `--redis`).
+    Freshness,
 }
 
 /// How keys are drawn.
@@ -409,7 +411,7 @@ fn run_op(
             )
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Workload::Mixed | Workload::Empty => Ok(()),
+        Workload::Mixed | Workload::Empty | Workload::Freshness => Ok(()),
     };
     r
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod changes;
 mod demo;
+mod feed_bench;
 mod import;
 mod mapping;
 mod show;
@@ -245,6 +246,10 @@ enum Command {
         /// Page cache in MiB.
         #[arg(long, default_value_t = 512)]
         cache_mib: u64,
+        /// Threads that run writes off the event loop; concurrent writes
+        /// share one flush (group commit). 1 gives one flush per write.
+        #[arg(long, default_value_t = 32)]
+        write_threads: usize,
     },
     /// Measure lookup latency on this database, in-process.
     Bench {
@@ -298,6 +303,13 @@ enum Command {
         /// Password for --server.
         #[arg(long)]
         password: Option<String>,
+        /// For `--workload freshness`: also measure this redis-server's own
+        /// XADD -> XREAD BLOCK, in the same run.
+        #[arg(long)]
+        redis: Option<String>,
+        /// Open the database without its change log (to measure what the log costs).
+        #[arg(long)]
+        no_change_log: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -791,7 +803,11 @@ fn dispatch(cli: Cli) -> CliResult {
             background_flush_ms,
             prewarm,
             cache_mib,
+            write_threads,
         } => {
+            if write_threads == 0 {
+                return Err("--write-threads must be at least 1".into());
+            }
             let durability = match background_flush_ms {
                 Some(ms) => Durability::Background { every_ms: ms },
                 None => Durability::Immediate,
@@ -810,6 +826,7 @@ fn dispatch(cli: Cli) -> CliResult {
                 max_connections,
                 idle_timeout: (idle_timeout > 0)
                     .then(|| std::time::Duration::from_secs(idle_timeout)),
+                write_threads,
                 ..Default::default()
             };
             if let Some(w) = workers {
@@ -854,7 +871,23 @@ fn dispatch(cli: Cli) -> CliResult {
             sizes,
             duration,
             baseline,
+            redis,
+            no_change_log,
         } => {
+            if workload == bench::Workload::Freshness {
+                let rate = rate.unwrap_or(1000.0);
+                let db = match &server {
+                    Some(_) => None,
+                    None => Some(
+                        kith::Db::builder()
+                            .path(&cli.db)
+                            .cache_bytes(cache_mib << 20)
+                            .change_log(!no_change_log)
+                            .open()?,
+                    ),
+                };
+                return feed_bench::run(db.as_ref(), server.as_deref(), redis.as_deref(), ops, rate, json);
+            }
             let ids = read_ids(ids.as_deref())?;
             let mut parsed_mix = Vec::new();
             for part in mix.split(',').filter(|p| !p.trim().is_empty()) {
@@ -901,7 +934,9 @@ fn dispatch(cli: Cli) -> CliResult {
                     .collect::<Result<Vec<_>, _>>()?;
                 return bench::curve(&dir, &sizes, &options);
             }
-            let mut builder = Db::builder().cache_bytes(cache_mib << 20);
+            let mut builder = Db::builder()
+                .cache_bytes(cache_mib << 20)
+                .change_log(!no_change_log);
             if workload == bench::Workload::ContextCached {
                 // Room for every customer drawn: this workload measures cache hits.
                 builder = builder.context_cache((ops + warmup) as usize);

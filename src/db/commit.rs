@@ -57,18 +57,23 @@ impl Db {
                 .map_err(|e| E::from(WriteError::Storage(e)))?;
             (value, changes)
         };
-        if let Some(last) = changes.last() {
-            self.sync_to(last)
+        if let Some(n) = changes.1 {
+            self.sync_to(n)
                 .map_err(|e| E::from(WriteError::Storage(e)))?;
         }
-        Ok(Commit { value, changes })
+        Ok(Commit {
+            value,
+            changes: changes.0,
+        })
     }
 
-    /// Commits `tx`; call with the writer lock held.
-    fn commit_tx(&self, tx: Transaction<'_>) -> Result<ChangeSet, StorageError> {
+    /// Commits `tx`; call with the writer lock held. Returns its change set
+    /// and its commit number (`None`: it wrote nothing).
+    fn commit_tx(&self, tx: Transaction<'_>) -> Result<(ChangeSet, Option<u64>), StorageError> {
         if tx.rows.is_empty() {
-            return Ok(ChangeSet::default());
+            return Ok((ChangeSet::default(), None));
         }
+        let logged = self.inner.change_log;
         let customers = self.customers_of(&tx)?;
         let Transaction {
             mut rows,
@@ -80,21 +85,25 @@ impl Db {
             ..
         } = tx;
         let mut last = self.inner.feed.last.lock();
-        let entries = changes::place_entries(*last, pair_moves(changes), customers.clone());
-        for e in &entries {
+        let mut entries = Vec::new();
+        let mut new_last = *last;
+        if logged {
+            entries = changes::place_entries(*last, pair_moves(changes), customers.clone());
+            for e in &entries {
+                rows.put(
+                    keys::change(e.id.ms, e.id.seq),
+                    codec::encode_change(e.commit, &e.change),
+                );
+            }
+            new_last = entries
+                .last()
+                .expect("a commit has its Committed change")
+                .id;
             rows.put(
-                keys::change(e.id.ms, e.id.seq),
-                codec::encode_change(e.commit, &e.change),
+                keys::meta(changes::log::META_CHANGE_LAST),
+                codec::encode_pair(new_last.ms, new_last.seq),
             );
         }
-        let new_last = entries
-            .last()
-            .expect("a commit has its Committed change")
-            .id;
-        rows.put(
-            keys::meta(changes::log::META_CHANGE_LAST),
-            codec::encode_pair(new_last.ms, new_last.seq),
-        );
         let mut updated = Vec::new();
         {
             let counts = self.inner.counts.read();
@@ -116,6 +125,7 @@ impl Db {
         }
         self.inner.engine.apply(rows.into_batch())?;
         *last = new_last;
+        let commit = self.inner.commits.fetch_add(1, Ordering::SeqCst) + 1;
         drop(last);
         if !updated.is_empty() {
             let mut counts = self.inner.counts.write();
@@ -133,29 +143,36 @@ impl Db {
         if self.inner.durability != crate::Durability::Immediate {
             self.inner.feed.publish(new_last);
         }
-        Ok(ChangeSet {
-            changes: entries,
-            touched: touched.into_iter().collect(),
-            customers,
-        })
+        Ok((
+            ChangeSet {
+                changes: entries,
+                touched: touched.into_iter().collect(),
+                customers,
+            },
+            Some(commit),
+        ))
     }
 
-    /// Group commit: makes everything up to `last` durable with at most
-    /// one flush, shared with every transaction committed meanwhile, then
-    /// publishes it to the change log's readers.
-    fn sync_to(&self, last: changes::ChangeId) -> Result<(), StorageError> {
+    /// Group commit: makes commit number `commit` durable with at most one
+    /// flush, shared with every transaction committed meanwhile, then
+    /// publishes what it made durable to the change log's readers.
+    fn sync_to(&self, commit: u64) -> Result<(), StorageError> {
         if self.inner.durability != crate::Durability::Immediate {
             return Ok(());
         }
         let mut flushed = self.inner.flushed.lock();
-        if flushed.seq >= last.seq {
+        if *flushed >= commit {
             return Ok(());
         }
-        // Everything applied so far rides on this flush.
-        let target = *self.inner.feed.last.lock();
+        // Everything applied so far rides on this flush: read what that is
+        // before flushing.
+        let (target_commit, target_log) = {
+            let last = self.inner.feed.last.lock();
+            (self.inner.commits.load(Ordering::SeqCst), *last)
+        };
         self.inner.engine.flush()?;
-        *flushed = target;
-        self.inner.feed.publish(target);
+        *flushed = target_commit;
+        self.inner.feed.publish(target_log);
         Ok(())
     }
 

@@ -48,9 +48,19 @@ pub struct DbBuilder {
     context_cache: usize,
     context_options: crate::context::ContextOptions,
     retention: crate::changes::Retention,
+    change_log: bool,
 }
 
 impl DbBuilder {
+    /// Whether commits write the change log (default `true`). Off, commits
+    /// write only their data: followers and consumer groups see nothing of
+    /// them (the log does not say that it missed them), so turn it off only
+    /// for a bulk load nobody follows, or to measure what the log costs.
+    pub fn change_log(mut self, on: bool) -> DbBuilder {
+        self.change_log = on;
+        self
+    }
+
     /// How much of the change log to keep (default: 10,000,000 changes and
     /// 7 days, whichever is smaller).
     pub fn retention(mut self, retention: crate::changes::Retention) -> DbBuilder {
@@ -159,7 +169,11 @@ pub(crate) struct Inner {
     /// The change log's positions and its followers.
     pub(crate) feed: crate::changes::FeedState,
     /// The last change made durable by a flush (group commit).
-    pub(crate) flushed: Mutex<crate::changes::ChangeId>,
+    pub(crate) flushed: Mutex<u64>,
+    /// Commits applied so far (this handle's count; group commit flushes up to one).
+    pub(crate) commits: AtomicU64,
+    /// Whether commits write the change log (see [`DbBuilder::change_log`]).
+    pub(crate) change_log: bool,
     /// Serializes changes to consumer groups.
     pub(crate) groups: Mutex<()>,
     /// Tells the background trimmer to stop.
@@ -201,6 +215,7 @@ impl Db {
             context_cache: 10_000,
             context_options: crate::context::ContextOptions::default(),
             retention: crate::changes::Retention::default(),
+            change_log: true,
         }
     }
 
@@ -275,7 +290,9 @@ impl Db {
                 contexts: crate::context::ContextCache::new(b.context_cache),
                 context_options: b.context_options,
                 feed: crate::changes::FeedState::new(last, trimmed, b.retention),
-                flushed: Mutex::new(last),
+                flushed: Mutex::new(0),
+                commits: AtomicU64::new(0),
+                change_log: b.change_log,
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),
             }),

@@ -543,3 +543,46 @@ mod tests {
         assert_eq!(decode_edge(b"k", &encode_edge(&p)).unwrap(), p);
     }
 }
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+    use crate::changes::{AttrChange, Change};
+    use crate::model::{EntityId, Value};
+
+    /// Golden bytes of change-log rows: if this fails, the stored format of
+    /// the log changed. Append variants; never edit these bytes.
+    #[test]
+    fn change_v1_bytes_are_frozen() {
+        let linked = Change::RecordLinked {
+            record: EntityId(1),
+            customer: EntityId(300),
+        };
+        assert_eq!(encode_change(5, &linked), vec![1, 5, 8, 1, 251, 44, 1]);
+        let updated = Change::EntityUpdated {
+            id: EntityId(7),
+            kind: "person".into(),
+            changed: vec![AttrChange {
+                name: "tier".into(),
+                before: None,
+                after: Some(Value::Text("gold".into())),
+            }],
+        };
+        let bytes = encode_change(9, &updated);
+        assert_eq!(
+            bytes,
+            vec![
+                1, 9, 1, 7, 6, b'p', b'e', b'r', b's', b'o', b'n', 1, 4, b't', b'i', b'e', b'r', 0,
+                1, 0, 4, b'g', b'o', b'l', b'd'
+            ]
+        );
+        assert_eq!(decode_change(b"k", &bytes).unwrap(), (9, updated));
+        let commit = Change::Committed {
+            customers: vec![EntityId(2), EntityId(3)],
+            changes: 4,
+        };
+        assert_eq!(encode_change(1, &commit), vec![1, 1, 12, 2, 2, 3, 4]);
+        assert!(decode_change(b"k", &[2, 0]).is_err());
+        assert!(decode_change(b"k", &[1, 1, 99]).is_err());
+    }
+}
