@@ -36,6 +36,13 @@ fn crash_child_writer() {
     if changes.groups().unwrap().is_empty() {
         changes.create_group("crash", kith::ChangeId::ZERO).unwrap();
     }
+    // What a consumer does on restart: finish what it was delivered and
+    // did not acknowledge before it died.
+    let left = changes
+        .read_pending("crash", "child", kith::ChangeId::ZERO, usize::MAX)
+        .unwrap();
+    let ids: Vec<kith::ChangeId> = left.iter().map(|(id, _)| *id).collect();
+    assert_eq!(changes.ack("crash", &ids).unwrap(), ids.len() as u64);
     let mut prev = if start > 0 {
         db.lookup("crash", &(start - 1).to_string()).unwrap()
     } else {

@@ -93,7 +93,6 @@ pub(crate) struct FeedState {
     pub(crate) retention: Retention,
 }
 
-pub(crate) const META_CHANGE_LAST: &str = "change_last";
 pub(crate) const META_CHANGE_TRIMMED: &str = "change_trimmed";
 
 impl FeedState {
@@ -161,17 +160,37 @@ impl Db {
     }
 }
 
-fn decode_row(k: &[u8], v: &[u8]) -> Result<ChangeEntry, StorageError> {
-    let (ms, seq) = keys::parse_change(k).ok_or_else(|| StorageError::Corrupt {
+/// The changes of one stored commit row, with their positions.
+fn decode_row(k: &[u8], v: &[u8]) -> Result<Vec<ChangeEntry>, StorageError> {
+    let (ms, first) = keys::parse_change(k).ok_or_else(|| StorageError::Corrupt {
         key: keys::describe(k),
         reason: "malformed change key".into(),
     })?;
-    let (commit, change) = codec::decode_change(k, v)?;
-    Ok(ChangeEntry {
-        id: ChangeId { ms, seq },
-        commit,
-        change,
-    })
+    Ok(codec::decode_commit(k, v)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| ChangeEntry {
+            id: ChangeId {
+                ms,
+                seq: first + i as u64,
+            },
+            commit: first,
+            change,
+        })
+        .collect())
+}
+
+/// The key just after every row at or before `id`.
+fn after_key(id: ChangeId) -> Vec<u8> {
+    match id.successor() {
+        Some(s) => keys::change(s.ms, s.seq).to_vec(),
+        None => vec![keys::CHANGE + 1],
+    }
+}
+
+/// The first key of the change table, and the key after it.
+fn table() -> ([u8; 1], [u8; 1]) {
+    ([keys::CHANGE], [keys::CHANGE + 1])
 }
 
 impl<'db> Changes<'db> {
@@ -236,21 +255,43 @@ impl<'db> Changes<'db> {
         if from > to || limit == 0 {
             return Ok(Vec::new());
         }
-        let lo = keys::change(from.ms, from.seq);
-        let hi = match to.successor() {
-            Some(s) => keys::change(s.ms, s.seq).to_vec(),
-            None => vec![keys::CHANGE + 1],
-        };
+        let engine = &self.db.inner.engine;
+        let (start, end) = table();
         let mut out = Vec::new();
-        for row in self.db.inner.engine.scan(&lo, Some(&hi), rev) {
-            let (k, v) = row.map_err(StorageError::from)?;
-            let e = decode_row(&k, &v)?;
-            if e.id.seq > visible.seq {
-                continue; // applied, not yet durable
+        if rev {
+            // From the row holding `to` backwards.
+            for row in engine.scan(&start, Some(&after_key(to)), true) {
+                let (k, v) = row.map_err(StorageError::from)?;
+                for e in decode_row(&k, &v)?.into_iter().rev() {
+                    if e.id > to || e.id.seq > visible.seq {
+                        continue;
+                    }
+                    if e.id < from || out.len() >= limit {
+                        return Ok(out);
+                    }
+                    out.push(e);
+                }
             }
-            out.push(e);
-            if out.len() >= limit {
-                break;
+            return Ok(out);
+        }
+        // From the row holding `from` (it may start before it) onwards.
+        let holding = engine
+            .scan(&start, Some(&after_key(from)), true)
+            .next()
+            .transpose()
+            .map_err(StorageError::from)?
+            .map(|(k, _)| k.to_vec());
+        let lo = holding.unwrap_or_else(|| keys::change(from.ms, from.seq).to_vec());
+        for row in engine.scan(&lo, Some(&end), false) {
+            let (k, v) = row.map_err(StorageError::from)?;
+            for e in decode_row(&k, &v)? {
+                if e.id < from {
+                    continue;
+                }
+                if e.id > to || e.id.seq > visible.seq || out.len() >= limit {
+                    return Ok(out);
+                }
+                out.push(e);
             }
         }
         Ok(out)
@@ -322,8 +363,8 @@ impl Iterator for Follow<'_> {
 }
 
 impl Changes<'_> {
-    /// Trims what the retention keeps no longer, in batches of at most
-    /// `batch` changes. Returns how many were trimmed. Runs in the
+    /// Trims what the retention keeps no longer, whole commits at a time,
+    /// in batches of about `batch` changes. Returns how many were trimmed. Runs in the
     /// background about once a second; callable directly.
     pub fn trim(&self, batch: usize) -> Result<u64, FeedError> {
         let db = self.db;
@@ -333,10 +374,6 @@ impl Changes<'_> {
             let _w = db.inner.writer.lock();
             let last = self.last();
             let trimmed = self.trimmed();
-            let over = match r.max_changes {
-                Some(m) => last.seq.saturating_sub(trimmed.seq).saturating_sub(m),
-                None => 0,
-            };
             let cutoff_ms = r.max_age.map(|a| {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -347,21 +384,20 @@ impl Changes<'_> {
             let mut b = crate::storage::WriteBatch::default();
             let mut n = 0u64;
             let mut new_trimmed = trimmed;
-            let lo = keys::change(0, 0);
-            let hi = [keys::CHANGE + 1];
+            let (lo, hi) = table();
             for row in db.inner.engine.scan(&lo, Some(&hi), false) {
-                let (k, _) = row.map_err(StorageError::from)?;
-                let Some((ms, seq)) = keys::parse_change(&k) else {
-                    break;
-                };
-                let by_count = n < over;
-                let by_age = cutoff_ms.is_some_and(|c| ms < c);
-                if seq > last.seq || !(by_count || by_age) || n as usize >= batch {
+                let (k, v) = row.map_err(StorageError::from)?;
+                let entries = decode_row(&k, &v)?;
+                let row_last = entries.last().expect("rows are never empty").id;
+                let kept = last.seq.saturating_sub(new_trimmed.seq);
+                let by_count = r.max_changes.is_some_and(|m| kept > m);
+                let by_age = cutoff_ms.is_some_and(|c| row_last.ms < c);
+                if row_last.seq > last.seq || !(by_count || by_age) || n as usize >= batch {
                     break;
                 }
                 b.remove(&k[..]);
-                new_trimmed = ChangeId { ms, seq };
-                n += 1;
+                new_trimmed = row_last;
+                n += entries.len() as u64;
             }
             if n == 0 {
                 return Ok(total);
@@ -377,19 +413,26 @@ impl Changes<'_> {
     }
 }
 
-/// Reads the log's last and trimmed positions at open.
+/// Reads the log's last and trimmed positions at open: the last is the
+/// last entry of the last row (or the trim point, when everything was trimmed).
 pub(crate) fn positions<S: Source>(src: &S) -> Result<(ChangeId, ChangeId), StorageError> {
-    let read = |name: &str| -> Result<ChangeId, StorageError> {
-        let key = keys::meta(name);
-        match src.get(&key)? {
-            Some(v) => {
-                let (ms, seq) = codec::decode_pair(&key, &v)?;
-                Ok(ChangeId { ms, seq })
-            }
-            None => Ok(ChangeId::ZERO),
+    let key = keys::meta(META_CHANGE_TRIMMED);
+    let trimmed = match src.get(&key)? {
+        Some(v) => {
+            let (ms, seq) = codec::decode_pair(&key, &v)?;
+            ChangeId { ms, seq }
         }
+        None => ChangeId::ZERO,
     };
-    Ok((read(META_CHANGE_LAST)?, read(META_CHANGE_TRIMMED)?))
+    let (lo, hi) = table();
+    let last = match src.scan(&lo, Some(&hi), true).next() {
+        Some(row) => {
+            let (k, v) = row?;
+            decode_row(&k, &v)?.last().expect("rows are never empty").id
+        }
+        None => trimmed,
+    };
+    Ok((last.max(trimmed), trimmed))
 }
 
 /// Milliseconds since the epoch now.

@@ -89,20 +89,16 @@ impl Db {
         let mut new_last = *last;
         if logged {
             entries = changes::place_entries(*last, pair_moves(changes), customers.clone());
-            for e in &entries {
-                rows.put(
-                    keys::change(e.id.ms, e.id.seq),
-                    codec::encode_change(e.commit, &e.change),
-                );
-            }
+            let first = entries[0].id;
+            let all: Vec<Change> = entries.iter().map(|e| e.change.clone()).collect();
+            rows.put(
+                keys::change(first.ms, first.seq),
+                codec::encode_commit(&all),
+            );
             new_last = entries
                 .last()
                 .expect("a commit has its Committed change")
                 .id;
-            rows.put(
-                keys::meta(changes::log::META_CHANGE_LAST),
-                codec::encode_pair(new_last.ms, new_last.seq),
-            );
         }
         let mut updated = Vec::new();
         {

@@ -10,11 +10,11 @@
 //!   so that a party's newest interactions, or those in a time range, are read
 //!   without scanning older ones. Migrating from 2 writes a row for every
 //!   `HAD_INTERACTION` relationship, in one atomic batch.
-//! - 4: adds the change log (`CHANGE` rows, `meta/change_last`,
+//! - 4: adds the change log (`CHANGE` rows, one per commit, and
 //!   `meta/change_trimmed`) and consumer groups (`GROUP`, `PENDING`,
 //!   `CONSUMER` rows), written by every commit. A format-3 build would write
 //!   without logging, so it must not open a format-4 database. Migrating
-//!   from 3 writes an empty log's positions.
+//!   from 3 writes an empty log's trim position.
 
 use super::Registry;
 use crate::error::{OpenError, StorageError};
@@ -85,12 +85,10 @@ fn read_text(engine: &Engine, name: &str) -> Result<Option<String>, StorageError
 
 /// The positions of an empty change log.
 fn empty_log(b: &mut WriteBatch) {
-    for name in [
-        crate::changes::log::META_CHANGE_LAST,
-        crate::changes::log::META_CHANGE_TRIMMED,
-    ] {
-        b.put(keys::meta(name), codec::encode_pair(0, 0));
-    }
+    b.put(
+        keys::meta(crate::changes::log::META_CHANGE_TRIMMED),
+        codec::encode_pair(0, 0),
+    );
 }
 
 /// Writes a new database's metadata and registry in one batch.

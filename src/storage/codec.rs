@@ -381,20 +381,27 @@ pub fn decode_text(key: &[u8], bytes: &[u8]) -> Result<String, StorageError> {
 /// Version byte of change-log rows and consumer-group state.
 pub const CHANGE_V1: u8 = 1;
 
-/// A change-log row: the commit's first sequence number and the change.
-pub fn encode_change(commit: u64, change: &crate::changes::Change) -> Vec<u8> {
-    versioned(CHANGE_V1, &(commit, change))
+/// A change-log row: every change of one commit, in order (the row's key
+/// holds the commit's milliseconds and first sequence number).
+pub fn encode_commit(changes: &[crate::changes::Change]) -> Vec<u8> {
+    versioned(CHANGE_V1, &changes)
 }
 
 /// Decodes a change-log row.
-pub fn decode_change(
+pub fn decode_commit(
     key: &[u8],
     bytes: &[u8],
-) -> Result<(u64, crate::changes::Change), StorageError> {
+) -> Result<Vec<crate::changes::Change>, StorageError> {
     match split(key, bytes)? {
-        (CHANGE_V1, rest) => options()
-            .deserialize(rest)
-            .map_err(|e| corrupt(key, format!("change does not decode: {e}"))),
+        (CHANGE_V1, rest) => {
+            let v: Vec<crate::changes::Change> = options()
+                .deserialize(rest)
+                .map_err(|e| corrupt(key, format!("commit does not decode: {e}")))?;
+            if v.is_empty() {
+                return Err(corrupt(key, "a commit row holds no change"));
+            }
+            Ok(v)
+        }
         (v, _) => Err(corrupt(key, format!("unknown change version {v}"))),
     }
 }
@@ -558,7 +565,10 @@ mod change_tests {
             record: EntityId(1),
             customer: EntityId(300),
         };
-        assert_eq!(encode_change(5, &linked), vec![1, 5, 8, 1, 251, 44, 1]);
+        assert_eq!(
+            encode_commit(std::slice::from_ref(&linked)),
+            vec![1, 1, 8, 1, 251, 44, 1]
+        );
         let updated = Change::EntityUpdated {
             id: EntityId(7),
             kind: "person".into(),
@@ -568,21 +578,22 @@ mod change_tests {
                 after: Some(Value::Text("gold".into())),
             }],
         };
-        let bytes = encode_change(9, &updated);
+        let commit = Change::Committed {
+            customers: vec![EntityId(2), EntityId(3)],
+            changes: 1,
+        };
+        let both = vec![updated, commit];
+        let bytes = encode_commit(&both);
         assert_eq!(
             bytes,
             vec![
-                1, 9, 1, 7, 6, b'p', b'e', b'r', b's', b'o', b'n', 1, 4, b't', b'i', b'e', b'r', 0,
-                1, 0, 4, b'g', b'o', b'l', b'd'
+                1, 2, 1, 7, 6, b'p', b'e', b'r', b's', b'o', b'n', 1, 4, b't', b'i', b'e', b'r', 0,
+                1, 0, 4, b'g', b'o', b'l', b'd', 12, 2, 2, 3, 1
             ]
         );
-        assert_eq!(decode_change(b"k", &bytes).unwrap(), (9, updated));
-        let commit = Change::Committed {
-            customers: vec![EntityId(2), EntityId(3)],
-            changes: 4,
-        };
-        assert_eq!(encode_change(1, &commit), vec![1, 1, 12, 2, 2, 3, 4]);
-        assert!(decode_change(b"k", &[2, 0]).is_err());
-        assert!(decode_change(b"k", &[1, 1, 99]).is_err());
+        assert_eq!(decode_commit(b"k", &bytes).unwrap(), both);
+        assert!(decode_commit(b"k", &[2, 0]).is_err());
+        assert!(decode_commit(b"k", &[1, 1, 99]).is_err());
+        assert!(decode_commit(b"k", &[1, 0]).is_err(), "an empty commit row");
     }
 }
