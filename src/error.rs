@@ -137,4 +137,19 @@ pub enum Error {
     /// From storage.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// From the change log or a consumer group.
+    #[error(transparent)]
+    Feed(#[from] crate::changes::FeedError),
+    /// From identity resolution.
+    #[error(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
+    /// From a traversal or a relationship query.
+    #[error(transparent)]
+    Traverse(#[from] crate::traverse::TraverseError),
+    /// From assembling a customer context.
+    #[error(transparent)]
+    Context(#[from] crate::context::ContextError),
+    /// A value that does not parse (a decimal, a date, a timestamp).
+    #[error(transparent)]
+    Value(#[from] crate::model::ParseValueError),
 }

@@ -1,7 +1,11 @@
 //! The README's tour of the Rust API, compiled and run as written (but for
 //! the directory), so that it stays true.
 
-use kith::{attrs, Db, Decimal, Direction, Durability, EdgeProps, Index, NewEntity, RelKind};
+use kith::{
+    attrs, ChangeId, Db, Decimal, Direction, Durability, EdgeProps, EntityKind, Index, NewEntity,
+    Patch, RelKind,
+};
+use std::time::Duration;
 
 #[test]
 fn the_readme_tour_runs() -> Result<(), Box<dyn std::error::Error>> {
@@ -61,5 +65,37 @@ fn the_readme_tour_runs() -> Result<(), Box<dyn std::error::Error>> {
         ctx.accounts.len(),
         ctx.open_items.len()
     );
+
+    // A transaction reads its own writes and commits as one batch; it returns
+    // what it changed, as the change log records it.
+    let done = db.transaction(|tx| {
+        tx.update(
+            loan,
+            Patch::new().set(attrs::BALANCE, Decimal::parse("12000.00")?),
+        )?;
+        let call = tx.append_interaction(
+            ann,
+            NewEntity::new(EntityKind::INTERACTION)
+                .attr(attrs::CHANNEL, "call")
+                .attr(attrs::STATUS, "open"),
+        )?;
+        assert_eq!(tx.recent_interactions(ann, 1)?[0].1, call);
+        Ok::<_, kith::Error>(call)
+    })?;
+    assert_eq!(done.changes.customers, vec![ann]); // whose context changed
+
+    // The change feed: every change, in commit order, durable, followed live.
+    for change in db
+        .changes()
+        .follow(ChangeId::ZERO)
+        .timeout(Duration::from_millis(10))
+    {
+        let change = change?;
+        println!("{} {}", change.id, change.change.type_name()); // 1764…-1 entity.created
+    }
+    db.changes().create_group("billing", ChangeId::ZERO)?; // a named, stored consumer
+    let batch = db.changes().read_group("billing", "worker-1", 100, false)?;
+    db.changes()
+        .ack("billing", &batch.iter().map(|c| c.id).collect::<Vec<_>>())?;
     Ok(())
 }
