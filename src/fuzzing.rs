@@ -62,6 +62,7 @@ pub fn text_values(data: &[u8]) {
 /// The RESP request and reply parsers: never panic; a parsed request
 /// consumes a prefix of the input; a parsed reply re-encodes to bytes that
 /// parse back to the same reply.
+#[cfg(feature = "server")]
 pub fn resp_frame(data: &[u8]) {
     use crate::server::frame::{parse_reply, parse_request, Limits};
     let limits = Limits {

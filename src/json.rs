@@ -233,6 +233,23 @@ pub fn entity_json_bytes(e: &Entity, kind_name: &str) -> Vec<u8> {
     out
 }
 
+/// The entity with `id` as JSON (the form of [`entity_to_json`]), written in
+/// one pass over its stored bytes, which are validated on the way
+/// ([`crate::Db::visit`]): the wire protocol's `ENTITY.GET`.
+pub fn entity_json(db: &crate::Db, id: EntityId) -> Result<Option<Vec<u8>>, crate::ReadError> {
+    let mut out = Vec::with_capacity(512);
+    let name = |code: u16| {
+        db.entity_kind_name(EntityKind(code))
+            .unwrap_or_else(|| EntityKind(code).to_string())
+    };
+    let mut sink = JsonSink::new(&mut out, id.0, name);
+    if !db.visit(id, &mut sink)? {
+        return Ok(None);
+    }
+    sink.finish();
+    Ok(Some(out))
+}
+
 /// Writes the JSON of [`entity_to_json`] while walking the stored bytes once
 /// (validating them on the way): the wire protocol's `ENTITY.GET`.
 pub(crate) struct JsonSink<'o, F: Fn(u16) -> String> {
@@ -276,9 +293,10 @@ impl<'o, F: Fn(u16) -> String> JsonSink<'o, F> {
     }
 }
 
-impl<'a, F: Fn(u16) -> String> crate::storage::codec::EntitySink<'a> for JsonSink<'_, F> {
-    fn header(&mut self, kind: u16, created: i64, updated: i64) {
-        self.times = (created, updated);
+impl<'a, F: Fn(u16) -> String> crate::model::EntityVisitor<'a> for JsonSink<'_, F> {
+    fn header(&mut self, kind: EntityKind, created: Timestamp, updated: Timestamp) {
+        let kind = kind.0;
+        self.times = (created.as_micros(), updated.as_micros());
         self.out.extend_from_slice(b"{\"id\":");
         self.out.extend_from_slice(self.id.to_string().as_bytes());
         self.out.extend_from_slice(b",\"kind\":");

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod changes;
+#[cfg(feature = "server")]
 pub mod client;
 mod context;
 mod db;
@@ -43,9 +44,11 @@ mod error;
 pub mod fuzzing;
 pub mod generate;
 mod index;
+#[cfg(feature = "json")]
 pub mod json;
 mod model;
 pub mod resolve;
+#[cfg(feature = "server")]
 pub mod server;
 mod storage;
 pub mod traverse;
@@ -66,8 +69,8 @@ pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
 pub use model::attrs;
 pub use model::{
-    Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, ExternalId,
-    Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
+    Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityVisitor,
+    ExternalId, Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
 };
 
 /// Normalization functions used by the attribute indexes.

@@ -1,4 +1,5 @@
 //! The `kith` command as a user runs it: output, exit codes, one-line errors.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use std::path::Path;
 use std::process::{Command, Output};

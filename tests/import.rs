@@ -1,4 +1,5 @@
 //! `kith import` and `kith export links`, as a user runs them.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use std::process::Command;
 

@@ -2,6 +2,7 @@
 //! Lines sources, kinds from a column through a value table, transforms,
 //! joined columns, split full names, a default phone country, trust ranks,
 //! entity files and relationship files across systems.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use std::process::Command;
 

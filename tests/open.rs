@@ -214,6 +214,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
 }
 
 #[test]
+#[cfg(feature = "cli")] // runs the `kith` command as the other process
 fn a_database_open_in_another_process_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let db = Db::open(tmp.path()).unwrap();

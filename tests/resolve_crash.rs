@@ -2,6 +2,7 @@
 //! again to the end: the database passes its integrity check, every record
 //! belongs to exactly one customer, and the customers are those of an import
 //! that was never interrupted.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;

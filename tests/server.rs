@@ -1,6 +1,7 @@
 //! The wire protocol: the Rust client, raw bytes (every malformed case),
 //! authentication, limits, timeouts, shutdown, and redis-cli /
 //! redis-benchmark talking to kith unchanged.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use kith::client::{Client, ClientError};
 use kith::server::{Server, ServerConfig, ShutdownHandle};

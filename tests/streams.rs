@@ -4,6 +4,7 @@
 //! once, and redis-py's stream API (XREAD BLOCK, consumer groups across a
 //! server restart, claiming a dead consumer's work) through
 //! `tests/py/streams.py`.
+#![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use kith::client::Client;
 use kith::server::{Frame, Server, ServerConfig, ShutdownHandle};

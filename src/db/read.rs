@@ -367,29 +367,24 @@ impl<S: Source> Reader<'_, S> {
 impl Db {
     read_api!();
 
-    /// The entity with `id` as JSON (the form of [`crate::json::entity_to_json`]),
-    /// written in one pass over the stored bytes, which are validated on the way.
-    pub fn get_json(&self, id: EntityId) -> Result<Option<Vec<u8>>, ReadError> {
+    /// Walks the stored bytes of entity `id` in place, validating them, and
+    /// tells `visitor` what they hold, borrowed (nothing is copied). Returns
+    /// whether the entity exists. The fastest way to turn a stored entity
+    /// into another form (the wire's JSON is written this way).
+    pub fn visit<V: for<'a> crate::model::EntityVisitor<'a>>(
+        &self,
+        id: EntityId,
+        visitor: &mut V,
+    ) -> Result<bool, ReadError> {
         let key = keys::node(id.0);
         let Some(v) = self.inner.engine.get(&key).map_err(StorageError::from)? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let registry = self.inner.registry.read();
-        let name = |code: u16| {
-            registry
-                .entity
-                .get(&code)
-                .cloned()
-                .unwrap_or_else(|| EntityKind(code).to_string())
-        };
-        let mut out = Vec::with_capacity(v.len() * 2 + 64);
-        let mut sink = crate::json::JsonSink::new(&mut out, id.0, name);
-        codec::walk_entity(&v, &mut sink).map_err(|e| StorageError::Corrupt {
+        codec::walk_entity(&v, visitor).map_err(|e| StorageError::Corrupt {
             key: keys::describe(&key),
             reason: e,
         })?;
-        sink.finish();
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// A raw copy of the stored rows of `ids` in a temporary engine, for

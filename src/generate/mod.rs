@@ -5,9 +5,11 @@
 //! `("core_banking", core_key(i))` and the email `email(i)`, so callers can
 //! draw keys that exist without reading the database.
 
+#[cfg(feature = "records")]
 mod records;
 mod rng;
 
+#[cfg(feature = "records")]
 pub use records::{generate_records, RecordsConfig, RecordsSummary, RECORD_COLUMNS};
 pub use rng::Rng;
 

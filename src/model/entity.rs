@@ -6,6 +6,19 @@ use crate::storage::{codec, Bytes};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What reads an entity's stored bytes in place, without copying them
+/// ([`crate::Db::visit`]): the header, then each attribute in name order,
+/// then each identifier, all borrowed from the bytes (which are validated on
+/// the way). The wire protocol writes an entity's JSON this way.
+pub trait EntityVisitor<'a> {
+    /// The header fields.
+    fn header(&mut self, _kind: EntityKind, _created: Timestamp, _updated: Timestamp) {}
+    /// One attribute, borrowed from the bytes.
+    fn attr(&mut self, _name: &'a str, _value: ValueRef<'a>) {}
+    /// One identifier, borrowed from the bytes.
+    fn identifier(&mut self, _system: &'a str, _key: &'a str) {}
+}
+
 /// The stable id of an entity. Ids are never reused.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -122,6 +135,7 @@ impl Entity {
     }
 
     /// Every attribute and every identifier, borrowed, from one decode.
+    #[cfg(feature = "json")]
     pub(crate) fn parts(&self) -> codec::EntityV1Ref<'_> {
         self.view()
     }

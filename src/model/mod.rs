@@ -6,7 +6,9 @@ mod kind;
 mod value;
 
 pub(crate) use entity::EntityRecord;
-pub use entity::{Attrs, EdgeProps, Entity, EntityId, ExternalId, Neighbour, NewEntity, Patch};
+pub use entity::{
+    Attrs, EdgeProps, Entity, EntityId, EntityVisitor, ExternalId, Neighbour, NewEntity, Patch,
+};
 pub use kind::{Direction, EntityKind, RelKind};
 pub(crate) use kind::{BUILTIN_ENTITY_KINDS, BUILTIN_REL_KINDS, FIRST_USER_CODE};
 pub use value::{Date, Decimal, ParseValueError, Timestamp, Value, ValueRef};

@@ -65,6 +65,7 @@ impl Value {
     /// decimals, dates and timestamps are tagged so that they read back with
     /// their type: `{"$decimal": "12.50"}`, `{"$date": "2024-01-31"}`,
     /// `{"$timestamp": "2024-01-31T12:00:00Z"}`.
+    #[cfg(feature = "json")]
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         let tagged = |tag: &str, text: String| {
@@ -85,6 +86,7 @@ impl Value {
 
     /// Reads the JSON form written by [`Value::to_json`]. A JSON number with a
     /// fraction is read as a decimal (exactly, from its text), never a float.
+    #[cfg(feature = "json")]
     pub fn from_json(j: &serde_json::Value) -> Result<Value, ParseValueError> {
         use serde_json::Value as J;
         let err = |what: &'static str| ParseValueError {

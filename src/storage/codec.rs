@@ -115,16 +115,8 @@ pub fn view_entity(bytes: &[u8]) -> Result<EntityV1Ref<'_>, String> {
     }
 }
 
-/// What a walk over stored entity bytes reports, in stored order: the
-/// header, each attribute (names ascending), each identifier (ascending).
-pub trait EntitySink<'a> {
-    /// The header fields.
-    fn header(&mut self, _kind: u16, _created: i64, _updated: i64) {}
-    /// One attribute, borrowed from the bytes.
-    fn attr(&mut self, _name: &'a str, _value: ValueRef<'a>) {}
-    /// One identifier, borrowed from the bytes.
-    fn identifier(&mut self, _system: &'a str, _key: &'a str) {}
-}
+/// What the walk tells what it finds (the model's visitor).
+pub use crate::model::EntityVisitor as EntitySink;
 
 /// A sink that only validates.
 pub struct Validate;
@@ -189,7 +181,11 @@ mod walk {
             let kind: u16 = seq.next_element()?.ok_or_else(|| missing(0))?;
             let created: i64 = seq.next_element()?.ok_or_else(|| missing(1))?;
             let updated: i64 = seq.next_element()?.ok_or_else(|| missing(2))?;
-            self.sink.header(kind, created, updated);
+            self.sink.header(
+                crate::model::EntityKind(kind),
+                crate::model::Timestamp::from_micros(created),
+                crate::model::Timestamp::from_micros(updated),
+            );
             seq.next_element_seed(Attrs {
                 sink: &mut *self.sink,
             })?
@@ -263,22 +259,20 @@ mod walk {
 /// Decodes an entity stored under `key` into a zero-copy [`Entity`],
 /// validating every byte of it first.
 pub fn decode_entity(key: &[u8], id: EntityId, bytes: Bytes) -> Result<Entity, StorageError> {
-    struct Header(u16, i64, i64);
+    struct Header(EntityKind, Timestamp, Timestamp);
     impl EntitySink<'_> for Header {
-        fn header(&mut self, kind: u16, created: i64, updated: i64) {
+        fn header(&mut self, kind: EntityKind, created: Timestamp, updated: Timestamp) {
             *self = Header(kind, created, updated);
         }
     }
-    let mut h = Header(0, 0, 0);
+    let mut h = Header(
+        EntityKind(0),
+        Timestamp::from_micros(0),
+        Timestamp::from_micros(0),
+    );
     walk_entity(&bytes, &mut h).map_err(|e| corrupt(key, e))?;
     let Header(kind, created, updated) = h;
-    Ok(Entity::from_validated(
-        id,
-        EntityKind(kind),
-        Timestamp::from_micros(created),
-        Timestamp::from_micros(updated),
-        bytes,
-    ))
+    Ok(Entity::from_validated(id, kind, created, updated, bytes))
 }
 
 /// Decodes an entity stored under `key` into an owned record (after the same

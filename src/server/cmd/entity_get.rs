@@ -31,10 +31,12 @@ impl Command for EntityGet {
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let id = id(args, 1)?;
-            Ok(match cx.db.get_json(id).map_err(|e| read_error(&e))? {
-                Some(json) => Frame::Bulk(json),
-                None => Frame::Null,
-            })
+            Ok(
+                match crate::json::entity_json(cx.db, id).map_err(|e| read_error(&e))? {
+                    Some(json) => Frame::Bulk(json),
+                    None => Frame::Null,
+                },
+            )
         })())
     }
 }

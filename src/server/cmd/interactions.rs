@@ -23,7 +23,9 @@ impl Command for Interactions {
                 .map_err(|e| read_error(&e))?;
             let mut out = Vec::with_capacity(list.len());
             for (_, iid) in list {
-                if let Some(json) = cx.db.get_json(iid).map_err(|e| read_error(&e))? {
+                if let Some(json) =
+                    crate::json::entity_json(cx.db, iid).map_err(|e| read_error(&e))?
+                {
                     out.push(Frame::Bulk(json));
                 }
             }
