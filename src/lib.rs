@@ -43,6 +43,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;
+#[cfg(feature = "import")]
+pub mod import;
 mod index;
 #[cfg(feature = "json")]
 pub mod json;

@@ -8,9 +8,7 @@
 //! may panic, and a row converts the same way twice.
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
-#[path = "../../src/cli/mapping.rs"]
-mod mapping;
+use kith::import::mapping;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

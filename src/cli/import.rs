@@ -1,324 +1,20 @@
-//! `kith import`: source files through a mapping into identity resolution,
-//! entities, relationships and interactions; `kith apply`: change events;
-//! `kith export links`: the crosswalk.
+//! `kith import`, `kith apply`, `kith export links`: the library's import
+//! (`kith::import`) with a progress bar, a reject file and a summary line.
 
-use super::mapping::Mapping;
-use kith::resolve::{Outcome, ResolveConfig};
-use kith::{attrs as a, Attrs, Db, EdgeProps, EntityId, EntityKind, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use kith::import::{self, Mapping, Reject};
+use kith::Db;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-#[derive(Default)]
-struct Summary {
-    rows: u64,
-    created: u64,
-    linked: u64,
-    merged: u64,
-    unmerged: u64,
-    updated: u64,
-    possible: u64,
-    unchanged: u64,
-    entities: u64,
-    relationships: u64,
-    interactions: u64,
-    rejected: u64,
-}
-
-impl Summary {
-    fn outcome(&mut self, o: &Outcome) {
-        match o {
-            Outcome::Created { .. } => self.created += 1,
-            Outcome::Possible { .. } => {
-                self.created += 1;
-                self.possible += 1;
-            }
-            Outcome::Linked { .. } => self.linked += 1,
-            Outcome::Merged { merged, .. } => {
-                self.linked += 1;
-                self.merged += merged.len() as u64;
-            }
-            Outcome::Unchanged { .. } => self.unchanged += 1,
-            Outcome::Updated {
-                split_off, placed, ..
-            } => {
-                self.updated += 1;
-                self.unmerged += split_off.len() as u64;
-                if let Outcome::Merged { merged, .. } = placed.as_ref() {
-                    self.merged += merged.len() as u64;
-                }
-            }
-            _ => {}
-        }
+fn csv_field(s: &str) -> String {
+    if s.contains(',') || s.contains('"') || s.contains('\n') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
 }
 
-/// What one row is, after its kind is read.
-enum RowKind {
-    Party(EntityKind),
-    Interaction,
-    Relationship,
-    Entity(EntityKind),
-}
-
-fn row_kind(db: &Db, name: &str) -> Result<RowKind, String> {
-    Ok(match name {
-        "person" => RowKind::Party(EntityKind::PERSON),
-        "organization" => RowKind::Party(EntityKind::ORGANIZATION),
-        "interaction" => RowKind::Interaction,
-        "relationship" => RowKind::Relationship,
-        "source_record" => return Err("source_record rows are person or organization rows".into()),
-        other => match db.entity_kind(other) {
-            Some(k) => RowKind::Entity(k),
-            None => {
-                return Err(format!(
-                    "unknown kind {other:?}: person, organization, interaction, relationship, or an entity kind (account, household, a registered kind)"
-                ))
-            }
-        },
-    })
-}
-
-struct Importer<'a> {
-    db: &'a Db,
-    m: &'a Mapping,
-    config: ResolveConfig,
-    kinds: HashMap<String, RowKind>,
-    fixed: Option<RowKind>,
-    rel_kinds: HashMap<String, kith::RelKind>,
-    fixed_rel: Option<kith::RelKind>,
-}
-
-impl<'a> Importer<'a> {
-    fn new(db: &'a Db, m: &'a Mapping) -> Result<Importer<'a>, String> {
-        let config = m.config()?;
-        let mut kinds = HashMap::new();
-        let fixed = if m.kind_column.is_some() {
-            for (value, kind) in &m.kinds {
-                let k = row_kind(db, kind)?;
-                if matches!(k, RowKind::Relationship | RowKind::Interaction) {
-                    return Err(format!("kinds: {value:?} cannot be {kind}"));
-                }
-                kinds.insert(value.clone(), k);
-            }
-            None
-        } else {
-            Some(row_kind(db, &m.kind)?)
-        };
-        let rel = |name: &str| -> Result<kith::RelKind, String> {
-            match db.relationship_kind(name) {
-                Some(k) => Ok(k),
-                None => db
-                    .register_relationship_kind(name)
-                    .map_err(|e| format!("relationship kind {name:?}: {e}")),
-            }
-        };
-        let (mut rel_kinds, mut fixed_rel) = (HashMap::new(), None);
-        if let Some(r) = &m.relationship {
-            if let Some(k) = &r.kind {
-                fixed_rel = Some(rel(k)?);
-            }
-            for (value, k) in &r.kinds {
-                rel_kinds.insert(value.clone(), rel(k)?);
-            }
-        }
-        Ok(Importer {
-            db,
-            m,
-            config,
-            kinds,
-            fixed,
-            rel_kinds,
-            fixed_rel,
-        })
-    }
-
-    fn row(
-        &self,
-        cell: &dyn Fn(&str) -> Result<String, String>,
-        s: &mut Summary,
-    ) -> Result<(), String> {
-        let kind = match &self.fixed {
-            Some(k) => k,
-            None => {
-                let col = self.m.kind_column.as_deref().unwrap_or_default();
-                let v = cell(col)?;
-                self.kinds
-                    .get(&v)
-                    .ok_or_else(|| format!("{col}: {v:?} is not in the kinds table"))?
-            }
-        };
-        let key = || -> Result<String, String> {
-            let k = cell(self.m.key.as_deref().unwrap_or_default())?;
-            if k.is_empty() {
-                Err("missing key".into())
-            } else {
-                Ok(k)
-            }
-        };
-        match kind {
-            RowKind::Party(party) => {
-                let key = key()?;
-                let mut attrs = self.m.attrs(cell)?;
-                self.m.trust_fields(&mut attrs);
-                let o = self
-                    .db
-                    .upsert_record(&self.m.system, &key, *party, attrs, &self.config)
-                    .map_err(|e| e.to_string())?;
-                s.outcome(&o);
-            }
-            RowKind::Interaction => {
-                let key = key()?;
-                let attrs = self.m.attrs(cell)?;
-                let party = cell(self.m.party_key.as_deref().unwrap_or_default())?;
-                if add_interaction(self.db, self.m, &key, &party, attrs)? {
-                    s.interactions += 1;
-                } else {
-                    s.unchanged += 1;
-                }
-            }
-            RowKind::Relationship => {
-                if self.relationship(cell)? {
-                    s.relationships += 1;
-                } else {
-                    s.unchanged += 1;
-                }
-            }
-            RowKind::Entity(k) => {
-                let key = key()?;
-                let attrs = self.m.attrs(cell)?;
-                if self.entity(*k, &key, attrs)? {
-                    s.entities += 1;
-                } else {
-                    s.unchanged += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// An entity named by `(system, key)`: created, or updated if its
-    /// attributes changed. Returns whether anything was written.
-    fn entity(&self, kind: EntityKind, key: &str, attrs: Attrs) -> Result<bool, String> {
-        let db = self.db;
-        let err = |e: kith::WriteError| e.to_string();
-        match db.lookup(&self.m.system, key).map_err(|e| e.to_string())? {
-            None => {
-                let mut e = kith::NewEntity::new(kind).identifier(self.m.system.clone(), key);
-                e.attrs = attrs;
-                db.create(e).map_err(err)?;
-                Ok(true)
-            }
-            Some(id) => {
-                let old = db
-                    .get(id)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("{}:{key} vanished", self.m.system))?;
-                if old.kind != kind {
-                    return Err(format!(
-                        "{}:{key} is a {}, not a {}",
-                        self.m.system,
-                        db.entity_kind_name(old.kind).unwrap_or_default(),
-                        db.entity_kind_name(kind).unwrap_or_default()
-                    ));
-                }
-                let have = old.attrs();
-                if have == attrs {
-                    return Ok(false);
-                }
-                let mut patch = kith::Patch::new();
-                for k in have.keys().filter(|k| !attrs.contains_key(*k)) {
-                    patch = patch.remove(k.clone());
-                }
-                for (k, v) in attrs {
-                    patch = patch.set(k, v);
-                }
-                db.update(id, patch).map_err(err)?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// One relationship row. Each endpoint `(system, key)` is a source
-    /// record (the relationship joins its customer, remembering the record
-    /// so that it follows the record through merges and splits) or any
-    /// other entity with that identifier.
-    fn relationship(&self, cell: &dyn Fn(&str) -> Result<String, String>) -> Result<bool, String> {
-        let r = self.m.relationship.as_ref().expect("checked");
-        let endpoint = |system: &str, col: &str| -> Result<(EntityId, Option<EntityId>), String> {
-            let key = cell(col)?;
-            if key.is_empty() {
-                return Err(format!("missing {col}"));
-            }
-            let id = self
-                .db
-                .lookup(system, &key)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("unknown relationship endpoint {system}:{key}"))?;
-            match self
-                .db
-                .customer_of_record(system, &key)
-                .map_err(|e| e.to_string())?
-            {
-                Some(c) => Ok((c, Some(id))),
-                None => Ok((id, None)),
-            }
-        };
-        let (from, from_rec) = endpoint(&r.from_system, &r.from_key)?;
-        let (to, to_rec) = endpoint(&r.to_system, &r.to_key)?;
-        let kind = match self.fixed_rel {
-            Some(k) => k,
-            None => {
-                let col = r.kind_column.as_deref().unwrap_or_default();
-                let v = cell(col)?;
-                *self
-                    .rel_kinds
-                    .get(&v)
-                    .ok_or_else(|| format!("{col}: {v:?} is not in the relationship kinds table"))?
-            }
-        };
-        let mut props = EdgeProps::new();
-        props.attrs = self.m.attrs(cell)?;
-        if let Some(f) = from_rec {
-            props
-                .attrs
-                .insert(a::FROM_RECORD.into(), Value::Int(f.0 as i64));
-        }
-        if let Some(t) = to_rec {
-            props
-                .attrs
-                .insert(a::TO_RECORD.into(), Value::Int(t.0 as i64));
-        }
-        let day = |col: &Option<String>| -> Result<Option<kith::Date>, String> {
-            let Some(c) = col else { return Ok(None) };
-            let v = cell(c)?;
-            if v.is_empty() {
-                return Ok(None);
-            }
-            let formats: Vec<&str> = self.m.date_formats.iter().map(String::as_str).collect();
-            kith::resolve::normalize::date(&v, &formats)
-                .map(Some)
-                .ok_or_else(|| format!("{c}: {v:?} is not a date in {formats:?}"))
-        };
-        props.since = day(&r.since)?;
-        props.until = day(&r.until)?;
-        let same = self
-            .db
-            .neighbours(from, kind, kith::Direction::Out)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .any(|n| n.id == to && n.props == props);
-        if same {
-            return Ok(false);
-        }
-        self.db
-            .relate(from, kind, to, props)
-            .map_err(|e| e.to_string())?;
-        Ok(true)
-    }
-}
-
-/// Runs an import.
+/// Runs an import; rejected rows go to `rejects` (`file,line,reason`).
 pub fn run(
     db: &Db,
     mapping_path: &Path,
@@ -326,157 +22,53 @@ pub fn run(
     rejects: &Path,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     let m = Mapping::load(mapping_path)?;
-    let imp = Importer::new(db, &m).map_err(|e| format!("{}: {e}", mapping_path.display()))?;
     let mut rej = std::io::BufWriter::new(
         std::fs::File::create(rejects)
             .map_err(|e| format!("cannot create {}: {e}", rejects.display()))?,
     );
     writeln!(rej, "file,line,reason")?;
-    let mut s = Summary::default();
-    let started = std::time::Instant::now();
-    for file in files {
-        let size = std::fs::metadata(file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?
-            .len();
-        let bar = indicatif::ProgressBar::new(size);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
+    let mut write_failed = None;
+    let mut on_reject = |r: Reject<'_>| {
+        let line = writeln!(
+            rej,
+            "{},{},{}",
+            csv_field(&r.file.display().to_string()),
+            r.line,
+            csv_field(r.reason)
         );
-        bar.set_message(format!("{}", file.display()));
-        let mut reject = |line: u64, reason: &str, s: &mut Summary| -> std::io::Result<()> {
-            s.rejected += 1;
-            writeln!(
-                rej,
-                "{},{line},{}",
-                csv_field(&file.display().to_string()),
-                csv_field(reason)
-            )
-        };
-        if m.format == "jsonl" {
-            let f = std::fs::File::open(file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let mut rdr = std::io::BufReader::new(f);
-            let mut buf = Vec::new();
-            let (mut line, mut pos) = (0u64, 0u64);
-            loop {
-                buf.clear();
-                let n = rdr.read_until(b'\n', &mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                line += 1;
-                pos += n as u64;
-                if line % 1000 == 0 {
-                    bar.set_position(pos);
-                }
-                if buf.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                s.rows += 1;
-                let r = (|| {
-                    let obj: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_slice(&buf).map_err(|e| {
-                            if std::str::from_utf8(&buf).is_err() {
-                                "the line is not valid UTF-8".to_string()
-                            } else {
-                                format!("not a JSON object: {e}")
-                            }
-                        })?;
-                    let cell = |name: &str| -> Result<String, String> {
-                        match obj.get(name) {
-                            None | Some(serde_json::Value::Null) => Ok(String::new()),
-                            Some(serde_json::Value::String(t)) => Ok(t.trim().to_string()),
-                            Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-                            Some(serde_json::Value::Bool(b)) => Ok(b.to_string()),
-                            Some(_) => Err(format!("{name} holds an array or object, not a value")),
-                        }
-                    };
-                    imp.row(&cell, &mut s)
-                })();
-                if let Err(reason) = r {
-                    reject(line, &reason, &mut s)?;
-                }
-            }
-        } else {
-            let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(m.delimiter.as_bytes()[0])
-                .has_headers(m.header)
-                .flexible(true)
-                .from_path(file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let mut index: HashMap<String, usize> = HashMap::new();
-            let width = if m.header {
-                let h = rdr.byte_headers()?;
-                for (i, name) in h.iter().enumerate() {
-                    index.insert(String::from_utf8_lossy(name).trim().to_string(), i);
-                }
-                Some(h.len())
-            } else {
-                None
-            };
-            for c in m.columns_read() {
-                let ok = if m.header {
-                    index.contains_key(&c)
-                } else {
-                    match c.parse::<usize>() {
-                        Ok(n) if n >= 1 => {
-                            index.insert(c.clone(), n - 1);
-                            true
-                        }
-                        _ => false,
-                    }
-                };
-                if !ok {
-                    return Err(if m.header {
-                        format!("{}: no column {c:?} (the mapping reads it)", file.display())
-                    } else {
-                        format!("column {c:?} must be a number from 1 without a header")
-                    }
-                    .into());
-                }
-            }
-            let mut record = csv::ByteRecord::new();
-            loop {
-                let line = rdr.position().line();
-                match rdr.read_byte_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        s.rows += 1;
-                        reject(line, &e.to_string(), &mut s)?;
-                        continue;
-                    }
-                }
-                s.rows += 1;
-                if s.rows % 1000 == 0 {
-                    bar.set_position(rdr.position().byte());
-                }
-                if let Some(w) = width.filter(|w| *w != record.len()) {
-                    reject(
-                        line,
-                        &format!("expected {w} columns, found {}", record.len()),
-                        &mut s,
-                    )?;
-                    continue;
-                }
-                let cell = |name: &str| -> Result<String, String> {
-                    let i = index[name];
-                    std::str::from_utf8(record.get(i).unwrap_or(b""))
-                        .map(|v| v.trim().to_string())
-                        .map_err(|_| format!("column {name:?} is not valid UTF-8"))
-                };
-                if let Err(reason) = imp.row(&cell, &mut s) {
-                    reject(line, &reason, &mut s)?;
-                }
-            }
+        if let Err(e) = line {
+            write_failed.get_or_insert(e);
         }
-        bar.finish_and_clear();
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    let mut on_progress = |file: &Path, pos: u64, size: u64| {
+        if pos == 0 {
+            bar.reset();
+            bar.set_length(size);
+            bar.set_message(file.display().to_string());
+        }
+        bar.set_position(pos);
+    };
+    let started = std::time::Instant::now();
+    let s = import::import_files(
+        db,
+        &m,
+        mapping_path,
+        files,
+        &mut on_reject,
+        &mut on_progress,
+    )?;
+    bar.finish_and_clear();
+    if let Some(e) = write_failed {
+        return Err(format!("cannot write {}: {e}", rejects.display()).into());
     }
-    db.flush()?;
     rej.flush()?;
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -487,135 +79,21 @@ pub fn run(
     Ok(0)
 }
 
-/// One interaction row: the party is the customer of the record
-/// `(party_system, party_key)`, or the entity that identifier names. The
-/// interaction is named `(system, key)`, so a second import changes nothing.
-fn add_interaction(
-    db: &Db,
-    m: &Mapping,
-    key: &str,
-    party_key: &str,
-    attrs: Attrs,
-) -> Result<bool, String> {
-    let system = m.party_system.as_deref().unwrap_or_default();
-    if party_key.is_empty() {
-        return Err("missing party key".into());
-    }
-    let party = match db
-        .customer_of_record(system, party_key)
-        .map_err(|e| e.to_string())?
-    {
-        Some(c) => c,
-        None => db
-            .lookup(system, party_key)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("unknown party {system}:{party_key}"))?,
-    };
-    if db
-        .lookup(&m.system, key)
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
-        return Ok(false);
-    }
-    let mut e = kith::NewEntity::new(EntityKind::INTERACTION).identifier(m.system.clone(), key);
-    e.attrs = attrs;
-    db.append_interaction(party, e).map_err(|e| e.to_string())?;
-    Ok(true)
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains(',') || s.contains('"') || s.contains('\n') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// Writes `system,key,customer_id` for every source record.
 pub fn export_links(db: &Db, out: &mut dyn Write) -> Result<i32, Box<dyn std::error::Error>> {
-    writeln!(out, "system,key,customer_id")?;
-    for (system, key, c) in db.links()? {
-        writeln!(out, "{},{},{}", csv_field(&system), csv_field(&key), c.0)?;
-    }
+    import::export_links(db, out)?;
     Ok(0)
 }
 
-/// Applies a JSON Lines stream of record events; bad lines are reported
-/// (line and reason) and skipped.
+/// Applies a JSON Lines file of record events; bad lines are reported on
+/// stderr (file, line and reason) and the exit code is 1.
 pub fn apply(db: &Db, path: &Path) -> Result<i32, Box<dyn std::error::Error>> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let config = ResolveConfig::default();
-    let (mut upserts, mut deletes, mut overrides, mut bad) = (0u64, 0u64, 0u64, 0u64);
-    for (n, line) in text.split(|b| *b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let r = (|| -> Result<(), String> {
-            let v: serde_json::Value =
-                serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
-            let s = |k: &str| {
-                v.get(k)
-                    .and_then(|x| x.as_str())
-                    .ok_or_else(|| format!("missing {k:?}"))
-            };
-            let (system, key) = (s("system")?, s("key")?);
-            match s("op")? {
-                "upsert" => {
-                    let kind = match v.get("kind").and_then(|k| k.as_str()).unwrap_or("person") {
-                        "person" => EntityKind::PERSON,
-                        "organization" => EntityKind::ORGANIZATION,
-                        other => {
-                            return Err(format!(
-                                "kind must be person or organization, not {other:?}"
-                            ))
-                        }
-                    };
-                    let attrs = match v.get("attrs") {
-                        Some(a) => kith::json::attrs_from_json(a)?,
-                        None => Attrs::new(),
-                    };
-                    db.upsert_record(system, key, kind, attrs, &config)
-                        .map_err(|e| e.to_string())?;
-                    upserts += 1;
-                }
-                "delete" => {
-                    db.delete_record(system, key, &config)
-                        .map_err(|e| e.to_string())?;
-                    deletes += 1;
-                }
-                op @ ("same" | "apart") => {
-                    let other = v.get("other").ok_or("missing \"other\": {system, key}")?;
-                    let o = |k: &str| {
-                        other
-                            .get(k)
-                            .and_then(|x| x.as_str())
-                            .ok_or_else(|| format!("missing other.{k}"))
-                    };
-                    let y = (o("system")?, o("key")?);
-                    if op == "same" {
-                        db.force_together((system, key), y)
-                            .map_err(|e| e.to_string())?;
-                    } else {
-                        db.force_apart((system, key), y, &config)
-                            .map_err(|e| e.to_string())?;
-                    }
-                    overrides += 1;
-                }
-                other => {
-                    return Err(format!(
-                        "op must be upsert, delete, same or apart, not {other:?}"
-                    ))
-                }
-            }
-            Ok(())
-        })();
-        if let Err(reason) = r {
-            bad += 1;
-            eprintln!("{}:{}: {reason}", path.display(), n + 1);
-        }
-    }
-    db.flush()?;
-    println!("upserts {upserts}; deletes {deletes}; overrides {overrides}; rejected {bad}");
-    Ok(if bad > 0 { 1 } else { 0 })
+    let a = import::apply(db, path, &mut |r| {
+        eprintln!("{}:{}: {}", r.file.display(), r.line, r.reason)
+    })?;
+    println!(
+        "upserts {}; deletes {}; overrides {}; rejected {}",
+        a.upserts, a.deletes, a.overrides, a.rejected
+    );
+    Ok(if a.rejected > 0 { 1 } else { 0 })
 }

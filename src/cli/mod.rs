@@ -6,7 +6,6 @@ mod changes;
 mod demo;
 mod feed_bench;
 mod import;
-mod mapping;
 mod show;
 
 use clap::{Parser, Subcommand};

@@ -3,9 +3,9 @@
 //! docs/mapping.md; this module only parses and checks them, and turns one
 //! row into canonical attributes.
 
-use kith::resolve::compare::{Rules, Weights};
-use kith::resolve::{normalize, ResolveConfig};
-use kith::{Attrs, Decimal, Timestamp, Value};
+use crate::resolve::compare::{Rules, Weights};
+use crate::resolve::{normalize, ResolveConfig};
+use crate::{Attrs, Decimal, Timestamp, Value};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -406,7 +406,7 @@ impl Mapping {
                     v.parse()
                         .map_err(|_| format!("{attr}: {v:?} is not an integer"))?,
                 )
-            } else if attr == kith::attrs::PHONE {
+            } else if attr == crate::attrs::PHONE {
                 match &self.phone_country {
                     Some(cc) => Value::Text(phone_with_country(v, cc)),
                     None => Value::Text(v.to_string()),
@@ -422,7 +422,7 @@ impl Mapping {
     /// The trust ranks of this source, as record fields.
     pub fn trust_fields(&self, attrs: &mut Attrs) {
         if let Some(t) = self.trust {
-            attrs.insert(kith::attrs::TRUST.into(), Value::Int(t));
+            attrs.insert(crate::attrs::TRUST.into(), Value::Int(t));
         }
         for (attr, t) in &self.trust_by_attribute {
             attrs.insert(format!("trust_{attr}"), Value::Int(*t));
