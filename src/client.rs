@@ -18,7 +18,7 @@ use crate::json;
 use crate::model::{
     Direction, EdgeProps, Entity, EntityId, ExternalId, Neighbour, NewEntity, Patch, RelKind,
 };
-use crate::server::frame::{parse_reply, Frame, Limits};
+use crate::resp::{parse_reply, Frame, Limits};
 use crate::Stats;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

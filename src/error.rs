@@ -17,6 +17,10 @@ pub enum StorageError {
     Io {
         /// What the engine said.
         message: String,
+        /// The error underneath (the operating system's, the engine's), as
+        /// [`std::error::Error::source`] returns it.
+        #[source]
+        cause: Cause,
     },
     /// A stored value (or key) does not decode.
     #[error("corrupt value at {key}: {reason}")]
@@ -28,6 +32,51 @@ pub enum StorageError {
     },
 }
 
+/// The error underneath a [`StorageError::Io`]: cheap to clone; equal when
+/// the two say the same.
+#[derive(Clone, Debug)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// Wraps an error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
+        Cause(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}
+
+impl StorageError {
+    /// An I/O failure with its cause.
+    pub(crate) fn io(
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> StorageError {
+        StorageError::Io {
+            message: message.into(),
+            cause: Cause::new(cause),
+        }
+    }
+}
+
 impl From<crate::storage::EngineError> for StorageError {
     fn from(e: crate::storage::EngineError) -> StorageError {
         match e {
@@ -35,9 +84,14 @@ impl From<crate::storage::EngineError> for StorageError {
                 key: "(engine files)".into(),
                 reason: m,
             },
-            other => StorageError::Io {
-                message: other.to_string(),
+            crate::storage::EngineError::Io(m, cause) => StorageError::Io {
+                message: m,
+                cause: Cause(cause),
             },
+            locked @ crate::storage::EngineError::Locked(_) => {
+                let m = locked.to_string();
+                StorageError::io(m.clone(), std::io::Error::other(m))
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ pub fn text_values(data: &[u8]) {
 /// parse back to the same reply.
 #[cfg(feature = "server")]
 pub fn resp_frame(data: &[u8]) {
-    use crate::server::frame::{parse_reply, parse_request, Limits};
+    use crate::resp::{parse_reply, parse_request, Limits};
     let limits = Limits {
         max_bulk: 1 << 16,
         max_array: 1 << 10,

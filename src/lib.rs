@@ -51,6 +51,8 @@ pub mod json;
 mod model;
 pub mod resolve;
 #[cfg(feature = "server")]
+pub mod resp;
+#[cfg(feature = "server")]
 pub mod server;
 mod storage;
 pub mod traverse;
@@ -67,13 +69,19 @@ pub use db::{
     CheckReport, Commit, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
     Transaction, Violation, WriteSet,
 };
-pub use error::{Error, OpenError, ReadError, StorageError, WriteError};
+pub use error::{Cause, Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
 pub use model::attrs;
 pub use model::{
     Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityVisitor,
     ExternalId, Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
 };
+
+/// The README's tour of the API, compiled and run as a doctest from the
+/// README itself, so that the two cannot drift.
+#[cfg(all(doctest, feature = "cli"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeTour;
 
 /// Normalization functions used by the attribute indexes.
 pub mod normalize {

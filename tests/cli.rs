@@ -129,7 +129,7 @@ fn demo_builds_a_bank_and_shows_a_customer() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let d = dir.to_str().unwrap();
-    let o = kith(&["demo", "--dir", d, "--persons", "300"]);
+    let o = kith(&["--db", d, "demo", "--persons", "300"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for needle in [
@@ -143,7 +143,7 @@ fn demo_builds_a_bank_and_shows_a_customer() {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
     // Running it again reuses the database and shows the same customer.
-    let again = kith(&["demo", "--dir", d, "--persons", "300"]);
+    let again = kith(&["--db", d, "demo", "--persons", "300"]);
     assert!(stdout(&again).contains("Using the demo bank already"));
     let line = |s: &str| {
         s.lines()

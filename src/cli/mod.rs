@@ -16,9 +16,9 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "kith", version, about)]
 struct Cli {
-    /// Database directory.
-    #[arg(long, global = true, default_value = "./kith-data")]
-    db: PathBuf,
+    /// Database directory (default ./kith-data; for `demo`, ./kith-demo).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,9 +27,6 @@ struct Cli {
 enum Command {
     /// Build a made-up retail bank and show one customer, with lookup timings.
     Demo {
-        /// Where to build it.
-        #[arg(long, default_value = "./kith-demo")]
-        dir: PathBuf,
         /// Number of persons.
         #[arg(long, default_value_t = 5_000)]
         persons: u64,
@@ -484,13 +481,20 @@ fn open_existing_with(
 }
 
 fn dispatch(cli: Cli) -> CliResult {
+    let db_dir = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("./kith-data"));
     match cli.command {
         Command::Demo {
-            dir,
             persons,
             seed,
             fresh,
-        } => demo::run(&dir, persons, seed, fresh),
+        } => {
+            // The demo builds its own bank: ./kith-demo unless --db names one.
+            let dir = cli.db.clone().unwrap_or_else(|| PathBuf::from("./kith-demo"));
+            demo::run(&dir, persons, seed, fresh)
+        }
         Command::Generate {
             persons,
             seed,
@@ -498,14 +502,14 @@ fn dispatch(cli: Cli) -> CliResult {
             cache_mib,
         } => {
             let db = Db::builder()
-                .path(&cli.db)
+                .path(&db_dir)
                 .cache_bytes(cache_mib << 20)
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             if db.stats()?.entities.values().any(|n| *n > 0) {
                 return Err(format!(
                     "{} already holds data; generate into an empty directory",
-                    cli.db.display()
+                    db_dir.display()
                 )
                 .into());
             }
@@ -540,7 +544,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Get { id, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             match db.get(EntityId(id))? {
                 Some(e) => {
                     show::entity(&db, &e, json)?;
@@ -550,7 +554,7 @@ fn dispatch(cli: Cli) -> CliResult {
             }
         }
         Command::Lookup { system, key, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             match db.lookup(&system, &key)? {
                 Some(id) => {
                     let e = db.get(id)?.ok_or_else(|| {
@@ -563,7 +567,7 @@ fn dispatch(cli: Cli) -> CliResult {
             }
         }
         Command::Find { attr, value } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let index = Index::from_name(&attr).ok_or_else(|| {
                 let names: Vec<&str> = Index::ALL.iter().map(|i| i.name()).collect();
                 format!(
@@ -592,7 +596,7 @@ fn dispatch(cli: Cli) -> CliResult {
                 recent_interactions: interactions,
                 ..Default::default()
             });
-            let db = open_existing_with(builder, &cli.db)?;
+            let db = open_existing_with(builder, &db_dir)?;
             let c = db.context(EntityId(id))?;
             if json {
                 println!("{}", kith::json::context_to_json(&db, &c));
@@ -609,7 +613,7 @@ fn dispatch(cli: Cli) -> CliResult {
             status,
             at,
         } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let when = match at {
                 Some(t) => kith::Timestamp::parse(&t)?,
                 None => kith::Timestamp::now(),
@@ -632,7 +636,7 @@ fn dispatch(cli: Cli) -> CliResult {
             from,
             to,
         } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let list = match (from, to) {
                 (None, None) => db.recent_interactions(EntityId(id), limit)?,
                 (f, t) => {
@@ -655,7 +659,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Household { id, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let views = db.household(EntityId(id))?;
             if json {
                 println!("{}", kith::json::queries::household(&db, &views));
@@ -665,7 +669,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Guarantors { id, depth, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let n = db.guarantors(EntityId(id), depth)?;
             if json {
                 println!("{}", kith::json::queries::guarantors(&db, &n));
@@ -675,7 +679,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Group { id, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let g = db.group(EntityId(id))?;
             if json {
                 println!("{}", kith::json::queries::group(&g));
@@ -692,7 +696,7 @@ fn dispatch(cli: Cli) -> CliResult {
             max_paths,
             json,
         } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let kinds = parse_kinds(&db, kinds.as_deref())?;
             let paths = kith::traverse::shortest_paths(
                 &db,
@@ -726,7 +730,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Connected { id, depth, kinds } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let kinds = parse_kinds(&db, kinds.as_deref())?;
             let mut spec =
                 kith::traverse::TraverseSpec::new(&kinds, kith::traverse::Follow::Both, depth);
@@ -746,7 +750,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Shared { id, json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let s = db.shared_identifiers(EntityId(id))?;
             if json {
                 println!("{}", kith::json::queries::shared(&s));
@@ -762,7 +766,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Graph { id, depth, dot } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let _ = dot;
             let text = kith::traverse::neighbourhood_dot(&db, EntityId(id), depth, |n| {
                 db.get(n)
@@ -775,7 +779,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Check => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let r = db.check()?;
             println!(
                 "checked {} entities, {} relationships, {} identifiers, {} index entries ({} keys, {:.1} MiB of keys and values)",
@@ -812,7 +816,7 @@ fn dispatch(cli: Cli) -> CliResult {
                 None => Durability::Immediate,
             };
             let db = Db::builder()
-                .path(&cli.db)
+                .path(&db_dir)
                 .cache_bytes(cache_mib << 20)
                 .durability(durability)
                 .open()?;
@@ -845,7 +849,7 @@ fn dispatch(cli: Cli) -> CliResult {
             });
             eprintln!(
                 "kith: serving {} on {}",
-                cli.db.display(),
+                db_dir.display(),
                 server.local_addr()?
             );
             server.run()?;
@@ -879,7 +883,7 @@ fn dispatch(cli: Cli) -> CliResult {
                     Some(_) => None,
                     None => Some(
                         kith::Db::builder()
-                            .path(&cli.db)
+                            .path(&db_dir)
                             .cache_bytes(cache_mib << 20)
                             .change_log(!no_change_log)
                             .open()?,
@@ -940,11 +944,11 @@ fn dispatch(cli: Cli) -> CliResult {
                 // Room for every customer drawn: this workload measures cache hits.
                 builder = builder.context_cache((ops + warmup) as usize);
             }
-            let db = open_existing_with(builder, &cli.db)?;
+            let db = open_existing_with(builder, &db_dir)?;
             bench::run(&db, options)
         }
         Command::ExportGraph { out } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             std::fs::create_dir_all(&out)?;
             let mut nodes = std::io::BufWriter::new(std::fs::File::create(out.join("nodes.csv"))?);
             let mut edges = std::io::BufWriter::new(std::fs::File::create(out.join("edges.csv"))?);
@@ -995,14 +999,14 @@ fn dispatch(cli: Cli) -> CliResult {
             files,
         } => {
             let db = Db::builder()
-                .path(&cli.db)
+                .path(&db_dir)
                 .cache_bytes(cache_mib << 20)
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             import::run(&db, &mapping, &files, &rejects)
         }
         Command::Explain { system, key, with } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
                 for f in scores {
                     println!(
@@ -1055,10 +1059,10 @@ fn dispatch(cli: Cli) -> CliResult {
             (true, Some(addr)) => changes::follow(&addr, &from, json),
             (true, None) => Err("--follow needs --server HOST:PORT: a database is open in one process at a time, so follow the server that writes it".into()),
             (false, Some(_)) => Err("--server is for --follow; without it kith changes reads --db".into()),
-            (false, None) => changes::local(&open_existing(&cli.db)?, &from, count, json),
+            (false, None) => changes::local(&open_existing(&db_dir)?, &from, count, json),
         },
         Command::Lineage { id } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let id = db.follow_merges(EntityId(id))?;
             if !db.contains(id)? {
                 return Err(format!("no entity with id {}", id.0).into());
@@ -1070,7 +1074,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Err("give two records: SYSTEM KEY SYSTEM2 KEY2".into())
         }
         Command::Same { records } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
             db.flush()?;
             println!(
@@ -1080,7 +1084,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(0)
         }
         Command::Apart { records } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let (x, y) = db.force_apart(
                 (&records[0], &records[1]),
                 (&records[2], &records[3]),
@@ -1095,7 +1099,7 @@ fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Apply { events } => {
             let db = Db::builder()
-                .path(&cli.db)
+                .path(&db_dir)
                 .durability(Durability::Background { every_ms: 1000 })
                 .open()?;
             import::apply(&db, &events)
@@ -1104,7 +1108,7 @@ fn dispatch(cli: Cli) -> CliResult {
             if what != "links" {
                 return Err(format!("can export: links (not {what:?})").into());
             }
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let code = import::export_links(&db, &mut out)?;
@@ -1112,7 +1116,7 @@ fn dispatch(cli: Cli) -> CliResult {
             Ok(code)
         }
         Command::Stats { json } => {
-            let db = open_existing(&cli.db)?;
+            let db = open_existing(&db_dir)?;
             show::stats(&db.stats()?, json);
             Ok(0)
         }

@@ -188,9 +188,7 @@ impl Db {
         let reader = tx.reader();
         let read = |e: crate::ReadError| match e {
             crate::ReadError::Storage(s) => s,
-            other => StorageError::Io {
-                message: other.to_string(),
-            },
+            other => StorageError::io(other.to_string(), other),
         };
         let mut parties = BTreeSet::new();
         for id in &tx.touched {

@@ -52,9 +52,10 @@ pub(crate) fn check_directory(path: &Path) -> Result<(), OpenError> {
         Ok(_) => {
             let empty = std::fs::read_dir(path)
                 .map_err(|e| {
-                    OpenError::Storage(StorageError::Io {
-                        message: format!("cannot read directory {}: {e}", path.display()),
-                    })
+                    OpenError::Storage(StorageError::io(
+                        format!("cannot read directory {}: {e}", path.display()),
+                        e,
+                    ))
                 })?
                 .next()
                 .is_none();

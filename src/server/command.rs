@@ -1,10 +1,10 @@
 //! What a command is, the context it runs in, and the table of all commands.
 //! Adding a command is one file in `cmd/` and one line in [`ALL`].
 
-use super::frame::Frame;
 use super::Shared;
 use crate::error::{ReadError, StorageError, WriteError};
 use crate::model::{EntityId, EntityKind, RelKind};
+use crate::resp::Frame;
 use crate::Db;
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -2,8 +2,8 @@
 //! write replies — without blocking the worker that owns it.
 
 use super::command::{self, Context, Session};
-use super::frame::{parse_request_spans, Frame};
 use super::{ServerConfig, Shared};
+use crate::resp::{parse_request_spans, Frame};
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Registry, Token};
 use std::io::{self, Read, Write};

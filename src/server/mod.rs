@@ -15,10 +15,11 @@
 mod cmd;
 mod command;
 mod connection;
-pub mod frame;
+/// RESP frames: the protocol's parsing and encoding, shared with the client.
+pub use crate::resp as frame;
 mod stream;
 
-pub use frame::{Frame, FrameError, Limits};
+pub use crate::resp::{Frame, FrameError, Limits};
 
 use crate::Db;
 use connection::Connection;

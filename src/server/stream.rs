@@ -2,7 +2,7 @@
 //! ids, options, and the encoding of a change as a stream entry.
 
 use super::command::{text, Context};
-use super::frame::Frame;
+use crate::resp::Frame;
 use crate::{ChangeEntry, ChangeId, FeedError};
 
 /// The key under which the change log is served as a Redis stream.

@@ -37,14 +37,16 @@ pub enum EngineError {
     Locked(String),
     /// The engine's own files are damaged.
     Corrupt(String),
-    /// Any other I/O failure.
-    Io(String),
+    /// Any other I/O failure, with the error underneath.
+    Io(String, std::sync::Arc<dyn std::error::Error + Send + Sync>),
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::Locked(m) | EngineError::Corrupt(m) | EngineError::Io(m) => f.write_str(m),
+            EngineError::Locked(m) | EngineError::Corrupt(m) | EngineError::Io(m, _) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -56,13 +58,13 @@ fn map_err(e: sled::Error) -> EngineError {
             if text.contains("could not acquire lock") {
                 EngineError::Locked(text)
             } else {
-                EngineError::Io(text)
+                EngineError::Io(text, std::sync::Arc::new(io))
             }
         }
         sled::Error::Corruption { at, .. } => {
             EngineError::Corrupt(format!("storage engine reports corruption at {at:?}"))
         }
-        other => EngineError::Io(other.to_string()),
+        other => EngineError::Io(other.to_string(), std::sync::Arc::new(other)),
     }
 }
 

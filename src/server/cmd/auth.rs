@@ -1,6 +1,6 @@
 //! `AUTH [username] password`.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Auth;
 

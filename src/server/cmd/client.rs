@@ -1,6 +1,6 @@
 //! `CLIENT SETNAME name | GETNAME | ID | INFO`.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Client;
 

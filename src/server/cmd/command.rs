@@ -1,6 +1,6 @@
 //! `COMMAND [COUNT | DOCS | INFO name…]`: enough for redis-cli.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context, ALL};
-use crate::server::frame::Frame;
 
 pub(crate) struct CommandCmd;
 

@@ -1,7 +1,7 @@
 //! `CONFIG GET pattern`: the few settings clients and redis-benchmark ask
 //! about. kith is configured on its command line; `CONFIG SET` is refused.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Config;
 

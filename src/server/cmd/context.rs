@@ -1,7 +1,7 @@
 //! `CONTEXT id`: the customer context as JSON (served from the context cache
 //! when current).
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, read_error, reply, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct ContextCmd;
 

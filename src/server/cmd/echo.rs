@@ -1,6 +1,6 @@
 //! `ECHO message`.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Echo;
 

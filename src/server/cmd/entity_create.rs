@@ -2,8 +2,8 @@
 //! The JSON is `{"attrs": {…}, "identifiers": [{"system": …, "key": …}]}`.
 use crate::json::attrs_from_json;
 use crate::model::{ExternalId, NewEntity};
+use crate::resp::Frame;
 use crate::server::command::{entity_kind, json, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct EntityCreate;
 

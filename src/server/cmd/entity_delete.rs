@@ -1,6 +1,6 @@
 //! `ENTITY.DELETE id`: delete with all its relationships; 1 if it existed.
+use crate::resp::Frame;
 use crate::server::command::{id, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct EntityDelete;
 

@@ -1,6 +1,6 @@
 //! `ENTITY.GET id`: the entity as JSON, or null.
+use crate::resp::Frame;
 use crate::server::command::{id, read_error, reply, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct EntityGet;
 

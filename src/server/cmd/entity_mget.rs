@@ -1,7 +1,7 @@
 //! `ENTITY.MGET id [id …]`: many entities at once, in order, null where missing.
 use super::entity_get::entity_reply;
+use crate::resp::Frame;
 use crate::server::command::{id, read_error, reply, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct EntityMget;
 

@@ -5,8 +5,8 @@ use super::entity_create::identifiers;
 use super::entity_get::entity_reply;
 use crate::json::attrs_from_json;
 use crate::model::Patch;
+use crate::resp::Frame;
 use crate::server::command::{id, json, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct EntityUpdate;
 

@@ -1,7 +1,7 @@
 //! `FIND attribute value`: ids whose indexed attribute matches, normalized.
 use crate::index::Index;
+use crate::resp::Frame;
 use crate::server::command::{read_error, reply, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Find;
 

@@ -1,6 +1,6 @@
 //! `GROUP id`: the corporate group with effective shares and exposure, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, reply, traverse_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Group;
 

@@ -1,6 +1,6 @@
 //! `GUARANTORS id [depth]`: the guarantor network with exposure, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, number_or, reply, traverse_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Guarantors;
 

@@ -1,7 +1,7 @@
 //! `HELLO [protover [AUTH username password] [SETNAME name]]`.
 use super::auth::authenticate;
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Hello;
 

@@ -1,6 +1,6 @@
 //! `HOUSEHOLD id`: the customer's households with members, accounts and totals, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, reply, traverse_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Household;
 

@@ -1,6 +1,6 @@
 //! `INFO [section]`: server, clients, stats, entities, memory, persistence.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 

@@ -3,8 +3,8 @@
 //! "occurred_at": {"$timestamp": …}, "status": …, "summary": …}}`.
 use crate::json::attrs_from_json;
 use crate::model::{EntityKind, NewEntity};
+use crate::resp::Frame;
 use crate::server::command::{id, json, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct InteractionAdd;
 

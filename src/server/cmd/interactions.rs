@@ -1,6 +1,6 @@
 //! `INTERACTIONS party [count]`: the newest interactions as JSON, newest first.
+use crate::resp::Frame;
 use crate::server::command::{id, number_or, read_error, reply, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Interactions;
 

@@ -1,7 +1,7 @@
 //! `KIND.REGISTER entity|relationship NAME`: register a user kind; replies
 //! with its code (the existing code if already registered).
+use crate::resp::Frame;
 use crate::server::command::{reply, text, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct KindRegister;
 

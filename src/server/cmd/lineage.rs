@@ -1,8 +1,8 @@
 //! `LINEAGE id`: where each golden attribute of a customer comes from — the
 //! record, its system and key, when, and the survivorship rule; JSON.
 use crate::json::lineage_to_json;
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, reply, resolve_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Lineage;
 

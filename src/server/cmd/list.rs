@@ -1,8 +1,8 @@
 //! `LIST kind [after] [count]`: one page of ids of a kind; replies
 //! `[next-cursor-or-null, [ids…]]`.
 use crate::model::EntityId;
+use crate::resp::Frame;
 use crate::server::command::{entity_kind, id, read_error, reply, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct List;
 

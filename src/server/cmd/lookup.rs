@@ -1,6 +1,6 @@
 //! `LOOKUP system key`: the id a cross-system identifier names, or null.
+use crate::resp::Frame;
 use crate::server::command::{read_error, reply, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Lookup;
 

@@ -1,7 +1,7 @@
 //! `NEIGHBOURS id kind|* out|in`: relationships at one end, as JSON.
 use crate::model::Direction;
+use crate::resp::Frame;
 use crate::server::command::{id, read_error, rel_kind, reply, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Neighbours;
 

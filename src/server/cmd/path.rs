@@ -1,8 +1,8 @@
 //! `PATH a b [depth] [KIND …]`: the shortest paths between two entities, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{
     id, json_reply, number_or, rel_kind, reply, traverse_error, Command, Context,
 };
-use crate::server::frame::Frame;
 
 pub(crate) struct Path;
 

@@ -1,6 +1,6 @@
 //! `PING [message]`.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Ping;
 

@@ -1,6 +1,6 @@
 //! `QUIT`: reply OK, then close the connection.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Quit;
 

@@ -1,8 +1,8 @@
 //! `RECORD.APART system key system2 key2`: a user's decision that two source
 //! records are two customers; replies with both customers' ids.
 use crate::resolve::ResolveConfig;
+use crate::resp::Frame;
 use crate::server::command::{reply, resolve_error, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RecordApart;
 

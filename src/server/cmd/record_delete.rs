@@ -1,8 +1,8 @@
 //! `RECORD.DELETE system key`: delete a source record (and a customer left
 //! without records); 1 if it existed.
 use crate::resolve::ResolveConfig;
+use crate::resp::Frame;
 use crate::server::command::{reply, resolve_error, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RecordDelete;
 

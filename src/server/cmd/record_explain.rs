@@ -2,8 +2,8 @@
 //! customer (its comparison with each other record of the customer), or how
 //! two records compare; JSON.
 use crate::json::{explanation_to_json, field_scores_to_json};
+use crate::resp::Frame;
 use crate::server::command::{json_reply, reply, resolve_error, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RecordExplain;
 

@@ -1,7 +1,7 @@
 //! `RECORD.SAME system key system2 key2`: a user's decision that two source
 //! records are one customer; replies with that customer's id.
+use crate::resp::Frame;
 use crate::server::command::{reply, resolve_error, text, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RecordSame;
 

@@ -4,8 +4,8 @@
 use crate::json::attrs_from_json;
 use crate::model::EntityKind;
 use crate::resolve::{Outcome, ResolveConfig};
+use crate::resp::Frame;
 use crate::server::command::{json, json_reply, reply, resolve_error, text, Command, Context};
-use crate::server::frame::Frame;
 use serde_json::json as j;
 
 pub(crate) struct RecordUpsert;

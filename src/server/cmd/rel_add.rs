@@ -2,8 +2,8 @@
 //! properties); 1 if new. JSON: `{"attrs": {…}, "since": "…", "until": "…"}`.
 use crate::json::edge_props_from_json;
 use crate::model::EdgeProps;
+use crate::resp::Frame;
 use crate::server::command::{id, json, rel_kind, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RelAdd;
 

@@ -1,6 +1,6 @@
 //! `REL.DEL from kind to`: remove a relationship; 1 if it existed.
+use crate::resp::Frame;
 use crate::server::command::{id, rel_kind, reply, write_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct RelDel;
 

@@ -1,6 +1,6 @@
 //! `SELECT index`: kith has one database, index 0.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Select;
 

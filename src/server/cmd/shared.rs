@@ -1,6 +1,6 @@
 //! `SHARED id`: other parties sharing a phone, email or address, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{id, json_reply, reply, traverse_error, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Shared;
 

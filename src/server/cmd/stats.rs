@@ -1,6 +1,6 @@
 //! `STATS`: entity and relationship counts by kind, and disk size, as JSON.
+use crate::resp::Frame;
 use crate::server::command::{json_reply, read_error, reply, Command, Context};
-use crate::server::frame::Frame;
 
 pub(crate) struct Stats;
 

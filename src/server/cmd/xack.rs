@@ -1,7 +1,7 @@
 //! `XACK kith:changes group id [id …]`: acknowledges delivered changes;
 //! replies how many were pending.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{feed_error, is_stream, parse_id};
 use crate::FeedError;
 

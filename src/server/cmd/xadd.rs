@@ -1,7 +1,7 @@
 //! `XADD`, `XDEL`, `XTRIM`, `XSETID`: refused. The change log is written by
 //! kith's own commits only; its retention is a database option.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::read_only;
 
 /// One of the refused stream writes.

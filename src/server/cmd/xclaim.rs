@@ -2,8 +2,8 @@
 //! [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]` and `XAUTOCLAIM kith:changes
 //! group consumer min-idle start [COUNT n] [JUSTID]`: give another consumer
 //! the pending changes of one that stopped.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{entry, feed_error, is_stream, parse_id, uint};
 use crate::ClaimOptions;
 

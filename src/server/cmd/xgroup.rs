@@ -1,7 +1,7 @@
 //! `XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER kith:changes
 //! group …`: consumer groups, stored in the database.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{feed_error, is_stream, parse_id, KEY};
 use crate::ChangeId;
 

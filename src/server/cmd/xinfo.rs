@@ -1,7 +1,7 @@
 //! `XINFO STREAM kith:changes`, `XINFO GROUPS kith:changes`, `XINFO
 //! CONSUMERS kith:changes group`: the change log and its groups.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{entry, feed_error, is_stream, KEY};
 
 pub(crate) struct Xinfo;

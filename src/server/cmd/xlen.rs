@@ -1,6 +1,6 @@
 //! `XLEN kith:changes`: how many changes the log holds.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::is_stream;
 
 pub(crate) struct Xlen;

@@ -1,7 +1,7 @@
 //! `XPENDING kith:changes group [[IDLE ms] start end count [consumer]]`:
 //! a group's delivered, unacknowledged changes.
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{feed_error, is_stream, parse_bound, uint};
 
 pub(crate) struct Xpending;

@@ -1,7 +1,7 @@
 //! `XRANGE kith:changes start end [COUNT n]` and `XREVRANGE kith:changes
 //! end start [COUNT n]`: changes between two ids (`-`, `+`, `(id` exclusive).
+use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{entry, feed_error, is_stream, parse_bound, uint, KEY};
 
 pub(crate) struct Xrange;

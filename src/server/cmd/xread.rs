@@ -1,8 +1,8 @@
 //! `XREAD [COUNT n] [BLOCK ms] STREAMS kith:changes id|$`: changes after
 //! `id`, as a Redis stream. `BLOCK` waits for a commit without holding a
 //! worker thread (the connection is parked and woken by the commit).
+use crate::resp::Frame;
 use crate::server::command::{Blocked, Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{
     self, entry, feed_error, is_stream, parse_id, read_options, read_reply,
 };

@@ -2,8 +2,8 @@
 //! kith:changes >|id`: new changes for a consumer group (`>`), or the
 //! consumer's pending ones after `id`. Delivered changes stay pending until
 //! `XACK`, durably.
+use crate::resp::Frame;
 use crate::server::command::{Blocked, Command, Context};
-use crate::server::frame::Frame;
 use crate::server::stream::{
     entries_or_nil, entry, feed_error, is_stream, parse_id, read_options, read_reply,
 };
