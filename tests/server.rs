@@ -4,7 +4,7 @@
 #![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use kith::client::{Client, ClientError};
-use kith::server::{Server, ServerConfig, ShutdownHandle};
+use kith::server::ServerConfig;
 use kith::{
     attrs, Date, Db, Decimal, Direction, EdgeProps, Index, NewEntity, Patch, RelKind, Value,
 };
@@ -12,46 +12,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-struct Running {
-    addr: SocketAddr,
-    handle: ShutdownHandle,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn stop(mut self) -> std::io::Result<()> {
-        self.handle.shutdown();
-        self.thread.take().unwrap().join().unwrap()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            self.handle.shutdown();
-            let _ = t.join();
-        }
-    }
-}
-
-fn start_with(db: Db, config: ServerConfig) -> Running {
-    let server = Server::bind(
-        db,
-        ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..config
-        },
-    )
-    .unwrap();
-    let addr = server.local_addr().unwrap();
-    let handle = server.shutdown_handle();
-    let thread = Some(std::thread::spawn(move || server.run()));
-    Running {
-        addr,
-        handle,
-        thread,
-    }
-}
+mod common;
+use common::{start_with, Running};
 
 fn start() -> Running {
     start_with(Db::temporary().unwrap(), ServerConfig::default())

@@ -7,51 +7,12 @@
 #![cfg(feature = "cli")] // needs the `kith` command / the server
 
 use kith::client::Client;
-use kith::server::{Frame, Server, ServerConfig, ShutdownHandle};
+use kith::server::{Frame, ServerConfig};
 use kith::Db;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-struct Running {
-    addr: SocketAddr,
-    handle: ShutdownHandle,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn start(db: Db, config: ServerConfig) -> Running {
-        let server = Server::bind(
-            db,
-            ServerConfig {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                ..config
-            },
-        )
-        .unwrap();
-        let addr = server.local_addr().unwrap();
-        let handle = server.shutdown_handle();
-        let thread = Some(std::thread::spawn(move || server.run()));
-        Running {
-            addr,
-            handle,
-            thread,
-        }
-    }
-
-    fn stop(mut self) {
-        self.handle.shutdown();
-        self.thread.take().unwrap().join().unwrap().unwrap();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            self.handle.shutdown();
-            let _ = t.join();
-        }
-    }
-}
+mod common;
+use common::start_with;
 
 fn cmd(c: &mut Client, args: &[&str]) -> Frame {
     let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
@@ -73,7 +34,7 @@ fn error(f: Frame) -> String {
 
 #[test]
 fn stream_commands_answer_like_redis() {
-    let s = Running::start(Db::temporary().unwrap(), ServerConfig::default());
+    let s = start_with(Db::temporary().unwrap(), ServerConfig::default());
     let mut c = Client::connect(s.addr).unwrap();
     assert_eq!(cmd(&mut c, &["XLEN", "kith:changes"]), Frame::Integer(0));
     assert_eq!(
@@ -165,12 +126,12 @@ fn stream_commands_answer_like_redis() {
         panic!()
     };
     assert_eq!(p[0], Frame::Integer(0));
-    s.stop();
+    s.stop().unwrap();
 }
 
 #[test]
 fn a_blocked_xread_holds_no_worker_and_wakes_on_a_commit() {
-    let s = Running::start(
+    let s = start_with(
         Db::temporary().unwrap(),
         ServerConfig {
             workers: 1,
@@ -214,14 +175,14 @@ fn a_blocked_xread_holds_no_worker_and_wakes_on_a_commit() {
         Frame::Null
     );
     assert!(t0.elapsed() >= Duration::from_millis(100));
-    s.stop();
+    s.stop().unwrap();
 }
 
 #[test]
 fn two_connections_upserting_one_person_make_one_customer() {
     for round in 0..5 {
         let db = Db::temporary().unwrap();
-        let s = Running::start(db.clone(), ServerConfig::default());
+        let s = start_with(db.clone(), ServerConfig::default());
         let doc = r#"{"kind":"person","attrs":{"given_name":"Maria","family_name":"Lopez","birth_date":{"$date":"1980-05-17"},"national_id":"123-45-6789"}}"#;
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
         let threads: Vec<_> = ["crm", "web"]
@@ -244,7 +205,7 @@ fn two_connections_upserting_one_person_make_one_customer() {
         let c: Vec<u64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         assert_eq!(c[0], c[1], "round {round}");
         assert_eq!(db.stats().unwrap().entities["person"], 1);
-        s.stop();
+        s.stop().unwrap();
     }
 }
 
@@ -278,24 +239,24 @@ fn python(step: &str, port: u16, extra: &[&str]) -> Option<String> {
 
 #[test]
 fn redis_py_follows_the_change_log() {
-    let s = Running::start(Db::temporary().unwrap(), ServerConfig::default());
+    let s = start_with(Db::temporary().unwrap(), ServerConfig::default());
     python("wake", s.addr.port(), &[]);
     python("claim", s.addr.port(), &[]);
-    s.stop();
+    s.stop().unwrap();
 }
 
 #[test]
 fn redis_py_consumer_groups_deliver_at_least_once_across_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = Running::start(Db::open(tmp.path()).unwrap(), ServerConfig::default());
+    let s = start_with(Db::open(tmp.path()).unwrap(), ServerConfig::default());
     let Some(out) = python("group-before", s.addr.port(), &[]) else {
         return;
     };
     let unacked = out.trim().to_string();
-    s.stop();
+    s.stop().unwrap();
     let db = Db::open(tmp.path()).unwrap();
     assert!(db.check().unwrap().is_ok());
-    let s = Running::start(db, ServerConfig::default());
+    let s = start_with(db, ServerConfig::default());
     python("group-after", s.addr.port(), &[&unacked]);
-    s.stop();
+    s.stop().unwrap();
 }

@@ -166,7 +166,12 @@ fn decode_row(k: &[u8], v: &[u8]) -> Result<Vec<ChangeEntry>, StorageError> {
         key: keys::describe(k),
         reason: "malformed change key".into(),
     })?;
-    Ok(codec::decode_commit(k, v)?
+    Ok(number(ms, first, codec::decode_commit(k, v)?))
+}
+
+/// The changes of one commit at their positions: `<ms>-<first>`, `<ms>-<first+1>`, …
+fn number(ms: u64, first: u64, changes: Vec<Change>) -> Vec<ChangeEntry> {
+    changes
         .into_iter()
         .enumerate()
         .map(|(i, change)| ChangeEntry {
@@ -177,7 +182,7 @@ fn decode_row(k: &[u8], v: &[u8]) -> Result<Vec<ChangeEntry>, StorageError> {
             commit: first,
             change,
         })
-        .collect())
+        .collect()
 }
 
 /// The key just after every row at or before `id`.
@@ -456,16 +461,5 @@ pub(crate) fn place_entries(
         customers,
         changes: n,
     });
-    changes
-        .into_iter()
-        .enumerate()
-        .map(|(i, change)| ChangeEntry {
-            id: ChangeId {
-                ms,
-                seq: commit + i as u64,
-            },
-            commit,
-            change,
-        })
-        .collect()
+    number(ms, commit, changes)
 }

@@ -17,9 +17,25 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Paces a loop at `rate` per second; returns each iteration's due time.
-fn due(start: Instant, i: u64, rate: f64) -> Instant {
-    start + Duration::from_secs_f64(i as f64 / rate)
+/// Runs `write` `ops` times, paced at `rate` per second (open loop), and
+/// returns when each write started and when it was acknowledged.
+fn paced_writes(
+    ops: u64,
+    rate: f64,
+    mut write: impl FnMut(u64) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Vec<(Instant, Instant)>, Box<dyn std::error::Error>> {
+    let mut sent = Vec::with_capacity(ops as usize);
+    let start = Instant::now();
+    for i in 0..ops {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let t = Instant::now();
+        write(i)?;
+        sent.push((t, Instant::now()));
+    }
+    Ok(sent)
 }
 
 fn histograms(
@@ -68,17 +84,10 @@ pub(crate) fn in_process(
             }
         })
     };
-    let mut sent = Vec::with_capacity(ops as usize);
-    let start = Instant::now();
-    for i in 0..ops {
-        let d = due(start, i, rate);
-        if let Some(wait) = d.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let t = Instant::now();
+    let sent = paced_writes(ops, rate, |_| {
         db.create(NewEntity::person())?;
-        sent.push((t, Instant::now()));
-    }
+        Ok(())
+    })?;
     follower.join().map_err(|_| "the follower panicked")?;
     let seen = seen.lock().unwrap().clone();
     Ok(report("kith (in process)", &sent, &seen))
@@ -180,25 +189,18 @@ pub(crate) fn wire(
             Ok(())
         })
     };
-    let mut sent = Vec::with_capacity(ops as usize);
-    let start = Instant::now();
-    for i in 0..ops {
-        let d = due(start, i, rate);
-        if let Some(wait) = d.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let t = Instant::now();
+    let sent = paced_writes(ops, rate, |i| {
         let n = i.to_string();
         let reply = if kith {
             writer.command(&[b"ENTITY.CREATE", b"person", b"{}"])?
         } else {
             writer.command(&[b"XADD", key, b"*", b"n", n.as_bytes()])?
         };
-        if let Frame::Error(e) = reply {
-            return Err(e.into());
+        match reply {
+            Frame::Error(e) => Err(e.into()),
+            _ => Ok(()),
         }
-        sent.push((t, Instant::now()));
-    }
+    })?;
     follower.join().map_err(|_| "the follower panicked")??;
     if !kith {
         writer.command(&[b"DEL", key])?;

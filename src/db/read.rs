@@ -52,110 +52,53 @@ fn dir_byte(d: Direction) -> u8 {
     }
 }
 
+/// Methods that hand their arguments to [`Reader`]'s method of the same name.
+macro_rules! delegate_to_reader {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+        $( $(#[$doc])* pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+            self.reader().$name($($arg),*)
+        } )*
+    };
+}
+pub(crate) use delegate_to_reader;
+
 /// The public read methods, delegating to [`Reader`]: `Db` reads the
 /// committed state with them, and a transaction reads its own writes.
 macro_rules! read_api {
     () => {
-        /// The entity with `id`, or `None`.
-        pub fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError> {
-            self.reader().get(id)
-        }
-
-        /// The newest `n` interactions of a party, newest first, as
-        /// `(when, interaction id)`. Reads only those `n` rows of its timeline.
-        pub fn recent_interactions(
-            &self,
-            party: EntityId,
-            n: usize,
-        ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
-            self.reader().recent_interactions(party, n)
-        }
-
-        /// A party's interactions with `from <= when < to`, oldest first, at most
-        /// `limit`. Reads only the rows in the range.
-        pub fn interactions_between(
-            &self,
-            party: EntityId,
-            from: Timestamp,
-            to: Timestamp,
-            limit: usize,
-        ) -> Result<Vec<(Timestamp, EntityId)>, ReadError> {
-            self.reader().interactions_between(party, from, to, limit)
-        }
-
-        /// Whether an entity with `id` exists.
-        pub fn contains(&self, id: EntityId) -> Result<bool, ReadError> {
-            self.reader().contains(id)
-        }
-
-        /// The entities with these ids, in the same order (`None` where missing).
-        pub fn get_many(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>, ReadError> {
-            self.reader().get_many(ids)
-        }
-
-        /// The entity a cross-system identifier names, or `None`.
-        pub fn lookup(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError> {
-            self.reader().lookup(system, key)
-        }
-
-        /// The entities whose indexed attribute normalizes to the same value as
-        /// `value`, ascending by id. A value that cannot be normalized (an email
-        /// without `@`) matches nothing.
-        pub fn find(&self, index: Index, value: &str) -> Result<Vec<EntityId>, ReadError> {
-            self.reader().find(index, value)
-        }
-
-        /// Like `find`, but stops after `limit` entities: the first
-        /// `limit` by id. Cheap on values that many entities share, such as a
-        /// common surname; `limit + 1` tells whether there are more than `limit`.
-        pub fn find_at_most(
-            &self,
-            index: Index,
-            value: &str,
-            limit: usize,
-        ) -> Result<Vec<EntityId>, ReadError> {
-            self.reader().find_at_most(index, value, limit)
-        }
-
-        /// The relationships of one kind at `id` in one direction, ordered by the
-        /// id at the other end. One prefix scan.
-        pub fn neighbours(
-            &self,
-            id: EntityId,
-            kind: RelKind,
-            direction: Direction,
-        ) -> Result<Vec<Neighbour>, ReadError> {
-            self.reader().neighbours(id, kind, direction)
-        }
-
-        /// The ids at the other end of one kind of relationship, without properties.
-        pub fn neighbour_ids(
-            &self,
-            id: EntityId,
-            kind: RelKind,
-            direction: Direction,
-        ) -> Result<Vec<EntityId>, ReadError> {
-            self.reader().neighbour_ids(id, kind, direction)
-        }
-
-        /// Every relationship at `id` in one direction, all kinds.
-        pub fn edges(
-            &self,
-            id: EntityId,
-            direction: Direction,
-        ) -> Result<Vec<Neighbour>, ReadError> {
-            self.reader().edges(id, direction)
-        }
-
-        /// One page of the entities of `kind`, ascending by id, starting after
-        /// `after`. `limit` must be 1 to 100,000.
-        pub fn list(
-            &self,
-            kind: EntityKind,
-            after: Option<EntityId>,
-            limit: usize,
-        ) -> Result<Page, ReadError> {
-            self.reader().list(kind, after, limit)
+        $crate::db::read::delegate_to_reader! {
+            /// The entity with `id`, or `None`.
+            fn get(&self, id: EntityId) -> Result<Option<Entity>, ReadError>;
+            /// The newest `n` interactions of a party, newest first, as
+            /// `(when, interaction id)`. Reads only those `n` rows of its timeline.
+            fn recent_interactions(&self, party: EntityId, n: usize) -> Result<Vec<(Timestamp, EntityId)>, ReadError>;
+            /// A party's interactions with `from <= when < to`, oldest first, at most
+            /// `limit`. Reads only the rows in the range.
+            fn interactions_between(&self, party: EntityId, from: Timestamp, to: Timestamp, limit: usize) -> Result<Vec<(Timestamp, EntityId)>, ReadError>;
+            /// Whether an entity with `id` exists.
+            fn contains(&self, id: EntityId) -> Result<bool, ReadError>;
+            /// The entities with these ids, in the same order (`None` where missing).
+            fn get_many(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>, ReadError>;
+            /// The entity a cross-system identifier names, or `None`.
+            fn lookup(&self, system: &str, key: &str) -> Result<Option<EntityId>, ReadError>;
+            /// The entities whose indexed attribute normalizes to the same value as
+            /// `value`, ascending by id. A value that cannot be normalized (an email
+            /// without `@`) matches nothing.
+            fn find(&self, index: Index, value: &str) -> Result<Vec<EntityId>, ReadError>;
+            /// Like `find`, but stops after `limit` entities: the first
+            /// `limit` by id. Cheap on values that many entities share, such as a
+            /// common surname; `limit + 1` tells whether there are more than `limit`.
+            fn find_at_most(&self, index: Index, value: &str, limit: usize) -> Result<Vec<EntityId>, ReadError>;
+            /// The relationships of one kind at `id` in one direction, ordered by the
+            /// id at the other end. One prefix scan.
+            fn neighbours(&self, id: EntityId, kind: RelKind, direction: Direction) -> Result<Vec<Neighbour>, ReadError>;
+            /// The ids at the other end of one kind of relationship, without properties.
+            fn neighbour_ids(&self, id: EntityId, kind: RelKind, direction: Direction) -> Result<Vec<EntityId>, ReadError>;
+            /// Every relationship at `id` in one direction, all kinds.
+            fn edges(&self, id: EntityId, direction: Direction) -> Result<Vec<Neighbour>, ReadError>;
+            /// One page of the entities of `kind`, ascending by id, starting after
+            /// `after`. `limit` must be 1 to 100,000.
+            fn list(&self, kind: EntityKind, after: Option<EntityId>, limit: usize) -> Result<Page, ReadError>;
         }
     };
 }

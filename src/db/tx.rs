@@ -53,7 +53,7 @@ pub(super) fn validate_attrs<'a>(
     Ok(())
 }
 
-fn validate_props(props: &EdgeProps) -> Result<(), WriteError> {
+pub(super) fn validate_props(props: &EdgeProps) -> Result<(), WriteError> {
     validate_attrs(props.attrs.keys())?;
     if let (Some(s), Some(u)) = (props.since, props.until) {
         if u < s {

@@ -168,14 +168,7 @@ impl WriteSet<'_> {
                 name: kind.0.to_string(),
             });
         }
-        super::tx::validate_attrs(props.attrs.keys())?;
-        if let (Some(s), Some(u)) = (props.since, props.until) {
-            if u < s {
-                return Err(WriteError::Invalid(format!(
-                    "relationship ends ({u}) before it starts ({s})"
-                )));
-            }
-        }
+        super::tx::validate_props(&props)?;
         self.edges.push((from, kind, to, props));
         Ok(())
     }

@@ -393,10 +393,7 @@ pub fn import_files(
     })?;
     let mut s = Summary::default();
     for file in files {
-        let file_err = |reason: String| ImportError::File {
-            path: file.clone(),
-            reason,
-        };
+        let file_err = |reason: String| file_error(file, reason);
         let size = std::fs::metadata(file)
             .map_err(|e| file_err(format!("cannot read: {e}")))?
             .len();
@@ -416,6 +413,13 @@ pub fn import_files(
     Ok(s)
 }
 
+fn file_error(path: &Path, reason: String) -> ImportError {
+    ImportError::File {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
 type Rejected<'r> = dyn FnMut(u64, &str, &mut Summary) + 'r;
 
 /// The rows of one JSON Lines file.
@@ -427,10 +431,7 @@ fn import_jsonl(
     reject: &mut Rejected<'_>,
     progress: &mut dyn FnMut(&Path, u64, u64),
 ) -> Result<(), ImportError> {
-    let file_err = |reason: String| ImportError::File {
-        path: file.to_path_buf(),
-        reason,
-    };
+    let file_err = |reason: String| file_error(file, reason);
     let f = std::fs::File::open(file).map_err(|e| file_err(format!("cannot read: {e}")))?;
     let mut rdr = std::io::BufReader::new(f);
     let mut buf = Vec::new();
@@ -485,10 +486,7 @@ fn column_index(
     rdr: &mut csv::Reader<std::fs::File>,
     file: &Path,
 ) -> Result<(HashMap<String, usize>, Option<usize>), ImportError> {
-    let file_err = |reason: String| ImportError::File {
-        path: file.to_path_buf(),
-        reason,
-    };
+    let file_err = |reason: String| file_error(file, reason);
     let mut index: HashMap<String, usize> = HashMap::new();
     let width = if m.header {
         let h = rdr
@@ -539,10 +537,7 @@ fn import_csv(
         .has_headers(m.header)
         .flexible(true)
         .from_path(file)
-        .map_err(|e| ImportError::File {
-            path: file.to_path_buf(),
-            reason: format!("cannot read: {e}"),
-        })?;
+        .map_err(|e| file_error(file, format!("cannot read: {e}")))?;
     let (index, width) = column_index(m, &mut rdr, file)?;
     let mut record = csv::ByteRecord::new();
     loop {
@@ -656,10 +651,7 @@ pub fn apply(
     path: &Path,
     reject: &mut dyn FnMut(Reject<'_>),
 ) -> Result<Applied, ImportError> {
-    let text = std::fs::read(path).map_err(|e| ImportError::File {
-        path: path.to_path_buf(),
-        reason: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
     let config = ResolveConfig::default();
     let (mut upserts, mut deletes, mut overrides, mut bad) = (0u64, 0u64, 0u64, 0u64);
     for (n, line) in text.split(|b| *b == b'\n').enumerate() {

@@ -10,6 +10,12 @@ use crate::ClaimOptions;
 pub(crate) struct Xclaim;
 pub(crate) struct Xautoclaim;
 
+/// `key group consumer min-idle`, the arguments both commands start with.
+fn head(args: &[&[u8]]) -> Result<(String, String, String, u64), Frame> {
+    let text = |i: usize| String::from_utf8_lossy(args[i]).into_owned();
+    Ok((text(1), text(2), text(3), uint(args, 4)?))
+}
+
 fn no_group(key: &str, group: &str) -> Frame {
     Frame::Error(format!(
         "NOGROUP No such key '{key}' or consumer group '{group}'"
@@ -30,11 +36,8 @@ impl Command for Xclaim {
         true
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
-        let key = String::from_utf8_lossy(args[1]).into_owned();
-        let group = String::from_utf8_lossy(args[2]).into_owned();
-        let consumer = String::from_utf8_lossy(args[3]).into_owned();
-        let min_idle = match uint(args, 4) {
-            Ok(n) => n,
+        let (key, group, consumer, min_idle) = match head(args) {
+            Ok(h) => h,
             Err(e) => return e,
         };
         let mut ids = Vec::new();
@@ -112,11 +115,8 @@ impl Command for Xautoclaim {
         true
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
-        let key = String::from_utf8_lossy(args[1]).into_owned();
-        let group = String::from_utf8_lossy(args[2]).into_owned();
-        let consumer = String::from_utf8_lossy(args[3]).into_owned();
-        let min_idle = match uint(args, 4) {
-            Ok(n) => n,
+        let (key, group, consumer, min_idle) = match head(args) {
+            Ok(h) => h,
             Err(e) => return e,
         };
         let start = if args[5] == b"-" {
