@@ -3,6 +3,7 @@
 
 mod bench;
 mod changes;
+mod cmd;
 mod demo;
 mod feed_bench;
 mod import;
@@ -492,7 +493,10 @@ fn dispatch(cli: Cli) -> CliResult {
             fresh,
         } => {
             // The demo builds its own bank: ./kith-demo unless --db names one.
-            let dir = cli.db.clone().unwrap_or_else(|| PathBuf::from("./kith-demo"));
+            let dir = cli
+                .db
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("./kith-demo"));
             demo::run(&dir, persons, seed, fresh)
         }
         Command::Generate {
@@ -500,111 +504,18 @@ fn dispatch(cli: Cli) -> CliResult {
             seed,
             interactions,
             cache_mib,
-        } => {
-            let db = Db::builder()
-                .path(&db_dir)
-                .cache_bytes(cache_mib << 20)
-                .durability(Durability::Background { every_ms: 1000 })
-                .open()?;
-            if db.stats()?.entities.values().any(|n| *n > 0) {
-                return Err(format!(
-                    "{} already holds data; generate into an empty directory",
-                    db_dir.display()
-                )
-                .into());
-            }
-            let t = std::time::Instant::now();
-            let s = demo::generate(&db, persons, seed, interactions)?;
-            db.flush()?;
-            let secs = t.elapsed().as_secs_f64();
-            println!(
-                "generated {} persons, {} organizations, {} households, {} accounts, {} interactions, {} relationships in {:.1} s",
-                s.persons, s.organizations, s.households, s.accounts, s.interactions, s.relationships, secs
-            );
-            Ok(0)
-        }
+        } => cmd::generate::generate(&db_dir, persons, seed, interactions, cache_mib),
         Command::GenerateRecords { records, seed, out } => {
-            let cfg = kith::generate::RecordsConfig {
-                records,
-                seed,
-                ..Default::default()
-            };
-            let s = if out.as_os_str() == "-" {
-                kith::generate::generate_records(&cfg, &mut std::io::stdout().lock())?
-            } else {
-                let f = std::fs::File::create(&out)
-                    .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-                let mut w = std::io::BufWriter::new(f);
-                kith::generate::generate_records(&cfg, &mut w)?
-            };
-            eprintln!(
-                "generated {} records of {} people ({} true pairs)",
-                s.records, s.people, s.true_pairs
-            );
-            Ok(0)
+            cmd::generate::generate_records(records, seed, out)
         }
-        Command::Get { id, json } => {
-            let db = open_existing(&db_dir)?;
-            match db.get(EntityId(id))? {
-                Some(e) => {
-                    show::entity(&db, &e, json)?;
-                    Ok(0)
-                }
-                None => Err(format!("no entity with id {id}").into()),
-            }
-        }
-        Command::Lookup { system, key, json } => {
-            let db = open_existing(&db_dir)?;
-            match db.lookup(&system, &key)? {
-                Some(id) => {
-                    let e = db.get(id)?.ok_or_else(|| {
-                        format!("identifier {system}:{key} points to missing entity {id}")
-                    })?;
-                    show::entity(&db, &e, json)?;
-                    Ok(0)
-                }
-                None => Err(format!("no entity has identifier {system}:{key}").into()),
-            }
-        }
-        Command::Find { attr, value } => {
-            let db = open_existing(&db_dir)?;
-            let index = Index::from_name(&attr).ok_or_else(|| {
-                let names: Vec<&str> = Index::ALL.iter().map(|i| i.name()).collect();
-                format!(
-                    "{attr:?} is not an indexed attribute; indexed: {}",
-                    names.join(", ")
-                )
-            })?;
-            let ids = db.find(index, &value)?;
-            if ids.is_empty() {
-                eprintln!("no entity has {index} {value:?}");
-                return Ok(1);
-            }
-            for id in ids {
-                if let Some(e) = db.get(id)? {
-                    println!("{}", show::one_line(&db, &e));
-                }
-            }
-            Ok(0)
-        }
+        Command::Get { id, json } => cmd::read::get(&db_dir, id, json),
+        Command::Lookup { system, key, json } => cmd::read::lookup(&db_dir, system, key, json),
+        Command::Find { attr, value } => cmd::read::find(&db_dir, attr, value),
         Command::Context {
             id,
             interactions,
             json,
-        } => {
-            let builder = Db::builder().context_options(kith::ContextOptions {
-                recent_interactions: interactions,
-                ..Default::default()
-            });
-            let db = open_existing_with(builder, &db_dir)?;
-            let c = db.context(EntityId(id))?;
-            if json {
-                println!("{}", kith::json::context_to_json(&db, &c));
-            } else {
-                show::context(&db, &c);
-            }
-            Ok(0)
-        }
+        } => cmd::read::context(&db_dir, id, interactions, json),
         Command::Interact {
             id,
             channel,
@@ -612,82 +523,18 @@ fn dispatch(cli: Cli) -> CliResult {
             summary,
             status,
             at,
-        } => {
-            let db = open_existing(&db_dir)?;
-            let when = match at {
-                Some(t) => kith::Timestamp::parse(&t)?,
-                None => kith::Timestamp::now(),
-            };
-            let mut e = kith::NewEntity::new(kith::EntityKind::INTERACTION)
-                .attr(kith::attrs::CHANNEL, channel)
-                .attr(kith::attrs::INTERACTION_TYPE, kind)
-                .attr(kith::attrs::STATUS, status)
-                .attr(kith::attrs::OCCURRED_AT, when);
-            if !summary.is_empty() {
-                e = e.attr(kith::attrs::SUMMARY, summary);
-            }
-            let iid = db.append_interaction(EntityId(id), e)?;
-            println!("{iid}");
-            Ok(0)
-        }
+        } => cmd::interactions::interact(&db_dir, id, channel, kind, summary, status, at),
         Command::Interactions {
             id,
             limit,
             from,
             to,
-        } => {
-            let db = open_existing(&db_dir)?;
-            let list = match (from, to) {
-                (None, None) => db.recent_interactions(EntityId(id), limit)?,
-                (f, t) => {
-                    let f = f
-                        .map(|s| kith::Timestamp::parse(&s))
-                        .transpose()?
-                        .unwrap_or(kith::Timestamp::from_micros(i64::MIN));
-                    let t = t
-                        .map(|s| kith::Timestamp::parse(&s))
-                        .transpose()?
-                        .unwrap_or(kith::Timestamp::from_micros(i64::MAX));
-                    db.interactions_between(EntityId(id), f, t, limit)?
-                }
-            };
-            for (_, iid) in list {
-                if let Some(e) = db.get(iid)? {
-                    println!("{}", show::one_line(&db, &e));
-                }
-            }
-            Ok(0)
-        }
-        Command::Household { id, json } => {
-            let db = open_existing(&db_dir)?;
-            let views = db.household(EntityId(id))?;
-            if json {
-                println!("{}", kith::json::queries::household(&db, &views));
-            } else {
-                show::household(&db, &views);
-            }
-            Ok(0)
-        }
+        } => cmd::interactions::interactions(&db_dir, id, limit, from, to),
+        Command::Household { id, json } => cmd::queries::household(&db_dir, id, json),
         Command::Guarantors { id, depth, json } => {
-            let db = open_existing(&db_dir)?;
-            let n = db.guarantors(EntityId(id), depth)?;
-            if json {
-                println!("{}", kith::json::queries::guarantors(&db, &n));
-            } else {
-                show::guarantors(&db, &n)?;
-            }
-            Ok(0)
+            cmd::queries::guarantors(&db_dir, id, depth, json)
         }
-        Command::Group { id, json } => {
-            let db = open_existing(&db_dir)?;
-            let g = db.group(EntityId(id))?;
-            if json {
-                println!("{}", kith::json::queries::group(&g));
-            } else {
-                show::group(&db, &g)?;
-            }
-            Ok(0)
-        }
+        Command::Group { id, json } => cmd::queries::group(&db_dir, id, json),
         Command::Path {
             a,
             b,
@@ -695,108 +542,13 @@ fn dispatch(cli: Cli) -> CliResult {
             depth,
             max_paths,
             json,
-        } => {
-            let db = open_existing(&db_dir)?;
-            let kinds = parse_kinds(&db, kinds.as_deref())?;
-            let paths = kith::traverse::shortest_paths(
-                &db,
-                EntityId(a),
-                EntityId(b),
-                &kinds,
-                depth,
-                max_paths,
-            )?;
-            if json {
-                println!("{}", kith::json::queries::paths(&paths));
-                return Ok(0);
-            }
-            if paths.is_empty() {
-                eprintln!("no path between {a} and {b} within {depth} hops");
-                return Ok(1);
-            }
-            for p in paths {
-                let parts: Vec<String> = p
-                    .iter()
-                    .map(|id| {
-                        db.get(*id)
-                            .ok()
-                            .flatten()
-                            .map(|e| show::one_line(&db, &e))
-                            .unwrap_or_else(|| id.to_string())
-                    })
-                    .collect();
-                println!("{}", parts.join("  —  "));
-            }
-            Ok(0)
-        }
+        } => cmd::queries::path(&db_dir, a, b, kinds, depth, max_paths, json),
         Command::Connected { id, depth, kinds } => {
-            let db = open_existing(&db_dir)?;
-            let kinds = parse_kinds(&db, kinds.as_deref())?;
-            let mut spec =
-                kith::traverse::TraverseSpec::new(&kinds, kith::traverse::Follow::Both, depth);
-            spec.node_kinds = Some(vec![
-                kith::EntityKind::PERSON,
-                kith::EntityKind::ORGANIZATION,
-            ]);
-            let t = db.traverse(EntityId(id), &spec)?;
-            for r in &t.reached {
-                if let Some(e) = db.get(r.id)? {
-                    println!("{} hop(s)  {}", r.depth, show::one_line(&db, &e));
-                }
-            }
-            if t.truncated {
-                println!("(truncated at the traversal limits)");
-            }
-            Ok(0)
+            cmd::queries::connected(&db_dir, id, depth, kinds)
         }
-        Command::Shared { id, json } => {
-            let db = open_existing(&db_dir)?;
-            let s = db.shared_identifiers(EntityId(id))?;
-            if json {
-                println!("{}", kith::json::queries::shared(&s));
-                return Ok(0);
-            }
-            for x in &s {
-                let who = db
-                    .get(x.id)?
-                    .map(|e| show::one_line(&db, &e))
-                    .unwrap_or_default();
-                println!("{:<8} {:<32} {who}", x.what, x.value);
-            }
-            Ok(0)
-        }
-        Command::Graph { id, depth, dot } => {
-            let db = open_existing(&db_dir)?;
-            let _ = dot;
-            let text = kith::traverse::neighbourhood_dot(&db, EntityId(id), depth, |n| {
-                db.get(n)
-                    .ok()
-                    .flatten()
-                    .map(|e| show::one_line(&db, &e))
-                    .unwrap_or_else(|| n.to_string())
-            })?;
-            print!("{text}");
-            Ok(0)
-        }
-        Command::Check => {
-            let db = open_existing(&db_dir)?;
-            let r = db.check()?;
-            println!(
-                "checked {} entities, {} relationships, {} identifiers, {} index entries ({} keys, {:.1} MiB of keys and values)",
-                r.entities, r.relationships, r.identifiers, r.index_entries, r.keys,
-                r.logical_bytes as f64 / (1 << 20) as f64
-            );
-            if r.is_ok() {
-                println!("ok: no violations");
-                Ok(0)
-            } else {
-                for v in &r.violations {
-                    println!("violation: {v}");
-                }
-                println!("{} violations", r.violations.len());
-                Ok(1)
-            }
-        }
+        Command::Shared { id, json } => cmd::queries::shared(&db_dir, id, json),
+        Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
+        Command::Check => cmd::read::check(&db_dir),
         Command::Serve {
             listen,
             requirepass,
@@ -807,55 +559,18 @@ fn dispatch(cli: Cli) -> CliResult {
             prewarm,
             cache_mib,
             write_threads,
-        } => {
-            if write_threads == 0 {
-                return Err("--write-threads must be at least 1".into());
-            }
-            let durability = match background_flush_ms {
-                Some(ms) => Durability::Background { every_ms: ms },
-                None => Durability::Immediate,
-            };
-            let db = Db::builder()
-                .path(&db_dir)
-                .cache_bytes(cache_mib << 20)
-                .durability(durability)
-                .open()?;
-            if prewarm {
-                eprintln!("prewarmed the page cache: {}", db.prewarm()?);
-            }
-            let mut config = kith::server::ServerConfig {
-                listen,
-                password: requirepass,
-                max_connections,
-                idle_timeout: (idle_timeout > 0)
-                    .then(|| std::time::Duration::from_secs(idle_timeout)),
-                write_threads,
-                ..Default::default()
-            };
-            if let Some(w) = workers {
-                config.workers = w;
-            }
-            let server = kith::server::Server::bind(db, config)
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let handle = server.shutdown_handle();
-            let mut signals = signal_hook::iterator::Signals::new([
-                signal_hook::consts::SIGTERM,
-                signal_hook::consts::SIGINT,
-            ])?;
-            std::thread::spawn(move || {
-                if signals.forever().next().is_some() {
-                    handle.shutdown();
-                }
-            });
-            eprintln!(
-                "kith: serving {} on {}",
-                db_dir.display(),
-                server.local_addr()?
-            );
-            server.run()?;
-            eprintln!("kith: stopped; database flushed");
-            Ok(0)
-        }
+        } => cmd::serve::serve(
+            &db_dir,
+            listen,
+            requirepass,
+            max_connections,
+            workers,
+            idle_timeout,
+            background_flush_ms,
+            prewarm,
+            cache_mib,
+            write_threads,
+        ),
         Command::Bench {
             workload,
             ops,
@@ -876,178 +591,37 @@ fn dispatch(cli: Cli) -> CliResult {
             baseline,
             redis,
             no_change_log,
-        } => {
-            if workload == bench::Workload::Freshness {
-                let rate = rate.unwrap_or(1000.0);
-                let db = match &server {
-                    Some(_) => None,
-                    None => Some(
-                        kith::Db::builder()
-                            .path(&db_dir)
-                            .cache_bytes(cache_mib << 20)
-                            .change_log(!no_change_log)
-                            .open()?,
-                    ),
-                };
-                return feed_bench::run(db.as_ref(), server.as_deref(), redis.as_deref(), ops, rate, json);
-            }
-            let ids = read_ids(ids.as_deref())?;
-            let mut parsed_mix = Vec::new();
-            for part in mix.split(',').filter(|p| !p.trim().is_empty()) {
-                let (name, weight) = part
-                    .split_once('=')
-                    .ok_or_else(|| format!("--mix: {part:?} is not NAME=WEIGHT"))?;
-                let w = <bench::Workload as clap::ValueEnum>::from_str(name.trim(), true)
-                    .map_err(|_| format!("--mix: unknown workload {name:?}"))?;
-                let n: u32 = weight
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--mix: weight of {name} must be a number"))?;
-                parsed_mix.push((w, n));
-            }
-            if rate.is_some_and(|r| r <= 0.0) {
-                return Err("--rate must be above zero".into());
-            }
-            let options = bench::Options {
-                workload,
-                ops,
-                warmup,
-                threads,
-                seed,
-                distribution,
-                ids,
-                json,
-                mix: parsed_mix,
-                rate,
-                duration: duration.map(std::time::Duration::from_secs_f64),
-                baseline,
-            };
-            if let Some(addr) = server {
-                return bench::run_server(&addr, password.as_deref(), options);
-            }
-            if let Some(dir) = curve {
-                let sizes = sizes
-                    .split(',')
-                    .map(|s| {
-                        s.trim()
-                            .replace('_', "")
-                            .parse::<u64>()
-                            .map_err(|_| format!("--sizes: {s:?} is not a number"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                return bench::curve(&dir, &sizes, &options);
-            }
-            let mut builder = Db::builder()
-                .cache_bytes(cache_mib << 20)
-                .change_log(!no_change_log);
-            if workload == bench::Workload::ContextCached {
-                // Room for every customer drawn: this workload measures cache hits.
-                builder = builder.context_cache((ops + warmup) as usize);
-            }
-            let db = open_existing_with(builder, &db_dir)?;
-            bench::run(&db, options)
-        }
-        Command::ExportGraph { out } => {
-            let db = open_existing(&db_dir)?;
-            std::fs::create_dir_all(&out)?;
-            let mut nodes = std::io::BufWriter::new(std::fs::File::create(out.join("nodes.csv"))?);
-            let mut edges = std::io::BufWriter::new(std::fs::File::create(out.join("edges.csv"))?);
-            use std::io::Write;
-            writeln!(nodes, "id,kind,product_type,balance")?;
-            writeln!(edges, "from,to,kind")?;
-            let (mut n_nodes, mut n_edges) = (0u64, 0u64);
-            for (kind, name) in db.entity_kinds() {
-                let mut after = None;
-                loop {
-                    let page = db.list(kind, after, 10_000)?;
-                    for id in &page.ids {
-                        let Some(e) = db.get(*id)? else { continue };
-                        let product = e.text(kith::attrs::PRODUCT_TYPE).unwrap_or("");
-                        let balance = e
-                            .attr(kith::attrs::BALANCE)
-                            .and_then(|v| v.as_decimal())
-                            .map(|d| d.to_string())
-                            .unwrap_or_else(|| "0".into());
-                        writeln!(nodes, "{},{name},{product},{balance}", id.0)?;
-                        n_nodes += 1;
-                        for n in db.edges(*id, kith::Direction::Out)? {
-                            let k = db
-                                .relationship_kind_name(n.kind)
-                                .unwrap_or_else(|| n.kind.to_string());
-                            writeln!(edges, "{},{},{k}", id.0, n.id.0)?;
-                            n_edges += 1;
-                        }
-                    }
-                    match page.next {
-                        Some(n) => after = Some(n),
-                        None => break,
-                    }
-                }
-            }
-            nodes.flush()?;
-            edges.flush()?;
-            println!(
-                "wrote {n_nodes} nodes and {n_edges} edges to {}",
-                out.display()
-            );
-            Ok(0)
-        }
+        } => cmd::measure::bench(
+            &db_dir,
+            workload,
+            ops,
+            warmup,
+            threads,
+            seed,
+            distribution,
+            ids,
+            cache_mib,
+            server,
+            password,
+            json,
+            mix,
+            rate,
+            curve,
+            sizes,
+            duration,
+            baseline,
+            redis,
+            no_change_log,
+        ),
+        Command::ExportGraph { out } => cmd::export::export_graph(&db_dir, out),
         Command::Import {
             mapping,
             rejects,
             cache_mib,
             files,
-        } => {
-            let db = Db::builder()
-                .path(&db_dir)
-                .cache_bytes(cache_mib << 20)
-                .durability(Durability::Background { every_ms: 1000 })
-                .open()?;
-            import::run(&db, &mapping, &files, &rejects)
-        }
+        } => cmd::resolution::import(&db_dir, mapping, rejects, cache_mib, files),
         Command::Explain { system, key, with } => {
-            let db = open_existing(&db_dir)?;
-            let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
-                for f in scores {
-                    println!(
-                        "    {:<22} {:<9} {:+.1}",
-                        f.field,
-                        format!("{:?}", f.agreement).to_lowercase(),
-                        f.weight
-                    );
-                }
-                println!("    {:<22} {:<9} {:+.1}", "total", "", total);
-            };
-            if let Some(other) = with {
-                let (scores, total) =
-                    db.compare_records((&system, &key), (&other[0], &other[1]))?;
-                println!("{system}:{key} against {}:{}", other[0], other[1]);
-                print(&scores, total);
-                return Ok(0);
-            }
-            let x = db.explain(&system, &key)?;
-            match x.customer {
-                Some(c) => println!(
-                    "{system}:{key} (record {}) belongs to customer {c}",
-                    x.record
-                ),
-                None => println!(
-                    "{system}:{key} (record {}) belongs to no customer",
-                    x.record
-                ),
-            }
-            if x.comparisons.is_empty() {
-                println!("  it is the customer's only record");
-            }
-            for (other, scores, total) in &x.comparisons {
-                println!("  against {other}:");
-                print(scores, *total);
-            }
-            if let Some(c) = x.customer {
-                println!("  the customer's golden attributes:");
-                show::lineage(&db.lineage(c)?);
-            }
-            Ok(0)
+            cmd::resolution::explain(&db_dir, system, key, with)
         }
         Command::Changes {
             from,
@@ -1055,70 +629,15 @@ fn dispatch(cli: Cli) -> CliResult {
             json,
             follow,
             server,
-        } => match (follow, server) {
-            (true, Some(addr)) => changes::follow(&addr, &from, json),
-            (true, None) => Err("--follow needs --server HOST:PORT: a database is open in one process at a time, so follow the server that writes it".into()),
-            (false, Some(_)) => Err("--server is for --follow; without it kith changes reads --db".into()),
-            (false, None) => changes::local(&open_existing(&db_dir)?, &from, count, json),
-        },
-        Command::Lineage { id } => {
-            let db = open_existing(&db_dir)?;
-            let id = db.follow_merges(EntityId(id))?;
-            if !db.contains(id)? {
-                return Err(format!("no entity with id {}", id.0).into());
-            }
-            show::lineage(&db.lineage(id)?);
-            Ok(0)
-        }
+        } => cmd::feed::changes(&db_dir, from, count, json, follow, server),
+        Command::Lineage { id } => cmd::resolution::lineage(&db_dir, id),
         Command::Same { records } | Command::Apart { records } if records.len() != 4 => {
             Err("give two records: SYSTEM KEY SYSTEM2 KEY2".into())
         }
-        Command::Same { records } => {
-            let db = open_existing(&db_dir)?;
-            let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
-            db.flush()?;
-            println!(
-                "{}:{} and {}:{} are customer {c}",
-                records[0], records[1], records[2], records[3]
-            );
-            Ok(0)
-        }
-        Command::Apart { records } => {
-            let db = open_existing(&db_dir)?;
-            let (x, y) = db.force_apart(
-                (&records[0], &records[1]),
-                (&records[2], &records[3]),
-                &kith::resolve::ResolveConfig::default(),
-            )?;
-            db.flush()?;
-            println!(
-                "{}:{} is customer {x}; {}:{} is customer {y}",
-                records[0], records[1], records[2], records[3]
-            );
-            Ok(0)
-        }
-        Command::Apply { events } => {
-            let db = Db::builder()
-                .path(&db_dir)
-                .durability(Durability::Background { every_ms: 1000 })
-                .open()?;
-            import::apply(&db, &events)
-        }
-        Command::Export { what } => {
-            if what != "links" {
-                return Err(format!("can export: links (not {what:?})").into());
-            }
-            let db = open_existing(&db_dir)?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            let code = import::export_links(&db, &mut out)?;
-            std::io::Write::flush(&mut out)?;
-            Ok(code)
-        }
-        Command::Stats { json } => {
-            let db = open_existing(&db_dir)?;
-            show::stats(&db.stats()?, json);
-            Ok(0)
-        }
+        Command::Same { records } => cmd::resolution::same(&db_dir, records),
+        Command::Apart { records } => cmd::resolution::apart(&db_dir, records),
+        Command::Apply { events } => cmd::resolution::apply(&db_dir, events),
+        Command::Export { what } => cmd::export::export(&db_dir, what),
+        Command::Stats { json } => cmd::read::stats(&db_dir, json),
     }
 }

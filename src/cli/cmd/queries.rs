@@ -1,0 +1,137 @@
+//! Relationship queries: `household`, `guarantors`, `group`, `path`, `connected`, `shared`, `graph`.
+
+#[allow(unused_imports)]
+use crate::cli::*;
+
+/// `kith household`.
+pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let views = db.household(EntityId(id))?;
+    if json {
+        println!("{}", kith::json::queries::household(&db, &views));
+    } else {
+        show::household(&db, &views);
+    }
+    Ok(0)
+}
+
+/// `kith guarantors`.
+pub(crate) fn guarantors(db_dir: &PathBuf, id: u64, depth: usize, json: bool) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let n = db.guarantors(EntityId(id), depth)?;
+    if json {
+        println!("{}", kith::json::queries::guarantors(&db, &n));
+    } else {
+        show::guarantors(&db, &n)?;
+    }
+    Ok(0)
+}
+
+/// `kith group`.
+pub(crate) fn group(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let g = db.group(EntityId(id))?;
+    if json {
+        println!("{}", kith::json::queries::group(&g));
+    } else {
+        show::group(&db, &g)?;
+    }
+    Ok(0)
+}
+
+/// `kith path`.
+pub(crate) fn path(
+    db_dir: &PathBuf,
+    a: u64,
+    b: u64,
+    kinds: Option<String>,
+    depth: usize,
+    max_paths: usize,
+    json: bool,
+) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let kinds = parse_kinds(&db, kinds.as_deref())?;
+    let paths =
+        kith::traverse::shortest_paths(&db, EntityId(a), EntityId(b), &kinds, depth, max_paths)?;
+    if json {
+        println!("{}", kith::json::queries::paths(&paths));
+        return Ok(0);
+    }
+    if paths.is_empty() {
+        eprintln!("no path between {a} and {b} within {depth} hops");
+        return Ok(1);
+    }
+    for p in paths {
+        let parts: Vec<String> = p
+            .iter()
+            .map(|id| {
+                db.get(*id)
+                    .ok()
+                    .flatten()
+                    .map(|e| show::one_line(&db, &e))
+                    .unwrap_or_else(|| id.to_string())
+            })
+            .collect();
+        println!("{}", parts.join("  —  "));
+    }
+    Ok(0)
+}
+
+/// `kith connected`.
+pub(crate) fn connected(
+    db_dir: &PathBuf,
+    id: u64,
+    depth: usize,
+    kinds: Option<String>,
+) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let kinds = parse_kinds(&db, kinds.as_deref())?;
+    let mut spec = kith::traverse::TraverseSpec::new(&kinds, kith::traverse::Follow::Both, depth);
+    spec.node_kinds = Some(vec![
+        kith::EntityKind::PERSON,
+        kith::EntityKind::ORGANIZATION,
+    ]);
+    let t = db.traverse(EntityId(id), &spec)?;
+    for r in &t.reached {
+        if let Some(e) = db.get(r.id)? {
+            println!("{} hop(s)  {}", r.depth, show::one_line(&db, &e));
+        }
+    }
+    if t.truncated {
+        println!("(truncated at the traversal limits)");
+    }
+    Ok(0)
+}
+
+/// `kith shared`.
+pub(crate) fn shared(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let s = db.shared_identifiers(EntityId(id))?;
+    if json {
+        println!("{}", kith::json::queries::shared(&s));
+        return Ok(0);
+    }
+    for x in &s {
+        let who = db
+            .get(x.id)?
+            .map(|e| show::one_line(&db, &e))
+            .unwrap_or_default();
+        println!("{:<8} {:<32} {who}", x.what, x.value);
+    }
+    Ok(0)
+}
+
+/// `kith graph`.
+pub(crate) fn graph(db_dir: &PathBuf, id: u64, depth: usize, dot: bool) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let _ = dot;
+    let text = kith::traverse::neighbourhood_dot(&db, EntityId(id), depth, |n| {
+        db.get(n)
+            .ok()
+            .flatten()
+            .map(|e| show::one_line(&db, &e))
+            .unwrap_or_else(|| n.to_string())
+    })?;
+    print!("{text}");
+    Ok(0)
+}

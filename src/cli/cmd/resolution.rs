@@ -1,0 +1,118 @@
+//! Identity resolution: `import`, `explain`, `lineage`, `same`, `apart`, `apply`.
+
+#[allow(unused_imports)]
+use crate::cli::*;
+
+/// `kith import`.
+pub(crate) fn import(
+    db_dir: &PathBuf,
+    mapping: PathBuf,
+    rejects: PathBuf,
+    cache_mib: u64,
+    files: Vec<PathBuf>,
+) -> CliResult {
+    let db = Db::builder()
+        .path(db_dir)
+        .cache_bytes(cache_mib << 20)
+        .durability(Durability::Background { every_ms: 1000 })
+        .open()?;
+    import::run(&db, &mapping, &files, &rejects)
+}
+
+/// `kith explain`.
+pub(crate) fn explain(
+    db_dir: &PathBuf,
+    system: String,
+    key: String,
+    with: Option<Vec<String>>,
+) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
+        for f in scores {
+            println!(
+                "    {:<22} {:<9} {:+.1}",
+                f.field,
+                format!("{:?}", f.agreement).to_lowercase(),
+                f.weight
+            );
+        }
+        println!("    {:<22} {:<9} {:+.1}", "total", "", total);
+    };
+    if let Some(other) = with {
+        let (scores, total) = db.compare_records((&system, &key), (&other[0], &other[1]))?;
+        println!("{system}:{key} against {}:{}", other[0], other[1]);
+        print(&scores, total);
+        return Ok(0);
+    }
+    let x = db.explain(&system, &key)?;
+    match x.customer {
+        Some(c) => println!(
+            "{system}:{key} (record {}) belongs to customer {c}",
+            x.record
+        ),
+        None => println!(
+            "{system}:{key} (record {}) belongs to no customer",
+            x.record
+        ),
+    }
+    if x.comparisons.is_empty() {
+        println!("  it is the customer's only record");
+    }
+    for (other, scores, total) in &x.comparisons {
+        println!("  against {other}:");
+        print(scores, *total);
+    }
+    if let Some(c) = x.customer {
+        println!("  the customer's golden attributes:");
+        show::lineage(&db.lineage(c)?);
+    }
+    Ok(0)
+}
+
+/// `kith lineage`.
+pub(crate) fn lineage(db_dir: &PathBuf, id: u64) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let id = db.follow_merges(EntityId(id))?;
+    if !db.contains(id)? {
+        return Err(format!("no entity with id {}", id.0).into());
+    }
+    show::lineage(&db.lineage(id)?);
+    Ok(0)
+}
+
+/// `kith same`.
+pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
+    db.flush()?;
+    println!(
+        "{}:{} and {}:{} are customer {c}",
+        records[0], records[1], records[2], records[3]
+    );
+    Ok(0)
+}
+
+/// `kith apart`.
+pub(crate) fn apart(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let (x, y) = db.force_apart(
+        (&records[0], &records[1]),
+        (&records[2], &records[3]),
+        &kith::resolve::ResolveConfig::default(),
+    )?;
+    db.flush()?;
+    println!(
+        "{}:{} is customer {x}; {}:{} is customer {y}",
+        records[0], records[1], records[2], records[3]
+    );
+    Ok(0)
+}
+
+/// `kith apply`.
+pub(crate) fn apply(db_dir: &PathBuf, events: PathBuf) -> CliResult {
+    let db = Db::builder()
+        .path(db_dir)
+        .durability(Durability::Background { every_ms: 1000 })
+        .open()?;
+    import::apply(&db, &events)
+}
