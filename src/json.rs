@@ -625,14 +625,19 @@ pub fn lineage_to_json(lineage: &[crate::resolve::Lineage]) -> J {
 /// attributes and properties are objects in the form above. The wire's
 /// stream entries and `kith changes --json` both use it.
 pub fn change_fields(e: &crate::ChangeEntry) -> Vec<(&'static str, J)> {
-    use crate::Change as C;
-    let id = |i: &EntityId| json!(i.0);
-    let ids = |v: &[EntityId]| J::Array(v.iter().map(|i| json!(i.0)).collect());
     let mut out = vec![
         ("type", json!(e.change.type_name())),
         ("commit", json!(e.commit)),
     ];
-    match &e.change {
+    data_fields(&e.change, &mut out);
+    out
+}
+
+/// The fields of entity and relationship changes.
+fn data_fields(c: &crate::Change, out: &mut Vec<(&'static str, J)>) {
+    use crate::Change as C;
+    let id = |i: &EntityId| json!(i.0);
+    match c {
         C::EntityCreated { id: i, kind, attrs } | C::EntityDeleted { id: i, kind, attrs } => {
             out.extend([
                 ("id", id(i)),
@@ -690,6 +695,16 @@ pub fn change_fields(e: &crate::ChangeEntry) -> Vec<(&'static str, J)> {
         C::RelationshipRemoved { from, kind, to } => {
             out.extend([("from", id(from)), ("rel", json!(kind)), ("to", id(to))]);
         }
+        _ => resolution_fields(c, out),
+    }
+}
+
+/// The fields of identifier, record and customer changes, and of commits.
+fn resolution_fields(c: &crate::Change, out: &mut Vec<(&'static str, J)>) {
+    use crate::Change as C;
+    let id = |i: &EntityId| json!(i.0);
+    let ids = |v: &[EntityId]| J::Array(v.iter().map(|i| json!(i.0)).collect());
+    match c {
         C::IdentifierAdded {
             system,
             key,
@@ -734,8 +749,8 @@ pub fn change_fields(e: &crate::ChangeEntry) -> Vec<(&'static str, J)> {
         C::Committed { customers, changes } => {
             out.extend([("customers", ids(customers)), ("changes", json!(changes))]);
         }
+        _ => {}
     }
-    out
 }
 
 /// One change as a JSON object: `{"id": "<ms>-<seq>", "type": …, …}`.

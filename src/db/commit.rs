@@ -177,88 +177,94 @@ impl Db {
     /// touched belongs to, and the other members of those parties'
     /// households (whose context shows the household's members and totals).
     fn customers_of(&self, tx: &Transaction<'_>) -> Result<Vec<EntityId>, StorageError> {
-        let deleted_kinds: BTreeMap<EntityId, &str> = tx
+        let deleted_parties: BTreeSet<EntityId> = tx
             .changes
             .iter()
             .filter_map(|c| match c {
-                Change::EntityDeleted { id, kind, .. } => Some((*id, kind.as_str())),
+                Change::EntityDeleted { id, kind, .. }
+                    if kind == "person" || kind == "organization" =>
+                {
+                    Some(*id)
+                }
                 _ => None,
             })
             .collect();
         let reader = tx.reader();
-        let read = |e: crate::ReadError| match e {
-            crate::ReadError::Storage(s) => s,
-            other => StorageError::io(other.to_string(), other),
-        };
         let mut parties = BTreeSet::new();
         for id in &tx.touched {
-            let kind = match reader.get(*id).map_err(read)? {
-                Some(e) => e.kind,
-                None => {
-                    if matches!(
-                        deleted_kinds.get(id),
-                        Some(&"person") | Some(&"organization")
-                    ) {
-                        parties.insert(*id);
+            match reader.get(*id).map_err(storage)? {
+                Some(e) if e.kind.is_party() => {
+                    parties.insert(*id);
+                }
+                Some(e) => {
+                    for p in parties_of(&reader, *id, e.kind)? {
+                        parties.insert(p);
                     }
-                    continue;
                 }
-            };
-            if kind.is_party() {
-                parties.insert(*id);
-                continue;
-            }
-            let (rel, dir) = match kind {
-                EntityKind::ACCOUNT => (Some(RelKind::OWNS), Direction::In),
-                EntityKind::HOUSEHOLD => (Some(RelKind::MEMBER_OF), Direction::In),
-                EntityKind::INTERACTION => (Some(RelKind::HAD_INTERACTION), Direction::In),
-                EntityKind::SOURCE_RECORD => (Some(RelKind::RESOLVES_TO), Direction::Out),
-                _ => (None, Direction::Out),
-            };
-            let ends: Vec<EntityId> = match rel {
-                Some(r) => reader.neighbour_ids(*id, r, dir).map_err(read)?,
-                None => {
-                    let mut v: Vec<EntityId> = reader
-                        .edges(*id, Direction::Out)
-                        .map_err(read)?
-                        .into_iter()
-                        .map(|n| n.id)
-                        .collect();
-                    v.extend(
-                        reader
-                            .edges(*id, Direction::In)
-                            .map_err(read)?
-                            .into_iter()
-                            .map(|n| n.id),
-                    );
-                    v
+                None if deleted_parties.contains(id) => {
+                    parties.insert(*id);
                 }
-            };
-            for e in ends {
-                if reader
-                    .get(e)
-                    .map_err(read)?
-                    .is_some_and(|x| x.kind.is_party())
-                {
-                    parties.insert(e);
-                }
+                None => {}
             }
         }
         let mut out = parties.clone();
         for p in &parties {
             for h in reader
                 .neighbour_ids(*p, RelKind::MEMBER_OF, Direction::Out)
-                .map_err(read)?
+                .map_err(storage)?
             {
                 out.extend(
                     reader
                         .neighbour_ids(h, RelKind::MEMBER_OF, Direction::In)
-                        .map_err(read)?,
+                        .map_err(storage)?,
                 );
             }
         }
         Ok(out.into_iter().collect())
     }
+}
+
+/// A read failure inside a commit, as the storage error it is.
+fn storage(e: crate::ReadError) -> StorageError {
+    match e {
+        crate::ReadError::Storage(s) => s,
+        other => StorageError::io(other.to_string(), other),
+    }
+}
+
+/// The parties a non-party entity belongs to: an account's owners, a
+/// household's members, an interaction's parties, a record's customer, and
+/// for any other kind every party it is related to.
+fn parties_of<S: crate::storage::Source>(
+    reader: &super::read::Reader<'_, S>,
+    id: EntityId,
+    kind: EntityKind,
+) -> Result<Vec<EntityId>, StorageError> {
+    let ends: Vec<EntityId> = match kind {
+        EntityKind::ACCOUNT => reader.neighbour_ids(id, RelKind::OWNS, Direction::In),
+        EntityKind::HOUSEHOLD => reader.neighbour_ids(id, RelKind::MEMBER_OF, Direction::In),
+        EntityKind::INTERACTION => {
+            reader.neighbour_ids(id, RelKind::HAD_INTERACTION, Direction::In)
+        }
+        EntityKind::SOURCE_RECORD => reader.neighbour_ids(id, RelKind::RESOLVES_TO, Direction::Out),
+        _ => {
+            let mut all = reader.edges(id, Direction::Out).map_err(storage)?;
+            all.extend(reader.edges(id, Direction::In).map_err(storage)?);
+            Ok(all.into_iter().map(|n| n.id).collect())
+        }
+    }
+    .map_err(storage)?;
+    let mut out = Vec::new();
+    for e in ends {
+        if reader
+            .get(e)
+            .map_err(storage)?
+            .is_some_and(|x| x.kind.is_party())
+        {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// An identifier removed from one entity and added to another in the same

@@ -205,59 +205,22 @@ impl<'db> Transaction<'db> {
             return Ok(());
         };
         let id = any.id;
-        let cc = self.db.inner.country_code.clone();
-        let old_index: BTreeSet<(Index, String)> = old
-            .map(|o| index::entries(&o.attrs, &cc).into_iter().collect())
-            .unwrap_or_default();
-        let new_index: BTreeSet<(Index, String)> = new
-            .map(|n| index::entries(&n.attrs, &cc).into_iter().collect())
-            .unwrap_or_default();
-        for (ix, v) in old_index.difference(&new_index) {
-            self.rows.remove(keys::idx(ix.code(), v.as_bytes(), id.0));
-        }
-        for (ix, v) in new_index.difference(&old_index) {
-            self.rows
-                .put(keys::idx(ix.code(), v.as_bytes(), id.0), codec::MARKER);
-        }
+        self.put_index_rows(id, old, new);
         // An entity's creation comes before its identifiers in the log.
         let first_change = self.changes.len();
-        let old_ids: BTreeSet<&ExternalId> = old
-            .map(|o| o.identifiers.iter().collect())
-            .unwrap_or_default();
-        let new_ids: BTreeSet<&ExternalId> = new
-            .map(|n| n.identifiers.iter().collect())
-            .unwrap_or_default();
-        for x in old_ids.difference(&new_ids) {
-            self.rows.remove(keys::xref(&x.system, &x.key));
-            self.changes.push(Change::IdentifierRemoved {
-                system: x.system.clone(),
-                key: x.key.clone(),
-                entity: id,
-            });
-        }
-        for x in new_ids.difference(&old_ids) {
-            self.rows
-                .put(keys::xref(&x.system, &x.key), codec::encode_u64(id.0));
-            self.changes.push(Change::IdentifierAdded {
-                system: x.system.clone(),
-                key: x.key.clone(),
-                entity: id,
-            });
-        }
+        self.put_identifier_rows(id, old, new);
         let kind = self.kind_name(keys::SPACE_ENTITY, any.kind.0);
         match (old, new) {
             (None, Some(n)) => {
                 self.rows.put(keys::kind(n.kind.0, id.0), codec::MARKER);
                 self.delta.add(keys::SPACE_ENTITY, n.kind.0, 1);
                 self.rows.put(keys::node(id.0), codec::encode_entity(n));
-                self.changes.insert(
-                    first_change,
-                    Change::EntityCreated {
-                        id,
-                        kind,
-                        attrs: n.attrs.clone(),
-                    },
-                );
+                let created = Change::EntityCreated {
+                    id,
+                    kind,
+                    attrs: n.attrs.clone(),
+                };
+                self.changes.insert(first_change, created);
             }
             (Some(o), None) => {
                 self.rows.remove(keys::kind(o.kind.0, id.0));
@@ -276,29 +239,94 @@ impl<'db> Transaction<'db> {
                     self.changes
                         .push(Change::EntityUpdated { id, kind, changed });
                 }
-                let (t_old, t_new) = (o.interaction_time(), n.interaction_time());
-                if t_old != t_new {
-                    let prefix =
-                        keys::adj_kind_prefix(id.0, keys::DIR_IN, RelKind::HAD_INTERACTION.0);
-                    let parties: Vec<u64> = super::read::scan_prefix(&self.rows, &prefix, false)
-                        .map(|row| {
-                            let (k, _) = row?;
-                            keys::parse_adj(&k)
-                                .map(|a| a.other)
-                                .ok_or_else(|| corrupt_adj(&k))
-                        })
-                        .collect::<Result<_, StorageError>>()?;
-                    for party in parties {
-                        self.rows.remove(keys::timeline(party, t_old, id.0));
-                        self.rows
-                            .put(keys::timeline(party, t_new, id.0), codec::MARKER);
-                        self.touched.insert(EntityId(party));
-                    }
-                }
+                self.move_in_timelines(id, o.interaction_time(), n.interaction_time())?;
             }
             (None, None) => {}
         }
         self.touched.insert(id);
+        Ok(())
+    }
+
+    /// The index entries of an entity: those `old` had and `new` has not
+    /// are removed, the new ones put.
+    fn put_index_rows(
+        &mut self,
+        id: EntityId,
+        old: Option<&EntityRecord>,
+        new: Option<&EntityRecord>,
+    ) {
+        let cc = &self.db.inner.country_code;
+        let entries = |r: Option<&EntityRecord>| -> BTreeSet<(Index, String)> {
+            r.map(|r| index::entries(&r.attrs, cc).into_iter().collect())
+                .unwrap_or_default()
+        };
+        let (old_index, new_index) = (entries(old), entries(new));
+        for (ix, v) in old_index.difference(&new_index) {
+            self.rows.remove(keys::idx(ix.code(), v.as_bytes(), id.0));
+        }
+        for (ix, v) in new_index.difference(&old_index) {
+            self.rows
+                .put(keys::idx(ix.code(), v.as_bytes(), id.0), codec::MARKER);
+        }
+    }
+
+    /// The cross-system identifiers of an entity, with their changes.
+    fn put_identifier_rows(
+        &mut self,
+        id: EntityId,
+        old: Option<&EntityRecord>,
+        new: Option<&EntityRecord>,
+    ) {
+        let ids = |r: Option<&EntityRecord>| -> BTreeSet<ExternalId> {
+            r.map(|r| r.identifiers.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        let (old_ids, new_ids) = (ids(old), ids(new));
+        for x in old_ids.difference(&new_ids) {
+            self.rows.remove(keys::xref(&x.system, &x.key));
+            self.changes.push(Change::IdentifierRemoved {
+                system: x.system.clone(),
+                key: x.key.clone(),
+                entity: id,
+            });
+        }
+        for x in new_ids.difference(&old_ids) {
+            self.rows
+                .put(keys::xref(&x.system, &x.key), codec::encode_u64(id.0));
+            self.changes.push(Change::IdentifierAdded {
+                system: x.system.clone(),
+                key: x.key.clone(),
+                entity: id,
+            });
+        }
+    }
+
+    /// An interaction whose time changed moves in the timeline of every
+    /// party it is an interaction of (and those parties are touched).
+    fn move_in_timelines(
+        &mut self,
+        id: EntityId,
+        t_old: i64,
+        t_new: i64,
+    ) -> Result<(), StorageError> {
+        if t_old == t_new {
+            return Ok(());
+        }
+        let prefix = keys::adj_kind_prefix(id.0, keys::DIR_IN, RelKind::HAD_INTERACTION.0);
+        let parties: Vec<u64> = super::read::scan_prefix(&self.rows, &prefix, false)
+            .map(|row| {
+                let (k, _) = row?;
+                keys::parse_adj(&k)
+                    .map(|a| a.other)
+                    .ok_or_else(|| corrupt_adj(&k))
+            })
+            .collect::<Result<_, StorageError>>()?;
+        for party in parties {
+            self.rows.remove(keys::timeline(party, t_old, id.0));
+            self.rows
+                .put(keys::timeline(party, t_new, id.0), codec::MARKER);
+            self.touched.insert(EntityId(party));
+        }
         Ok(())
     }
 

@@ -50,91 +50,99 @@ impl Command for Xinfo {
         }
         let changes = cx.db.changes();
         match sub.as_str() {
-            "STREAM" => {
-                let groups = match changes.groups() {
-                    Ok(g) => g.len(),
-                    Err(e) => return feed_error(&e, KEY, ""),
-                };
-                let first = match changes.first() {
-                    Ok(f) => f,
-                    Err(e) => return feed_error(&e, KEY, ""),
-                };
-                let last_id = changes.last();
-                let last = match changes.range(last_id, last_id, 1, false) {
-                    Ok(mut l) => l.pop(),
-                    Err(e) => return feed_error(&e, KEY, ""),
-                };
-                pairs(vec![
-                    ("length", Frame::Integer(changes.len() as i64)),
-                    ("last-generated-id", Frame::text(last_id.to_string())),
-                    (
-                        "max-deleted-entry-id",
-                        Frame::text(changes.trimmed().to_string()),
-                    ),
-                    ("entries-added", Frame::Integer(last_id.seq as i64)),
-                    (
-                        "recorded-first-entry-id",
-                        Frame::text(
-                            first
-                                .as_ref()
-                                .map_or("0-0".to_string(), |f| f.id.to_string()),
-                        ),
-                    ),
-                    ("groups", Frame::Integer(groups as i64)),
-                    ("first-entry", first.as_ref().map_or(Frame::Null, entry)),
-                    ("last-entry", last.as_ref().map_or(Frame::Null, entry)),
-                ])
-            }
-            "GROUPS" => match changes.groups() {
-                Ok(gs) => Frame::Array(
-                    gs.into_iter()
-                        .map(|g| {
-                            pairs(vec![
-                                ("name", Frame::text(g.name)),
-                                ("consumers", Frame::Integer(g.consumers as i64)),
-                                ("pending", Frame::Integer(g.pending as i64)),
-                                (
-                                    "last-delivered-id",
-                                    Frame::text(g.last_delivered.to_string()),
-                                ),
-                                ("entries-read", Frame::Integer(g.entries_read as i64)),
-                                ("lag", Frame::Integer(g.lag as i64)),
-                            ])
-                        })
-                        .collect(),
-                ),
-                Err(e) => feed_error(&e, KEY, ""),
-            },
-            "CONSUMERS" => {
-                let Some(group) = args.get(3).map(|g| String::from_utf8_lossy(g).into_owned())
-                else {
-                    return Frame::Error(
-                        "ERR wrong number of arguments for 'xinfo|consumers' command".into(),
-                    );
-                };
-                match changes.consumers(&group) {
-                    Ok(cs) => Frame::Array(
-                        cs.into_iter()
-                            .map(|c| {
-                                pairs(vec![
-                                    ("name", Frame::text(c.name)),
-                                    ("pending", Frame::Integer(c.pending as i64)),
-                                    ("idle", Frame::Integer(c.idle_ms as i64)),
-                                    (
-                                        "inactive",
-                                        Frame::Integer(c.inactive_ms.map_or(-1, |i| i as i64)),
-                                    ),
-                                ])
-                            })
-                            .collect(),
-                    ),
-                    Err(crate::FeedError::NoGroup(_)) => Frame::Error(format!(
-                        "NOGROUP No such consumer group '{group}' for key name '{KEY}'"
-                    )),
-                    Err(e) => feed_error(&e, KEY, &group),
-                }
-            }
+            "STREAM" => stream(changes),
+            "GROUPS" => groups(changes),
+            "CONSUMERS" => consumers(changes, args),
             _ => Frame::Error(format!("ERR unknown subcommand '{sub}'. Try XINFO HELP.")),
         }
+    }
+}
+
+/// `XINFO STREAM`.
+fn stream(changes: crate::Changes<'_>) -> Frame {
+    let groups = match changes.groups() {
+        Ok(g) => g.len(),
+        Err(e) => return feed_error(&e, KEY, ""),
+    };
+    let first = match changes.first() {
+        Ok(f) => f,
+        Err(e) => return feed_error(&e, KEY, ""),
+    };
+    let last_id = changes.last();
+    let last = match changes.range(last_id, last_id, 1, false) {
+        Ok(mut l) => l.pop(),
+        Err(e) => return feed_error(&e, KEY, ""),
+    };
+    pairs(vec![
+        ("length", Frame::Integer(changes.len() as i64)),
+        ("last-generated-id", Frame::text(last_id.to_string())),
+        (
+            "max-deleted-entry-id",
+            Frame::text(changes.trimmed().to_string()),
+        ),
+        ("entries-added", Frame::Integer(last_id.seq as i64)),
+        (
+            "recorded-first-entry-id",
+            Frame::text(
+                first
+                    .as_ref()
+                    .map_or("0-0".to_string(), |f| f.id.to_string()),
+            ),
+        ),
+        ("groups", Frame::Integer(groups as i64)),
+        ("first-entry", first.as_ref().map_or(Frame::Null, entry)),
+        ("last-entry", last.as_ref().map_or(Frame::Null, entry)),
+    ])
+}
+
+/// `XINFO GROUPS`.
+fn groups(changes: crate::Changes<'_>) -> Frame {
+    match changes.groups() {
+        Ok(gs) => Frame::Array(
+            gs.into_iter()
+                .map(|g| {
+                    pairs(vec![
+                        ("name", Frame::text(g.name)),
+                        ("consumers", Frame::Integer(g.consumers as i64)),
+                        ("pending", Frame::Integer(g.pending as i64)),
+                        (
+                            "last-delivered-id",
+                            Frame::text(g.last_delivered.to_string()),
+                        ),
+                        ("entries-read", Frame::Integer(g.entries_read as i64)),
+                        ("lag", Frame::Integer(g.lag as i64)),
+                    ])
+                })
+                .collect(),
+        ),
+        Err(e) => feed_error(&e, KEY, ""),
+    }
+}
+
+/// `XINFO CONSUMERS`.
+fn consumers(changes: crate::Changes<'_>, args: &[&[u8]]) -> Frame {
+    let Some(group) = args.get(3).map(|g| String::from_utf8_lossy(g).into_owned()) else {
+        return Frame::Error("ERR wrong number of arguments for 'xinfo|consumers' command".into());
+    };
+    match changes.consumers(&group) {
+        Ok(cs) => Frame::Array(
+            cs.into_iter()
+                .map(|c| {
+                    pairs(vec![
+                        ("name", Frame::text(c.name)),
+                        ("pending", Frame::Integer(c.pending as i64)),
+                        ("idle", Frame::Integer(c.idle_ms as i64)),
+                        (
+                            "inactive",
+                            Frame::Integer(c.inactive_ms.map_or(-1, |i| i as i64)),
+                        ),
+                    ])
+                })
+                .collect(),
+        ),
+        Err(crate::FeedError::NoGroup(_)) => Frame::Error(format!(
+            "NOGROUP No such consumer group '{group}' for key name '{KEY}'"
+        )),
+        Err(e) => feed_error(&e, KEY, &group),
     }
 }
