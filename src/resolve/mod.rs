@@ -263,6 +263,16 @@ impl Db {
     }
 }
 
+/// What the comparisons decided for one record.
+struct Verdict {
+    /// Customers the record's own identity ties it to.
+    strong: Vec<EntityId>,
+    /// The best candidate and its score.
+    top: Option<(EntityId, f64)>,
+    /// The best score among the matches.
+    score: f64,
+}
+
 /// The best scores of one candidate customer.
 #[derive(Clone, Copy, Debug)]
 struct Score {
@@ -537,8 +547,41 @@ impl Transaction<'_> {
     ) -> Result<Outcome, ResolveError> {
         let me = existing.map(|(r, _)| r);
         let reuse = existing.and_then(|(_, c)| c);
-        let attrs = comparable(&fields);
-        let mut best = self.candidates(me, &attrs, &keys, config)?;
+        let verdict = self.judge(me, reuse, &comparable(&fields), &keys, config)?;
+        let mut stored = fields.clone();
+        stored.insert(
+            a::BLOCKING_KEYS.into(),
+            Value::List(keys.into_iter().map(Value::Text).collect()),
+        );
+        let rec = match me {
+            Some(r) => r,
+            None => {
+                let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
+                record.attrs = stored;
+                self.create(record)?
+            }
+        };
+        if verdict.strong.is_empty() {
+            // No match, or only an ambiguous one (an account several
+            // customers share): a customer of its own, possibly the same as
+            // the best candidate.
+            let possible = verdict.top.filter(|(_, s)| *s >= config.possible_threshold);
+            return self.place_alone(rec, reuse, party, &fields, possible);
+        }
+        self.place_into(rec, verdict, reuse, &fields)
+    }
+
+    /// The candidates' scores after the user's decisions: the customers the
+    /// record matches, those its own identity ties it to, and the best one.
+    fn judge(
+        &self,
+        me: Option<EntityId>,
+        reuse: Option<EntityId>,
+        attrs: &Attrs,
+        keys: &[String],
+        config: &ResolveConfig,
+    ) -> Result<Verdict, ResolveError> {
+        let mut best = self.candidates(me, attrs, keys, config)?;
         let (apart, together) = match me {
             Some(r) => (
                 self.override_customers(r, RelKind::NOT_SAME)?,
@@ -574,75 +617,68 @@ impl Transaction<'_> {
             .iter()
             .max_by(|x, y| x.1.total.total_cmp(&y.1.total).then(y.0.cmp(x.0)))
             .map(|(c, s)| (*c, s.total));
-
-        let mut stored = fields.clone();
-        stored.insert(
-            a::BLOCKING_KEYS.into(),
-            Value::List(keys.into_iter().map(Value::Text).collect()),
-        );
-
-        if strong.is_empty() {
-            // No match, or only an ambiguous one (an account several
-            // customers share): a customer of its own, possibly the same as
-            // the best candidate.
-            let rec = match me {
-                Some(r) => r,
-                None => {
-                    let mut record =
-                        NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
-                    record.attrs = stored;
-                    self.create(record)?
-                }
-            };
-            let customer = match reuse {
-                Some(c) => c,
-                None => {
-                    let mut cust = NewEntity::new(party);
-                    cust.attrs = profile_of(&fields);
-                    self.create(cust)?
-                }
-            };
-            self.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
-            let possible = top.filter(|(_, s)| *s >= config.possible_threshold);
-            if let Some((possibly, score)) = possible {
-                self.relate(
-                    customer,
-                    RelKind::POSSIBLY_SAME,
-                    possibly,
-                    EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
-                )?;
-            }
-            if reuse.is_some() {
-                self.survive(customer)?;
-            }
-            return Ok(match possible {
-                Some((possibly, score)) => Outcome::Possible {
-                    customer,
-                    possibly,
-                    score,
-                },
-                None => Outcome::Created { customer },
-            });
-        }
-
-        let mut group: Vec<EntityId> = strong.clone();
-        if let Some(c) = reuse {
-            group.push(c);
-        }
-        group.sort();
-        let survivor = group[0];
         let score = matches
             .iter()
             .map(|(_, s)| s.total)
             .fold(f64::MIN, f64::max);
-        let rec = match me {
-            Some(r) => r,
+        Ok(Verdict { strong, top, score })
+    }
+
+    /// A record of no customer yet: a customer of its own (its old one when
+    /// `reuse`), possibly the same as `possible`.
+    fn place_alone(
+        &mut self,
+        rec: EntityId,
+        reuse: Option<EntityId>,
+        party: EntityKind,
+        fields: &Attrs,
+        possible: Option<(EntityId, f64)>,
+    ) -> Result<Outcome, ResolveError> {
+        let customer = match reuse {
+            Some(c) => c,
             None => {
-                let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
-                record.attrs = stored;
-                self.create(record)?
+                let mut cust = NewEntity::new(party);
+                cust.attrs = profile_of(fields);
+                self.create(cust)?
             }
         };
+        self.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
+        if let Some((possibly, score)) = possible {
+            self.relate(
+                customer,
+                RelKind::POSSIBLY_SAME,
+                possibly,
+                EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
+            )?;
+        }
+        if reuse.is_some() {
+            self.survive(customer)?;
+        }
+        Ok(match possible {
+            Some((possibly, score)) => Outcome::Possible {
+                customer,
+                possibly,
+                score,
+            },
+            None => Outcome::Created { customer },
+        })
+    }
+
+    /// A record that matches customers: linked to the lowest id among them
+    /// (and its old customer, when `reuse`), the others merged into it
+    /// unless the user kept them apart; survivorship recomputed when the
+    /// record brings anything new.
+    fn place_into(
+        &mut self,
+        rec: EntityId,
+        verdict: Verdict,
+        reuse: Option<EntityId>,
+        fields: &Attrs,
+    ) -> Result<Outcome, ResolveError> {
+        let mut group: Vec<EntityId> = verdict.strong;
+        group.extend(reuse);
+        group.sort();
+        let survivor = group[0];
         self.relate(rec, RelKind::RESOLVES_TO, survivor, EdgeProps::new())?;
         let mut merged = Vec::new();
         for m in group.iter().skip(1) {
@@ -670,6 +706,7 @@ impl Transaction<'_> {
             .copied()
             .filter(|m| Some(*m) != reuse)
             .collect();
+        let score = verdict.score;
         if merged_strong.is_empty() {
             return Ok(Outcome::Linked {
                 customer: survivor,
