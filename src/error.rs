@@ -118,6 +118,21 @@ pub enum OpenError {
         /// The newest format this build reads.
         supported: u32,
     },
+    /// The database was written by an older kith and must be migrated
+    /// first; nothing was written. Migrate with `kith upgrade --db DIR`, or
+    /// open with [`crate::DbBuilder::upgrade`].
+    #[error(
+        "database format {found} is older than this kith's ({current}); run `kith --db {} upgrade` to migrate it (nothing was changed)",
+        path.display()
+    )]
+    OlderFormat {
+        /// The format on disk.
+        found: u32,
+        /// The format this build writes.
+        current: u32,
+        /// The path given.
+        path: PathBuf,
+    },
     /// Another process (or another handle in this process) has the database open.
     #[error("database at {path} is in use by another process")]
     Locked {

@@ -551,3 +551,24 @@ fn bench_curve_writes_a_table_and_a_plot() {
     assert!(!stderr(&o).contains("generating"), "{}", stderr(&o));
     assert_one_line_error(&kith(&["bench", "--curve", d, "--sizes", "ten"]), "--sizes");
 }
+
+#[test]
+fn upgrade_migrates_an_old_database_that_reads_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["conf", "db"] {
+        std::fs::copy(Path::new("tests/fixtures/format-v3").join(f), dir.join(f)).unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let o = kith(&["--db", d, "stats"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("older") && err.contains("upgrade"), "{err}");
+    let o = kith(&["--db", d, "upgrade"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("from format 3 to 4"));
+    let o = kith(&["--db", d, "upgrade"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
+    assert!(kith(&["--db", d, "stats"]).status.success());
+}

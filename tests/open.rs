@@ -32,7 +32,7 @@ fn raw_open(dir: &Path) -> sled::Db {
 /// Opens with kith, waiting the same way for a just-closed raw handle.
 fn kith_open(dir: &Path) -> Result<Db, OpenError> {
     for _ in 0..100 {
-        match Db::open(dir) {
+        match Db::builder().path(dir).upgrade(true).open() {
             Err(OpenError::Locked { .. }) => {
                 std::thread::sleep(std::time::Duration::from_millis(20))
             }
@@ -341,4 +341,37 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
     );
+}
+
+#[test]
+fn an_older_format_is_refused_untouched_until_upgraded() {
+    for (fixture, format) in [("format-v1", 1u8), ("format-v2", 2), ("format-v3", 3)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("db");
+        copy_dir(&Path::new("tests/fixtures").join(fixture), &dir);
+        let before = raw_get(&dir, &meta_key("format"));
+        match Db::open(&dir) {
+            Err(e @ OpenError::OlderFormat { .. }) => {
+                let OpenError::OlderFormat { found, current, .. } = &e else {
+                    unreachable!()
+                };
+                assert_eq!((*found, *current), (format as u32, Db::format_version()));
+                assert!(e.to_string().contains("kith --db"), "{e}");
+                assert!(e.to_string().contains("upgrade"), "{e}");
+            }
+            other => panic!("{fixture}: expected OlderFormat, got {other:?}"),
+        }
+        assert_eq!(
+            raw_get(&dir, &meta_key("format")),
+            before,
+            "{fixture} was rewritten"
+        );
+        assert_eq!(before, Some(vec![1, 0, 0, 0, 0, 0, 0, 0, format]));
+        let db = kith_open(&dir).unwrap();
+        assert_eq!(db.migrated_from(), Some(format as u32));
+        assert!(db.check().unwrap().is_ok());
+        drop(db);
+        let db = kith_open(&dir).unwrap();
+        assert_eq!(db.migrated_from(), None, "{fixture}: migrated twice");
+    }
 }

@@ -363,6 +363,8 @@ enum Command {
         #[arg(long)]
         server: Option<String>,
     },
+    /// Migrate a database written by an older kith to this one's format.
+    Upgrade,
     /// Where each golden attribute of a customer comes from (survivorship).
     Lineage {
         /// Customer id (a merged id is followed to its survivor).
@@ -549,6 +551,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Shared { id, json } => cmd::queries::shared(&db_dir, id, json),
         Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
         Command::Check => cmd::read::check(&db_dir),
+        Command::Upgrade => cmd::upgrade::upgrade(&db_dir),
         Command::Serve {
             listen,
             requirepass,

@@ -34,6 +34,8 @@ pub(crate) const META_COUNTRY_CODE: &str = "country_code";
 
 /// What opening found.
 pub(crate) struct Opened {
+    /// The format it was migrated from, if it was.
+    pub(crate) migrated_from: Option<u32>,
     pub(crate) next_id: u64,
     pub(crate) registry: Registry,
     pub(crate) country_code: String,
@@ -123,6 +125,7 @@ pub(crate) fn open_or_create(
     engine: &Engine,
     path: Option<&Path>,
     country_code: &str,
+    upgrade: bool,
 ) -> Result<Opened, OpenError> {
     let magic = read_text(engine, META_MAGIC)?;
     match magic {
@@ -160,6 +163,14 @@ pub(crate) fn open_or_create(
         .into());
     }
     let mut found = found as u32;
+    let migrated_from = (found < CURRENT_FORMAT).then_some(found);
+    if found < CURRENT_FORMAT && !upgrade {
+        return Err(OpenError::OlderFormat {
+            found,
+            current: CURRENT_FORMAT,
+            path: path.map(Path::to_path_buf).unwrap_or_default(),
+        });
+    }
     while found < CURRENT_FORMAT {
         migrate_step(engine, found)?;
         found += 1;
@@ -189,6 +200,7 @@ pub(crate) fn open_or_create(
         counts.insert(sc, codec::decode_u64(&k, &v)?);
     }
     Ok(Opened {
+        migrated_from,
         next_id,
         registry,
         country_code,
@@ -220,7 +232,11 @@ pub(crate) fn count_rows(engine: &Engine) -> Result<BTreeMap<(u8, u16), u64>, St
     Ok(counts)
 }
 
-/// Migrates the format `from` to `from + 1`, in one atomic batch.
+/// Rows written per batch by a migration step that writes many.
+const MIGRATION_BATCH: usize = 10_000;
+
+/// Migrates the format `from` to `from + 1`. The format changes in the
+/// step's last batch, after every row of the new format is written.
 fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
     let mut b = WriteBatch::default();
     match from {
@@ -230,7 +246,11 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
             }
         }
         2 => {
+            // Timeline rows in bounded batches (a large store has millions);
+            // the format changes only with the last one, so a crash part-way
+            // leaves format 2 and the next upgrade writes them again.
             let prefix = [keys::ADJ];
+            let mut n = 0;
             for row in engine.scan_prefix(&prefix) {
                 let (k, _) = row?;
                 let Some(a) = keys::parse_adj(&k) else {
@@ -246,6 +266,10 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
                         keys::timeline(a.id, r.interaction_time(), a.other),
                         codec::MARKER,
                     );
+                    n += 1;
+                    if n % MIGRATION_BATCH == 0 {
+                        engine.apply(std::mem::take(&mut b))?;
+                    }
                 }
             }
         }

@@ -49,9 +49,21 @@ pub struct DbBuilder {
     context_options: crate::context::ContextOptions,
     retention: crate::changes::Retention,
     change_log: bool,
+    upgrade: bool,
 }
 
 impl DbBuilder {
+    /// Migrate a database of an older format to the current one on open
+    /// (default `false`: an older database is refused with
+    /// [`OpenError::OlderFormat`] and left untouched, so that a read never
+    /// rewrites it). `kith upgrade` opens with this set. Each migration step
+    /// writes in bounded batches and changes the format last; a crash
+    /// part-way leaves the old format, and the next upgrade runs again.
+    pub fn upgrade(mut self, upgrade: bool) -> DbBuilder {
+        self.upgrade = upgrade;
+        self
+    }
+
     /// Whether commits write the change log (default `true`). Off, commits
     /// write only their data: followers and consumer groups see nothing of
     /// them (the log does not say that it missed them), so turn it off only
@@ -174,6 +186,8 @@ pub(crate) struct Inner {
     pub(crate) commits: AtomicU64,
     /// Whether commits write the change log (see [`DbBuilder::change_log`]).
     pub(crate) change_log: bool,
+    /// The format this handle migrated the database from, if it did.
+    pub(crate) migrated_from: Option<u32>,
     /// Serializes changes to consumer groups.
     pub(crate) groups: Mutex<()>,
     /// Tells the background trimmer to stop.
@@ -216,6 +230,7 @@ impl Db {
             context_options: crate::context::ContextOptions::default(),
             retention: crate::changes::Retention::default(),
             change_log: true,
+            upgrade: false,
         }
     }
 
@@ -275,7 +290,8 @@ impl Db {
                 Err(other) => return Err(OpenError::Storage(other.into())),
             }
         };
-        let opened = format::open_or_create(&engine, b.path.as_deref(), &b.country_code)?;
+        let opened =
+            format::open_or_create(&engine, b.path.as_deref(), &b.country_code, b.upgrade)?;
         let (last, trimmed) = crate::changes::log::positions(&engine)?;
         let db = Db {
             inner: Arc::new(Inner {
@@ -293,6 +309,7 @@ impl Db {
                 flushed: Mutex::new(0),
                 commits: AtomicU64::new(0),
                 change_log: b.change_log,
+                migrated_from: opened.migrated_from,
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -325,6 +342,17 @@ impl Db {
     /// The directory of the database (`None` for a temporary one).
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
+    }
+
+    /// The format this handle migrated the database from when it opened it
+    /// (`None`: it was current). See [`DbBuilder::upgrade`].
+    pub fn migrated_from(&self) -> Option<u32> {
+        self.inner.migrated_from
+    }
+
+    /// The format this build writes.
+    pub fn format_version() -> u32 {
+        format::CURRENT_FORMAT
     }
 
     /// The durability mode this handle was opened with.

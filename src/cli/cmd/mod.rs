@@ -9,3 +9,4 @@ pub(crate) mod queries;
 pub(crate) mod read;
 pub(crate) mod resolution;
 pub(crate) mod serve;
+pub(crate) mod upgrade;
