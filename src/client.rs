@@ -16,9 +16,10 @@
 use crate::index::Index;
 use crate::json;
 use crate::model::{
-    Direction, EdgeProps, Entity, EntityId, ExternalId, Neighbour, NewEntity, Patch, RelKind,
+    Direction, EdgeProps, EntityId, ExternalId, Neighbour, NewEntity, Patch, RelKind,
 };
 use crate::resp::{parse_reply, Frame, Limits};
+use crate::Entity;
 use crate::Stats;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

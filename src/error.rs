@@ -208,7 +208,7 @@ pub enum Error {
     Storage(#[from] StorageError),
     /// From the change log or a consumer group.
     #[error(transparent)]
-    Feed(#[from] crate::changes::FeedError),
+    Feed(#[from] crate::db::changes::FeedError),
     /// From identity resolution.
     #[error(transparent)]
     Resolve(#[from] crate::resolve::ResolveError),

@@ -14,9 +14,10 @@
 //! are tagged so that they keep their type.
 
 use crate::model::{
-    Attrs, Date, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId,
-    Neighbour, RelKind, Timestamp, Value,
+    Attrs, Date, Direction, EdgeProps, EntityId, EntityKind, EntityRecord, ExternalId, Neighbour,
+    RelKind, Timestamp, Value,
 };
+use crate::Entity;
 use serde_json::{json, Map, Value as J};
 
 /// Attributes as a JSON object.
@@ -342,7 +343,8 @@ impl<'a, F: Fn(u16) -> String> crate::model::EntityVisitor<'a> for JsonSink<'_, 
 
 mod fast {
     //! `Serialize` views over borrowed entity data.
-    use crate::model::{Entity, ValueRef};
+    use crate::model::ValueRef;
+    use crate::Entity;
     use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
     pub(super) struct EntityJson<'a> {

@@ -34,7 +34,6 @@
 
 #![deny(missing_docs)]
 
-mod changes;
 #[cfg(feature = "server")]
 pub mod client;
 mod context;
@@ -57,13 +56,13 @@ pub mod server;
 mod storage;
 pub mod traverse;
 
-pub use changes::{
-    AttrChange, Change, ChangeEntry, ChangeId, ChangeSet, Changes, ClaimOptions, ConsumerInfo,
-    FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention,
-};
 pub use context::{
     ContextError, ContextOptions, CustomerContext, DerivedFigures, HouseholdSummary, OpenItem,
     ProfileAttribute, RelatedParty,
+};
+pub use db::changes::{
+    AttrChange, Change, ChangeEntry, ChangeId, ChangeSet, Changes, ClaimOptions, ConsumerInfo,
+    FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention,
 };
 pub use db::{
     CheckReport, Commit, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
@@ -73,9 +72,10 @@ pub use error::{Cause, Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
 pub use model::attrs;
 pub use model::{
-    Attrs, Date, Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityVisitor,
-    ExternalId, Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
+    Attrs, Date, Decimal, Direction, EdgeProps, EntityId, EntityKind, EntityVisitor, ExternalId,
+    Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
 };
+pub use storage::Entity;
 
 /// The README's tour of the API, compiled and run as a doctest from the
 /// README itself, so that the two cannot drift.

@@ -5,18 +5,14 @@
 //! Assembly uses `Db`'s public reads; the cache is told of every write by
 //! `db/write.rs`.
 
-mod cache;
-
-pub(crate) use cache::ContextCache;
-
 use crate::error::ReadError;
 use crate::model::attrs as a;
 use crate::model::{
-    Decimal, Direction, EdgeProps, Entity, EntityId, EntityKind, ExternalId, RelKind, Timestamp,
-    Value,
+    Decimal, Direction, EdgeProps, EntityId, EntityKind, ExternalId, RelKind, Timestamp, Value,
 };
 use crate::traverse::AccountHolding;
 use crate::Db;
+use crate::Entity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -162,22 +158,56 @@ fn add(total: &mut Decimal, d: Decimal) {
     *total = total.checked_add(d).unwrap_or(*total);
 }
 
+impl crate::DbBuilder {
+    /// How many assembled customer contexts to keep (default 10,000; 0 turns
+    /// the cache off).
+    pub fn context_cache(mut self, capacity: usize) -> crate::DbBuilder {
+        self.view_cache = capacity;
+        self
+    }
+
+    /// How customer contexts are assembled (how many interactions, …).
+    pub fn context_options(mut self, options: ContextOptions) -> crate::DbBuilder {
+        self.view_options = Some(Arc::new(options));
+        self
+    }
+}
+
 impl Db {
+    /// The context cached for `id`, if a current one is.
+    fn cached_context(&self, id: EntityId) -> Option<Arc<CustomerContext>> {
+        self.inner.views.get(id)?.downcast::<CustomerContext>().ok()
+    }
+
+    /// How many customer contexts the cache holds now.
+    pub fn cached_contexts(&self) -> usize {
+        self.inner.views.len()
+    }
+
     /// The customer context of `id`, from the cache when it holds a current
-    /// one, assembled (and cached) otherwise.
+    /// one, assembled (and cached) otherwise. The cache drops a context when
+    /// a commit touches any entity it was assembled from.
     pub fn context(&self, id: EntityId) -> Result<Arc<CustomerContext>, ContextError> {
-        let cache = &self.inner.contexts;
-        if let Some(c) = cache.get(id) {
+        if let Some(c) = self.cached_context(id) {
             return Ok(c);
         }
         // A merged customer's id is a redirect to its survivor.
         let id = self.follow_merges(id)?;
-        if let Some(c) = cache.get(id) {
+        if let Some(c) = self.cached_context(id) {
             return Ok(c);
         }
+        let cache = &self.inner.views;
         let epoch = cache.epoch();
-        let ctx = Arc::new(self.context_uncached(id, &self.inner.context_options)?);
-        cache.insert_if_unchanged(id, ctx.clone(), epoch);
+        let default = ContextOptions::default();
+        let opts = self
+            .inner
+            .view_options
+            .as_ref()
+            .and_then(|o| o.downcast_ref::<ContextOptions>())
+            .unwrap_or(&default);
+        let ctx = Arc::new(self.context_uncached(id, opts)?);
+        let reads = ctx.reads.iter().copied().collect();
+        cache.insert_if_unchanged(id, ctx.clone(), reads, epoch);
         Ok(ctx)
     }
 

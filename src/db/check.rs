@@ -1,7 +1,7 @@
 //! Integrity check: every row cross-checked against the rows it implies.
 
 use super::Db;
-use crate::changes::ChangeId;
+use crate::db::changes::ChangeId;
 use crate::error::StorageError;
 use crate::index::{self, Index};
 use crate::model::{EntityId, ExternalId};
@@ -381,7 +381,7 @@ impl Db {
     /// Reads the whole store; it does not block writers, so run it on a
     /// quiet database for an exact answer.
     pub fn check(&self) -> Result<CheckReport, StorageError> {
-        let (log_last, trimmed) = crate::changes::log::positions(&self.inner.engine)?;
+        let (log_last, trimmed) = crate::db::changes::log::positions(&self.inner.engine)?;
         let mut c = Checker {
             db: self,
             report: CheckReport::default(),

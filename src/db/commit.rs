@@ -4,7 +4,7 @@
 
 use super::tx::Transaction;
 use super::Db;
-use crate::changes::{self, Change, ChangeSet};
+use crate::db::changes::{self, Change, ChangeSet};
 use crate::error::{StorageError, WriteError};
 use crate::model::{Direction, EntityId, EntityKind, RelKind};
 use crate::storage::{codec, keys};
@@ -135,7 +135,7 @@ impl Db {
                 r.insert(space, code, &name);
             }
         }
-        self.inner.contexts.invalidate(touched.iter().copied());
+        self.inner.views.invalidate(touched.iter().copied());
         if self.inner.durability != crate::Durability::Immediate {
             self.inner.feed.publish(new_last);
         }

@@ -89,7 +89,7 @@ fn read_text(engine: &Engine, name: &str) -> Result<Option<String>, StorageError
 /// The positions of an empty change log.
 fn empty_log(b: &mut WriteBatch) {
     b.put(
-        keys::meta(crate::changes::log::META_CHANGE_TRIMMED),
+        keys::meta(crate::db::changes::log::META_CHANGE_TRIMMED),
         codec::encode_pair(0, 0),
     );
 }

@@ -1,10 +1,12 @@
 //! The public database handle: opening, options, the kind registry.
 
+pub(crate) mod changes;
 mod check;
 mod commit;
 mod format;
 mod read;
 mod tx;
+pub(crate) mod views;
 mod write;
 
 pub use check::{CheckReport, Violation};
@@ -45,9 +47,11 @@ pub struct DbBuilder {
     cache_bytes: u64,
     durability: Durability,
     country_code: String,
-    context_cache: usize,
-    context_options: crate::context::ContextOptions,
-    retention: crate::changes::Retention,
+    /// How many derived views (customer contexts) to cache.
+    pub(crate) view_cache: usize,
+    /// Options of the derived views, set by the layer that builds them.
+    pub(crate) view_options: Option<views::View>,
+    retention: crate::db::changes::Retention,
     change_log: bool,
     upgrade: bool,
 }
@@ -75,21 +79,8 @@ impl DbBuilder {
 
     /// How much of the change log to keep (default: 10,000,000 changes and
     /// 7 days, whichever is smaller).
-    pub fn retention(mut self, retention: crate::changes::Retention) -> DbBuilder {
+    pub fn retention(mut self, retention: crate::db::changes::Retention) -> DbBuilder {
         self.retention = retention;
-        self
-    }
-
-    /// How many assembled customer contexts to keep (default 10,000; 0 turns
-    /// the cache off).
-    pub fn context_cache(mut self, capacity: usize) -> DbBuilder {
-        self.context_cache = capacity;
-        self
-    }
-
-    /// How customer contexts are assembled (how many interactions, …).
-    pub fn context_options(mut self, options: crate::context::ContextOptions) -> DbBuilder {
-        self.context_options = options;
         self
     }
 
@@ -176,10 +167,13 @@ pub(crate) struct Inner {
     pub(crate) durability: Durability,
     pub(crate) country_code: String,
     pub(crate) path: Option<PathBuf>,
-    pub(crate) contexts: crate::context::ContextCache,
-    pub(crate) context_options: crate::context::ContextOptions,
+    /// Views derived from stored entities (customer contexts), dropped by
+    /// the commits that touch what they read.
+    pub(crate) views: views::ViewCache,
+    /// Their options, as the layer that builds them set them.
+    pub(crate) view_options: Option<views::View>,
     /// The change log's positions and its followers.
-    pub(crate) feed: crate::changes::FeedState,
+    pub(crate) feed: crate::db::changes::FeedState,
     /// The last change made durable by a flush (group commit).
     pub(crate) flushed: Mutex<u64>,
     /// Commits applied so far (this handle's count; group commit flushes up to one).
@@ -226,9 +220,9 @@ impl Db {
             cache_bytes: 512 << 20,
             durability: Durability::Immediate,
             country_code: "1".to_string(),
-            context_cache: 10_000,
-            context_options: crate::context::ContextOptions::default(),
-            retention: crate::changes::Retention::default(),
+            view_cache: 10_000,
+            view_options: None,
+            retention: crate::db::changes::Retention::default(),
             change_log: true,
             upgrade: false,
         }
@@ -292,7 +286,7 @@ impl Db {
         };
         let opened =
             format::open_or_create(&engine, b.path.as_deref(), &b.country_code, b.upgrade)?;
-        let (last, trimmed) = crate::changes::log::positions(&engine)?;
+        let (last, trimmed) = crate::db::changes::log::positions(&engine)?;
         let db = Db {
             inner: Arc::new(Inner {
                 engine,
@@ -303,9 +297,9 @@ impl Db {
                 durability: b.durability,
                 country_code: opened.country_code,
                 path: b.path,
-                contexts: crate::context::ContextCache::new(b.context_cache),
-                context_options: b.context_options,
-                feed: crate::changes::FeedState::new(last, trimmed, b.retention),
+                views: views::ViewCache::new(b.view_cache),
+                view_options: b.view_options,
+                feed: crate::db::changes::FeedState::new(last, trimmed, b.retention),
                 flushed: Mutex::new(0),
                 commits: AtomicU64::new(0),
                 change_log: b.change_log,
@@ -363,11 +357,6 @@ impl Db {
     /// The default country calling code of the phone index.
     pub fn default_country_code(&self) -> &str {
         &self.inner.country_code
-    }
-
-    /// How many customer contexts the cache holds now.
-    pub fn cached_contexts(&self) -> usize {
-        self.inner.contexts.len()
     }
 
     /// Makes every write so far durable.

@@ -4,7 +4,8 @@
 use super::Db;
 use crate::error::{ReadError, StorageError};
 use crate::index::Index;
-use crate::model::{Direction, Entity, EntityId, EntityKind, Neighbour, RelKind, Timestamp};
+use crate::model::{Direction, EntityId, EntityKind, Neighbour, RelKind, Timestamp};
+use crate::storage::Entity;
 use crate::storage::{codec, keys, Bytes, Engine, Source};
 use std::collections::BTreeMap;
 

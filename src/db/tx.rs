@@ -8,13 +8,14 @@
 
 use super::read::{read_api, Reader};
 use super::Db;
-use crate::changes::{AttrChange, Change};
+use crate::db::changes::{AttrChange, Change};
 use crate::error::{ReadError, StorageError, WriteError};
 use crate::index::{self, Index};
 use crate::model::{
-    Attrs, Direction, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId, Neighbour,
+    Attrs, Direction, EdgeProps, EntityId, EntityKind, EntityRecord, ExternalId, Neighbour,
     NewEntity, Patch, RelKind, Timestamp, FIRST_USER_CODE,
 };
+use crate::storage::Entity;
 use crate::storage::{codec, keys, Overlay, Source};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;

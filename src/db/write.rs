@@ -4,8 +4,9 @@
 use super::tx::prepare_record;
 use super::Db;
 use crate::error::WriteError;
-use crate::model::{EdgeProps, Entity, EntityId, EntityRecord, NewEntity, Patch, RelKind};
+use crate::model::{EdgeProps, EntityId, EntityRecord, NewEntity, Patch, RelKind};
 use crate::storage::keys;
+use crate::storage::Entity;
 
 impl Db {
     /// Starts a set of creates and relationships that [`WriteSet::commit`]

@@ -6,8 +6,9 @@
 use super::compare::PARTY_KIND;
 use super::ResolveError;
 use crate::model::attrs as a;
-use crate::model::{Attrs, Entity, EntityId, ExternalId, Patch, Timestamp, Value};
+use crate::model::{Attrs, EntityId, ExternalId, Patch, Timestamp, Value};
 use crate::Db;
+use crate::Entity;
 use std::collections::BTreeMap;
 
 /// Where one golden attribute of a customer came from.

@@ -4,10 +4,11 @@
 //! frozen once released: a new layout gets a new `…V2` type and a new version
 //! byte, and the decoder upgrades old values on read.
 
+use super::entity::Entity;
 use super::Bytes;
 use crate::error::StorageError;
 use crate::model::{
-    Attrs, EdgeProps, Entity, EntityId, EntityKind, EntityRecord, ExternalId, Timestamp, ValueRef,
+    Attrs, EdgeProps, EntityId, EntityKind, EntityRecord, ExternalId, Timestamp, ValueRef,
 };
 use bincode::Options;
 use serde::{Deserialize, Serialize};
@@ -377,18 +378,15 @@ pub const CHANGE_V1: u8 = 1;
 
 /// A change-log row: every change of one commit, in order (the row's key
 /// holds the commit's milliseconds and first sequence number).
-pub fn encode_commit(changes: &[crate::changes::Change]) -> Vec<u8> {
+pub fn encode_commit(changes: &[crate::model::Change]) -> Vec<u8> {
     versioned(CHANGE_V1, &changes)
 }
 
 /// Decodes a change-log row.
-pub fn decode_commit(
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<Vec<crate::changes::Change>, StorageError> {
+pub fn decode_commit(key: &[u8], bytes: &[u8]) -> Result<Vec<crate::model::Change>, StorageError> {
     match split(key, bytes)? {
         (CHANGE_V1, rest) => {
-            let v: Vec<crate::changes::Change> = options()
+            let v: Vec<crate::model::Change> = options()
                 .deserialize(rest)
                 .map_err(|e| corrupt(key, format!("commit does not decode: {e}")))?;
             if v.is_empty() {
@@ -548,7 +546,7 @@ mod tests {
 #[cfg(test)]
 mod change_tests {
     use super::*;
-    use crate::changes::{AttrChange, Change};
+    use crate::model::{AttrChange, Change};
     use crate::model::{EntityId, Value};
 
     /// Golden bytes of change-log rows: if this fails, the stored format of

@@ -1,16 +1,19 @@
-//! Storage: the only part of kith that touches the key-value engine.
+//! Storage: the only part of kith that touches the key-value engine, and the
+//! zero-copy view of what it stores (`Entity`).
 //!
 //! `engine` wraps sled; `keys` encodes keys; `codec` encodes values with a
 //! version byte. Nothing here is public outside the crate.
 
 pub(crate) mod codec;
 pub(crate) mod engine;
+pub(crate) mod entity;
 pub(crate) mod keys;
 pub(crate) mod overlay;
 
 pub(crate) use engine::{
     looks_like_engine_dir, prefix_end, Bytes, Engine, EngineConfig, EngineError, Source, WriteBatch,
 };
+pub use entity::Entity;
 pub(crate) use overlay::Overlay;
 
 /// A raw copy of some entity rows in a temporary engine of their own: the

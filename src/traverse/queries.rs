@@ -4,8 +4,9 @@
 use super::{Follow, TraverseError, TraverseSpec};
 use crate::index::Index;
 use crate::model::attrs as a;
-use crate::model::{Decimal, Direction, Entity, EntityId, EntityKind, RelKind, Value};
+use crate::model::{Decimal, Direction, EntityId, EntityKind, RelKind, Value};
 use crate::Db;
+use crate::Entity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// An account held by a party, with the holder's role.

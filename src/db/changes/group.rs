@@ -4,9 +4,9 @@
 //! is Redis Streams' consumer groups; the wire commands map onto these
 //! methods one to one.
 
-use super::event::{ChangeEntry, ChangeId};
 use super::log::{now_ms, Changes, FeedError};
 use crate::error::StorageError;
+use crate::model::{ChangeEntry, ChangeId};
 use crate::storage::codec::{self, ConsumerV1, GroupV1, PendingV1};
 use crate::storage::{keys, WriteBatch};
 

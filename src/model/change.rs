@@ -66,7 +66,7 @@ pub struct AttrChange {
 /// One change to the database, as the change log records it.
 ///
 /// Stored as is (after a version byte): variants are only ever appended and
-/// fields never change; `tests` in `changes/log.rs` hold golden bytes.
+/// fields never change; `storage::codec` holds their golden bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Change {

@@ -3,16 +3,15 @@
 //! and consumed by named groups whose positions and pending lists are
 //! stored in the database (the model of Redis Streams' consumer groups).
 //!
-//! Layout: `event.rs` is what a change is; `log.rs` reads the log, follows
+//! Layout: what a change is lives with the data model (`model/change.rs`); `log.rs` reads the log, follows
 //! it and trims it; `group.rs` holds the consumer groups. The rows
 //! themselves are written by the database's one write path
 //! (`db/commit.rs`).
 
-mod event;
 mod group;
 pub(crate) mod log;
 
-pub use event::{AttrChange, Change, ChangeEntry, ChangeId};
+pub use crate::model::{AttrChange, Change, ChangeEntry, ChangeId};
 pub use group::{ClaimOptions, ConsumerInfo, GroupInfo, GroupRead, PendingEntry, PendingSummary};
 pub use log::{ChangeSet, Changes, FeedError, Follow, Retention};
 

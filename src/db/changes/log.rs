@@ -1,8 +1,8 @@
 //! Reading, following and trimming the change log.
 
-use super::event::{Change, ChangeEntry, ChangeId};
 use crate::error::StorageError;
 use crate::model::EntityId;
+use crate::model::{Change, ChangeEntry, ChangeId};
 use crate::storage::{codec, keys, Source};
 use crate::Db;
 use parking_lot::{Condvar, Mutex};

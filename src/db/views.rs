@@ -1,21 +1,32 @@
-//! A bounded cache of assembled contexts, invalidated by writes.
+//! A bounded cache of views derived from stored entities (the customer
+//! context is one), invalidated by commits.
 //!
-//! Each cached context records every entity it was built from. A write tells
-//! the cache which entities it touched (the entities written, and both ends
-//! of every relationship added or removed); every context built from one of
-//! them is dropped. A context assembled while any write happened is not
-//! cached (a write epoch is compared before inserting), so a reader can never
-//! cache a view older than a write that already invalidated.
+//! Each cached view records every entity it was built from. Every commit's
+//! change set names the entities whose rows it changed; every view built
+//! from one of them is dropped. A view assembled while any commit happened is
+//! not cached (a commit epoch is compared before inserting), so a reader can
+//! never cache a view older than a commit that already invalidated it. The
+//! cache knows nothing of what a view is: the layer above stores its own
+//! type and reads it back.
 
-use super::CustomerContext;
 use crate::model::EntityId;
 use parking_lot::Mutex;
+use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// A cached view: any type of the layer above.
+pub(crate) type View = Arc<dyn Any + Send + Sync>;
+
+struct Entry {
+    view: View,
+    reads: Vec<EntityId>,
+    stamp: u64,
+}
+
 struct Inner {
-    entries: HashMap<EntityId, (Arc<CustomerContext>, u64)>,
+    entries: HashMap<EntityId, Entry>,
     /// entity -> contexts built from it.
     dependents: HashMap<EntityId, HashSet<EntityId>>,
     /// Insertion / use order, for eviction (entries may be stale; the stamp tells).
@@ -23,15 +34,15 @@ struct Inner {
     stamp: u64,
 }
 
-pub(crate) struct ContextCache {
+pub(crate) struct ViewCache {
     capacity: usize,
     epoch: AtomicU64,
     inner: Mutex<Inner>,
 }
 
-impl ContextCache {
-    pub(crate) fn new(capacity: usize) -> ContextCache {
-        ContextCache {
+impl ViewCache {
+    pub(crate) fn new(capacity: usize) -> ViewCache {
+        ViewCache {
             capacity,
             epoch: AtomicU64::new(0),
             inner: Mutex::new(Inner {
@@ -48,7 +59,7 @@ impl ContextCache {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn get(&self, id: EntityId) -> Option<Arc<CustomerContext>> {
+    pub(crate) fn get(&self, id: EntityId) -> Option<View> {
         if self.capacity == 0 {
             return None;
         }
@@ -56,21 +67,28 @@ impl ContextCache {
         let inner = &mut *g;
         inner.stamp += 1;
         let stamp = inner.stamp;
-        let (ctx, s) = inner.entries.get_mut(&id)?;
-        *s = stamp;
-        let ctx = ctx.clone();
+        let e = inner.entries.get_mut(&id)?;
+        e.stamp = stamp;
+        let ctx = e.view.clone();
         inner.order.push_back((id, stamp));
         if inner.order.len() > 4 * self.capacity.max(16) {
             let entries = &inner.entries;
             inner
                 .order
-                .retain(|(i, s)| entries.get(i).is_some_and(|e| e.1 == *s));
+                .retain(|(i, s)| entries.get(i).is_some_and(|e| e.stamp == *s));
         }
         Some(ctx)
     }
 
-    /// Caches `ctx` unless a write happened since `epoch` was read.
-    pub(crate) fn insert_if_unchanged(&self, id: EntityId, ctx: Arc<CustomerContext>, epoch: u64) {
+    /// Caches `view`, built from the entities `reads`, unless a commit
+    /// happened since `epoch` was read.
+    pub(crate) fn insert_if_unchanged(
+        &self,
+        id: EntityId,
+        view: View,
+        reads: Vec<EntityId>,
+        epoch: u64,
+    ) {
         if self.capacity == 0 {
             return;
         }
@@ -82,24 +100,24 @@ impl ContextCache {
         Self::remove(inner, id);
         inner.stamp += 1;
         let stamp = inner.stamp;
-        for dep in &ctx.reads {
+        for dep in &reads {
             inner.dependents.entry(*dep).or_default().insert(id);
         }
-        inner.entries.insert(id, (ctx, stamp));
+        inner.entries.insert(id, Entry { view, reads, stamp });
         inner.order.push_back((id, stamp));
         while inner.entries.len() > self.capacity {
             let Some((victim, s)) = inner.order.pop_front() else {
                 break;
             };
-            if inner.entries.get(&victim).is_some_and(|e| e.1 == s) {
+            if inner.entries.get(&victim).is_some_and(|e| e.stamp == s) {
                 Self::remove(inner, victim);
             }
         }
     }
 
     fn remove(inner: &mut Inner, id: EntityId) {
-        if let Some((ctx, _)) = inner.entries.remove(&id) {
-            for dep in &ctx.reads {
+        if let Some(e) = inner.entries.remove(&id) {
+            for dep in &e.reads {
                 if let Some(set) = inner.dependents.get_mut(dep) {
                     set.remove(&id);
                     if set.is_empty() {
@@ -110,7 +128,7 @@ impl ContextCache {
         }
     }
 
-    /// Called after every write with the entities it touched.
+    /// Called after every commit with the entities it touched.
     pub(crate) fn invalidate(&self, touched: impl IntoIterator<Item = EntityId>) {
         let mut g = self.inner.lock();
         self.epoch.fetch_add(1, Ordering::SeqCst);
