@@ -247,6 +247,12 @@ enum Command {
         /// share one flush (group commit). 1 gives one flush per write.
         #[arg(long, default_value_t = 32)]
         write_threads: usize,
+        /// Keep at most this many changes in the change log (0: no limit by count).
+        #[arg(long, default_value_t = 10_000_000)]
+        retain_changes: u64,
+        /// Keep changes at most this many hours (0: no limit by age).
+        #[arg(long, default_value_t = 168)]
+        retain_hours: u64,
     },
     /// Measure lookup latency on this database, in-process.
     Bench {
@@ -562,6 +568,8 @@ fn dispatch(cli: Cli) -> CliResult {
             prewarm,
             cache_mib,
             write_threads,
+            retain_changes,
+            retain_hours,
         } => cmd::serve::serve(
             &db_dir,
             listen,
@@ -573,6 +581,8 @@ fn dispatch(cli: Cli) -> CliResult {
             prewarm,
             cache_mib,
             write_threads,
+            retain_changes,
+            retain_hours,
         ),
         Command::Bench {
             workload,

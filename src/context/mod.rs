@@ -137,7 +137,7 @@ impl Default for ContextOptions {
 }
 
 const DEPOSITS: &[&str] = &["checking", "savings", "brokerage", "deposit"];
-const CREDIT: &[&str] = &["loan", "mortgage", "card", "credit_line"];
+const CREDIT: &[&str] = a::CREDIT_PRODUCTS;
 /// Account statuses that make an account an open item.
 const TROUBLED: &[&str] = &[
     "delinquent",
@@ -146,13 +146,6 @@ const TROUBLED: &[&str] = &[
     "charged_off",
     "disputed",
 ];
-
-fn role(p: &EdgeProps) -> Option<String> {
-    p.attrs
-        .get(a::ROLE)
-        .and_then(Value::as_text)
-        .map(str::to_string)
-}
 
 fn add(total: &mut Decimal, d: Decimal) {
     *total = total.checked_add(d).unwrap_or(*total);
@@ -304,7 +297,7 @@ impl Db {
             }
             accounts.push(AccountHolding {
                 account: acct,
-                role: role(&n.props),
+                role: n.props.role(),
             });
         }
 
@@ -321,7 +314,7 @@ impl Db {
             for m in self.neighbours(n.id, RelKind::MEMBER_OF, Direction::In)? {
                 reads.insert(m.id);
                 if let Some(p) = self.get(m.id)? {
-                    members.push((p, role(&m.props)));
+                    members.push((p, m.props.role()));
                 }
                 for o in self.neighbour_ids(m.id, RelKind::OWNS, Direction::Out)? {
                     reads.insert(o);
@@ -340,7 +333,7 @@ impl Db {
             }
             households.push(HouseholdSummary {
                 household,
-                role: role(&n.props),
+                role: n.props.role(),
                 members,
                 totals,
             });

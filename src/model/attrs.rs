@@ -49,6 +49,9 @@ pub const TIER: &str = "tier";
 pub const NAME: &str = "name";
 /// Account product type: checking, savings, mortgage, loan, card, brokerage.
 pub const PRODUCT_TYPE: &str = "product_type";
+/// The product types that are credit (their balance is owed): the context's
+/// credit figure and the exposure of guarantor networks and groups.
+pub const CREDIT_PRODUCTS: &[&str] = &["loan", "mortgage", "card", "credit_line"];
 /// Account number; indexed.
 pub const ACCOUNT_NUMBER: &str = "account_number";
 /// Account balance (a decimal value, never a float).

@@ -208,6 +208,14 @@ impl EdgeProps {
         self
     }
 
+    /// Its `role` attribute (primary, joint, head, …), if it has one.
+    pub fn role(&self) -> Option<String> {
+        self.attrs
+            .get(super::attrs::ROLE)
+            .and_then(Value::as_text)
+            .map(str::to_string)
+    }
+
     /// Whether the relationship holds on `day`.
     pub fn holds_on(&self, day: Date) -> bool {
         self.since.is_none_or(|s| s <= day) && self.until.is_none_or(|u| day <= u)

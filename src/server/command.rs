@@ -136,20 +136,21 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static dyn Command> {
     table.get(std::str::from_utf8(upper).ok()?).copied()
 }
 
-/// Whether a request changes the database (it then runs off the event
-/// loop, so that its flush does not stall the worker's other connections).
-pub(crate) fn is_write(args: &[&[u8]]) -> bool {
-    args.first()
-        .and_then(|n| lookup(n))
-        .is_some_and(|c| c.writes())
-}
-
 /// Runs one request: authentication, arity, then the command.
 pub(crate) fn execute(cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+    execute_found(cx, args.first().and_then(|n| lookup(n)), args)
+}
+
+/// [`execute`] with the command already looked up (`None`: unknown).
+pub(crate) fn execute_found(
+    cx: &mut Context<'_>,
+    found: Option<&'static dyn Command>,
+    args: &[&[u8]],
+) -> Frame {
     let Some(name) = args.first() else {
         return Frame::Error("ERR empty command".into());
     };
-    let Some(cmd) = lookup(name) else {
+    let Some(cmd) = found else {
         let shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
         return Frame::Error(format!("ERR unknown command '{shown}'"));
     };

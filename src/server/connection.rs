@@ -173,7 +173,8 @@ impl Connection {
                     shared.total_commands.fetch_add(1, Ordering::Relaxed);
                     let input = &self.input[start..];
                     let args: Vec<&[u8]> = spans.into_iter().map(|r| &input[r]).collect();
-                    if command::is_write(&args) && self.session.authenticated {
+                    let found = command::lookup(args[0]);
+                    if found.is_some_and(|c| c.writes()) && self.session.authenticated {
                         // Writes run on the write pool: their flush must not
                         // stall this worker's other connections.
                         self.waiting = true;
@@ -191,7 +192,7 @@ impl Connection {
                         shared,
                         blocked: None,
                     };
-                    let reply = command::execute(&mut cx, &args);
+                    let reply = command::execute_found(&mut cx, found, &args);
                     if let Some(b) = cx.blocked.take() {
                         self.waiting = true;
                         shared.block(

@@ -112,14 +112,6 @@ pub struct SharedIdentifier {
     pub value: String,
 }
 
-fn role(props: &crate::model::EdgeProps) -> Option<String> {
-    props
-        .attrs
-        .get(a::ROLE)
-        .and_then(Value::as_text)
-        .map(str::to_string)
-}
-
 fn balance(e: &Entity) -> Decimal {
     e.attr(a::BALANCE)
         .and_then(|v| v.as_decimal())
@@ -128,10 +120,8 @@ fn balance(e: &Entity) -> Decimal {
 
 fn is_loan_like(e: &Entity) -> bool {
     e.kind == EntityKind::ACCOUNT
-        && matches!(
-            e.text(a::PRODUCT_TYPE),
-            Some("loan" | "mortgage" | "card" | "credit_line")
-        )
+        && e.text(a::PRODUCT_TYPE)
+            .is_some_and(|p| a::CREDIT_PRODUCTS.contains(&p))
 }
 
 fn add(total: &mut Decimal, d: Decimal) {
@@ -178,12 +168,12 @@ impl Db {
                     }
                     accounts.push(AccountHolding {
                         account,
-                        role: role(&o.props),
+                        role: o.props.role(),
                     });
                 }
                 members.push(HouseholdMember {
                     person,
-                    role: role(&m.props),
+                    role: m.props.role(),
                     accounts,
                 });
             }

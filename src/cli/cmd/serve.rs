@@ -16,6 +16,8 @@ pub(crate) fn serve(
     prewarm: bool,
     cache_mib: u64,
     write_threads: usize,
+    retain_changes: u64,
+    retain_hours: u64,
 ) -> CliResult {
     if write_threads == 0 {
         return Err("--write-threads must be at least 1".into());
@@ -24,10 +26,15 @@ pub(crate) fn serve(
         Some(ms) => Durability::Background { every_ms: ms },
         None => Durability::Immediate,
     };
+    let retention = kith::Retention {
+        max_changes: (retain_changes > 0).then_some(retain_changes),
+        max_age: (retain_hours > 0).then(|| std::time::Duration::from_secs(retain_hours * 3600)),
+    };
     let db = Db::builder()
         .path(db_dir)
         .cache_bytes(cache_mib << 20)
         .durability(durability)
+        .retention(retention)
         .open()?;
     if prewarm {
         eprintln!("prewarmed the page cache: {}", db.prewarm()?);
