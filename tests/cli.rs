@@ -572,3 +572,19 @@ fn upgrade_migrates_an_old_database_that_reads_refuse() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
     assert!(kith(&["--db", d, "stats"]).status.success());
 }
+
+#[test]
+fn a_generated_bank_skips_the_change_log_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, logged) in [(None, false), (Some("--change-log"), true)] {
+        let dir = tmp.path().join(if logged { "logged" } else { "plain" });
+        let d = dir.to_str().unwrap();
+        let mut args = vec!["--db", d, "generate", "--persons", "5"];
+        args.extend(flag);
+        assert!(kith(&args).status.success());
+        let o = kith(&["--db", d, "changes", "--count", "3"]);
+        assert!(o.status.success());
+        let lines = String::from_utf8_lossy(&o.stdout).lines().count();
+        assert_eq!(lines > 0, logged, "{flag:?}: {lines} changes");
+    }
+}

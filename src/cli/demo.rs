@@ -90,9 +90,12 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
     if fresh && dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
+    // A synthetic bulk load: nobody follows it, so it skips the change log
+    // (which would hold every generated entity).
     let db = Db::builder()
         .path(dir)
         .durability(Durability::Background { every_ms: 500 })
+        .change_log(false)
         .open()?;
     let existing = db.list(EntityKind::PERSON, None, 1)?.ids.len();
     if existing == 0 {

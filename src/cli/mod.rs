@@ -52,6 +52,11 @@ enum Command {
         /// Page cache in MiB (a larger cache loads large banks faster).
         #[arg(long, default_value_t = 512)]
         cache_mib: u64,
+        /// Also write the bulk load to the change log (by default a
+        /// synthetic bank is loaded without it: nobody follows it, and the
+        /// log would hold every generated entity).
+        #[arg(long)]
+        change_log: bool,
     },
     /// Write FEBRL-like person records with known truth (a `person` column)
     /// as CSV, for identity resolution's accuracy and speed at any size.
@@ -248,7 +253,7 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         write_threads: usize,
         /// Keep at most this many changes in the change log (0: no limit by count).
-        #[arg(long, default_value_t = 10_000_000)]
+        #[arg(long, default_value_t = 1_000_000)]
         retain_changes: u64,
         /// Keep changes at most this many hours (0: no limit by age).
         #[arg(long, default_value_t = 168)]
@@ -512,7 +517,8 @@ fn dispatch(cli: Cli) -> CliResult {
             seed,
             interactions,
             cache_mib,
-        } => cmd::generate::generate(&db_dir, persons, seed, interactions, cache_mib),
+            change_log,
+        } => cmd::generate::generate(&db_dir, persons, seed, interactions, cache_mib, change_log),
         Command::GenerateRecords { records, seed, out } => {
             cmd::generate::generate_records(records, seed, out)
         }

@@ -77,7 +77,7 @@ impl DbBuilder {
         self
     }
 
-    /// How much of the change log to keep (default: 10,000,000 changes and
+    /// How much of the change log to keep (default: 1,000,000 changes and
     /// 7 days, whichever is smaller).
     pub fn retention(mut self, retention: crate::db::changes::Retention) -> DbBuilder {
         self.retention = retention;

@@ -10,11 +10,13 @@ pub(crate) fn generate(
     seed: u64,
     interactions: u64,
     cache_mib: u64,
+    change_log: bool,
 ) -> CliResult {
     let db = Db::builder()
         .path(db_dir)
         .cache_bytes(cache_mib << 20)
         .durability(Durability::Background { every_ms: 1000 })
+        .change_log(change_log)
         .open()?;
     if db.stats()?.entities.values().any(|n| *n > 0) {
         return Err(format!(

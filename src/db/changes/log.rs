@@ -20,10 +20,10 @@ pub struct Retention {
 }
 
 impl Default for Retention {
-    /// 10,000,000 changes and 7 days, whichever is smaller.
+    /// 1,000,000 changes and 7 days, whichever is smaller.
     fn default() -> Retention {
         Retention {
-            max_changes: Some(10_000_000),
+            max_changes: Some(1_000_000),
             max_age: Some(Duration::from_secs(7 * 24 * 3600)),
         }
     }
