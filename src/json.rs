@@ -495,7 +495,7 @@ pub mod queries {
         })
     }
 
-    /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share"}], "consolidated_exposure", "truncated"}`
+    /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share"}], "consolidated_exposure", "truncated", "truncation": why or null}`
     pub fn group(g: &CorporateGroup) -> J {
         json!({
             "organization": g.organization.0,
@@ -508,6 +508,7 @@ pub mod queries {
             })).collect::<Vec<_>>(),
             "consolidated_exposure": crate::Value::Decimal(g.consolidated_exposure).to_json(),
             "truncated": g.truncated,
+            "truncation": g.truncation,
         })
     }
 

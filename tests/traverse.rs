@@ -362,3 +362,63 @@ fn dot_output_draws_the_neighbourhood() {
     );
     assert!(dot.trim_end().ends_with('}'));
 }
+
+#[test]
+fn corporate_groups_of_any_depth_with_cross_holdings_solved() {
+    let db = Db::temporary().unwrap();
+    let org = |n: String| {
+        db.create(NewEntity::organization().attr(attrs::ORGANIZATION_NAME, n))
+            .unwrap()
+    };
+    let share = |s: &str| EdgeProps::new().attr(attrs::SHARE, dec(s));
+    // A chain 25 deep, each holding 90% of the next: every member found, at
+    // its depth, with 0.9^depth.
+    let top = org("top".into());
+    let mut chain = vec![top];
+    for i in 1..=25 {
+        let c = org(format!("c{i}"));
+        rel(
+            &db,
+            c,
+            RelKind::SUBSIDIARY_OF,
+            *chain.last().unwrap(),
+            share("0.9"),
+        );
+        chain.push(c);
+    }
+    let g = db.group(chain[20]).unwrap();
+    assert_eq!(g.ultimate_parent, top);
+    assert_eq!(g.parents.len(), 20);
+    assert_eq!(g.members.len(), 26, "no hidden depth limit");
+    assert!(!g.truncated && g.truncation.is_none());
+    let deepest = g.members.iter().find(|m| m.id == chain[25]).unwrap();
+    assert_eq!(deepest.depth, 25);
+    let want = 0.9f64.powi(25);
+    let got: f64 = deepest.effective_share.to_string().parse().unwrap();
+    assert!((got - want).abs() < 1e-9, "{got} against {want}");
+    // Cross-holdings: top holds 50% of b; b holds 30% of c; c holds 20% of
+    // b. e(b) = 0.5 + 0.2 e(c), e(c) = 0.3 e(b): e(b) = 0.5 / 0.94.
+    let (b, c) = (org("b".into()), org("c".into()));
+    rel(&db, b, RelKind::SUBSIDIARY_OF, top, share("0.5"));
+    rel(&db, c, RelKind::SUBSIDIARY_OF, b, share("0.3"));
+    rel(&db, b, RelKind::SUBSIDIARY_OF, c, share("0.2"));
+    let g = db.group(top).unwrap();
+    let e = |id| -> f64 {
+        g.members
+            .iter()
+            .find(|m| m.id == id)
+            .unwrap()
+            .effective_share
+            .to_string()
+            .parse()
+            .unwrap()
+    };
+    assert!((e(b) - 0.5 / 0.94).abs() < 1e-9, "{}", e(b));
+    assert!((e(c) - 0.3 * 0.5 / 0.94).abs() < 1e-9, "{}", e(c));
+    assert!(!g.truncated);
+    // A limit cuts the group and says so.
+    let cut = db.group_at_most(top, 10).unwrap();
+    assert_eq!(cut.members.len(), 10);
+    assert!(cut.truncated);
+    assert!(cut.truncation.unwrap().contains("more than 10 members"));
+}

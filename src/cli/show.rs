@@ -207,7 +207,10 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
     println!(
         "consolidated exposure: {}{}",
         g.consolidated_exposure,
-        if g.truncated { " (truncated)" } else { "" }
+        match &g.truncation {
+            Some(why) => format!(" (truncated: {why})"),
+            None => String::new(),
+        }
     );
     Ok(())
 }

@@ -97,9 +97,19 @@ pub struct CorporateGroup {
     pub members: Vec<GroupMember>,
     /// Sum of balances of loan-like accounts (loan, mortgage, card) owned by members.
     pub consolidated_exposure: Decimal,
-    /// Whether a traversal limit cut the group short.
+    /// Whether a limit cut the group short (see `truncation`).
     pub truncated: bool,
+    /// What was cut and why, when `truncated`.
+    pub truncation: Option<String>,
 }
+
+/// Most members a corporate group answer holds; a larger group is cut
+/// there and says so (`truncated`, `truncation`).
+pub const MAX_GROUP_MEMBERS: usize = 100_000;
+
+/// Rounds of the effective-share iteration before a group whose shares do
+/// not settle (a cycle of full ownership) is reported as not converged.
+const SHARE_ROUNDS: usize = 1_000;
 
 /// Another party sharing an identifier with the one asked about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,22 +257,58 @@ impl Db {
     }
 
     /// The corporate group of an organization: parents up to the ultimate
-    /// parent, every subsidiary below it with the ultimate parent's effective
-    /// share, and the consolidated exposure. `SUBSIDIARY_OF` points from a
-    /// subsidiary to its parent, with a `share` property (1 when missing).
+    /// parent, every subsidiary below it at any depth with the ultimate
+    /// parent's effective share, and the consolidated exposure.
+    /// `SUBSIDIARY_OF` points from a subsidiary to its parent, with a `share`
+    /// property (1 when missing). No depth limit: the walk ends where the
+    /// structure does (cross-holdings terminate), or at
+    /// [`MAX_GROUP_MEMBERS`], which sets `truncated` and says so.
     pub fn group(&self, id: EntityId) -> Result<CorporateGroup, TraverseError> {
+        self.group_at_most(id, MAX_GROUP_MEMBERS)
+    }
+
+    /// [`Db::group`] holding at most `max_members` members.
+    pub fn group_at_most(
+        &self,
+        id: EntityId,
+        max_members: usize,
+    ) -> Result<CorporateGroup, TraverseError> {
         self.entity_or_missing(id)?;
-        let share_of = |p: &crate::model::EdgeProps| {
-            p.attrs
-                .get(a::SHARE)
-                .and_then(Value::as_decimal)
-                .unwrap_or(Decimal::new(1, 0))
-        };
-        // Up: follow the largest-share parent, cycle-safe.
+        let (parents, ultimate) = self.ultimate_parent(id)?;
+        let (members, edges, mut truncation) = self.subsidiaries(ultimate, max_members.max(1))?;
+        let (effective, converged) = effective_shares(ultimate, &members, &edges);
+        if !converged && truncation.is_none() {
+            truncation = Some(format!(
+                "effective shares did not settle after {SHARE_ROUNDS} rounds (a cycle of full ownership)"
+            ));
+        }
+        let members: Vec<GroupMember> = members
+            .iter()
+            .map(|(m, depth)| GroupMember {
+                id: *m,
+                depth: *depth,
+                effective_share: effective.get(m).copied().unwrap_or(Decimal::ZERO),
+            })
+            .collect();
+        let consolidated_exposure = self.exposure_of(members.iter().map(|m| m.id))?;
+        Ok(CorporateGroup {
+            organization: id,
+            parents,
+            ultimate_parent: ultimate,
+            members,
+            consolidated_exposure,
+            truncated: truncation.is_some(),
+            truncation,
+        })
+    }
+
+    /// Up from `id` by the largest-share parent to the top (cycle-safe):
+    /// the parents, nearest first, and the ultimate parent.
+    fn ultimate_parent(&self, id: EntityId) -> Result<(Vec<EntityId>, EntityId), TraverseError> {
         let mut parents = Vec::new();
         let mut cur = id;
         let mut visited = BTreeSet::from([id]);
-        while parents.len() < super::MAX_DEPTH {
+        loop {
             let ups = self.neighbours(cur, RelKind::SUBSIDIARY_OF, Direction::Out)?;
             let Some(best) = ups
                 .iter()
@@ -273,59 +319,67 @@ impl Db {
                         .then(y.id.cmp(&x.id))
                 })
             else {
-                break;
+                return Ok((parents, cur));
             };
             visited.insert(best.id);
             parents.push(best.id);
             cur = best.id;
         }
-        let ultimate = cur;
-        // Down: every subsidiary of the ultimate parent, with effective shares
-        // summed over all ownership paths (paths enumerated depth-first,
-        // never revisiting a node on the same path).
-        let down = self.traverse(
-            ultimate,
-            &TraverseSpec::new(&[RelKind::SUBSIDIARY_OF], Follow::In, super::MAX_DEPTH),
-        )?;
-        let mut effective: HashMap<EntityId, Decimal> = HashMap::new();
-        let mut stack: Vec<(EntityId, Decimal, Vec<EntityId>)> =
-            vec![(ultimate, Decimal::new(1, 0), vec![ultimate])];
-        let mut paths_walked = 0usize;
-        let mut truncated = down.truncated;
-        while let Some((node, share, path)) = stack.pop() {
-            paths_walked += 1;
-            if paths_walked > 100_000 {
-                truncated = true;
-                break;
-            }
+    }
+
+    /// Every subsidiary below `top`, breadth-first at any depth (each once,
+    /// at its shortest depth, `top` first at 0), the ownership edges among
+    /// them `(subsidiary, parent, share)`, and what a limit cut.
+    #[allow(clippy::type_complexity)]
+    fn subsidiaries(
+        &self,
+        top: EntityId,
+        max_members: usize,
+    ) -> Result<
+        (
+            Vec<(EntityId, usize)>,
+            Vec<(EntityId, EntityId, Decimal)>,
+            Option<String>,
+        ),
+        TraverseError,
+    > {
+        let mut members = vec![(top, 0usize)];
+        let mut seen = BTreeSet::from([top]);
+        let mut edges = Vec::new();
+        let mut next = 0;
+        let mut cut = None;
+        while next < members.len() {
+            let (node, depth) = members[next];
+            next += 1;
             for sub in self.neighbours(node, RelKind::SUBSIDIARY_OF, Direction::In)? {
-                if path.contains(&sub.id) || path.len() > super::MAX_DEPTH {
+                edges.push((sub.id, node, share_of(&sub.props)));
+                if seen.contains(&sub.id) {
                     continue;
                 }
-                let s = mul(share, share_of(&sub.props));
-                let e = effective.entry(sub.id).or_insert(Decimal::ZERO);
-                add(e, s);
-                let mut p = path.clone();
-                p.push(sub.id);
-                stack.push((sub.id, s, p));
+                if members.len() >= max_members {
+                    cut.get_or_insert_with(|| {
+                        format!("the group has more than {max_members} members: members past that number (at depth {} and below) are left out", depth + 1)
+                    });
+                    continue;
+                }
+                seen.insert(sub.id);
+                members.push((sub.id, depth + 1));
             }
         }
-        let mut members = vec![GroupMember {
-            id: ultimate,
-            depth: 0,
-            effective_share: Decimal::new(1, 0),
-        }];
-        for r in &down.reached {
-            members.push(GroupMember {
-                id: r.id,
-                depth: r.depth,
-                effective_share: effective.get(&r.id).copied().unwrap_or(Decimal::ZERO),
-            });
-        }
+        // Edges to members left out by the limit are dropped with them.
+        edges.retain(|(s, p, _)| seen.contains(s) && seen.contains(p));
+        Ok((members, edges, cut))
+    }
+
+    /// Sum of balances of the loan-like accounts the parties own, each once.
+    fn exposure_of(
+        &self,
+        parties: impl Iterator<Item = EntityId>,
+    ) -> Result<Decimal, TraverseError> {
         let mut exposure = Decimal::ZERO;
         let mut counted = BTreeSet::new();
-        for m in &members {
-            for acct in self.neighbour_ids(m.id, RelKind::OWNS, Direction::Out)? {
+        for m in parties {
+            for acct in self.neighbour_ids(m, RelKind::OWNS, Direction::Out)? {
                 if counted.insert(acct) {
                     if let Some(e) = self.get(acct)? {
                         if is_loan_like(&e) {
@@ -335,14 +389,7 @@ impl Db {
                 }
             }
         }
-        Ok(CorporateGroup {
-            organization: id,
-            parents,
-            ultimate_parent: ultimate,
-            members,
-            consolidated_exposure: exposure,
-            truncated,
-        })
+        Ok(exposure)
     }
 
     /// Other parties sharing a phone, an email or an address (house number,
@@ -394,6 +441,58 @@ impl Db {
 }
 
 /// The exact product of two decimals, rounded toward zero to 12 places.
+/// The `share` property of an ownership edge (1 when missing).
+fn share_of(p: &crate::model::EdgeProps) -> Decimal {
+    p.attrs
+        .get(a::SHARE)
+        .and_then(Value::as_decimal)
+        .unwrap_or(Decimal::new(1, 0))
+}
+
+/// The effective share `top` holds in each member: 1 in itself, and for
+/// every other member the sum over its parents in the group of the parent's
+/// effective share times the parent's share in it — the equations of
+/// cross-holdings, solved by iteration in breadth-first order (exact in one
+/// round without cycles; with cycles, until no share moves by more than
+/// 10^-12). Returns whether the iteration settled.
+fn effective_shares(
+    top: EntityId,
+    members: &[(EntityId, usize)],
+    edges: &[(EntityId, EntityId, Decimal)],
+) -> (HashMap<EntityId, Decimal>, bool) {
+    let mut parents: HashMap<EntityId, Vec<(EntityId, Decimal)>> = HashMap::new();
+    for (sub, parent, share) in edges {
+        if *sub != top {
+            parents.entry(*sub).or_default().push((*parent, *share));
+        }
+    }
+    let mut e: HashMap<EntityId, Decimal> =
+        members.iter().map(|(m, _)| (*m, Decimal::ZERO)).collect();
+    e.insert(top, Decimal::new(1, 0));
+    let tolerance = Decimal::new(1, 12);
+    for _ in 0..SHARE_ROUNDS {
+        let mut moved = false;
+        for (m, _) in members.iter().skip(1) {
+            let mut sum = Decimal::ZERO;
+            for (p, share) in parents.get(m).map(Vec::as_slice).unwrap_or(&[]) {
+                add(&mut sum, mul(e[p], *share));
+            }
+            let old = e[m];
+            let negated = Decimal::new(-old.mantissa(), old.scale());
+            let diff = sum.checked_add(negated).unwrap_or(sum);
+            let back = Decimal::new(-tolerance.mantissa(), tolerance.scale());
+            if diff > tolerance || diff < back {
+                moved = true;
+            }
+            e.insert(*m, sum);
+        }
+        if !moved {
+            return (e, true);
+        }
+    }
+    (e, false)
+}
+
 fn mul(x: Decimal, y: Decimal) -> Decimal {
     let m = x.mantissa().saturating_mul(y.mantissa());
     Decimal::new(m, x.scale().saturating_add(y.scale())).rounded_to(12)
