@@ -422,3 +422,27 @@ fn corporate_groups_of_any_depth_with_cross_holdings_solved() {
     assert!(cut.truncated);
     assert!(cut.truncation.unwrap().contains("more than 10 members"));
 }
+
+#[test]
+fn queries_do_not_cross_identity_resolution_links_unless_asked() {
+    let db = Db::temporary().unwrap();
+    let a = db.create(NewEntity::organization()).unwrap();
+    let b = db.create(NewEntity::organization()).unwrap();
+    rel(&db, a, RelKind::POSSIBLY_SAME, b, EdgeProps::new());
+    let kinds = kith::traverse::default_kinds(&db);
+    for k in [
+        RelKind::RESOLVES_TO,
+        RelKind::POSSIBLY_SAME,
+        RelKind::SAME_AS,
+        RelKind::NOT_SAME,
+    ] {
+        assert!(!kinds.contains(&k), "{k} followed by default");
+    }
+    assert!(kinds.contains(&RelKind::GUARANTEES));
+    assert!(shortest_paths(&db, a, b, &kinds, 4, 10).unwrap().is_empty());
+    // Named, it is followed.
+    assert_eq!(
+        shortest_paths(&db, a, b, &[RelKind::POSSIBLY_SAME], 4, 10).unwrap(),
+        vec![vec![a, b]]
+    );
+}

@@ -452,17 +452,14 @@ fn read_ids(
     Ok(Some(v))
 }
 
-/// Relationship kinds from a comma-separated list of names (all when `None`).
+/// Relationship kinds from a comma-separated list of names (when `None`:
+/// every kind but identity resolution's).
 fn parse_kinds(
     db: &Db,
     list: Option<&str>,
 ) -> Result<Vec<kith::RelKind>, Box<dyn std::error::Error>> {
     match list {
-        None => Ok(db
-            .relationship_kinds()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect()),
+        None => Ok(kith::traverse::default_kinds(db)),
         Some(l) => l
             .split(',')
             .map(|n| {

@@ -85,6 +85,17 @@ impl RelKind {
         self.0
     }
 
+    /// Whether identity resolution keeps this kind (`RESOLVES_TO`,
+    /// `POSSIBLY_SAME`, `SAME_AS`, `NOT_SAME`): bookkeeping about records,
+    /// not a relationship between customers. Relationship queries leave
+    /// these out unless asked for them by name.
+    pub fn is_identity_resolution(self) -> bool {
+        matches!(
+            self,
+            RelKind::RESOLVES_TO | RelKind::POSSIBLY_SAME | RelKind::SAME_AS | RelKind::NOT_SAME
+        )
+    }
+
     /// The name of a built-in kind; `None` for a user-registered one.
     pub fn builtin_name(self) -> Option<&'static str> {
         BUILTIN_REL_KINDS

@@ -114,18 +114,14 @@ pub fn shortest_paths(
 }
 
 /// Graphviz DOT of the neighbourhood of `id` to `depth` hops over every
-/// relationship kind, for a person to look at. `label` names a node.
+/// relationship kind but identity resolution's, for a person to look at. `label` names a node.
 pub fn neighbourhood_dot(
     db: &Db,
     id: EntityId,
     depth: usize,
     label: impl Fn(EntityId) -> String,
 ) -> Result<String, TraverseError> {
-    let kinds: Vec<RelKind> = db
-        .relationship_kinds()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let kinds = super::default_kinds(db);
     let mut spec = TraverseSpec::new(&kinds, Follow::Both, depth);
     spec.max_results = 500;
     let sub = db.subgraph(id, &spec)?;

@@ -265,3 +265,14 @@ impl Db {
         })
     }
 }
+
+/// The relationship kinds a query follows when none are named: every
+/// registered kind but identity resolution's (a review link such as
+/// `POSSIBLY_SAME` does not connect two customers).
+pub fn default_kinds(db: &Db) -> Vec<RelKind> {
+    db.relationship_kinds()
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !k.is_identity_resolution())
+        .collect()
+}

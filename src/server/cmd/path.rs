@@ -25,11 +25,7 @@ impl Command for Path {
                     .map(|i| rel_kind(cx.db, args, i))
                     .collect::<Result<Vec<_>, _>>()?
             } else {
-                cx.db
-                    .relationship_kinds()
-                    .into_iter()
-                    .map(|(k, _)| k)
-                    .collect()
+                crate::traverse::default_kinds(cx.db)
             };
             let paths = crate::traverse::shortest_paths(cx.db, a, b, &kinds, depth, 10)
                 .map_err(|e| traverse_error(&e))?;
