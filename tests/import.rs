@@ -49,7 +49,14 @@ fn import_rejects_bad_rows_keeps_good_ones_and_is_idempotent() {
         &p("rejects.csv"),
         &p("people.csv"),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Rows were rejected: the exit code says so (unless --max-rejects allows them).
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("4 rows rejected"));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("rows 7;"), "{out}");
     assert!(out.contains("records created 2"), "{out}");
@@ -249,6 +256,8 @@ occurred_at = "at"
         &p("calls.toml"),
         "--rejects",
         &p("r2.csv"),
+        "--max-rejects",
+        "2",
         &p("calls.csv"),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

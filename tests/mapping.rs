@@ -101,6 +101,8 @@ street = ["collapse", "title"]
         &p("crm.toml"),
         "--rejects",
         &p("rej.csv"),
+        "--max-rejects",
+        "4",
         &p("crm.jsonl"),
     ]));
     assert!(out.contains("rows 6;"), "{out}");
@@ -157,6 +159,9 @@ fn accounts_and_relationship_files_join_records_of_different_systems() {
             &p(map),
             "--rejects",
             &p(&format!("{map}.rej")),
+            // Some rows are rejected on purpose (checked in the rejects files).
+            "--max-rejects",
+            "100",
             &p(file),
         ]))
     };

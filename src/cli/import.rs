@@ -14,12 +14,14 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Runs an import; rejected rows go to `rejects` (`file,line,reason`).
+/// Runs an import; rejected rows go to `rejects` (`file,line,reason`). The
+/// exit code is 1 when more than `max_rejects` rows were rejected.
 pub fn run(
     db: &Db,
     mapping_path: &Path,
     files: &[PathBuf],
     rejects: &Path,
+    max_rejects: u64,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     let m = Mapping::load(mapping_path)?;
     let mut rej = std::io::BufWriter::new(
@@ -76,6 +78,14 @@ pub fn run(
         s.rows, s.created, s.possible, s.linked, s.merged, s.unmerged, s.updated, s.entities, s.relationships, s.interactions, s.unchanged, s.rejected, rejects.display(),
         s.rows as f64 / secs.max(1e-9)
     );
+    if s.rejected > max_rejects {
+        eprintln!(
+            "kith: {} rows rejected (more than --max-rejects {max_rejects}); each is in {} with its file, line and reason",
+            s.rejected,
+            rejects.display()
+        );
+        return Ok(1);
+    }
     Ok(0)
 }
 

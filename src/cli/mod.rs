@@ -339,6 +339,10 @@ enum Command {
         /// Page cache in MiB: memory stays near this, whatever the file size.
         #[arg(long, default_value_t = 256)]
         cache_mib: u64,
+        /// Rejected rows allowed before the exit code says the import failed
+        /// (they are in the rejects file either way).
+        #[arg(long, default_value_t = 0)]
+        max_rejects: u64,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -634,8 +638,9 @@ fn dispatch(cli: Cli) -> CliResult {
             mapping,
             rejects,
             cache_mib,
+            max_rejects,
             files,
-        } => cmd::resolution::import(&db_dir, mapping, rejects, cache_mib, files),
+        } => cmd::resolution::import(&db_dir, mapping, rejects, cache_mib, max_rejects, files),
         Command::Explain { system, key, with } => {
             cmd::resolution::explain(&db_dir, system, key, with)
         }

@@ -9,6 +9,7 @@ pub(crate) fn import(
     mapping: PathBuf,
     rejects: PathBuf,
     cache_mib: u64,
+    max_rejects: u64,
     files: Vec<PathBuf>,
 ) -> CliResult {
     let db = Db::builder()
@@ -16,7 +17,7 @@ pub(crate) fn import(
         .cache_bytes(cache_mib << 20)
         .durability(Durability::Background { every_ms: 1000 })
         .open()?;
-    import::run(&db, &mapping, &files, &rejects)
+    import::run(&db, &mapping, &files, &rejects, max_rejects)
 }
 
 /// `kith explain`.
