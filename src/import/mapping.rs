@@ -398,9 +398,7 @@ impl Mapping {
                     None => return Err(format!("{attr}: {v:?} is not a date in {formats:?}")),
                 }
             } else if self.decimals.contains(&attr) {
-                Value::Decimal(
-                    Decimal::parse(v).map_err(|_| format!("{attr}: {v:?} is not a decimal"))?,
-                )
+                Value::Decimal(source_decimal(v).map_err(|why| format!("{attr}: {v:?} {why}"))?)
             } else if self.integers.contains(&attr) {
                 Value::Int(
                     v.parse()
@@ -457,6 +455,59 @@ fn transform(t: &str, v: &str) -> String {
     }
 }
 
+/// A decimal as sources write it: plain (`-1234.56`), with any number of
+/// places (more than 18 are cut to 18, toward zero), or in scientific
+/// notation (`2.868341186312864e-06`). At most 36 significant digits.
+pub fn source_decimal(v: &str) -> Result<Decimal, String> {
+    if let Ok(d) = Decimal::parse(v) {
+        return Ok(d);
+    }
+    let t = v.trim();
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (
+            &t[..i],
+            t[i + 1..]
+                .parse::<i32>()
+                .map_err(|_| "is not a decimal (a bad exponent)".to_string())?,
+        ),
+        None => (t, 0),
+    };
+    let (neg, body) = match mant.as_bytes().first() {
+        Some(b'-') => (true, &mant[1..]),
+        Some(b'+') => (false, &mant[1..]),
+        _ => (false, mant),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err("is not a decimal".into());
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    // value = digits × 10^(exp - frac.len())
+    let mut scale = frac.len() as i64 - exp as i64;
+    let mut digits = digits.to_string();
+    if scale < 0 {
+        digits.push_str(&"0".repeat((-scale) as usize));
+        scale = 0;
+    }
+    // More than 18 places: cut toward zero.
+    while scale > 18 {
+        digits.pop();
+        scale -= 1;
+    }
+    if digits.len() > 36 {
+        return Err("has more than 36 significant digits (the limit of a decimal)".into());
+    }
+    let m: i128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().map_err(|_| "is not a decimal".to_string())?
+    };
+    Ok(Decimal::new(if neg { -m } else { m }, scale as u8))
+}
+
 /// `Given Middle Family` or `Family, Given Middle` as (given, middle, family).
 pub fn split_full_name(full: &str) -> (String, String, String) {
     let full = full.trim();
@@ -499,6 +550,20 @@ pub fn phone_with_country(v: &str, cc: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn source_decimals_in_scientific_notation_and_with_many_places() {
+        let d = |s: &str| super::source_decimal(s).unwrap().to_string();
+        assert_eq!(d("12.50"), "12.50");
+        assert_eq!(d("2.868341186312864e-06"), "0.000002868341186312");
+        assert_eq!(d("1.5E3"), "1500");
+        assert_eq!(d("-0.1234567890123456789012"), "-0.123456789012345678");
+        assert!(super::source_decimal("1e").is_err());
+        assert!(super::source_decimal("abc").is_err());
+        assert!(super::source_decimal(&"9".repeat(40))
+            .unwrap_err()
+            .contains("36 significant digits"));
+    }
+
     use super::*;
 
     #[test]

@@ -235,6 +235,15 @@ pub fn soundex(n: &str) -> String {
 /// (`formats` names which, in order: `iso`, `compact`, `eu`, `us`).
 pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
     let t = s.trim();
+    // A date-time (`1991-12-21 00:00:00`, `1991-12-21T08:30:00Z`): its date.
+    let t = match t.find(['T', ' ']) {
+        Some(i)
+            if t[i + 1..].contains(':') && t[i + 1..].starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            &t[..i]
+        }
+        _ => t,
+    };
     for f in formats {
         let d = match *f {
             "iso" => Date::parse(t).ok(),
@@ -268,6 +277,20 @@ pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_with_a_time_give_their_date() {
+        let iso = |s| date(s, &["iso"]).map(|d| d.to_string());
+        assert_eq!(iso("1991-12-21 00:00:00").as_deref(), Some("1991-12-21"));
+        assert_eq!(iso("1991-12-21T08:30:00Z").as_deref(), Some("1991-12-21"));
+        assert_eq!(
+            date("21/12/1991 13:05", &["eu"])
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("1991-12-21")
+        );
+        assert_eq!(iso("1991-12-21 noon"), None);
+    }
 
     #[test]
     fn names_fold_case_accents_and_punctuation() {
