@@ -38,7 +38,8 @@ pub struct Mapping {
     /// Whether the first CSV row names the columns (otherwise columns are 1, 2, …).
     #[serde(default = "yes")]
     pub header: bool,
-    /// Canonical attribute = column, or `{ join = [columns], with = " " }`.
+    /// Canonical attribute = column, `{ join = [columns], with = " " }`, or
+    /// `{ value = "…" }` (a constant).
     #[serde(default)]
     pub columns: BTreeMap<String, Source>,
     /// Transforms per canonical attribute, applied in order: trim, lower,
@@ -102,6 +103,12 @@ pub enum Source {
         /// The separator (a space by default).
         #[serde(default = "space")]
         with: String,
+    },
+    /// The same value on every row (`product_type = { value = "loan" }`),
+    /// converted like a cell (dates, decimals, transforms).
+    Constant {
+        /// The value.
+        value: String,
     },
 }
 
@@ -323,6 +330,7 @@ impl Mapping {
             match s {
                 Source::Column(c) => out.push(c.clone()),
                 Source::Join { join, .. } => out.extend(join.iter().cloned()),
+                Source::Constant { .. } => {}
             }
         }
         if let Some(s) = &self.split_name {
@@ -355,6 +363,7 @@ impl Mapping {
         for (attr, src) in &self.columns {
             let v = match src {
                 Source::Column(c) => cell(c)?,
+                Source::Constant { value } => value.clone(),
                 Source::Join { join, with } => {
                     let mut parts = Vec::new();
                     for c in join {
@@ -550,6 +559,33 @@ pub fn phone_with_country(v: &str, cc: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_constant_column_gives_every_row_its_value() {
+        let m = super::Mapping::parse(
+            "system = \"loans\"\nkind = \"account\"\nkey = \"id\"\ndecimals = [\"balance\"]\n[columns]\nbalance = \"bal\"\nproduct_type = { value = \"loan\" }\n",
+        )
+        .unwrap();
+        assert_eq!(m.columns_read(), vec!["bal".to_string(), "id".to_string()]);
+        let cell = |c: &str| -> Result<String, String> {
+            Ok(if c == "bal" {
+                "10.5".into()
+            } else {
+                String::new()
+            })
+        };
+        let a = m.attrs(&cell).unwrap();
+        assert_eq!(
+            a.get("product_type"),
+            Some(&crate::Value::Text("loan".into()))
+        );
+        assert_eq!(
+            a.get("balance"),
+            Some(&crate::Value::Decimal(
+                crate::Decimal::parse("10.5").unwrap()
+            ))
+        );
+    }
+
     #[test]
     fn source_decimals_in_scientific_notation_and_with_many_places() {
         let d = |s: &str| super::source_decimal(s).unwrap().to_string();
