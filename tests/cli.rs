@@ -588,3 +588,28 @@ fn a_generated_bank_skips_the_change_log_unless_asked() {
         assert_eq!(lines > 0, logged, "{flag:?}: {lines} changes");
     }
 }
+
+#[test]
+fn lookup_of_a_source_record_answers_its_customer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("db");
+    let d = d.to_str().unwrap();
+    let events = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"op":"upsert","system":"crm","key":"7","attrs":{"given_name":"Ann","family_name":"Lee","email":"ann@x.io"}}"#,
+    )
+    .unwrap();
+    assert!(kith(&["--db", d, "apply", events.to_str().unwrap()])
+        .status
+        .success());
+    let customer = kith(&["--db", d, "lookup", "crm", "7", "--json"]);
+    assert!(customer.status.success());
+    let c: serde_json::Value = serde_json::from_slice(&customer.stdout).unwrap();
+    assert_eq!(c["kind"], "person", "{c}");
+    assert!(String::from_utf8_lossy(&customer.stderr).contains("of customer"));
+    let record = kith(&["--db", d, "lookup", "crm", "7", "--record", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&record.stdout).unwrap();
+    assert_eq!(r["kind"], "source_record", "{r}");
+    assert_ne!(r["id"], c["id"]);
+}

@@ -119,7 +119,9 @@ street = ["collapse", "title"]
     }
     // The person: name split, date in European form, phone in
     // international form, email lower-cased, street joined and titled.
-    let o = ok(&kith(&["--db", &db, "lookup", "crm", "1", "--json"]));
+    let o = ok(&kith(&[
+        "--db", &db, "lookup", "crm", "1", "--record", "--json",
+    ]));
     let rec: serde_json::Value = serde_json::from_str(&o).unwrap();
     let attrs = &rec["attrs"];
     assert_eq!(attrs["given_name"], "Robert");

@@ -85,6 +85,9 @@ enum Command {
         system: String,
         /// Record key in that system.
         key: String,
+        /// Show the source record itself, not the customer it resolves to.
+        #[arg(long)]
+        record: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -524,7 +527,12 @@ fn dispatch(cli: Cli) -> CliResult {
             cmd::generate::generate_records(records, seed, out)
         }
         Command::Get { id, json } => cmd::read::get(&db_dir, id, json),
-        Command::Lookup { system, key, json } => cmd::read::lookup(&db_dir, system, key, json),
+        Command::Lookup {
+            system,
+            key,
+            record,
+            json,
+        } => cmd::read::lookup(&db_dir, system, key, record, json),
         Command::Find { attr, value } => cmd::read::find(&db_dir, attr, value),
         Command::Context {
             id,

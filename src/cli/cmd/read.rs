@@ -16,9 +16,28 @@ pub(crate) fn get(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
 }
 
 /// `kith lookup`.
-pub(crate) fn lookup(db_dir: &PathBuf, system: String, key: String, json: bool) -> CliResult {
+/// A source record's identifier answers the customer it resolves to
+/// (following merges), unless `record`; a note on stderr says so.
+pub(crate) fn lookup(
+    db_dir: &PathBuf,
+    system: String,
+    key: String,
+    record: bool,
+    json: bool,
+) -> CliResult {
     let db = open_existing(db_dir)?;
-    match db.lookup(&system, &key)? {
+    let found = match db.lookup(&system, &key)? {
+        Some(id) if !record => match db.customer_of_record(&system, &key)? {
+            Some(c) => {
+                let c = db.follow_merges(c)?;
+                eprintln!("{system}:{key} is source record {id} of customer {c} (--record shows the record)");
+                Some(c)
+            }
+            None => Some(id),
+        },
+        other => other,
+    };
+    match found {
         Some(id) => {
             let e = db.get(id)?.ok_or_else(|| {
                 format!("identifier {system}:{key} points to missing entity {id}")
