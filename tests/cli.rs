@@ -613,3 +613,35 @@ fn lookup_of_a_source_record_answers_its_customer() {
     assert_eq!(r["kind"], "source_record", "{r}");
     assert_ne!(r["id"], c["id"]);
 }
+
+#[test]
+fn queries_given_a_record_id_answer_for_its_customer_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("db");
+    let d = d.to_str().unwrap();
+    let events = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"op":"upsert","system":"crm","key":"7","attrs":{"given_name":"Ann","family_name":"Lee"}}"#,
+    )
+    .unwrap();
+    assert!(kith(&["--db", d, "apply", events.to_str().unwrap()])
+        .status
+        .success());
+    let rec = kith(&["--db", d, "lookup", "crm", "7", "--record", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&rec.stdout).unwrap();
+    let rid = r["id"].to_string();
+    for q in ["guarantors", "household", "context"] {
+        let o = kith(&["--db", d, q, &rid]);
+        assert!(
+            o.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("is a source record: answering for customer"),
+            "{q}"
+        );
+    }
+}

@@ -478,6 +478,35 @@ fn parse_kinds(
     }
 }
 
+/// The customer a query about `id` is about: a source record's customer,
+/// a merged-away customer's survivor, or `id` itself. Says so on stderr
+/// when it is not `id`.
+fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Error>> {
+    let asked = EntityId(id);
+    let Some(e) = db.get(asked)? else {
+        return Err(format!("no entity with id {id}").into());
+    };
+    let mut target = asked;
+    if e.kind == kith::EntityKind::SOURCE_RECORD {
+        if let Some(c) = db
+            .neighbour_ids(asked, kith::RelKind::RESOLVES_TO, kith::Direction::Out)?
+            .first()
+        {
+            target = *c;
+        }
+    }
+    let target = db.follow_merges(target)?;
+    if target != asked {
+        let why = if e.kind == kith::EntityKind::SOURCE_RECORD {
+            "a source record"
+        } else {
+            "merged"
+        };
+        eprintln!("{id} is {why}: answering for customer {target}");
+    }
+    Ok(target)
+}
+
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     open_existing_with(Db::builder(), path)
 }

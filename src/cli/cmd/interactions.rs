@@ -41,7 +41,7 @@ pub(crate) fn interactions(
 ) -> CliResult {
     let db = open_existing(db_dir)?;
     let list = match (from, to) {
-        (None, None) => db.recent_interactions(EntityId(id), limit)?,
+        (None, None) => db.recent_interactions(customer_target(&db, id)?, limit)?,
         (f, t) => {
             let f = f
                 .map(|s| kith::Timestamp::parse(&s))
@@ -51,7 +51,7 @@ pub(crate) fn interactions(
                 .map(|s| kith::Timestamp::parse(&s))
                 .transpose()?
                 .unwrap_or(kith::Timestamp::from_micros(i64::MAX));
-            db.interactions_between(EntityId(id), f, t, limit)?
+            db.interactions_between(customer_target(&db, id)?, f, t, limit)?
         }
     };
     for (_, iid) in list {

@@ -6,7 +6,7 @@ use crate::cli::*;
 /// `kith household`.
 pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     let db = open_existing(db_dir)?;
-    let views = db.household(EntityId(id))?;
+    let views = db.household(customer_target(&db, id)?)?;
     if json {
         println!("{}", kith::json::queries::household(&db, &views));
     } else {
@@ -18,7 +18,7 @@ pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
 /// `kith guarantors`.
 pub(crate) fn guarantors(db_dir: &PathBuf, id: u64, depth: usize, json: bool) -> CliResult {
     let db = open_existing(db_dir)?;
-    let n = db.guarantors(EntityId(id), depth)?;
+    let n = db.guarantors(customer_target(&db, id)?, depth)?;
     if json {
         println!("{}", kith::json::queries::guarantors(&db, &n));
     } else {
@@ -30,7 +30,7 @@ pub(crate) fn guarantors(db_dir: &PathBuf, id: u64, depth: usize, json: bool) ->
 /// `kith group`.
 pub(crate) fn group(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     let db = open_existing(db_dir)?;
-    let g = db.group(EntityId(id))?;
+    let g = db.group(customer_target(&db, id)?)?;
     if json {
         println!("{}", kith::json::queries::group(&g));
     } else {
@@ -91,7 +91,7 @@ pub(crate) fn connected(
         kith::EntityKind::PERSON,
         kith::EntityKind::ORGANIZATION,
     ]);
-    let t = db.traverse(EntityId(id), &spec)?;
+    let t = db.traverse(customer_target(&db, id)?, &spec)?;
     for r in &t.reached {
         if let Some(e) = db.get(r.id)? {
             println!("{} hop(s)  {}", r.depth, show::one_line(&db, &e));
@@ -106,7 +106,7 @@ pub(crate) fn connected(
 /// `kith shared`.
 pub(crate) fn shared(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     let db = open_existing(db_dir)?;
-    let s = db.shared_identifiers(EntityId(id))?;
+    let s = db.shared_identifiers(customer_target(&db, id)?)?;
     if json {
         println!("{}", kith::json::queries::shared(&s));
         return Ok(0);
@@ -125,7 +125,7 @@ pub(crate) fn shared(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
 pub(crate) fn graph(db_dir: &PathBuf, id: u64, depth: usize, dot: bool) -> CliResult {
     let db = open_existing(db_dir)?;
     let _ = dot;
-    let text = kith::traverse::neighbourhood_dot(&db, EntityId(id), depth, |n| {
+    let text = kith::traverse::neighbourhood_dot(&db, customer_target(&db, id)?, depth, |n| {
         db.get(n)
             .ok()
             .flatten()

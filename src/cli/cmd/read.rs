@@ -79,7 +79,7 @@ pub(crate) fn context(db_dir: &PathBuf, id: u64, interactions: usize, json: bool
         ..Default::default()
     });
     let db = open_existing_with(builder, db_dir)?;
-    let c = db.context(EntityId(id))?;
+    let c = db.context(customer_target(&db, id)?)?;
     if json {
         println!("{}", kith::json::context_to_json(&db, &c));
     } else {
