@@ -446,3 +446,39 @@ fn queries_do_not_cross_identity_resolution_links_unless_asked() {
         vec![vec![a, b]]
     );
 }
+
+#[test]
+fn paths_follow_each_kind_in_its_direction() {
+    use kith::traverse::{parse_follow, shortest_paths_following, Follow};
+    let db = Db::temporary().unwrap();
+    let p = |_: u8| db.create(NewEntity::person()).unwrap();
+    let (a, b, c) = (p(0), p(1), p(2));
+    rel(&db, a, RelKind::GUARANTEES, b, EdgeProps::new());
+    rel(&db, b, RelKind::GUARANTEES, c, EdgeProps::new());
+    let out = [parse_follow(&db, "guarantees:out", Follow::Both).unwrap()];
+    let inn = [parse_follow(&db, "GUARANTEES:in", Follow::Both).unwrap()];
+    let any = [parse_follow(&db, "GUARANTEES", Follow::Both).unwrap()];
+    assert_eq!(out[0], (RelKind::GUARANTEES, Follow::Out));
+    assert_eq!(
+        shortest_paths_following(&db, a, c, &out, 6, 10).unwrap(),
+        vec![vec![a, b, c]]
+    );
+    assert!(
+        shortest_paths_following(&db, c, a, &out, 6, 10)
+            .unwrap()
+            .is_empty(),
+        "against the guarantees"
+    );
+    assert_eq!(
+        shortest_paths_following(&db, c, a, &inn, 6, 10).unwrap(),
+        vec![vec![c, b, a]]
+    );
+    assert_eq!(
+        shortest_paths_following(&db, c, a, &any, 6, 10).unwrap(),
+        vec![vec![c, b, a]]
+    );
+    assert!(parse_follow(&db, "GUARANTEES:up", Follow::Both)
+        .unwrap_err()
+        .contains("out, in or any"));
+    assert!(parse_follow(&db, "NOPE", Follow::Both).is_err());
+}

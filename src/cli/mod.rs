@@ -181,7 +181,10 @@ enum Command {
         a: u64,
         /// The other end.
         b: u64,
-        /// Relationship kinds to follow, comma-separated (default: all).
+        /// Relationship kinds to follow, comma-separated, each with an
+        /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
+        /// relationship, `in` against it, `any` either way, the default).
+        /// Default: every kind but identity resolution's, either way.
         #[arg(long)]
         kinds: Option<String>,
         /// Most hops.
@@ -201,7 +204,10 @@ enum Command {
         /// Most hops.
         #[arg(long, default_value_t = 2)]
         depth: usize,
-        /// Relationship kinds to follow, comma-separated (default: all).
+        /// Relationship kinds to follow, comma-separated, each with an
+        /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
+        /// relationship, `in` against it, `any` either way, the default).
+        /// Default: every kind but identity resolution's, either way.
         #[arg(long)]
         kinds: Option<String>,
     },
@@ -459,21 +465,22 @@ fn read_ids(
     Ok(Some(v))
 }
 
-/// Relationship kinds from a comma-separated list of names (when `None`:
-/// every kind but identity resolution's).
-fn parse_kinds(
+/// Kinds to follow, each with its direction, from `KIND[:out|in|any],…`
+/// (no direction: any; when `None`: every kind but identity resolution's,
+/// either way).
+fn parse_follows(
     db: &Db,
     list: Option<&str>,
-) -> Result<Vec<kith::RelKind>, Box<dyn std::error::Error>> {
+) -> Result<Vec<(kith::RelKind, kith::traverse::Follow)>, Box<dyn std::error::Error>> {
+    use kith::traverse::Follow;
     match list {
-        None => Ok(kith::traverse::default_kinds(db)),
+        None => Ok(kith::traverse::default_kinds(db)
+            .into_iter()
+            .map(|k| (k, Follow::Both))
+            .collect()),
         Some(l) => l
             .split(',')
-            .map(|n| {
-                let n = n.trim().to_ascii_uppercase();
-                db.relationship_kind(&n)
-                    .ok_or_else(|| format!("unknown relationship kind {n:?}").into())
-            })
+            .map(|t| kith::traverse::parse_follow(db, t, Follow::Both).map_err(Into::into))
             .collect(),
     }
 }

@@ -53,6 +53,93 @@ impl Db {
     }
 }
 
+/// Every shortest path (up to `max_paths`) from `a` to `b` following each
+/// relationship kind only in its direction (`Out`: from source to target,
+/// `In`: against it, `Both`), at most `max_depth` hops, ascending. Empty
+/// when `b` cannot be reached that way. A breadth-first search that keeps
+/// every predecessor one hop closer to `a`, then every path walked back.
+pub fn shortest_paths_following(
+    db: &Db,
+    a: EntityId,
+    b: EntityId,
+    follow: &[(RelKind, Follow)],
+    max_depth: usize,
+    max_paths: usize,
+) -> Result<Vec<Vec<EntityId>>, TraverseError> {
+    use crate::model::Direction;
+    for end in [a, b] {
+        if !db.contains(end)? {
+            return Err(TraverseError::NotFound(end));
+        }
+    }
+    if a == b {
+        return Ok(vec![vec![a]]);
+    }
+    let mut dist: HashMap<EntityId, usize> = HashMap::from([(a, 0)]);
+    let mut preds: HashMap<EntityId, Vec<EntityId>> = HashMap::new();
+    let mut frontier = vec![a];
+    for depth in 0..max_depth {
+        let mut next = Vec::new();
+        for &u in &frontier {
+            for (kind, how) in follow {
+                let dirs: &[Direction] = match how {
+                    Follow::Out => &[Direction::Out],
+                    Follow::In => &[Direction::In],
+                    Follow::Both => &[Direction::Out, Direction::In],
+                };
+                for d in dirs {
+                    for v in db.neighbour_ids(u, *kind, *d)? {
+                        match dist.get(&v) {
+                            None => {
+                                dist.insert(v, depth + 1);
+                                preds.insert(v, vec![u]);
+                                next.push(v);
+                            }
+                            Some(&dv) if dv == depth + 1 => {
+                                let p = preds.entry(v).or_default();
+                                if !p.contains(&u) {
+                                    p.push(u);
+                                }
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        if dist.contains_key(&b) || next.is_empty() || dist.len() > 100_000 {
+            break;
+        }
+        frontier = next;
+    }
+    if !dist.contains_key(&b) {
+        return Ok(Vec::new());
+    }
+    let mut paths = Vec::new();
+    let mut stack = vec![vec![b]];
+    while let Some(path) = stack.pop() {
+        let last = *path.last().expect("paths are never empty");
+        if last == a {
+            let mut p = path.clone();
+            p.reverse();
+            paths.push(p);
+            if paths.len() >= max_paths {
+                break;
+            }
+            continue;
+        }
+        let mut ps = preds.get(&last).cloned().unwrap_or_default();
+        ps.sort();
+        for u in ps.into_iter().rev() {
+            let mut p = path.clone();
+            p.push(u);
+            stack.push(p);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
 /// Every shortest path (up to `max_paths`) between `a` and `b` over the
 /// given relationship kinds in either direction, at most `max_depth` hops.
 /// Empty when they are not connected within that depth.
@@ -64,53 +151,8 @@ pub fn shortest_paths(
     max_depth: usize,
     max_paths: usize,
 ) -> Result<Vec<Vec<EntityId>>, TraverseError> {
-    if !db.contains(b)? {
-        return Err(TraverseError::NotFound(b));
-    }
-    if a == b {
-        return Ok(vec![vec![a]]);
-    }
-    let mut spec = TraverseSpec::new(kinds, Follow::Both, max_depth);
-    spec.max_results = 100_000;
-    let sub = db.subgraph(a, &spec)?;
-    let (Some(&ia), Some(&ib)) = (sub.index.get(&a), sub.index.get(&b)) else {
-        return Ok(Vec::new());
-    };
-    let dist = petgraph::algo::dijkstra(&sub.graph, ia, None, |_| 1usize);
-    let Some(&d) = dist.get(&ib) else {
-        return Ok(Vec::new());
-    };
-    // Walk back from b along nodes one step closer to a.
-    let mut paths = Vec::new();
-    let mut stack = vec![vec![ib]];
-    while let Some(path) = stack.pop() {
-        let last = *path.last().expect("paths are never empty");
-        if last == ia {
-            let mut p: Vec<EntityId> = path.iter().map(|ix| sub.graph[*ix]).collect();
-            p.reverse();
-            paths.push(p);
-            if paths.len() >= max_paths {
-                break;
-            }
-            continue;
-        }
-        let here = dist[&last];
-        let mut next: Vec<NodeIndex> = sub
-            .graph
-            .neighbors(last)
-            .filter(|n| dist.get(n).is_some_and(|dn| dn + 1 == here))
-            .collect();
-        next.sort();
-        next.dedup();
-        for n in next.into_iter().rev() {
-            let mut p = path.clone();
-            p.push(n);
-            stack.push(p);
-        }
-    }
-    let _ = d;
-    paths.sort();
-    Ok(paths)
+    let follow: Vec<(RelKind, Follow)> = kinds.iter().map(|k| (*k, Follow::Both)).collect();
+    shortest_paths_following(db, a, b, &follow, max_depth, max_paths)
 }
 
 /// Graphviz DOT of the neighbourhood of `id` to `depth` hops over every

@@ -7,7 +7,7 @@
 mod graph;
 mod queries;
 
-pub use graph::{neighbourhood_dot, shortest_paths, Subgraph};
+pub use graph::{neighbourhood_dot, shortest_paths, shortest_paths_following, Subgraph};
 pub use queries::{
     AccountHolding, CorporateGroup, GroupMember, GuarantorLink, GuarantorNetwork, HouseholdMember,
     HouseholdView, SharedIdentifier,
@@ -264,6 +264,27 @@ impl Db {
             truncated,
         })
     }
+}
+
+/// Parses `KIND[:out|in|any]` (any: both ways) into a kind to follow and
+/// its direction; `default` when no direction is given.
+pub fn parse_follow(db: &Db, text: &str, default: Follow) -> Result<(RelKind, Follow), String> {
+    let (name, how) = match text.rsplit_once(':') {
+        Some((n, d)) => (n, Some(d)),
+        None => (text, None),
+    };
+    let name = name.trim().to_ascii_uppercase();
+    let kind = db
+        .relationship_kind(&name)
+        .ok_or_else(|| format!("unknown relationship kind {name:?}"))?;
+    let follow = match how.map(|d| d.trim().to_ascii_lowercase()) {
+        None => default,
+        Some(d) if d == "out" => Follow::Out,
+        Some(d) if d == "in" => Follow::In,
+        Some(d) if d == "any" || d == "both" => Follow::Both,
+        Some(d) => return Err(format!("direction {d:?} of {name} must be out, in or any")),
+    };
+    Ok((kind, follow))
 }
 
 /// The relationship kinds a query follows when none are named: every

@@ -50,9 +50,9 @@ pub(crate) fn path(
     json: bool,
 ) -> CliResult {
     let db = open_existing(db_dir)?;
-    let kinds = parse_kinds(&db, kinds.as_deref())?;
-    let paths =
-        kith::traverse::shortest_paths(&db, EntityId(a), EntityId(b), &kinds, depth, max_paths)?;
+    let follow = parse_follows(&db, kinds.as_deref())?;
+    let (a, b) = (customer_target(&db, a)?, customer_target(&db, b)?);
+    let paths = kith::traverse::shortest_paths_following(&db, a, b, &follow, depth, max_paths)?;
     if json {
         println!("{}", kith::json::queries::paths(&paths));
         return Ok(0);
@@ -85,8 +85,8 @@ pub(crate) fn connected(
     kinds: Option<String>,
 ) -> CliResult {
     let db = open_existing(db_dir)?;
-    let kinds = parse_kinds(&db, kinds.as_deref())?;
-    let mut spec = kith::traverse::TraverseSpec::new(&kinds, kith::traverse::Follow::Both, depth);
+    let mut spec = kith::traverse::TraverseSpec::new(&[], kith::traverse::Follow::Both, depth);
+    spec.follow = parse_follows(&db, kinds.as_deref())?;
     spec.node_kinds = Some(vec![
         kith::EntityKind::PERSON,
         kith::EntityKind::ORGANIZATION,

@@ -1,8 +1,6 @@
 //! `PATH a b [depth] [KIND …]`: the shortest paths between two entities, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{
-    id, json_reply, number_or, rel_kind, reply, traverse_error, Command, Context,
-};
+use crate::server::command::{id, json_reply, number_or, reply, traverse_error, Command, Context};
 
 pub(crate) struct Path;
 
@@ -20,14 +18,22 @@ impl Command for Path {
         reply((|| {
             let (a, b) = (id(args, 1)?, id(args, 2)?);
             let depth = number_or(args, 3, 6, "depth")?;
-            let kinds = if args.len() > 4 {
+            use crate::traverse::Follow;
+            let follow = if args.len() > 4 {
                 (4..args.len())
-                    .map(|i| rel_kind(cx.db, args, i))
+                    .map(|i| {
+                        let t = crate::server::command::text(args, i, "relationship kind")?;
+                        crate::traverse::parse_follow(cx.db, t, Follow::Both)
+                            .map_err(|e| Frame::error("INVALID", e))
+                    })
                     .collect::<Result<Vec<_>, _>>()?
             } else {
                 crate::traverse::default_kinds(cx.db)
+                    .into_iter()
+                    .map(|k| (k, Follow::Both))
+                    .collect()
             };
-            let paths = crate::traverse::shortest_paths(cx.db, a, b, &kinds, depth, 10)
+            let paths = crate::traverse::shortest_paths_following(cx.db, a, b, &follow, depth, 10)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::paths(&paths)))
         })())
