@@ -495,6 +495,23 @@ pub mod queries {
         })
     }
 
+    /// `{"organization", "owners": [{"id","kind","direct_share","effective_share","chain"}], "truncated", "truncation"}`
+    pub fn owners(db: &Db, o: &crate::traverse::Owners) -> J {
+        let dec = |d: crate::Decimal| crate::Value::Decimal(d).to_json();
+        json!({
+            "organization": o.organization.0,
+            "owners": o.owners.iter().map(|w| json!({
+                "id": w.id.0,
+                "kind": db.entity_kind_name(w.kind).unwrap_or_else(|| w.kind.to_string()),
+                "direct_share": w.direct_share.map(dec),
+                "effective_share": dec(w.effective_share),
+                "chain": w.chain.iter().map(|c| c.0).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "truncated": o.truncated,
+            "truncation": o.truncation,
+        })
+    }
+
     /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share"}], "consolidated_exposure", "truncated", "truncation": why or null}`
     pub fn group(g: &CorporateGroup) -> J {
         json!({

@@ -645,3 +645,45 @@ fn queries_given_a_record_id_answer_for_its_customer_and_say_so() {
         );
     }
 }
+
+#[test]
+fn owners_through_the_cli() {
+    use kith::{attrs, Db, Decimal, EdgeProps, NewEntity, RelKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let (t, p) = {
+        let db = Db::open(&dir).unwrap();
+        let t = db.create(NewEntity::organization()).unwrap();
+        let h = db.create(NewEntity::organization()).unwrap();
+        let p = db.create(NewEntity::person()).unwrap();
+        let share = |s: &str| EdgeProps::new().attr(attrs::SHARE, Decimal::parse(s).unwrap());
+        db.relate(t, RelKind::SUBSIDIARY_OF, h, share("0.8"))
+            .unwrap();
+        db.relate(p, RelKind::OWNS, h, share("0.5")).unwrap();
+        (t, p)
+    };
+    let d = dir.to_str().unwrap();
+    let o = kith(&[
+        "--db",
+        d,
+        "owners",
+        &t.to_string(),
+        "--persons-only",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["owners"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["owners"][0]["id"], p.0);
+    assert_eq!(v["owners"][0]["effective_share"]["$decimal"], "0.40");
+    let o = kith(&[
+        "--db",
+        d,
+        "owners",
+        &t.to_string(),
+        "--min-share",
+        "50",
+        "--persons-only",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no owner holds 50%"));
+}

@@ -482,3 +482,63 @@ fn paths_follow_each_kind_in_its_direction() {
         .contains("out, in or any"));
     assert!(parse_follow(&db, "NOPE", Follow::Both).is_err());
 }
+
+#[test]
+fn owners_direct_and_indirect_with_cross_holdings_solved() {
+    let db = Db::temporary().unwrap();
+    let org = |n: &str| {
+        db.create(NewEntity::organization().attr(attrs::ORGANIZATION_NAME, n))
+            .unwrap()
+    };
+    let share = |s: &str| EdgeProps::new().attr(attrs::SHARE, dec(s));
+    let (t, a, b) = (org("T"), org("A"), org("B"));
+    let p = db.create(NewEntity::person()).unwrap();
+    let q = db.create(NewEntity::person()).unwrap();
+    rel(&db, t, RelKind::SUBSIDIARY_OF, a, share("0.6"));
+    rel(&db, t, RelKind::SUBSIDIARY_OF, b, share("0.4"));
+    rel(&db, b, RelKind::SUBSIDIARY_OF, a, share("0.3")); // A holds 30% of B
+    rel(&db, a, RelKind::SUBSIDIARY_OF, b, share("0.2")); // B holds 20% of A
+    rel(&db, p, RelKind::OWNS, a, share("0.5"));
+    rel(&db, q, RelKind::OWNS, b, share("0.7"));
+    // f(A) = 0.6 + 0.3 f(B), f(B) = 0.4 + 0.2 f(A): f(A) = 0.72 / 0.94.
+    let fa = 0.72 / 0.94;
+    let fb = 0.4 + 0.2 * fa;
+    let as_f = |d: Decimal| -> f64 { d.to_string().parse().unwrap() };
+    let all = db.owners(t, Decimal::ZERO, false).unwrap();
+    assert!(!all.truncated);
+    let got: std::collections::HashMap<EntityId, f64> = all
+        .owners
+        .iter()
+        .map(|o| (o.id, as_f(o.effective_share)))
+        .collect();
+    assert_eq!(got.len(), 4);
+    for (id, want) in [(a, fa), (b, fb), (p, 0.5 * fa), (q, 0.7 * fb)] {
+        assert!(
+            (got[&id] - want).abs() < 1e-9,
+            "{id}: {} against {want}",
+            got[&id]
+        );
+    }
+    // Persons holding 25% or more, largest first, with their chains.
+    let ubo = db.owners(t, dec("0.25"), true).unwrap();
+    let ids: Vec<EntityId> = ubo.owners.iter().map(|o| o.id).collect();
+    assert_eq!(ids, vec![q, p]);
+    assert_eq!(ubo.owners[0].chain, vec![q, b, t]);
+    assert_eq!(ubo.owners[1].chain, vec![p, a, t]);
+    assert_eq!(ubo.owners[1].direct_share, None);
+    let direct = all.owners.iter().find(|o| o.id == a).unwrap();
+    assert_eq!(direct.direct_share, Some(dec("0.6")));
+    // A 40% threshold leaves nobody among the persons.
+    assert!(db.owners(t, dec("0.40"), true).unwrap().owners.is_empty());
+    // Owners far above: no depth limit.
+    let mut below = t;
+    let mut top = t;
+    for i in 0..20 {
+        top = org(&format!("up{i}"));
+        rel(&db, below, RelKind::SUBSIDIARY_OF, top, share("1"));
+        below = top;
+    }
+    let deep = db.owners(t, Decimal::ZERO, false).unwrap();
+    let far = deep.owners.iter().find(|o| o.id == top).unwrap();
+    assert_eq!(far.chain.len(), 21);
+}

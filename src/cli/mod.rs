@@ -168,6 +168,22 @@ enum Command {
         json: bool,
     },
     /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
+    /// Every direct and indirect owner of an organization (beneficial
+    /// owners), with effective shares over all ownership paths and the
+    /// controlling chain.
+    Owners {
+        /// Organization id.
+        id: u64,
+        /// Only owners holding at least this many percent (default 25).
+        #[arg(long, default_value = "25")]
+        min_share: String,
+        /// Only persons (the ultimate beneficial owners).
+        #[arg(long)]
+        persons_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     Group {
         /// Organization id.
         id: u64,
@@ -594,6 +610,12 @@ fn dispatch(cli: Cli) -> CliResult {
             cmd::queries::guarantors(&db_dir, id, depth, json)
         }
         Command::Group { id, json } => cmd::queries::group(&db_dir, id, json),
+        Command::Owners {
+            id,
+            min_share,
+            persons_only,
+            json,
+        } => cmd::queries::owners(&db_dir, id, min_share, persons_only, json),
         Command::Path {
             a,
             b,

@@ -97,6 +97,7 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::household::Household,
     &super::cmd::guarantors::Guarantors,
     &super::cmd::group::Group,
+    &super::cmd::owners::Owners,
     &super::cmd::path::Path,
     &super::cmd::shared::Shared,
     &super::cmd::context::ContextCmd,

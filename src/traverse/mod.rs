@@ -5,9 +5,11 @@
 //! Everything here uses `Db`'s public reads only.
 
 mod graph;
+mod owners;
 mod queries;
 
 pub use graph::{neighbourhood_dot, shortest_paths, shortest_paths_following, Subgraph};
+pub use owners::{Owner, Owners, MAX_OWNERS};
 pub use queries::{
     AccountHolding, CorporateGroup, GroupMember, GuarantorLink, GuarantorNetwork, HouseholdMember,
     HouseholdView, SharedIdentifier,

@@ -39,6 +39,47 @@ pub(crate) fn group(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     Ok(0)
 }
 
+/// `kith owners`.
+pub(crate) fn owners(
+    db_dir: &PathBuf,
+    id: u64,
+    min_share: String,
+    persons_only: bool,
+    json: bool,
+) -> CliResult {
+    let db = open_existing(db_dir)?;
+    let pct = kith::Decimal::parse(&min_share)
+        .map_err(|_| format!("--min-share {min_share:?} is not a number of percent"))?;
+    let fraction = kith::Decimal::new(pct.mantissa(), pct.scale().saturating_add(2));
+    let o = db.owners(customer_target(&db, id)?, fraction, persons_only)?;
+    if json {
+        println!("{}", kith::json::queries::owners(&db, &o));
+        return Ok(0);
+    }
+    for w in &o.owners {
+        let e = db
+            .get(w.id)?
+            .map(|e| show::one_line(&db, &e))
+            .unwrap_or_default();
+        let chain: Vec<String> = w.chain.iter().map(|c| c.to_string()).collect();
+        println!(
+            "{e}  effective {}{}  via {}",
+            w.effective_share,
+            w.direct_share
+                .map(|d| format!(" (direct {d})"))
+                .unwrap_or_default(),
+            chain.join(" → ")
+        );
+    }
+    if o.owners.is_empty() {
+        println!("no owner holds {min_share}% or more");
+    }
+    if let Some(why) = &o.truncation {
+        println!("(truncated: {why})");
+    }
+    Ok(0)
+}
+
 /// `kith path`.
 pub(crate) fn path(
     db_dir: &PathBuf,

@@ -25,6 +25,7 @@ pub(crate) mod lineage;
 pub(crate) mod list;
 pub(crate) mod lookup;
 pub(crate) mod neighbours;
+pub(crate) mod owners;
 pub(crate) mod path;
 pub(crate) mod ping;
 pub(crate) mod quit;

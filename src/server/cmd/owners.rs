@@ -1,0 +1,48 @@
+//! `OWNERS id [min_share_percent] [PERSONS]`: the direct and indirect owners
+//! of an organization with effective shares and controlling chains (JSON).
+use crate::resp::Frame;
+use crate::server::command::{id, json_reply, reply, text, traverse_error, Command, Context};
+
+pub(crate) struct Owners;
+
+impl Command for Owners {
+    fn name(&self) -> &'static str {
+        "OWNERS"
+    }
+    fn arity(&self) -> i32 {
+        -2
+    }
+    fn summary(&self) -> &'static str {
+        "OWNERS id [min_share_percent (25)] [PERSONS]: beneficial owners with effective shares (JSON)"
+    }
+    fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
+        reply((|| {
+            let org = id(args, 1)?;
+            let pct = match args.get(2) {
+                Some(_) => {
+                    let t = text(args, 2, "min share")?;
+                    crate::Decimal::parse(t).map_err(|_| {
+                        Frame::error("INVALID", format!("min share must be a percent, got {t:?}"))
+                    })?
+                }
+                None => crate::Decimal::new(25, 0),
+            };
+            let persons = match args.get(3) {
+                None => false,
+                Some(a) if a.eq_ignore_ascii_case(b"PERSONS") => true,
+                Some(_) => {
+                    return Err(Frame::error(
+                        "INVALID",
+                        "the fourth argument may only be PERSONS",
+                    ))
+                }
+            };
+            let fraction = crate::Decimal::new(pct.mantissa(), pct.scale().saturating_add(2));
+            let o = cx
+                .db
+                .owners(org, fraction, persons)
+                .map_err(|e| traverse_error(&e))?;
+            Ok(json_reply(&crate::json::queries::owners(cx.db, &o)))
+        })())
+    }
+}
