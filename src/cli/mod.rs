@@ -247,106 +247,9 @@ enum Command {
         dot: bool,
     },
     /// Serve the database over RESP (the Redis protocol) until SIGTERM/SIGINT.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7379")]
-        listen: std::net::SocketAddr,
-        /// Password clients must give with AUTH (or HELLO … AUTH).
-        #[arg(long)]
-        requirepass: Option<String>,
-        /// Most connections at once.
-        #[arg(long, default_value_t = 10_000)]
-        max_connections: usize,
-        /// Worker threads (default: the number of CPUs).
-        #[arg(long)]
-        workers: Option<usize>,
-        /// Close connections idle this many seconds (0: never).
-        #[arg(long, default_value_t = 600)]
-        idle_timeout: u64,
-        /// Read the whole store into the page cache before taking
-        /// connections (see `Db::prewarm`).
-        #[arg(long)]
-        prewarm: bool,
-        /// Flush in the background every N ms instead of on every write.
-        #[arg(long)]
-        background_flush_ms: Option<u64>,
-        /// Page cache in MiB.
-        #[arg(long, default_value_t = 512)]
-        cache_mib: u64,
-        /// Threads that run writes off the event loop; concurrent writes
-        /// share one flush (group commit). 1 gives one flush per write.
-        #[arg(long, default_value_t = 32)]
-        write_threads: usize,
-        /// Keep at most this many changes in the change log (0: no limit by count).
-        #[arg(long, default_value_t = 1_000_000)]
-        retain_changes: u64,
-        /// Keep changes at most this many hours (0: no limit by age).
-        #[arg(long, default_value_t = 168)]
-        retain_hours: u64,
-    },
+    Serve(cmd::serve::ServeArgs),
     /// Measure lookup latency on this database, in-process.
-    Bench {
-        /// What to measure.
-        #[arg(long, value_enum, default_value = "get")]
-        workload: bench::Workload,
-        /// Operations to time.
-        #[arg(long, default_value_t = 100_000)]
-        ops: u64,
-        /// Operations run first and not timed.
-        #[arg(long, default_value_t = 10_000)]
-        warmup: u64,
-        /// Threads.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Seed of the key draws.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// How keys are drawn.
-        #[arg(long, value_enum, default_value = "uniform")]
-        distribution: bench::Distribution,
-        /// Draw ids from this file (one per line) instead of the database's persons.
-        #[arg(long)]
-        ids: Option<PathBuf>,
-        /// Page cache in MiB.
-        #[arg(long, default_value_t = 2048)]
-        cache_mib: u64,
-        /// For `--workload mixed`: proportions, e.g. get=60,context=20,upsert=10,interaction=10.
-        #[arg(long, default_value = "")]
-        mix: String,
-        /// Open loop: operations per second (over all threads); latency counts
-        /// from when each operation was due. Default: as fast as possible.
-        #[arg(long)]
-        rate: Option<f64>,
-        /// Stop after this many seconds even if operations remain.
-        #[arg(long)]
-        duration: Option<f64>,
-        /// For `get`: also measure the storage engine alone on a copy of the same rows.
-        #[arg(long)]
-        baseline: bool,
-        /// Build banks of these sizes in DIR (reused when present), run the
-        /// workload on each, and write a table and an SVG plot of cost against size.
-        #[arg(long, value_name = "DIR")]
-        curve: Option<PathBuf>,
-        /// Sizes for --curve (persons, comma-separated).
-        #[arg(long, default_value = "10000,100000,1000000")]
-        sizes: String,
-        /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
-        #[arg(long)]
-        server: Option<String>,
-        /// Password for --server.
-        #[arg(long)]
-        password: Option<String>,
-        /// For `--workload freshness`: also measure this redis-server's own
-        /// XADD -> XREAD BLOCK, in the same run.
-        #[arg(long)]
-        redis: Option<String>,
-        /// Open the database without its change log (to measure what the log costs).
-        #[arg(long)]
-        no_change_log: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Bench(cmd::measure::BenchArgs),
     /// Write the graph as CSV (nodes.csv, edges.csv) for loading into other databases.
     ExportGraph {
         /// Output directory.
@@ -631,74 +534,8 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
         Command::Check => cmd::read::check(&db_dir),
         Command::Upgrade => cmd::upgrade::upgrade(&db_dir),
-        Command::Serve {
-            listen,
-            requirepass,
-            max_connections,
-            workers,
-            idle_timeout,
-            background_flush_ms,
-            prewarm,
-            cache_mib,
-            write_threads,
-            retain_changes,
-            retain_hours,
-        } => cmd::serve::serve(
-            &db_dir,
-            listen,
-            requirepass,
-            max_connections,
-            workers,
-            idle_timeout,
-            background_flush_ms,
-            prewarm,
-            cache_mib,
-            write_threads,
-            retain_changes,
-            retain_hours,
-        ),
-        Command::Bench {
-            workload,
-            ops,
-            warmup,
-            threads,
-            seed,
-            distribution,
-            ids,
-            cache_mib,
-            server,
-            password,
-            json,
-            mix,
-            rate,
-            curve,
-            sizes,
-            duration,
-            baseline,
-            redis,
-            no_change_log,
-        } => cmd::measure::bench(
-            &db_dir,
-            workload,
-            ops,
-            warmup,
-            threads,
-            seed,
-            distribution,
-            ids,
-            cache_mib,
-            server,
-            password,
-            json,
-            mix,
-            rate,
-            curve,
-            sizes,
-            duration,
-            baseline,
-            redis,
-            no_change_log,
-        ),
+        Command::Serve(args) => cmd::serve::serve(&db_dir, args),
+        Command::Bench(args) => cmd::measure::bench(&db_dir, args),
         Command::ExportGraph { out } => cmd::export::export_graph(&db_dir, out),
         Command::Import {
             mapping,

@@ -4,29 +4,28 @@
 use crate::cli::*;
 
 /// `kith bench`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn bench(
-    db_dir: &PathBuf,
-    workload: bench::Workload,
-    ops: u64,
-    warmup: u64,
-    threads: usize,
-    seed: u64,
-    distribution: bench::Distribution,
-    ids: Option<PathBuf>,
-    cache_mib: u64,
-    server: Option<String>,
-    password: Option<String>,
-    json: bool,
-    mix: String,
-    rate: Option<f64>,
-    curve: Option<PathBuf>,
-    sizes: String,
-    duration: Option<f64>,
-    baseline: bool,
-    redis: Option<String>,
-    no_change_log: bool,
-) -> CliResult {
+pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs) -> CliResult {
+    let BenchArgs {
+        workload,
+        ops,
+        warmup,
+        threads,
+        seed,
+        distribution,
+        ids,
+        cache_mib,
+        server,
+        password,
+        json,
+        mix,
+        rate,
+        curve,
+        sizes,
+        duration,
+        baseline,
+        redis,
+        no_change_log,
+    } = args;
     if workload == bench::Workload::Freshness {
         let rate = rate.unwrap_or(1000.0);
         let db = match &server {
@@ -103,4 +102,69 @@ pub(crate) fn bench(
     }
     let db = open_existing_with(builder, db_dir)?;
     bench::run(&db, options)
+}
+
+/// The arguments of `kith bench`.
+#[derive(clap::Args)]
+pub(crate) struct BenchArgs {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "get")]
+    pub(crate) workload: bench::Workload,
+    /// Operations to time.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) ops: u64,
+    /// Operations run first and not timed.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) warmup: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threads: usize,
+    /// Seed of the key draws.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// How keys are drawn.
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub(crate) distribution: bench::Distribution,
+    /// Draw ids from this file (one per line) instead of the database's persons.
+    #[arg(long)]
+    pub(crate) ids: Option<PathBuf>,
+    /// Page cache in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub(crate) cache_mib: u64,
+    /// For `--workload mixed`: proportions, e.g. get=60,context=20,upsert=10,interaction=10.
+    #[arg(long, default_value = "")]
+    pub(crate) mix: String,
+    /// Open loop: operations per second (over all threads); latency counts
+    /// from when each operation was due. Default: as fast as possible.
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Stop after this many seconds even if operations remain.
+    #[arg(long)]
+    pub(crate) duration: Option<f64>,
+    /// For `get`: also measure the storage engine alone on a copy of the same rows.
+    #[arg(long)]
+    pub(crate) baseline: bool,
+    /// Build banks of these sizes in DIR (reused when present), run the
+    /// workload on each, and write a table and an SVG plot of cost against size.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) curve: Option<PathBuf>,
+    /// Sizes for --curve (persons, comma-separated).
+    #[arg(long, default_value = "10000,100000,1000000")]
+    pub(crate) sizes: String,
+    /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
+    #[arg(long)]
+    pub(crate) server: Option<String>,
+    /// Password for --server.
+    #[arg(long)]
+    pub(crate) password: Option<String>,
+    /// For `--workload freshness`: also measure this redis-server's own
+    /// XADD -> XREAD BLOCK, in the same run.
+    #[arg(long)]
+    pub(crate) redis: Option<String>,
+    /// Open the database without its change log (to measure what the log costs).
+    #[arg(long)]
+    pub(crate) no_change_log: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

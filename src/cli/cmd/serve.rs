@@ -4,21 +4,20 @@
 use crate::cli::*;
 
 /// `kith serve`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn serve(
-    db_dir: &PathBuf,
-    listen: std::net::SocketAddr,
-    requirepass: Option<String>,
-    max_connections: usize,
-    workers: Option<usize>,
-    idle_timeout: u64,
-    background_flush_ms: Option<u64>,
-    prewarm: bool,
-    cache_mib: u64,
-    write_threads: usize,
-    retain_changes: u64,
-    retain_hours: u64,
-) -> CliResult {
+pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
+    let ServeArgs {
+        listen,
+        requirepass,
+        max_connections,
+        workers,
+        idle_timeout,
+        background_flush_ms,
+        prewarm,
+        cache_mib,
+        write_threads,
+        retain_changes,
+        retain_hours,
+    } = args;
     if write_threads == 0 {
         return Err("--write-threads must be at least 1".into());
     }
@@ -70,4 +69,44 @@ pub(crate) fn serve(
     server.run()?;
     eprintln!("kith: stopped; database flushed");
     Ok(0)
+}
+
+/// The arguments of `kith serve`.
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7379")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Password clients must give with AUTH (or HELLO … AUTH).
+    #[arg(long)]
+    pub(crate) requirepass: Option<String>,
+    /// Most connections at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) max_connections: usize,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long)]
+    pub(crate) workers: Option<usize>,
+    /// Close connections idle this many seconds (0: never).
+    #[arg(long, default_value_t = 600)]
+    pub(crate) idle_timeout: u64,
+    /// Read the whole store into the page cache before taking
+    /// connections (see `Db::prewarm`).
+    #[arg(long)]
+    pub(crate) prewarm: bool,
+    /// Flush in the background every N ms instead of on every write.
+    #[arg(long)]
+    pub(crate) background_flush_ms: Option<u64>,
+    /// Page cache in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub(crate) cache_mib: u64,
+    /// Threads that run writes off the event loop; concurrent writes
+    /// share one flush (group commit). 1 gives one flush per write.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) write_threads: usize,
+    /// Keep at most this many changes in the change log (0: no limit by count).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) retain_changes: u64,
+    /// Keep changes at most this many hours (0: no limit by age).
+    #[arg(long, default_value_t = 168)]
+    pub(crate) retain_hours: u64,
 }
