@@ -12,7 +12,7 @@ pub use graph::{neighbourhood_dot, shortest_paths, shortest_paths_following, Sub
 pub use owners::{Owner, Owners, MAX_OWNERS};
 pub use queries::{
     AccountHolding, CorporateGroup, GroupMember, GuarantorLink, GuarantorNetwork, HouseholdMember,
-    HouseholdView, SharedIdentifier,
+    HouseholdView, SharedIdentifier, MAX_GROUP_MEMBERS,
 };
 
 use crate::error::ReadError;
