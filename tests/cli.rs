@@ -687,3 +687,38 @@ fn owners_through_the_cli() {
     ]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("no owner holds 50%"));
 }
+
+#[test]
+fn bench_lookup_accepts_customers_made_by_resolution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("db");
+    let d = d.to_str().unwrap();
+    let events = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"op":"upsert","system":"crm","key":"7","attrs":{"given_name":"Ann","family_name":"Lee"}}"#,
+    )
+    .unwrap();
+    assert!(kith(&["--db", d, "apply", events.to_str().unwrap()])
+        .status
+        .success());
+    let c = kith(&["--db", d, "lookup", "crm", "7", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+    let ids = tmp.path().join("ids.txt");
+    std::fs::write(&ids, format!("{}\n", v["id"])).unwrap();
+    let o = kith(&[
+        "--db",
+        d,
+        "bench",
+        "--workload",
+        "lookup",
+        "--ids",
+        ids.to_str().unwrap(),
+        "--ops",
+        "20",
+        "--warmup",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 errors"));
+}

@@ -455,11 +455,22 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
             let e = db
                 .get(*id)?
                 .ok_or_else(|| format!("entity {id} vanished"))?;
-            let x = e
-                .identifiers()
-                .into_iter()
-                .next()
-                .ok_or_else(|| format!("entity {id} has no identifier"))?;
+            // A customer made by identity resolution holds its records'
+            // identifiers, not its own: look one of those up.
+            let mut x = e.identifiers().into_iter().next();
+            if x.is_none() {
+                for r in db.neighbour_ids(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
+                    if let Some(rec) = db.get(r)? {
+                        x = rec.identifiers().into_iter().next();
+                        if x.is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let x = x.ok_or_else(|| {
+                format!("entity {id} has no identifier, nor a source record with one")
+            })?;
             keys.lookups.push((x.system, x.key));
             keys.emails
                 .push(e.text(attrs::EMAIL).unwrap_or("").to_string());
@@ -681,11 +692,20 @@ pub fn run_server(
     {
         for id in &ids {
             let e = c.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
-            let x = e
-                .identifiers()
-                .into_iter()
-                .next()
-                .ok_or_else(|| format!("entity {id} has no identifier"))?;
+            let mut x = e.identifiers().into_iter().next();
+            if x.is_none() {
+                for r in c.neighbours(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
+                    if let Some(rec) = c.get(r.id)? {
+                        x = rec.identifiers().into_iter().next();
+                        if x.is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let x = x.ok_or_else(|| {
+                format!("entity {id} has no identifier, nor a source record with one")
+            })?;
             lookups.push((x.system, x.key));
             emails.push(e.text(attrs::EMAIL).unwrap_or("").to_string());
         }
