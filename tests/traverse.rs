@@ -460,21 +460,21 @@ fn paths_follow_each_kind_in_its_direction() {
     let any = [parse_follow(&db, "GUARANTEES", Follow::Both).unwrap()];
     assert_eq!(out[0], (RelKind::GUARANTEES, Follow::Out));
     assert_eq!(
-        shortest_paths_following(&db, a, c, &out, 6, 10).unwrap(),
+        shortest_paths_following(&db, a, c, &out, 6, 10, None).unwrap(),
         vec![vec![a, b, c]]
     );
     assert!(
-        shortest_paths_following(&db, c, a, &out, 6, 10)
+        shortest_paths_following(&db, c, a, &out, 6, 10, None)
             .unwrap()
             .is_empty(),
         "against the guarantees"
     );
     assert_eq!(
-        shortest_paths_following(&db, c, a, &inn, 6, 10).unwrap(),
+        shortest_paths_following(&db, c, a, &inn, 6, 10, None).unwrap(),
         vec![vec![c, b, a]]
     );
     assert_eq!(
-        shortest_paths_following(&db, c, a, &any, 6, 10).unwrap(),
+        shortest_paths_following(&db, c, a, &any, 6, 10, None).unwrap(),
         vec![vec![c, b, a]]
     );
     assert!(parse_follow(&db, "GUARANTEES:up", Follow::Both)

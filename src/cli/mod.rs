@@ -212,6 +212,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only relationships valid on this day (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Parties connected to one within k hops by chosen relationship kinds.
     Connected {
@@ -226,6 +229,9 @@ enum Command {
         /// Default: every kind but identity resolution's, either way.
         #[arg(long)]
         kinds: Option<String>,
+        /// Only relationships valid on this day (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Other parties sharing a phone, email or address with this one.
     Shared {
@@ -433,6 +439,14 @@ fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Err
     Ok(target)
 }
 
+/// A `--at YYYY-MM-DD` option.
+fn parse_day(at: Option<&str>) -> Result<Option<kith::Date>, Box<dyn std::error::Error>> {
+    at.map(|t| {
+        kith::Date::parse(t).map_err(|_| format!("--at {t:?} is not a date (YYYY-MM-DD)").into())
+    })
+    .transpose()
+}
+
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     open_existing_with(Db::builder(), path)
 }
@@ -526,10 +540,14 @@ fn dispatch(cli: Cli) -> CliResult {
             depth,
             max_paths,
             json,
-        } => cmd::queries::path(&db_dir, a, b, kinds, depth, max_paths, json),
-        Command::Connected { id, depth, kinds } => {
-            cmd::queries::connected(&db_dir, id, depth, kinds)
-        }
+            at,
+        } => cmd::queries::path(&db_dir, a, b, kinds, depth, max_paths, json, at),
+        Command::Connected {
+            id,
+            depth,
+            kinds,
+            at,
+        } => cmd::queries::connected(&db_dir, id, depth, kinds, at),
         Command::Shared { id, json } => cmd::queries::shared(&db_dir, id, json),
         Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
         Command::Check => cmd::read::check(&db_dir),

@@ -56,7 +56,8 @@ impl Db {
 /// Every shortest path (up to `max_paths`) from `a` to `b` following each
 /// relationship kind only in its direction (`Out`: from source to target,
 /// `In`: against it, `Both`), at most `max_depth` hops, ascending. Empty
-/// when `b` cannot be reached that way. A breadth-first search that keeps
+/// when `b` cannot be reached that way. With `as_of`, only relationships
+/// valid on that day are followed. A breadth-first search that keeps
 /// every predecessor one hop closer to `a`, then every path walked back.
 pub fn shortest_paths_following(
     db: &Db,
@@ -65,6 +66,7 @@ pub fn shortest_paths_following(
     follow: &[(RelKind, Follow)],
     max_depth: usize,
     max_paths: usize,
+    as_of: Option<crate::model::Date>,
 ) -> Result<Vec<Vec<EntityId>>, TraverseError> {
     use crate::model::Direction;
     for end in [a, b] {
@@ -88,7 +90,16 @@ pub fn shortest_paths_following(
                     Follow::Both => &[Direction::Out, Direction::In],
                 };
                 for d in dirs {
-                    for v in db.neighbour_ids(u, *kind, *d)? {
+                    let ends: Vec<EntityId> = match as_of {
+                        None => db.neighbour_ids(u, *kind, *d)?,
+                        Some(day) => db
+                            .neighbours(u, *kind, *d)?
+                            .into_iter()
+                            .filter(|n| n.props.holds_on(day))
+                            .map(|n| n.id)
+                            .collect(),
+                    };
+                    for v in ends {
                         match dist.get(&v) {
                             None => {
                                 dist.insert(v, depth + 1);
@@ -152,7 +163,7 @@ pub fn shortest_paths(
     max_paths: usize,
 ) -> Result<Vec<Vec<EntityId>>, TraverseError> {
     let follow: Vec<(RelKind, Follow)> = kinds.iter().map(|k| (*k, Follow::Both)).collect();
-    shortest_paths_following(db, a, b, &follow, max_depth, max_paths)
+    shortest_paths_following(db, a, b, &follow, max_depth, max_paths, None)
 }
 
 /// Graphviz DOT of the neighbourhood of `id` to `depth` hops over every

@@ -81,6 +81,7 @@ pub(crate) fn owners(
 }
 
 /// `kith path`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn path(
     db_dir: &PathBuf,
     a: u64,
@@ -89,11 +90,14 @@ pub(crate) fn path(
     depth: usize,
     max_paths: usize,
     json: bool,
+    at: Option<String>,
 ) -> CliResult {
     let db = open_existing(db_dir)?;
     let follow = parse_follows(&db, kinds.as_deref())?;
+    let day = parse_day(at.as_deref())?;
     let (a, b) = (customer_target(&db, a)?, customer_target(&db, b)?);
-    let paths = kith::traverse::shortest_paths_following(&db, a, b, &follow, depth, max_paths)?;
+    let paths =
+        kith::traverse::shortest_paths_following(&db, a, b, &follow, depth, max_paths, day)?;
     if json {
         println!("{}", kith::json::queries::paths(&paths));
         return Ok(0);
@@ -124,10 +128,12 @@ pub(crate) fn connected(
     id: u64,
     depth: usize,
     kinds: Option<String>,
+    at: Option<String>,
 ) -> CliResult {
     let db = open_existing(db_dir)?;
     let mut spec = kith::traverse::TraverseSpec::new(&[], kith::traverse::Follow::Both, depth);
     spec.follow = parse_follows(&db, kinds.as_deref())?;
+    spec.as_of = parse_day(at.as_deref())?;
     spec.node_kinds = Some(vec![
         kith::EntityKind::PERSON,
         kith::EntityKind::ORGANIZATION,

@@ -33,8 +33,9 @@ impl Command for Path {
                     .map(|k| (k, Follow::Both))
                     .collect()
             };
-            let paths = crate::traverse::shortest_paths_following(cx.db, a, b, &follow, depth, 10)
-                .map_err(|e| traverse_error(&e))?;
+            let paths =
+                crate::traverse::shortest_paths_following(cx.db, a, b, &follow, depth, 10, None)
+                    .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::paths(&paths)))
         })())
     }
