@@ -336,6 +336,22 @@ fn draw_ids(all: &[EntityId], total: usize, o: &Options) -> Vec<EntityId> {
         .collect()
 }
 
+/// An identifier to look `id` up by: its own, or — for a customer made by
+/// identity resolution, which holds none of its own — one of its source
+/// records' (`records` reads them only when needed).
+fn lookup_key<E: std::error::Error + 'static>(
+    id: EntityId,
+    own: Vec<kith::ExternalId>,
+    records: impl FnOnce() -> Result<Vec<Vec<kith::ExternalId>>, E>,
+) -> Result<kith::ExternalId, Box<dyn std::error::Error>> {
+    if let Some(x) = own.into_iter().next() {
+        return Ok(x);
+    }
+    records()?.into_iter().flatten().next().ok_or_else(|| {
+        format!("entity {id} has no identifier, nor a source record with one").into()
+    })
+}
+
 /// Percentiles of a histogram of nanoseconds, in microseconds.
 pub fn summary(h: &hdrhistogram::Histogram<u64>) -> serde_json::Value {
     let us = |ns: u64| ns as f64 / 1000.0;
@@ -455,21 +471,12 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
             let e = db
                 .get(*id)?
                 .ok_or_else(|| format!("entity {id} vanished"))?;
-            // A customer made by identity resolution holds its records'
-            // identifiers, not its own: look one of those up.
-            let mut x = e.identifiers().into_iter().next();
-            if x.is_none() {
+            let x = lookup_key(*id, e.identifiers(), || {
+                let mut out = Vec::new();
                 for r in db.neighbour_ids(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
-                    if let Some(rec) = db.get(r)? {
-                        x = rec.identifiers().into_iter().next();
-                        if x.is_some() {
-                            break;
-                        }
-                    }
+                    out.extend(db.get(r)?.map(|rec| rec.identifiers()));
                 }
-            }
-            let x = x.ok_or_else(|| {
-                format!("entity {id} has no identifier, nor a source record with one")
+                Ok::<_, kith::ReadError>(out)
             })?;
             keys.lookups.push((x.system, x.key));
             keys.emails
@@ -692,19 +699,12 @@ pub fn run_server(
     {
         for id in &ids {
             let e = c.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
-            let mut x = e.identifiers().into_iter().next();
-            if x.is_none() {
+            let x = lookup_key(*id, e.identifiers(), || {
+                let mut out = Vec::new();
                 for r in c.neighbours(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
-                    if let Some(rec) = c.get(r.id)? {
-                        x = rec.identifiers().into_iter().next();
-                        if x.is_some() {
-                            break;
-                        }
-                    }
+                    out.extend(c.get(r.id)?.map(|rec| rec.identifiers()));
                 }
-            }
-            let x = x.ok_or_else(|| {
-                format!("entity {id} has no identifier, nor a source record with one")
+                Ok::<_, kith::client::ClientError>(out)
             })?;
             lookups.push((x.system, x.key));
             emails.push(e.text(attrs::EMAIL).unwrap_or("").to_string());
