@@ -212,7 +212,34 @@ impl Db {
     ) -> Result<CustomerContext, ContextError> {
         let customer = self.get(id)?.ok_or(ContextError::NotFound(id))?;
         let mut reads = BTreeSet::from([id]);
+        let (profile, identifiers) = self.profile_of(&customer, &mut reads)?;
+        let mut open_items = Vec::new();
+        let (accounts, figures) = self.accounts_of(&customer, &mut reads, &mut open_items)?;
+        let households = self.households_of(id, &mut reads)?;
+        let relationships = self.relationships_of(id, &mut reads)?;
+        let recent_interactions = self.interactions_of(id, opts, &mut reads, &mut open_items)?;
+        Ok(CustomerContext {
+            customer,
+            profile,
+            identifiers: identifiers.into_iter().collect(),
+            accounts,
+            households,
+            relationships,
+            recent_interactions,
+            open_items,
+            figures,
+            reads,
+        })
+    }
 
+    /// The golden profile with each value's source, and every identifier
+    /// of the customer and its source records.
+    fn profile_of(
+        &self,
+        customer: &Entity,
+        reads: &mut BTreeSet<EntityId>,
+    ) -> Result<(Vec<ProfileAttribute>, BTreeSet<ExternalId>), ContextError> {
+        let id = customer.id;
         // Source records and lineage.
         let mut identifiers: BTreeSet<ExternalId> = customer.identifiers().into_iter().collect();
         let mut sources: Vec<Entity> = Vec::new();
@@ -227,7 +254,7 @@ impl Db {
         // Survivorship's choice names the source of each golden attribute;
         // an attribute set otherwise falls back to the newest record holding it.
         let lineage = crate::resolve::survive::choose(&sources);
-        let profile = customer
+        let profile: Vec<ProfileAttribute> = customer
             .attrs()
             .into_iter()
             .filter(|(name, _)| name != crate::attrs::SURVIVED)
@@ -247,9 +274,20 @@ impl Db {
             })
             .collect();
 
+        Ok((profile, identifiers))
+    }
+
+    /// The customer's accounts with roles, the figures derived from them,
+    /// and the troubled ones as open items.
+    fn accounts_of(
+        &self,
+        customer: &Entity,
+        reads: &mut BTreeSet<EntityId>,
+        open_items: &mut Vec<OpenItem>,
+    ) -> Result<(Vec<AccountHolding>, DerivedFigures), ContextError> {
+        let id = customer.id;
         // Accounts and figures.
         let mut accounts = Vec::new();
-        let mut open_items = Vec::new();
         let mut figures = DerivedFigures {
             balances_by_product: BTreeMap::new(),
             deposits: Decimal::ZERO,
@@ -301,6 +339,15 @@ impl Db {
             });
         }
 
+        Ok((accounts, figures))
+    }
+
+    /// The customer's households with members and balance totals.
+    fn households_of(
+        &self,
+        id: EntityId,
+        reads: &mut BTreeSet<EntityId>,
+    ) -> Result<Vec<HouseholdSummary>, ContextError> {
         // Households with members.
         let mut households = Vec::new();
         for n in self.neighbours(id, RelKind::MEMBER_OF, Direction::Out)? {
@@ -339,6 +386,15 @@ impl Db {
             });
         }
 
+        Ok(households)
+    }
+
+    /// Every relationship not shown elsewhere in the context.
+    fn relationships_of(
+        &self,
+        id: EntityId,
+        reads: &mut BTreeSet<EntityId>,
+    ) -> Result<Vec<RelatedParty>, ContextError> {
         // Every other relationship.
         let listed = [
             RelKind::OWNS,
@@ -364,6 +420,18 @@ impl Db {
             }
         }
 
+        Ok(relationships)
+    }
+
+    /// The newest interactions, and the open ones among a wider window as
+    /// open items.
+    fn interactions_of(
+        &self,
+        id: EntityId,
+        opts: &ContextOptions,
+        reads: &mut BTreeSet<EntityId>,
+        open_items: &mut Vec<OpenItem>,
+    ) -> Result<Vec<Entity>, ContextError> {
         // Interactions: the newest few, and open ones among a wider window.
         let window = opts.open_item_window.max(opts.recent_interactions);
         let mut recent_interactions = Vec::new();
@@ -386,18 +454,7 @@ impl Db {
             }
         }
 
-        Ok(CustomerContext {
-            customer,
-            profile,
-            identifiers: identifiers.into_iter().collect(),
-            accounts,
-            households,
-            relationships,
-            recent_interactions,
-            open_items,
-            figures,
-            reads,
-        })
+        Ok(recent_interactions)
     }
 }
 
