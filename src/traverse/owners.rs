@@ -66,22 +66,16 @@ fn as_f64(d: Decimal) -> f64 {
     d.mantissa() as f64 / 10f64.powi(d.scale() as i32)
 }
 
+type Holdings = HashMap<EntityId, Vec<(EntityId, Decimal)>>;
+type Chains = HashMap<EntityId, (f64, Vec<EntityId>)>;
+
 impl Db {
-    /// Every direct and indirect owner of `id` holding at least `min_share`
-    /// (a fraction: 0.25 for 25 %), persons only when `persons_only`, with
-    /// effective shares and controlling chains. Cycles of cross-holdings
-    /// are solved by iteration (to 10^-12); a structure larger than
-    /// [`MAX_OWNERS`] is cut and says so.
-    pub fn owners(
+    /// Everyone who holds `id`, directly or through others, breadth-first
+    /// (`id` first), with what each holds directly, and what a limit cut.
+    fn upward_closure(
         &self,
         id: EntityId,
-        min_share: Decimal,
-        persons_only: bool,
-    ) -> Result<Owners, TraverseError> {
-        if !self.contains(id)? {
-            return Err(TraverseError::NotFound(id));
-        }
-        // Upward closure: who holds what, directly.
+    ) -> Result<(Vec<EntityId>, Holdings, Option<String>), TraverseError> {
         let mut holdings: HashMap<EntityId, Vec<(EntityId, Decimal)>> = HashMap::new();
         let mut order = vec![id];
         let mut seen = BTreeSet::from([id]);
@@ -111,45 +105,25 @@ impl Db {
                 holdings.entry(owner).or_default().push((held, s));
             }
         }
-        // f(x) = Σ over what x holds directly of share × f(held), f(id) = 1;
-        // and the best chain by the largest product, kept simple.
-        let mut f: HashMap<EntityId, Decimal> = order.iter().map(|o| (*o, Decimal::ZERO)).collect();
-        f.insert(id, Decimal::new(1, 0));
-        let mut best: HashMap<EntityId, (f64, Vec<EntityId>)> =
-            HashMap::from([(id, (1.0, vec![id]))]);
-        let tolerance = Decimal::new(1, 12);
-        let mut settled = false;
-        for _ in 0..ROUNDS {
-            let mut moved = false;
-            for x in order.iter().skip(1) {
-                let mut sum = Decimal::ZERO;
-                let mut chain: Option<(f64, Vec<EntityId>)> = best.get(x).cloned();
-                for (held, s) in holdings.get(x).map(Vec::as_slice).unwrap_or(&[]) {
-                    sum = add(sum, mul(*s, f[held]));
-                    if let Some((p, path)) = best.get(held) {
-                        let cand = as_f64(*s) * p;
-                        if !path.contains(x) && chain.as_ref().is_none_or(|c| cand > c.0 + 1e-15) {
-                            let mut full = vec![*x];
-                            full.extend(path.iter().copied());
-                            chain = Some((cand, full));
-                        }
-                    }
-                }
-                let old = f[x];
-                let diff = as_f64(add(sum, Decimal::new(-old.mantissa(), old.scale()))).abs();
-                if diff > as_f64(tolerance) {
-                    moved = true;
-                }
-                f.insert(*x, sum);
-                if let Some(c) = chain {
-                    best.insert(*x, c);
-                }
-            }
-            if !moved {
-                settled = true;
-                break;
-            }
+        Ok((order, holdings, truncation))
+    }
+
+    /// Every direct and indirect owner of `id` holding at least `min_share`
+    /// (a fraction: 0.25 for 25 %), persons only when `persons_only`, with
+    /// effective shares and controlling chains. Cycles of cross-holdings
+    /// are solved by iteration (to 10^-12); a structure larger than
+    /// [`MAX_OWNERS`] is cut and says so.
+    pub fn owners(
+        &self,
+        id: EntityId,
+        min_share: Decimal,
+        persons_only: bool,
+    ) -> Result<Owners, TraverseError> {
+        if !self.contains(id)? {
+            return Err(TraverseError::NotFound(id));
         }
+        let (order, holdings, mut truncation) = self.upward_closure(id)?;
+        let (f, best, settled) = solve(id, &order, &holdings);
         if !settled && truncation.is_none() {
             truncation = Some(format!(
                 "effective shares did not settle after {ROUNDS} rounds (a cycle of full ownership)"
@@ -190,4 +164,49 @@ impl Db {
             truncation,
         })
     }
+}
+
+/// f(x) = Σ over what x holds directly of share × f(held), f(id) = 1,
+/// solved by iteration in `order`; and each owner's best chain by the
+/// largest product, kept simple. Returns whether the iteration settled.
+fn solve(
+    id: EntityId,
+    order: &[EntityId],
+    holdings: &Holdings,
+) -> (HashMap<EntityId, Decimal>, Chains, bool) {
+    let mut f: HashMap<EntityId, Decimal> = order.iter().map(|o| (*o, Decimal::ZERO)).collect();
+    f.insert(id, Decimal::new(1, 0));
+    let mut best: HashMap<EntityId, (f64, Vec<EntityId>)> = HashMap::from([(id, (1.0, vec![id]))]);
+    let tolerance = Decimal::new(1, 12);
+    for _ in 0..ROUNDS {
+        let mut moved = false;
+        for x in order.iter().skip(1) {
+            let mut sum = Decimal::ZERO;
+            let mut chain: Option<(f64, Vec<EntityId>)> = best.get(x).cloned();
+            for (held, s) in holdings.get(x).map(Vec::as_slice).unwrap_or(&[]) {
+                sum = add(sum, mul(*s, f[held]));
+                if let Some((p, path)) = best.get(held) {
+                    let cand = as_f64(*s) * p;
+                    if !path.contains(x) && chain.as_ref().is_none_or(|c| cand > c.0 + 1e-15) {
+                        let mut full = vec![*x];
+                        full.extend(path.iter().copied());
+                        chain = Some((cand, full));
+                    }
+                }
+            }
+            let old = f[x];
+            let diff = as_f64(add(sum, Decimal::new(-old.mantissa(), old.scale()))).abs();
+            if diff > as_f64(tolerance) {
+                moved = true;
+            }
+            f.insert(*x, sum);
+            if let Some(c) = chain {
+                best.insert(*x, c);
+            }
+        }
+        if !moved {
+            return (f, best, true);
+        }
+    }
+    (f, best, false)
 }
