@@ -97,26 +97,7 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
         .durability(Durability::Background { every_ms: 500 })
         .change_log(false)
         .open()?;
-    let existing = db.list(EntityKind::PERSON, None, 1)?.ids.len();
-    if existing == 0 {
-        println!(
-            "Building a made-up retail bank of {persons} customers in {} …",
-            dir.display()
-        );
-        let t = Instant::now();
-        let s = generate(&db, persons, seed, 2)?;
-        db.flush()?;
-        println!(
-            "  {} persons, {} organizations, {} households, {} accounts, {} interactions, {} relationships in {:.1} s",
-            s.persons, s.organizations, s.households, s.accounts, s.interactions, s.relationships,
-            t.elapsed().as_secs_f64()
-        );
-    } else {
-        println!(
-            "Using the demo bank already in {} (--fresh rebuilds it).",
-            dir.display()
-        );
-    }
+    build_bank(&db, dir, persons, seed)?;
     let customer = pick_customer(&db)?.ok_or("the demo database holds no persons")?;
     let (person, t_get) = timed(|| db.get(customer));
     let person = person?.ok_or("customer vanished")?;
@@ -133,6 +114,52 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
         println!("  {k:<14} {v}");
     }
     println!();
+    show_lookups(&db, &person)?;
+    show_household(&db, customer)?;
+    show_accounts(&db, customer)?;
+    show_relationships(&db, customer)?;
+    show_interactions(&db, customer)?;
+    show_context(&db, customer)?;
+    println!();
+    println!("Try: kith --db {} context {customer}", dir.display());
+    println!(
+        "Try: kith --db {} get {customer}   |   kith --db {} stats   |   kith --db {} check",
+        dir.display(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(0)
+}
+
+type Shown = Result<(), Box<dyn std::error::Error>>;
+
+/// Builds the bank unless the directory holds one.
+fn build_bank(db: &Db, dir: &Path, persons: u64, seed: u64) -> Shown {
+    let existing = db.list(EntityKind::PERSON, None, 1)?.ids.len();
+    if existing == 0 {
+        println!(
+            "Building a made-up retail bank of {persons} customers in {} …",
+            dir.display()
+        );
+        let t = Instant::now();
+        let s = generate(db, persons, seed, 2)?;
+        db.flush()?;
+        println!(
+            "  {} persons, {} organizations, {} households, {} accounts, {} interactions, {} relationships in {:.1} s",
+            s.persons, s.organizations, s.households, s.accounts, s.interactions, s.relationships,
+            t.elapsed().as_secs_f64()
+        );
+    } else {
+        println!(
+            "Using the demo bank already in {} (--fresh rebuilds it).",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Each identifier looked up, and finds by email and phone, timed.
+fn show_lookups(db: &Db, person: &kith::Entity) -> Shown {
     let identifiers = person.identifiers();
     println!("Known to {} source systems:", identifiers.len());
     for x in &identifiers {
@@ -167,6 +194,11 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
         found?.len()
     );
 
+    Ok(())
+}
+
+/// The household, members with roles, timed.
+fn show_household(db: &Db, customer: EntityId) -> Shown {
     let (hh, t) = timed(|| db.neighbours(customer, RelKind::MEMBER_OF, Direction::Out));
     println!();
     println!("Household ({}):", micros(t).trim());
@@ -187,10 +219,15 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
                     .get(attrs::ROLE)
                     .map(|v| v.to_string())
                     .unwrap_or_default();
-                println!("    {:<8} {}", role, show::one_line(&db, &e));
+                println!("    {:<8} {}", role, show::one_line(db, &e));
             }
         }
     }
+    Ok(())
+}
+
+/// The accounts with roles, co-owners and guarantors, timed.
+fn show_accounts(db: &Db, customer: EntityId) -> Shown {
     let (owned, t) = timed(|| db.neighbours(customer, RelKind::OWNS, Direction::Out));
     println!();
     println!("Accounts ({}):", micros(t).trim());
@@ -226,6 +263,11 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
             println!();
         }
     }
+    Ok(())
+}
+
+/// Every other relationship, both ways, timed.
+fn show_relationships(db: &Db, customer: EntityId) -> Shown {
     println!();
     println!("Other relationships:");
     for dir in [Direction::Out, Direction::In] {
@@ -238,7 +280,7 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
             let name = db.relationship_kind_name(n.kind).unwrap_or_default();
             let other = db
                 .get(n.id)?
-                .map(|o| show::one_line(&db, &o))
+                .map(|o| show::one_line(db, &o))
                 .unwrap_or_default();
             let arrow = if dir == Direction::Out { "->" } else { "<-" };
             println!("  {arrow} {name:<12} {other}");
@@ -253,6 +295,11 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
             micros(t).trim()
         );
     }
+    Ok(())
+}
+
+/// The interactions, timed.
+fn show_interactions(db: &Db, customer: EntityId) -> Shown {
     let (its, t) = timed(|| db.neighbours(customer, RelKind::HAD_INTERACTION, Direction::Out));
     println!();
     println!("Interactions ({}):", micros(t).trim());
@@ -261,6 +308,11 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
             println!("  {}", show::label(&e));
         }
     }
+    Ok(())
+}
+
+/// The whole context, assembled and from the cache, timed.
+fn show_context(db: &Db, customer: EntityId) -> Shown {
     let (ctx, t_uncached) = timed(|| db.context(customer));
     let ctx = ctx?;
     let (_, t_cached) = timed(|| db.context(customer));
@@ -278,13 +330,5 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
         micros(t_uncached),
         micros(t_cached)
     );
-    println!();
-    println!("Try: kith --db {} context {customer}", dir.display());
-    println!(
-        "Try: kith --db {} get {customer}   |   kith --db {} stats   |   kith --db {} check",
-        dir.display(),
-        dir.display(),
-        dir.display()
-    );
-    Ok(0)
+    Ok(())
 }
