@@ -450,80 +450,7 @@ pub fn generate_bank(
 
     // Organizations first, in corporate groups, so persons can work for them.
     let n_orgs = (config.persons / 40).max(3);
-    let mut orgs = Vec::with_capacity(n_orgs as usize);
-    let mut o = 0;
-    while o < n_orgs {
-        let size = 1 + b.r.below(6);
-        let word = *b.r.pick(ORG_WORDS);
-        let mut group: Vec<EntityId> = Vec::new();
-        for j in 0..size.min(n_orgs - o) {
-            let suffix = *b.r.pick(ORG_SUFFIX);
-            let name = if j == 0 {
-                format!("{word} {suffix}")
-            } else {
-                format!(
-                    "{word} {} {suffix}",
-                    [
-                        "Capital",
-                        "Services",
-                        "Retail",
-                        "Labs",
-                        "Energy",
-                        "Logistics"
-                    ][j as usize % 6]
-                )
-            };
-            let id = b.create(
-                NewEntity::organization()
-                    .attr(a::ORGANIZATION_NAME, format!("{name} #{o}"))
-                    .attr(a::REGISTRATION_NUMBER, format!("RC{:08}", o))
-                    .attr(a::TAX_ID, format!("{:02}-{:07}", 10 + o % 89, o))
-                    .attr(a::STATUS, "customer")
-                    .attr(a::SEGMENT, "commercial")
-                    .identifier("corporate_crm", format!("ORG{o:07}")),
-            )?;
-            b.s.organizations += 1;
-            if let Some(&parent) = group.get(if j <= 1 { 0 } else { b.r.below(j) as usize }) {
-                let share = Decimal::new((50 + b.r.below(51)) as i128, 2);
-                b.relate(
-                    id,
-                    RelKind::SUBSIDIARY_OF,
-                    parent,
-                    EdgeProps::new().attr(a::SHARE, share),
-                )?;
-            }
-            let acct = b.account("checking", "core_banking", 2_000_000)?;
-            b.relate(
-                id,
-                RelKind::OWNS,
-                acct,
-                EdgeProps::new().attr(a::ROLE, "primary"),
-            )?;
-            if b.r.chance(40) {
-                let loan = b.account("loan", "lending", 5_000_000)?;
-                b.relate(
-                    id,
-                    RelKind::OWNS,
-                    loan,
-                    EdgeProps::new().attr(a::ROLE, "primary"),
-                )?;
-                if let Some(&parent) = group.first() {
-                    let amount = money(&mut b.r, 1_000_000);
-                    b.relate(
-                        parent,
-                        RelKind::GUARANTEES,
-                        loan,
-                        EdgeProps::new().attr(a::AMOUNT, amount),
-                    )?;
-                }
-            }
-            group.push(id);
-            orgs.push(id);
-            o += 1;
-        }
-        b.commit_if_large(false)?;
-    }
-
+    let orgs = b.organizations(n_orgs)?;
     let mut i = 0;
     let mut recent_loans: Vec<EntityId> = Vec::new();
     let mut recent_persons: Vec<EntityId> = Vec::new();
@@ -554,137 +481,21 @@ pub fn generate_bank(
         b.s.households += 1;
         let mut members = Vec::with_capacity(size as usize);
         for m in 0..size {
-            let fam = if m < 2 || b.r.chance(80) { family } else { "" };
-            let p = b.person(i, fam, &addr)?;
-            let role = if m == 0 { "head" } else { "member" };
-            b.relate(
-                p,
-                RelKind::MEMBER_OF,
+            let p = b.member(
+                i,
+                m,
+                family,
+                &addr,
                 hh,
-                EdgeProps::new().attr(a::ROLE, role),
+                &orgs,
+                config.interactions_per_person,
+                &mut recent_loans,
             )?;
-            let chk = b.account("checking", "core_banking", 20_000)?;
-            b.relate(
-                p,
-                RelKind::OWNS,
-                chk,
-                EdgeProps::new().attr(a::ROLE, "primary"),
-            )?;
-            if b.r.chance(50) {
-                let sav = b.account("savings", "core_banking", 100_000)?;
-                b.relate(
-                    p,
-                    RelKind::OWNS,
-                    sav,
-                    EdgeProps::new().attr(a::ROLE, "primary"),
-                )?;
-            }
-            if b.r.chance(60) {
-                let card = b.account("card", "cards", 15_000)?;
-                b.relate(
-                    p,
-                    RelKind::OWNS,
-                    card,
-                    EdgeProps::new().attr(a::ROLE, "primary"),
-                )?;
-            }
-            if b.r.chance(12) {
-                let loan = b.account("loan", "lending", 60_000)?;
-                b.relate(
-                    p,
-                    RelKind::OWNS,
-                    loan,
-                    EdgeProps::new().attr(a::ROLE, "primary"),
-                )?;
-                recent_loans.push(loan);
-            }
-            if b.r.chance(30) {
-                let org = *b.r.pick(&orgs);
-                let since = date_between(&mut b.r, 2000, 2024);
-                b.relate(
-                    p,
-                    RelKind::EMPLOYED_BY,
-                    org,
-                    EdgeProps::new().valid(Some(since), None),
-                )?;
-            }
-            for _ in 0..config.interactions_per_person {
-                let (channel, kind) = *b.r.pick(&[
-                    ("call", "inquiry"),
-                    ("web", "session"),
-                    ("email", "statement"),
-                    ("call", "complaint"),
-                    ("ticket", "dispute"),
-                    ("branch", "payment"),
-                ]);
-                let open = matches!(kind, "complaint" | "dispute") && b.r.chance(50);
-                let at = crate::model::Timestamp::from_micros(
-                    1_700_000_000_000_000 + (b.r.below(60_000_000) as i64) * 1_000_000,
-                );
-                let it = b.create(
-                    NewEntity::new(crate::model::EntityKind::INTERACTION)
-                        .attr(a::CHANNEL, channel)
-                        .attr(a::INTERACTION_TYPE, kind)
-                        .attr(a::OCCURRED_AT, at)
-                        .attr(a::SUMMARY, format!("{kind} via {channel}"))
-                        .attr(a::STATUS, if open { "open" } else { "closed" }),
-                )?;
-                b.s.interactions += 1;
-                b.relate(p, RelKind::HAD_INTERACTION, it, EdgeProps::new())?;
-            }
             members.push(p);
             i += 1;
         }
-        if members.len() >= 2 {
-            let since = date_between(&mut b.r, 1970, 2020);
-            b.relate(
-                members[0],
-                RelKind::SPOUSE_OF,
-                members[1],
-                EdgeProps::new().valid(Some(since), None),
-            )?;
-            if b.r.chance(50) {
-                let joint = b.account("checking", "core_banking", 30_000)?;
-                for (n, m) in members[..2].iter().enumerate() {
-                    let role = if n == 0 { "primary" } else { "joint" };
-                    b.relate(
-                        *m,
-                        RelKind::OWNS,
-                        joint,
-                        EdgeProps::new().attr(a::ROLE, role),
-                    )?;
-                }
-            }
-        }
-        if b.r.chance(30) {
-            let mtg = b.account("mortgage", "mortgage", 600_000)?;
-            for (n, m) in members.iter().take(2).enumerate() {
-                let role = if n == 0 { "primary" } else { "joint" };
-                b.relate(*m, RelKind::OWNS, mtg, EdgeProps::new().attr(a::ROLE, role))?;
-            }
-            recent_loans.push(mtg);
-        }
-        // Guarantees: someone from an earlier household guarantees a loan here,
-        // and sometimes guarantees the borrower too (chains form over time).
-        if !recent_persons.is_empty() && !recent_loans.is_empty() && b.r.chance(20) {
-            let g = *b.r.pick(&recent_persons);
-            let loan = *recent_loans.last().expect("not empty");
-            let amount = money(&mut b.r, 100_000);
-            b.relate(
-                g,
-                RelKind::GUARANTEES,
-                loan,
-                EdgeProps::new().attr(a::AMOUNT, amount),
-            )?;
-            if b.r.chance(50) {
-                b.relate(
-                    g,
-                    RelKind::GUARANTEES,
-                    members[0],
-                    EdgeProps::new().attr(a::AMOUNT, amount),
-                )?;
-            }
-        }
+        b.household_links(&members, &mut recent_loans)?;
+        b.guarantees(&recent_persons, &recent_loans, &members)?;
         b.commit_if_large(false)?;
         progress(i);
         recent_persons.extend(members.iter().copied());
@@ -697,4 +508,256 @@ pub fn generate_bank(
     }
     b.commit_if_large(true)?;
     Ok(b.s)
+}
+
+impl Builder<'_> {
+    /// Organizations in corporate groups, with accounts, loans and the
+    /// group parents' guarantees.
+    fn organizations(&mut self, n_orgs: u64) -> Result<Vec<EntityId>, Error> {
+        let mut orgs = Vec::with_capacity(n_orgs as usize);
+        let mut o = 0;
+        while o < n_orgs {
+            let size = 1 + self.r.below(6);
+            let word = *self.r.pick(ORG_WORDS);
+            let mut group: Vec<EntityId> = Vec::new();
+            for j in 0..size.min(n_orgs - o) {
+                let suffix = *self.r.pick(ORG_SUFFIX);
+                let name = if j == 0 {
+                    format!("{word} {suffix}")
+                } else {
+                    format!(
+                        "{word} {} {suffix}",
+                        [
+                            "Capital",
+                            "Services",
+                            "Retail",
+                            "Labs",
+                            "Energy",
+                            "Logistics"
+                        ][j as usize % 6]
+                    )
+                };
+                let id = self.create(
+                    NewEntity::organization()
+                        .attr(a::ORGANIZATION_NAME, format!("{name} #{o}"))
+                        .attr(a::REGISTRATION_NUMBER, format!("RC{:08}", o))
+                        .attr(a::TAX_ID, format!("{:02}-{:07}", 10 + o % 89, o))
+                        .attr(a::STATUS, "customer")
+                        .attr(a::SEGMENT, "commercial")
+                        .identifier("corporate_crm", format!("ORG{o:07}")),
+                )?;
+                self.s.organizations += 1;
+                if let Some(&parent) = group.get(if j <= 1 { 0 } else { self.r.below(j) as usize })
+                {
+                    let share = Decimal::new((50 + self.r.below(51)) as i128, 2);
+                    self.relate(
+                        id,
+                        RelKind::SUBSIDIARY_OF,
+                        parent,
+                        EdgeProps::new().attr(a::SHARE, share),
+                    )?;
+                }
+                let acct = self.account("checking", "core_banking", 2_000_000)?;
+                self.relate(
+                    id,
+                    RelKind::OWNS,
+                    acct,
+                    EdgeProps::new().attr(a::ROLE, "primary"),
+                )?;
+                if self.r.chance(40) {
+                    let loan = self.account("loan", "lending", 5_000_000)?;
+                    self.relate(
+                        id,
+                        RelKind::OWNS,
+                        loan,
+                        EdgeProps::new().attr(a::ROLE, "primary"),
+                    )?;
+                    if let Some(&parent) = group.first() {
+                        let amount = money(&mut self.r, 1_000_000);
+                        self.relate(
+                            parent,
+                            RelKind::GUARANTEES,
+                            loan,
+                            EdgeProps::new().attr(a::AMOUNT, amount),
+                        )?;
+                    }
+                }
+                group.push(id);
+                orgs.push(id);
+                o += 1;
+            }
+            self.commit_if_large(false)?;
+        }
+
+        Ok(orgs)
+    }
+
+    /// One household member `m` (person `i`): the person, membership,
+    /// accounts, employment and interactions.
+    #[allow(clippy::too_many_arguments)]
+    fn member(
+        &mut self,
+        i: u64,
+        m: u64,
+        family: &'static str,
+        addr: &Address,
+        hh: EntityId,
+        orgs: &[EntityId],
+        interactions: u64,
+        recent_loans: &mut Vec<EntityId>,
+    ) -> Result<EntityId, Error> {
+        let fam = if m < 2 || self.r.chance(80) {
+            family
+        } else {
+            ""
+        };
+        let p = self.person(i, fam, addr)?;
+        let role = if m == 0 { "head" } else { "member" };
+        self.relate(
+            p,
+            RelKind::MEMBER_OF,
+            hh,
+            EdgeProps::new().attr(a::ROLE, role),
+        )?;
+        let chk = self.account("checking", "core_banking", 20_000)?;
+        self.relate(
+            p,
+            RelKind::OWNS,
+            chk,
+            EdgeProps::new().attr(a::ROLE, "primary"),
+        )?;
+        if self.r.chance(50) {
+            let sav = self.account("savings", "core_banking", 100_000)?;
+            self.relate(
+                p,
+                RelKind::OWNS,
+                sav,
+                EdgeProps::new().attr(a::ROLE, "primary"),
+            )?;
+        }
+        if self.r.chance(60) {
+            let card = self.account("card", "cards", 15_000)?;
+            self.relate(
+                p,
+                RelKind::OWNS,
+                card,
+                EdgeProps::new().attr(a::ROLE, "primary"),
+            )?;
+        }
+        if self.r.chance(12) {
+            let loan = self.account("loan", "lending", 60_000)?;
+            self.relate(
+                p,
+                RelKind::OWNS,
+                loan,
+                EdgeProps::new().attr(a::ROLE, "primary"),
+            )?;
+            recent_loans.push(loan);
+        }
+        if self.r.chance(30) {
+            let org = *self.r.pick(orgs);
+            let since = date_between(&mut self.r, 2000, 2024);
+            self.relate(
+                p,
+                RelKind::EMPLOYED_BY,
+                org,
+                EdgeProps::new().valid(Some(since), None),
+            )?;
+        }
+        for _ in 0..interactions {
+            let (channel, kind) = *self.r.pick(&[
+                ("call", "inquiry"),
+                ("web", "session"),
+                ("email", "statement"),
+                ("call", "complaint"),
+                ("ticket", "dispute"),
+                ("branch", "payment"),
+            ]);
+            let open = matches!(kind, "complaint" | "dispute") && self.r.chance(50);
+            let at = crate::model::Timestamp::from_micros(
+                1_700_000_000_000_000 + (self.r.below(60_000_000) as i64) * 1_000_000,
+            );
+            let it = self.create(
+                NewEntity::new(crate::model::EntityKind::INTERACTION)
+                    .attr(a::CHANNEL, channel)
+                    .attr(a::INTERACTION_TYPE, kind)
+                    .attr(a::OCCURRED_AT, at)
+                    .attr(a::SUMMARY, format!("{kind} via {channel}"))
+                    .attr(a::STATUS, if open { "open" } else { "closed" }),
+            )?;
+            self.s.interactions += 1;
+            self.relate(p, RelKind::HAD_INTERACTION, it, EdgeProps::new())?;
+        }
+        Ok(p)
+    }
+
+    /// Spouses, a joint account and a mortgage in a household.
+    fn household_links(
+        &mut self,
+        members: &[EntityId],
+        recent_loans: &mut Vec<EntityId>,
+    ) -> Result<(), Error> {
+        if members.len() >= 2 {
+            let since = date_between(&mut self.r, 1970, 2020);
+            self.relate(
+                members[0],
+                RelKind::SPOUSE_OF,
+                members[1],
+                EdgeProps::new().valid(Some(since), None),
+            )?;
+            if self.r.chance(50) {
+                let joint = self.account("checking", "core_banking", 30_000)?;
+                for (n, m) in members[..2].iter().enumerate() {
+                    let role = if n == 0 { "primary" } else { "joint" };
+                    self.relate(
+                        *m,
+                        RelKind::OWNS,
+                        joint,
+                        EdgeProps::new().attr(a::ROLE, role),
+                    )?;
+                }
+            }
+        }
+        if self.r.chance(30) {
+            let mtg = self.account("mortgage", "mortgage", 600_000)?;
+            for (n, m) in members.iter().take(2).enumerate() {
+                let role = if n == 0 { "primary" } else { "joint" };
+                self.relate(*m, RelKind::OWNS, mtg, EdgeProps::new().attr(a::ROLE, role))?;
+            }
+            recent_loans.push(mtg);
+        }
+        Ok(())
+    }
+
+    /// Guarantees: someone from an earlier household guarantees a loan
+    /// here, and sometimes the borrower too (chains form over time).
+    fn guarantees(
+        &mut self,
+        recent_persons: &[EntityId],
+        recent_loans: &[EntityId],
+        members: &[EntityId],
+    ) -> Result<(), Error> {
+        // Guarantees: someone from an earlier household guarantees a loan here,
+        // and sometimes guarantees the borrower too (chains form over time).
+        if !recent_persons.is_empty() && !recent_loans.is_empty() && self.r.chance(20) {
+            let g = *self.r.pick(recent_persons);
+            let loan = *recent_loans.last().expect("not empty");
+            let amount = money(&mut self.r, 100_000);
+            self.relate(
+                g,
+                RelKind::GUARANTEES,
+                loan,
+                EdgeProps::new().attr(a::AMOUNT, amount),
+            )?;
+            if self.r.chance(50) {
+                self.relate(
+                    g,
+                    RelKind::GUARANTEES,
+                    members[0],
+                    EdgeProps::new().attr(a::AMOUNT, amount),
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
