@@ -469,7 +469,7 @@ pub mod queries {
         )
     }
 
-    /// `{"customer", "guarantees": [{"id","kind","depth","chain"}], "guaranteed_by": […], "exposed_accounts", "total_exposure", "truncated"}`
+    /// `{"customer", "guarantees": [{"id","kind","depth","chain","props"}], "guaranteed_by": […], "exposed_accounts", "total_exposure", "truncated"}`
     pub fn guarantors(db: &Db, n: &GuarantorNetwork) -> J {
         let links = |v: &[crate::traverse::GuarantorLink]| -> J {
             J::Array(
@@ -480,6 +480,7 @@ pub mod queries {
                             "kind": db.entity_kind_name(l.kind).unwrap_or_default(),
                             "depth": l.depth,
                             "chain": l.chain.iter().map(|c| c.0).collect::<Vec<_>>(),
+                            "props": l.props.iter().map(super::edge_props_to_json).collect::<Vec<_>>(),
                         })
                     })
                     .collect(),

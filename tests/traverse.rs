@@ -165,6 +165,15 @@ fn guarantor_network_follows_chains_and_cycles_with_exposure() {
     let dana = n.guarantees.iter().find(|l| l.id == b.dana).unwrap();
     assert_eq!(dana.depth, 2);
     assert_eq!(dana.chain, vec![b.ann, b.eve, b.dana]);
+    // The properties of each relationship crossed, in chain order.
+    assert_eq!(dana.props.len(), 2);
+    let direct =
+        b.db.neighbours(b.ann, RelKind::GUARANTEES, kith::Direction::Out)
+            .unwrap()
+            .into_iter()
+            .find(|x| x.id == b.eve)
+            .unwrap();
+    assert_eq!(dana.props[0], direct.props);
     // L1 guaranteed directly, L2 owned by Eve whom Ann guarantees; savings excluded.
     assert_eq!(n.exposed_accounts, vec![b.l1, b.l2]);
     assert_eq!(n.total_exposure, dec("3000.00"));

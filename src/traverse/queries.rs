@@ -52,6 +52,9 @@ pub struct GuarantorLink {
     pub depth: usize,
     /// The ids along the chain, from the customer to it.
     pub chain: Vec<EntityId>,
+    /// The properties of each relationship along the chain (`amount`,
+    /// `since`, …), in order: `props[i]` links `chain[i]` and `chain[i + 1]`.
+    pub props: Vec<crate::model::EdgeProps>,
 }
 
 /// Whom a customer guarantees, who guarantees the customer, and the exposure.
@@ -220,6 +223,7 @@ impl Db {
                     kind,
                     depth: r.depth,
                     chain,
+                    props: r.path.iter().map(|h| h.props.clone()).collect(),
                 });
             }
             Ok((out, t.truncated))
