@@ -551,3 +551,36 @@ fn owners_direct_and_indirect_with_cross_holdings_solved() {
     let far = deep.owners.iter().find(|o| o.id == top).unwrap();
     assert_eq!(far.chain.len(), 21);
 }
+
+#[test]
+fn guarantors_on_a_day_follow_only_the_guarantees_valid_then() {
+    let db = Db::temporary().unwrap();
+    let p = |_: u8| db.create(NewEntity::person()).unwrap();
+    let (a, b, c) = (p(0), p(1), p(2));
+    let d = |s: &str| kith::Date::parse(s).unwrap();
+    rel(
+        &db,
+        a,
+        RelKind::GUARANTEES,
+        b,
+        EdgeProps::new().valid(Some(d("2020-01-01")), Some(d("2020-12-31"))),
+    );
+    rel(
+        &db,
+        a,
+        RelKind::GUARANTEES,
+        c,
+        EdgeProps::new().valid(Some(d("2021-01-01")), None),
+    );
+    let ids =
+        |n: kith::traverse::GuarantorNetwork| n.guarantees.iter().map(|l| l.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(db.guarantors_on(a, 3, Some(d("2020-06-01"))).unwrap()),
+        vec![b]
+    );
+    assert_eq!(
+        ids(db.guarantors_on(a, 3, Some(d("2022-06-01"))).unwrap()),
+        vec![c]
+    );
+    assert_eq!(ids(db.guarantors(a, 3).unwrap()).len(), 2);
+}

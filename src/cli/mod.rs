@@ -166,6 +166,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only guarantees valid on this day (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
     /// Every direct and indirect owner of an organization (beneficial
@@ -523,9 +526,12 @@ fn dispatch(cli: Cli) -> CliResult {
             to,
         } => cmd::interactions::interactions(&db_dir, id, limit, from, to),
         Command::Household { id, json } => cmd::queries::household(&db_dir, id, json),
-        Command::Guarantors { id, depth, json } => {
-            cmd::queries::guarantors(&db_dir, id, depth, json)
-        }
+        Command::Guarantors {
+            id,
+            depth,
+            json,
+            at,
+        } => cmd::queries::guarantors(&db_dir, id, depth, json, at),
         Command::Group { id, json } => cmd::queries::group(&db_dir, id, json),
         Command::Owners {
             id,

@@ -207,9 +207,22 @@ impl Db {
         id: EntityId,
         depth: usize,
     ) -> Result<GuarantorNetwork, TraverseError> {
+        self.guarantors_on(id, depth, None)
+    }
+
+    /// [`Db::guarantors`] over the guarantees valid on `day` only (`None`:
+    /// every guarantee, whatever its validity period).
+    pub fn guarantors_on(
+        &self,
+        id: EntityId,
+        depth: usize,
+        day: Option<crate::model::Date>,
+    ) -> Result<GuarantorNetwork, TraverseError> {
         self.entity_or_missing(id)?;
         let links = |dir: Follow| -> Result<(Vec<GuarantorLink>, bool), TraverseError> {
-            let t = self.traverse(id, &TraverseSpec::new(&[RelKind::GUARANTEES], dir, depth))?;
+            let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], dir, depth);
+            spec.as_of = day;
+            let t = self.traverse(id, &spec)?;
             let mut out = Vec::with_capacity(t.reached.len());
             for r in t.reached {
                 let kind = self

@@ -16,9 +16,16 @@ pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
 }
 
 /// `kith guarantors`.
-pub(crate) fn guarantors(db_dir: &PathBuf, id: u64, depth: usize, json: bool) -> CliResult {
+pub(crate) fn guarantors(
+    db_dir: &PathBuf,
+    id: u64,
+    depth: usize,
+    json: bool,
+    at: Option<String>,
+) -> CliResult {
     let db = open_existing(db_dir)?;
-    let n = db.guarantors(customer_target(&db, id)?, depth)?;
+    let day = parse_day(at.as_deref())?;
+    let n = db.guarantors_on(customer_target(&db, id)?, depth, day)?;
     if json {
         println!("{}", kith::json::queries::guarantors(&db, &n));
     } else {
