@@ -161,6 +161,16 @@ fn relationship_queries_over_the_wire() {
     assert_eq!(h[0]["members"].as_array().unwrap().len(), 2);
     let g = json(c.command(&[b"GUARANTORS", sa.as_bytes(), b"3"]).unwrap());
     assert_eq!(g["guaranteed_by"][0]["id"], b.0);
+    assert!(g["guaranteed_by"][0]["props"].is_array());
+    let dated = json(
+        c.command(&[b"GUARANTORS", sa.as_bytes(), b"3", b"2024-01-01"])
+            .unwrap(),
+    );
+    assert!(dated["guaranteed_by"].is_array());
+    assert!(matches!(
+        c.command(&[b"GUARANTORS", sa.as_bytes(), b"3", b"noon"]),
+        Err(ClientError::Server { .. })
+    ));
     let p = json(
         c.command(&[b"PATH", sa.as_bytes(), sb.as_bytes(), b"2", b"MEMBER_OF"])
             .unwrap(),
