@@ -275,6 +275,16 @@ pub(crate) fn number_or(
     }
 }
 
+/// Two records named `system key system2 key2` from `args[1..5]`.
+pub(crate) fn two_records<'a>(
+    args: &[&'a [u8]],
+) -> Result<((&'a str, &'a str), (&'a str, &'a str)), Frame> {
+    Ok((
+        (text(args, 1, "system")?, text(args, 2, "key")?),
+        (text(args, 3, "system2")?, text(args, 4, "key2")?),
+    ))
+}
+
 /// Unwraps a `Result<Frame, Frame>` built with `?` inside a command.
 pub(crate) fn reply(r: Result<Frame, Frame>) -> Frame {
     r.unwrap_or_else(|e| e)

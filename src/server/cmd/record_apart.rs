@@ -2,7 +2,7 @@
 //! records are two customers; replies with both customers' ids.
 use crate::resolve::ResolveConfig;
 use crate::resp::Frame;
-use crate::server::command::{reply, resolve_error, text, Command, Context};
+use crate::server::command::{reply, resolve_error, two_records, Command, Context};
 
 pub(crate) struct RecordApart;
 
@@ -21,8 +21,7 @@ impl Command for RecordApart {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let x = (text(args, 1, "system")?, text(args, 2, "key")?);
-            let y = (text(args, 3, "system2")?, text(args, 4, "key2")?);
+            let (x, y) = two_records(args)?;
             let (a, b) = cx
                 .db
                 .force_apart(x, y, &ResolveConfig::default())

@@ -1,7 +1,7 @@
 //! `RECORD.SAME system key system2 key2`: a user's decision that two source
 //! records are one customer; replies with that customer's id.
 use crate::resp::Frame;
-use crate::server::command::{reply, resolve_error, text, Command, Context};
+use crate::server::command::{reply, resolve_error, two_records, Command, Context};
 
 pub(crate) struct RecordSame;
 
@@ -20,8 +20,7 @@ impl Command for RecordSame {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let x = (text(args, 1, "system")?, text(args, 2, "key")?);
-            let y = (text(args, 3, "system2")?, text(args, 4, "key2")?);
+            let (x, y) = two_records(args)?;
             let c = cx.db.force_together(x, y).map_err(|e| resolve_error(&e))?;
             Ok(Frame::Integer(c.0 as i64))
         })())
