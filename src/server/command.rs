@@ -275,10 +275,13 @@ pub(crate) fn number_or(
     }
 }
 
+/// A source record named by `(system, key)`.
+pub(crate) type RecordName<'a> = (&'a str, &'a str);
+
 /// Two records named `system key system2 key2` from `args[1..5]`.
 pub(crate) fn two_records<'a>(
     args: &[&'a [u8]],
-) -> Result<((&'a str, &'a str), (&'a str, &'a str)), Frame> {
+) -> Result<(RecordName<'a>, RecordName<'a>), Frame> {
     Ok((
         (text(args, 1, "system")?, text(args, 2, "key")?),
         (text(args, 3, "system2")?, text(args, 4, "key2")?),
