@@ -584,3 +584,38 @@ fn guarantors_on_a_day_follow_only_the_guarantees_valid_then() {
     );
     assert_eq!(ids(db.guarantors(a, 3).unwrap()).len(), 2);
 }
+
+#[test]
+fn owners_on_a_day_follow_only_the_holdings_valid_then() {
+    let db = Db::temporary().unwrap();
+    let t = db.create(NewEntity::organization()).unwrap();
+    let (old, new) = (
+        db.create(NewEntity::person()).unwrap(),
+        db.create(NewEntity::person()).unwrap(),
+    );
+    let d = |s: &str| kith::Date::parse(s).unwrap();
+    let held = |since: &str, until: Option<&str>| {
+        EdgeProps::new()
+            .attr(attrs::SHARE, dec("0.6"))
+            .valid(Some(d(since)), until.map(d))
+    };
+    rel(
+        &db,
+        old,
+        RelKind::OWNS,
+        t,
+        held("2010-01-01", Some("2019-12-31")),
+    );
+    rel(&db, new, RelKind::OWNS, t, held("2020-01-01", None));
+    let who = |day: Option<&str>| -> Vec<EntityId> {
+        db.owners_on(t, dec("0.25"), true, day.map(d))
+            .unwrap()
+            .owners
+            .iter()
+            .map(|o| o.id)
+            .collect()
+    };
+    assert_eq!(who(Some("2015-06-01")), vec![old]);
+    assert_eq!(who(Some("2024-06-01")), vec![new]);
+    assert_eq!(who(None).len(), 2);
+}

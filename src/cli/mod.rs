@@ -186,6 +186,9 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only ownership valid on this day (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
     Group {
         /// Organization id.
@@ -538,7 +541,8 @@ fn dispatch(cli: Cli) -> CliResult {
             min_share,
             persons_only,
             json,
-        } => cmd::queries::owners(&db_dir, id, min_share, persons_only, json),
+            at,
+        } => cmd::queries::owners(&db_dir, id, min_share, persons_only, json, at),
         Command::Path {
             a,
             b,

@@ -75,7 +75,9 @@ impl Db {
     fn upward_closure(
         &self,
         id: EntityId,
+        day: Option<crate::model::Date>,
     ) -> Result<(Vec<EntityId>, Holdings, Option<String>), TraverseError> {
+        let valid = |p: &crate::model::EdgeProps| day.is_none_or(|d| p.holds_on(d));
         let mut holdings: HashMap<EntityId, Vec<(EntityId, Decimal)>> = HashMap::new();
         let mut order = vec![id];
         let mut seen = BTreeSet::from([id]);
@@ -86,10 +88,14 @@ impl Db {
             next += 1;
             let mut owners = Vec::new();
             for n in self.neighbours(held, RelKind::SUBSIDIARY_OF, Direction::Out)? {
-                owners.push((n.id, share(&n.props)));
+                if valid(&n.props) {
+                    owners.push((n.id, share(&n.props)));
+                }
             }
             for n in self.neighbours(held, RelKind::OWNS, Direction::In)? {
-                owners.push((n.id, share(&n.props)));
+                if valid(&n.props) {
+                    owners.push((n.id, share(&n.props)));
+                }
             }
             for (owner, s) in owners {
                 if !seen.contains(&owner) {
@@ -119,10 +125,22 @@ impl Db {
         min_share: Decimal,
         persons_only: bool,
     ) -> Result<Owners, TraverseError> {
+        self.owners_on(id, min_share, persons_only, None)
+    }
+
+    /// [`Db::owners`] over the ownership relationships valid on `day` only
+    /// (`None`: all of them).
+    pub fn owners_on(
+        &self,
+        id: EntityId,
+        min_share: Decimal,
+        persons_only: bool,
+        day: Option<crate::model::Date>,
+    ) -> Result<Owners, TraverseError> {
         if !self.contains(id)? {
             return Err(TraverseError::NotFound(id));
         }
-        let (order, holdings, mut truncation) = self.upward_closure(id)?;
+        let (order, holdings, mut truncation) = self.upward_closure(id, day)?;
         let (f, best, settled) = solve(id, &order, &holdings);
         if !settled && truncation.is_none() {
             truncation = Some(format!(

@@ -53,12 +53,14 @@ pub(crate) fn owners(
     min_share: String,
     persons_only: bool,
     json: bool,
+    at: Option<String>,
 ) -> CliResult {
     let db = open_existing(db_dir)?;
+    let day = parse_day(at.as_deref())?;
     let pct = kith::Decimal::parse(&min_share)
         .map_err(|_| format!("--min-share {min_share:?} is not a number of percent"))?;
     let fraction = kith::Decimal::new(pct.mantissa(), pct.scale().saturating_add(2));
-    let o = db.owners(customer_target(&db, id)?, fraction, persons_only)?;
+    let o = db.owners_on(customer_target(&db, id)?, fraction, persons_only, day)?;
     if json {
         println!("{}", kith::json::queries::owners(&db, &o));
         return Ok(0);
