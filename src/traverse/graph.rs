@@ -53,6 +53,9 @@ impl Db {
     }
 }
 
+/// Most entities a path search reaches before it stops with an error.
+pub const MAX_PATH_SEARCH: usize = 100_000;
+
 /// Every shortest path (up to `max_paths`) from `a` to `b` following each
 /// relationship kind only in its direction (`Out`: from source to target,
 /// `In`: against it, `Both`), at most `max_depth` hops, ascending. Empty
@@ -118,8 +121,15 @@ pub fn shortest_paths_following(
                 }
             }
         }
-        if dist.contains_key(&b) || next.is_empty() || dist.len() > 100_000 {
+        if dist.contains_key(&b) || next.is_empty() {
             break;
+        }
+        if dist.len() > MAX_PATH_SEARCH {
+            // Never an empty answer that only means "gave up".
+            return Err(TraverseError::Invalid(format!(
+                "the path search reached more than {MAX_PATH_SEARCH} entities within {} hops without reaching {b}: name fewer kinds, a direction or a smaller depth",
+                depth + 1
+            )));
         }
         frontier = next;
     }
