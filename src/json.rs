@@ -449,7 +449,9 @@ pub mod queries {
         super::entity_to_json(e, &kind)
     }
 
-    /// `[{"household": {…}, "members": [{"person": {…}, "role", "accounts": [{"account": {…}, "role"}]}], "totals": {"mortgage": {"$decimal": …}}}]`
+    /// `[{"household": {…}, "members": [{"person": {…}, "role", "props", "accounts": [{"account": {…}, "role", "props"}]}], "totals": {"mortgage": {"$decimal": …}}}]`;
+    /// `props` are the membership's and the holding's relationship
+    /// properties (`{"attrs", "since", "until"}`).
     pub fn household(db: &Db, views: &[HouseholdView]) -> J {
         J::Array(
             views
@@ -460,7 +462,12 @@ pub mod queries {
                         "members": v.members.iter().map(|m| json!({
                             "person": entity(db, &m.person),
                             "role": m.role,
-                            "accounts": m.accounts.iter().map(|a| json!({"account": entity(db, &a.account), "role": a.role})).collect::<Vec<_>>(),
+                            "props": super::edge_props_to_json(&m.props),
+                            "accounts": m.accounts.iter().map(|a| json!({
+                                "account": entity(db, &a.account),
+                                "role": a.role,
+                                "props": super::edge_props_to_json(&a.props),
+                            })).collect::<Vec<_>>(),
                         })).collect::<Vec<_>>(),
                         "totals": v.totals.iter().map(|(k, d)| (k.clone(), crate::Value::Decimal(*d).to_json())).collect::<serde_json::Map<_, _>>(),
                     })
@@ -496,7 +503,8 @@ pub mod queries {
         })
     }
 
-    /// `{"organization", "owners": [{"id","kind","direct_share","effective_share","chain"}], "truncated", "truncation"}`
+    /// `{"organization", "owners": [{"id","kind","direct_share","effective_share","chain","chain_props"}], "truncated", "truncation"}`;
+    /// `chain_props[i]` is the holding of `chain[i]` in `chain[i + 1]`.
     pub fn owners(db: &Db, o: &crate::traverse::Owners) -> J {
         let dec = |d: crate::Decimal| crate::Value::Decimal(d).to_json();
         json!({
@@ -507,13 +515,14 @@ pub mod queries {
                 "direct_share": w.direct_share.map(dec),
                 "effective_share": dec(w.effective_share),
                 "chain": w.chain.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "chain_props": w.chain_props.iter().map(super::edge_props_to_json).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "truncated": o.truncated,
             "truncation": o.truncation,
         })
     }
 
-    /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share"}], "consolidated_exposure", "truncated", "truncation": why or null}`
+    /// `{"organization", "parents", "ultimate_parent", "members": [{"id","depth","effective_share","owned_by": [{"parent","props"}]}], "consolidated_exposure", "truncated", "truncation": why or null}`
     pub fn group(g: &CorporateGroup) -> J {
         json!({
             "organization": g.organization.0,
@@ -523,6 +532,10 @@ pub mod queries {
                 "id": m.id.0,
                 "depth": m.depth,
                 "effective_share": crate::Value::Decimal(m.effective_share).to_json(),
+                "owned_by": m.owned_by.iter().map(|(p, props)| json!({
+                    "parent": p.0,
+                    "props": super::edge_props_to_json(props),
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "consolidated_exposure": crate::Value::Decimal(g.consolidated_exposure).to_json(),
             "truncated": g.truncated,
@@ -539,11 +552,23 @@ pub mod queries {
         )
     }
 
-    /// `[[id, id, …], …]`
-    pub fn paths(p: &[Vec<crate::EntityId>]) -> J {
+    /// `[{"nodes": [id, …], "hops": [{"from", "to", "kind", "direction", "props"}]}, …]`;
+    /// `direction` is `out` when the relationship points from `from` to `to`.
+    pub fn paths(db: &Db, p: &[crate::traverse::Path]) -> J {
         J::Array(
             p.iter()
-                .map(|path| J::Array(path.iter().map(|i| J::from(i.0)).collect()))
+                .map(|path| {
+                    json!({
+                        "nodes": path.nodes.iter().map(|i| i.0).collect::<Vec<_>>(),
+                        "hops": path.hops.iter().map(|h| json!({
+                            "from": h.from.0,
+                            "to": h.to.0,
+                            "kind": db.relationship_kind_name(h.kind).unwrap_or_else(|| h.kind.to_string()),
+                            "direction": if h.direction == crate::Direction::Out { "out" } else { "in" },
+                            "props": super::edge_props_to_json(&h.props),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
                 .collect(),
         )
     }

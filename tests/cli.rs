@@ -228,7 +228,8 @@ fn relationship_queries_through_the_command() {
         "--json",
     ]);
     let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(p[0].as_array().unwrap().len(), 2);
+    assert_eq!(p[0]["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(p[0]["hops"][0]["kind"], "MEMBER_OF");
     let o = kith(&["--db", &d, "graph", &id, "--depth", "1", "--dot"]);
     assert!(stdout(&o).starts_with("digraph kith {"));
     assert_one_line_error(
@@ -656,7 +657,11 @@ fn owners_through_the_cli() {
         let t = db.create(NewEntity::organization()).unwrap();
         let h = db.create(NewEntity::organization()).unwrap();
         let p = db.create(NewEntity::person()).unwrap();
-        let share = |s: &str| EdgeProps::new().attr(attrs::SHARE, Decimal::parse(s).unwrap());
+        let share = |s: &str| {
+            EdgeProps::new()
+                .attr(attrs::SHARE, Decimal::parse(s).unwrap())
+                .valid(kith::Date::parse("2020-01-01").ok(), None)
+        };
         db.relate(t, RelKind::SUBSIDIARY_OF, h, share("0.8"))
             .unwrap();
         db.relate(p, RelKind::OWNS, h, share("0.5")).unwrap();
@@ -686,6 +691,72 @@ fn owners_through_the_cli() {
         "--persons-only",
     ]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("no owner holds 50%"));
+    // The chain's holdings with their properties, as text and JSON.
+    let ts = t.to_string();
+    let o = kith(&["--db", d, "owners", &ts, "--persons-only"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("share=0.5") && text.contains("since=2020-01-01"),
+        "{text}"
+    );
+    let o = kith(&["--db", d, "owners", &ts, "--json", "--min-share", "25%"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let person = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == p.0)
+        .unwrap();
+    assert_eq!(
+        person["chain_props"][0]["attrs"]["share"]["$decimal"],
+        "0.5"
+    );
+    // Dates: before the holdings began there are no owners, and no group.
+    for q in ["owners", "group", "guarantors", "household"] {
+        let o = kith(&["--db", d, q, &ts, "--json", "--until", "2019-12-31"]);
+        assert!(
+            o.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = kith(&["--db", d, "owners", &ts, "--json", "--at", "2019-06-01"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["owners"].as_array().unwrap().is_empty(), "{v}");
+    let o = kith(&["--db", d, "group", &ts, "--json", "--since", "2020-01-01"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["members"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        v["members"][1]["owned_by"][0]["props"]["attrs"]["share"]["$decimal"],
+        "0.8"
+    );
+    // Bad input: each names the option and the value.
+    assert_one_line_error(
+        &kith(&["--db", d, "owners", &ts, "--min-share", "abc"]),
+        "--min-share \"abc\" is not a number of percent",
+    );
+    assert_one_line_error(
+        &kith(&["--db", d, "owners", &ts, "--min-share=-5"]),
+        "--min-share \"-5\" is negative",
+    );
+    assert_one_line_error(
+        &kith(&["--db", d, "group", &ts, "--at", "noon"]),
+        "--at \"noon\" is not a date",
+    );
+    assert_one_line_error(
+        &kith(&[
+            "--db",
+            d,
+            "path",
+            &ts,
+            &p.to_string(),
+            "--since",
+            "2022-01-01",
+            "--until",
+            "2021-01-01",
+        ]),
+        "--since 2022-01-01 is after --until 2021-01-01",
+    );
 }
 
 #[test]

@@ -146,8 +146,15 @@ fn relationship_queries_over_the_wire() {
         .unwrap();
     db.relate(b, RelKind::MEMBER_OF, hh, EdgeProps::new())
         .unwrap();
-    db.relate(b, RelKind::GUARANTEES, a, EdgeProps::new())
-        .unwrap();
+    db.relate(
+        b,
+        RelKind::GUARANTEES,
+        a,
+        EdgeProps::new()
+            .attr(attrs::AMOUNT, kith::Decimal::parse("500").unwrap())
+            .valid(kith::Date::parse("2020-01-01").ok(), None),
+    )
+    .unwrap();
     let srv = start_with(db, ServerConfig::default());
     let mut c = Client::connect(srv.addr).unwrap();
     let json = |f: kith::server::Frame| -> serde_json::Value {
@@ -175,7 +182,84 @@ fn relationship_queries_over_the_wire() {
         c.command(&[b"PATH", sa.as_bytes(), sb.as_bytes(), b"2", b"MEMBER_OF"])
             .unwrap(),
     );
-    assert_eq!(p, serde_json::json!([[a.0, hh.0, b.0]]));
+    assert_eq!(p[0]["nodes"], serde_json::json!([a.0, hh.0, b.0]));
+    assert_eq!(p[0]["hops"][0]["kind"], "MEMBER_OF");
+    assert_eq!(p[0]["hops"][0]["direction"], "out");
+    assert_eq!(p[0]["hops"][1]["direction"], "in");
+    // Dates on every query: AT, SINCE, UNTIL, in any order, at the end.
+    let cmd = |c: &mut Client, parts: &[&str]| -> serde_json::Value {
+        let args: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        json(c.command(&args).unwrap())
+    };
+    let g = cmd(&mut c, &["GUARANTORS", &sa, "3", "SINCE", "2019-01-01"]);
+    assert_eq!(
+        g["guaranteed_by"][0]["props"][0]["attrs"]["amount"]["$decimal"],
+        "500"
+    );
+    let g = cmd(&mut c, &["GUARANTORS", &sa, "UNTIL", "2019-01-01"]);
+    assert!(g["guaranteed_by"].as_array().unwrap().is_empty());
+    let g = cmd(&mut c, &["GUARANTORS", &sa, "3", "AT", "2019-06-01"]);
+    assert!(g["guaranteed_by"].as_array().unwrap().is_empty());
+    let p = cmd(
+        &mut c,
+        &["PATH", &sa, &sb, "3", "GUARANTEES:in", "AT", "2021-01-01"],
+    );
+    assert_eq!(p[0]["hops"][0]["props"]["since"], "2020-01-01");
+    let p = cmd(
+        &mut c,
+        &["PATH", &sa, &sb, "3", "GUARANTEES", "UNTIL", "2019-12-31"],
+    );
+    assert!(p.as_array().unwrap().is_empty());
+    let h = cmd(&mut c, &["HOUSEHOLD", &sa, "SINCE", "2000-01-01"]);
+    assert!(
+        h.as_array().unwrap().is_empty(),
+        "memberships with no start day: {h}"
+    );
+    let h = cmd(&mut c, &["HOUSEHOLD", &sa, "AT", "2000-01-01"]);
+    assert_eq!(
+        h[0]["members"][0]["props"]["since"],
+        serde_json::Value::Null
+    );
+    let o = cmd(&mut c, &["OWNERS", &shh, "25", "AT", "2000-01-01"]);
+    assert!(o["owners"].as_array().unwrap().is_empty());
+    let g = cmd(
+        &mut c,
+        &["GROUP", &shh, "SINCE", "2000-01-01", "AT", "2020-01-01"],
+    );
+    assert_eq!(g["members"][0]["owned_by"], serde_json::json!([]));
+    for bad in [
+        vec!["GROUP", shh.as_str(), "AT", "noon"],
+        vec![
+            "GROUP",
+            shh.as_str(),
+            "AT",
+            "2020-01-01",
+            "AT",
+            "2021-01-01",
+        ],
+        vec![
+            "GROUP",
+            shh.as_str(),
+            "SINCE",
+            "2022-01-01",
+            "UNTIL",
+            "2021-01-01",
+        ],
+        vec!["GROUP", shh.as_str(), "EXTRA"],
+        vec!["HOUSEHOLD", sa.as_str(), "AT"],
+        vec!["OWNERS", shh.as_str(), "25", "PERSONS", "AT", "yesterday"],
+    ] {
+        let args: Vec<&[u8]> = bad.iter().map(|p| p.as_bytes()).collect();
+        match c.command(&args) {
+            Err(ClientError::Server { code, message }) => {
+                assert!(
+                    code == "INVALID" || code == "ERR",
+                    "{bad:?}: {code} {message}"
+                )
+            }
+            other => panic!("{bad:?}: expected an error, got {other:?}"),
+        }
+    }
     let s = json(c.command(&[b"SHARED", sa.as_bytes()]).unwrap());
     assert_eq!(s[0]["id"], b.0);
     assert_eq!(s[0]["shared"], "phone");

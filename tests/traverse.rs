@@ -1,6 +1,6 @@
 //! Traversal and the domain queries, on hand-built graphs whose answers are known.
 
-use kith::traverse::{shortest_paths, Follow, TraverseError, TraverseSpec, MAX_DEPTH};
+use kith::traverse::{shortest_paths, Follow, TraverseError, TraverseSpec, When, MAX_DEPTH};
 use kith::{attrs, Date, Db, Decimal, EdgeProps, EntityId, EntityKind, NewEntity, RelKind};
 use std::collections::BTreeSet;
 
@@ -268,10 +268,10 @@ fn traversal_filters_limits_and_paths() {
     let b = bank();
     // Validity: Carl's guarantee ended in 2020.
     let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::In, 3);
-    spec.as_of = Date::parse("2024-01-01").ok();
+    spec.when = When::on(Date::parse("2024-01-01").ok());
     let t = b.db.traverse(b.ann, &spec).unwrap();
     assert!(t.reached.is_empty(), "{t:?}");
-    spec.as_of = Date::parse("2019-01-01").ok();
+    spec.when = When::on(Date::parse("2019-01-01").ok());
     assert_eq!(b.db.traverse(b.ann, &spec).unwrap().reached.len(), 3);
     // Edge property filter: guarantees of at least 1000.
     let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], Follow::Out, 5);
@@ -426,7 +426,7 @@ fn corporate_groups_of_any_depth_with_cross_holdings_solved() {
     assert!((e(c) - 0.3 * 0.5 / 0.94).abs() < 1e-9, "{}", e(c));
     assert!(!g.truncated);
     // A limit cuts the group and says so.
-    let cut = db.group_at_most(top, 10).unwrap();
+    let cut = db.group_on(top, &When::ANY, 10).unwrap();
     assert_eq!(cut.members.len(), 10);
     assert!(cut.truncated);
     assert!(cut.truncation.unwrap().contains("more than 10 members"));
@@ -458,7 +458,14 @@ fn queries_do_not_cross_identity_resolution_links_unless_asked() {
 
 #[test]
 fn paths_follow_each_kind_in_its_direction() {
-    use kith::traverse::{parse_follow, shortest_paths_following, Follow};
+    use kith::traverse::{parse_follow, shortest_paths_following, Follow, PathSpec};
+    let nodes = |db: &Db, x, y, f: &[(RelKind, Follow)]| -> Vec<Vec<EntityId>> {
+        shortest_paths_following(db, x, y, &PathSpec::new(f.to_vec(), 6))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.nodes)
+            .collect()
+    };
     let db = Db::temporary().unwrap();
     let p = |_: u8| db.create(NewEntity::person()).unwrap();
     let (a, b, c) = (p(0), p(1), p(2));
@@ -468,24 +475,10 @@ fn paths_follow_each_kind_in_its_direction() {
     let inn = [parse_follow(&db, "GUARANTEES:in", Follow::Both).unwrap()];
     let any = [parse_follow(&db, "GUARANTEES", Follow::Both).unwrap()];
     assert_eq!(out[0], (RelKind::GUARANTEES, Follow::Out));
-    assert_eq!(
-        shortest_paths_following(&db, a, c, &out, 6, 10, None).unwrap(),
-        vec![vec![a, b, c]]
-    );
-    assert!(
-        shortest_paths_following(&db, c, a, &out, 6, 10, None)
-            .unwrap()
-            .is_empty(),
-        "against the guarantees"
-    );
-    assert_eq!(
-        shortest_paths_following(&db, c, a, &inn, 6, 10, None).unwrap(),
-        vec![vec![c, b, a]]
-    );
-    assert_eq!(
-        shortest_paths_following(&db, c, a, &any, 6, 10, None).unwrap(),
-        vec![vec![c, b, a]]
-    );
+    assert_eq!(nodes(&db, a, c, &out), vec![vec![a, b, c]]);
+    assert!(nodes(&db, c, a, &out).is_empty(), "against the guarantees");
+    assert_eq!(nodes(&db, c, a, &inn), vec![vec![c, b, a]]);
+    assert_eq!(nodes(&db, c, a, &any), vec![vec![c, b, a]]);
     assert!(parse_follow(&db, "GUARANTEES:up", Follow::Both)
         .unwrap_err()
         .contains("out, in or any"));
@@ -575,11 +568,15 @@ fn guarantors_on_a_day_follow_only_the_guarantees_valid_then() {
     let ids =
         |n: kith::traverse::GuarantorNetwork| n.guarantees.iter().map(|l| l.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(db.guarantors_on(a, 3, Some(d("2020-06-01"))).unwrap()),
+        ids(db
+            .guarantors_on(a, 3, &When::on(Some(d("2020-06-01"))))
+            .unwrap()),
         vec![b]
     );
     assert_eq!(
-        ids(db.guarantors_on(a, 3, Some(d("2022-06-01"))).unwrap()),
+        ids(db
+            .guarantors_on(a, 3, &When::on(Some(d("2022-06-01"))))
+            .unwrap()),
         vec![c]
     );
     assert_eq!(ids(db.guarantors(a, 3).unwrap()).len(), 2);
@@ -608,7 +605,7 @@ fn owners_on_a_day_follow_only_the_holdings_valid_then() {
     );
     rel(&db, new, RelKind::OWNS, t, held("2020-01-01", None));
     let who = |day: Option<&str>| -> Vec<EntityId> {
-        db.owners_on(t, dec("0.25"), true, day.map(d))
+        db.owners_on(t, dec("0.25"), true, &When::on(day.map(d)))
             .unwrap()
             .owners
             .iter()
@@ -618,4 +615,214 @@ fn owners_on_a_day_follow_only_the_holdings_valid_then() {
     assert_eq!(who(Some("2015-06-01")), vec![old]);
     assert_eq!(who(Some("2024-06-01")), vec![new]);
     assert_eq!(who(None).len(), 2);
+}
+
+/// A small dated structure: `t` owned 60 % by `a` (since 2015) and held by
+/// `b` (since 2021, 40 %); `a` guarantees `b` (since 2019, 1,000); all
+/// three in one household, `a` since 2010, `b` since 2022, `t` with no day.
+struct Dated {
+    db: Db,
+    t: EntityId,
+    a: EntityId,
+    b: EntityId,
+    hh: EntityId,
+}
+
+fn dated() -> Dated {
+    let db = Db::temporary().unwrap();
+    let d = |s: &str| Some(Date::parse(s).unwrap());
+    let t = db.create(NewEntity::organization()).unwrap();
+    let a = db.create(NewEntity::organization()).unwrap();
+    let b = db.create(NewEntity::person()).unwrap();
+    let hh = db.create(NewEntity::household()).unwrap();
+    let share = |s: &str, since: &str| {
+        EdgeProps::new()
+            .attr(attrs::SHARE, dec(s))
+            .valid(d(since), None)
+    };
+    rel(
+        &db,
+        t,
+        RelKind::SUBSIDIARY_OF,
+        a,
+        share("0.6", "2015-03-01"),
+    );
+    rel(&db, b, RelKind::OWNS, t, share("0.4", "2021-05-01"));
+    rel(
+        &db,
+        a,
+        RelKind::GUARANTEES,
+        b,
+        EdgeProps::new()
+            .attr(attrs::AMOUNT, dec("1000"))
+            .valid(d("2019-01-01"), None),
+    );
+    let member = |since: Option<&str>| {
+        EdgeProps::new()
+            .attr(attrs::ROLE, "member")
+            .valid(since.and_then(d), None)
+    };
+    rel(&db, a, RelKind::MEMBER_OF, hh, member(Some("2010-01-01")));
+    rel(&db, b, RelKind::MEMBER_OF, hh, member(Some("2022-01-01")));
+    rel(&db, t, RelKind::MEMBER_OF, hh, member(None));
+    Dated { db, t, a, b, hh }
+}
+
+fn window(since: Option<&str>, until: Option<&str>) -> When {
+    When::parse(None, since, until, ["--at", "--since", "--until"]).unwrap()
+}
+
+#[test]
+fn every_traversal_answer_carries_the_properties_of_what_it_crossed() {
+    let x = dated();
+    let db = &x.db;
+    // Owners: the holding along each chain.
+    let o = db.owners(x.t, Decimal::ZERO, false).unwrap();
+    let a = o.owners.iter().find(|w| w.id == x.a).unwrap();
+    assert_eq!(a.chain, vec![x.a, x.t]);
+    assert_eq!(a.chain_props.len(), 1);
+    assert_eq!(
+        a.chain_props[0].attrs.get(attrs::SHARE),
+        Some(&dec("0.6").into())
+    );
+    assert_eq!(a.chain_props[0].since, Date::parse("2015-03-01").ok());
+    // Group: each member's ownership relationships.
+    let g = db.group(x.t).unwrap();
+    let t = g.members.iter().find(|m| m.id == x.t).unwrap();
+    assert_eq!(t.owned_by.len(), 1);
+    assert_eq!(t.owned_by[0].0, x.a);
+    assert_eq!(
+        t.owned_by[0].1.attrs.get(attrs::SHARE),
+        Some(&dec("0.6").into())
+    );
+    assert!(g
+        .members
+        .iter()
+        .find(|m| m.id == x.a)
+        .unwrap()
+        .owned_by
+        .is_empty());
+    // Household: memberships (and holdings) with their properties.
+    let h = db.household(x.hh).unwrap();
+    let m = h[0].members.iter().find(|m| m.person.id == x.a).unwrap();
+    assert_eq!(m.props.since, Date::parse("2010-01-01").ok());
+    assert_eq!(m.role.as_deref(), Some("member"));
+    // Path: every hop with its kind, direction and properties.
+    let spec = kith::traverse::PathSpec::new(
+        vec![
+            (RelKind::GUARANTEES, Follow::Out),
+            (RelKind::SUBSIDIARY_OF, Follow::In),
+        ],
+        4,
+    );
+    let p = kith::traverse::shortest_paths_following(db, x.a, x.b, &spec).unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].nodes, vec![x.a, x.b]);
+    assert_eq!(p[0].hops[0].kind, RelKind::GUARANTEES);
+    assert_eq!(p[0].hops[0].direction, kith::Direction::Out);
+    assert_eq!(
+        p[0].hops[0].props.attrs.get(attrs::AMOUNT),
+        Some(&dec("1000").into())
+    );
+    let back = kith::traverse::shortest_paths_following(
+        db,
+        x.a,
+        x.t,
+        &kith::traverse::PathSpec::new(vec![(RelKind::SUBSIDIARY_OF, Follow::In)], 4),
+    )
+    .unwrap();
+    assert_eq!(back[0].hops[0].direction, kith::Direction::In);
+    assert_eq!(back[0].hops[0].from, x.a);
+    assert_eq!(back[0].hops[0].to, x.t);
+}
+
+#[test]
+fn every_query_takes_a_day_and_a_window_of_when_relationships_began() {
+    let x = dated();
+    let db = &x.db;
+    let day = |s: &str| When::on(Date::parse(s).ok());
+    // Owners: before 2021 only a holds t.
+    let who = |w: &When| -> Vec<EntityId> {
+        db.owners_on(x.t, Decimal::ZERO, false, w)
+            .unwrap()
+            .owners
+            .iter()
+            .map(|o| o.id)
+            .collect()
+    };
+    assert_eq!(who(&day("2020-01-01")), vec![x.a]);
+    assert_eq!(who(&day("2014-01-01")), Vec::<EntityId>::new());
+    assert_eq!(who(&window(Some("2021-01-01"), None)), vec![x.b]);
+    assert_eq!(who(&window(None, Some("2016-01-01"))), vec![x.a]);
+    assert_eq!(who(&When::ANY).len(), 2);
+    // Group: before 2015 t stands alone.
+    assert_eq!(
+        db.group_on(x.t, &day("2014-01-01"), 10)
+            .unwrap()
+            .members
+            .len(),
+        1
+    );
+    assert_eq!(
+        db.group_on(x.t, &day("2016-01-01"), 10)
+            .unwrap()
+            .members
+            .len(),
+        2
+    );
+    // Household: the member with no known start day is left out of a window.
+    let members = |w: &When| -> BTreeSet<EntityId> {
+        db.household_on(x.hh, w).unwrap()[0]
+            .members
+            .iter()
+            .map(|m| m.person.id)
+            .collect()
+    };
+    assert_eq!(members(&day("2015-01-01")), BTreeSet::from([x.a, x.t]));
+    assert_eq!(members(&When::ANY), BTreeSet::from([x.a, x.b, x.t]));
+    assert_eq!(
+        members(&window(Some("2000-01-01"), Some("2030-01-01"))),
+        BTreeSet::from([x.a, x.b])
+    );
+    assert_eq!(
+        members(&window(Some("2021-06-01"), None)),
+        BTreeSet::from([x.b])
+    );
+    // A customer's households by the customer's own membership.
+    assert!(db.household_on(x.b, &day("2021-01-01")).unwrap().is_empty());
+    // Guarantors and paths.
+    let g = db
+        .guarantors_on(x.a, 3, &window(Some("2020-01-01"), None))
+        .unwrap();
+    assert!(g.guarantees.is_empty());
+    let g = db
+        .guarantors_on(x.a, 3, &window(Some("2018-01-01"), Some("2019-06-01")))
+        .unwrap();
+    assert_eq!(g.guarantees.len(), 1);
+    let mut spec = kith::traverse::PathSpec::new(vec![(RelKind::GUARANTEES, Follow::Both)], 3);
+    spec.when = day("2018-01-01");
+    assert!(
+        kith::traverse::shortest_paths_following(db, x.a, x.b, &spec)
+            .unwrap()
+            .is_empty()
+    );
+    spec.when = day("2019-01-01");
+    assert_eq!(
+        kith::traverse::shortest_paths_following(db, x.a, x.b, &spec)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_bad_day_or_an_empty_window_is_an_error_naming_the_option() {
+    let names = ["--at", "--since", "--until"];
+    let e = When::parse(Some("noon"), None, None, names).unwrap_err();
+    assert!(e.contains("--at \"noon\" is not a date"), "{e}");
+    let e = When::parse(None, Some("2021-13-01"), None, names).unwrap_err();
+    assert!(e.contains("--since"), "{e}");
+    let e = When::parse(None, Some("2022-01-01"), Some("2021-01-01"), names).unwrap_err();
+    assert!(e.contains("after --until"), "{e}");
+    assert!(When::parse(None, None, None, names).unwrap().is_any());
 }

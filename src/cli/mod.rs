@@ -149,96 +149,19 @@ enum Command {
         to: Option<String>,
     },
     /// A customer's households: members, their accounts, totals by product.
-    Household {
-        /// Party or household id.
-        id: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Household(cmd::queries::HouseholdArgs),
     /// Whom a party guarantees and who guarantees it, transitively, with exposure.
-    Guarantors {
-        /// Party id.
-        id: u64,
-        /// How many hops to follow.
-        #[arg(long, default_value_t = 7)]
-        depth: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Only guarantees valid on this day (YYYY-MM-DD).
-        #[arg(long)]
-        at: Option<String>,
-    },
-    /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
+    Guarantors(cmd::queries::GuarantorsArgs),
     /// Every direct and indirect owner of an organization (beneficial
     /// owners), with effective shares over all ownership paths and the
     /// controlling chain.
-    Owners {
-        /// Organization id.
-        id: u64,
-        /// Only owners holding at least this many percent (default 25).
-        #[arg(long, default_value = "25")]
-        min_share: String,
-        /// Only persons (the ultimate beneficial owners).
-        #[arg(long)]
-        persons_only: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Only ownership valid on this day (YYYY-MM-DD).
-        #[arg(long)]
-        at: Option<String>,
-    },
-    Group {
-        /// Organization id.
-        id: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Owners(cmd::queries::OwnersArgs),
+    /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
+    Group(cmd::queries::GroupArgs),
     /// The shortest paths between two entities over chosen relationship kinds.
-    Path {
-        /// One end.
-        a: u64,
-        /// The other end.
-        b: u64,
-        /// Relationship kinds to follow, comma-separated, each with an
-        /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
-        /// relationship, `in` against it, `any` either way, the default).
-        /// Default: every kind but identity resolution's, either way.
-        #[arg(long)]
-        kinds: Option<String>,
-        /// Most hops.
-        #[arg(long, default_value_t = 6)]
-        depth: usize,
-        /// Most paths to print.
-        #[arg(long, default_value_t = 10)]
-        max_paths: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Only relationships valid on this day (YYYY-MM-DD).
-        #[arg(long)]
-        at: Option<String>,
-    },
+    Path(cmd::queries::PathArgs),
     /// Parties connected to one within k hops by chosen relationship kinds.
-    Connected {
-        /// Party id.
-        id: u64,
-        /// Most hops.
-        #[arg(long, default_value_t = 2)]
-        depth: usize,
-        /// Relationship kinds to follow, comma-separated, each with an
-        /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
-        /// relationship, `in` against it, `any` either way, the default).
-        /// Default: every kind but identity resolution's, either way.
-        #[arg(long)]
-        kinds: Option<String>,
-        /// Only relationships valid on this day (YYYY-MM-DD).
-        #[arg(long)]
-        at: Option<String>,
-    },
+    Connected(cmd::queries::ConnectedArgs),
     /// Other parties sharing a phone, email or address with this one.
     Shared {
         /// Party id.
@@ -446,13 +369,6 @@ fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Err
 }
 
 /// A `--at YYYY-MM-DD` option.
-fn parse_day(at: Option<&str>) -> Result<Option<kith::Date>, Box<dyn std::error::Error>> {
-    at.map(|t| {
-        kith::Date::parse(t).map_err(|_| format!("--at {t:?} is not a date (YYYY-MM-DD)").into())
-    })
-    .transpose()
-}
-
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     open_existing_with(Db::builder(), path)
 }
@@ -528,36 +444,12 @@ fn dispatch(cli: Cli) -> CliResult {
             from,
             to,
         } => cmd::interactions::interactions(&db_dir, id, limit, from, to),
-        Command::Household { id, json } => cmd::queries::household(&db_dir, id, json),
-        Command::Guarantors {
-            id,
-            depth,
-            json,
-            at,
-        } => cmd::queries::guarantors(&db_dir, id, depth, json, at),
-        Command::Group { id, json } => cmd::queries::group(&db_dir, id, json),
-        Command::Owners {
-            id,
-            min_share,
-            persons_only,
-            json,
-            at,
-        } => cmd::queries::owners(&db_dir, id, min_share, persons_only, json, at),
-        Command::Path {
-            a,
-            b,
-            kinds,
-            depth,
-            max_paths,
-            json,
-            at,
-        } => cmd::queries::path(&db_dir, a, b, kinds, depth, max_paths, json, at),
-        Command::Connected {
-            id,
-            depth,
-            kinds,
-            at,
-        } => cmd::queries::connected(&db_dir, id, depth, kinds, at),
+        Command::Household(args) => cmd::queries::household(&db_dir, args),
+        Command::Guarantors(args) => cmd::queries::guarantors(&db_dir, args),
+        Command::Group(args) => cmd::queries::group(&db_dir, args),
+        Command::Owners(args) => cmd::queries::owners(&db_dir, args),
+        Command::Path(args) => cmd::queries::path(&db_dir, args),
+        Command::Connected(args) => cmd::queries::connected(&db_dir, args),
         Command::Shared { id, json } => cmd::queries::shared(&db_dir, id, json),
         Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
         Command::Check => cmd::read::check(&db_dir),

@@ -55,6 +55,46 @@ fn props_text(p: &EdgeProps) -> String {
     parts.join(" ")
 }
 
+/// ` [props]` when the relationship has any, else nothing.
+pub fn bracketed(p: &EdgeProps) -> String {
+    let t = props_text(p);
+    if t.is_empty() {
+        t
+    } else {
+        format!(" [{t}]")
+    }
+}
+
+/// A relationship crossed: `-KIND->` along it or `<-KIND-` against it, with
+/// its properties.
+pub fn hop(db: &Db, h: &kith::traverse::Hop) -> String {
+    let name = db
+        .relationship_kind_name(h.kind)
+        .unwrap_or_else(|| h.kind.to_string());
+    let arrow = if h.direction == Direction::Out {
+        format!("-{name}->")
+    } else {
+        format!("<-{name}-")
+    };
+    format!("{arrow}{}", bracketed(&h.props))
+}
+
+/// A path: each entity, and each relationship crossed between them.
+pub fn path(db: &Db, p: &kith::traverse::Path) -> String {
+    let node = |id: kith::EntityId| {
+        db.get(id)
+            .ok()
+            .flatten()
+            .map(|e| one_line(db, &e))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let mut out = node(p.nodes[0]);
+    for (h, next) in p.hops.iter().zip(&p.nodes[1..]) {
+        out.push_str(&format!("  {}  {}", hop(db, h), node(*next)));
+    }
+    out
+}
+
 fn all_edges(db: &Db, e: &Entity) -> Result<Vec<Neighbour>, kith::ReadError> {
     let mut v = db.edges(e.id, Direction::Out)?;
     v.extend(db.edges(e.id, Direction::In)?);
@@ -140,15 +180,17 @@ pub fn household(db: &Db, views: &[kith::traverse::HouseholdView]) {
         println!("{}", one_line(db, &v.household));
         for m in &v.members {
             println!(
-                "  {:<8} {}",
+                "  {:<8} {}{}",
                 m.role.as_deref().unwrap_or(""),
-                one_line(db, &m.person)
+                one_line(db, &m.person),
+                bracketed(&m.props)
             );
             for a in &m.accounts {
                 println!(
-                    "           {:<8} {}",
+                    "           {:<8} {}{}",
                     a.role.as_deref().unwrap_or(""),
-                    one_line(db, &a.account)
+                    one_line(db, &a.account),
+                    bracketed(&a.props)
                 );
             }
         }
@@ -164,8 +206,9 @@ pub fn guarantors(db: &Db, n: &kith::traverse::GuarantorNetwork) -> Result<(), k
     let line = |l: &kith::traverse::GuarantorLink| -> Result<String, kith::ReadError> {
         let chain: Vec<String> = l.chain.iter().map(|c| c.to_string()).collect();
         let who = db.get(l.id)?.map(|e| one_line(db, &e)).unwrap_or_default();
+        let last = l.props.last().map(bracketed).unwrap_or_default();
         Ok(format!(
-            "  depth {}  {who}  (chain {})",
+            "  depth {}  {who}{last}  (chain {})",
             l.depth,
             chain.join(" -> ")
         ))
@@ -197,11 +240,21 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
     };
     println!("ultimate parent: {}", name(g.ultimate_parent)?);
     for m in &g.members {
+        let held: Vec<String> = m
+            .owned_by
+            .iter()
+            .map(|(p, props)| format!("{p}{}", bracketed(props)))
+            .collect();
         println!(
-            "  {}{}  effective share {}",
+            "  {}{}  effective share {}{}",
             "  ".repeat(m.depth),
             name(m.id)?,
-            m.effective_share
+            m.effective_share,
+            if held.is_empty() {
+                String::new()
+            } else {
+                format!("  held by {}", held.join(", "))
+            }
         );
     }
     println!(

@@ -336,6 +336,7 @@ impl Db {
             accounts.push(AccountHolding {
                 account: acct,
                 role: n.props.role(),
+                props: n.props,
             });
         }
 
@@ -348,44 +349,31 @@ impl Db {
         id: EntityId,
         reads: &mut BTreeSet<EntityId>,
     ) -> Result<Vec<HouseholdSummary>, ContextError> {
-        // Households with members.
-        let mut households = Vec::new();
-        for n in self.neighbours(id, RelKind::MEMBER_OF, Direction::Out)? {
-            reads.insert(n.id);
-            let Some(household) = self.get(n.id)? else {
-                continue;
-            };
-            let mut members = Vec::new();
-            let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-            let mut counted = BTreeSet::new();
-            for m in self.neighbours(n.id, RelKind::MEMBER_OF, Direction::In)? {
-                reads.insert(m.id);
-                if let Some(p) = self.get(m.id)? {
-                    members.push((p, m.props.role()));
+        // Households with members: the same assembly as `Db::household`.
+        let views = self.household(id).map_err(|e| match e {
+            crate::traverse::TraverseError::Read(r) => ContextError::Read(r),
+            _ => ContextError::NotFound(id),
+        })?;
+        let mut households = Vec::with_capacity(views.len());
+        for v in views {
+            reads.insert(v.household.id);
+            let mut role = None;
+            let mut members = Vec::with_capacity(v.members.len());
+            for m in v.members {
+                reads.insert(m.person.id);
+                reads.extend(m.accounts.iter().map(|h| h.account.id));
+                if m.person.id == id {
+                    role = m.role.clone();
                 }
-                for o in self.neighbour_ids(m.id, RelKind::OWNS, Direction::Out)? {
-                    reads.insert(o);
-                    if !counted.insert(o) {
-                        continue;
-                    }
-                    if let Some(acct) = self.get(o)? {
-                        let product = acct.text(a::PRODUCT_TYPE).unwrap_or("other").to_string();
-                        let balance = acct
-                            .attr(a::BALANCE)
-                            .and_then(|v| v.as_decimal())
-                            .unwrap_or(Decimal::ZERO);
-                        add(totals.entry(product).or_insert(Decimal::ZERO), balance);
-                    }
-                }
+                members.push((m.person, m.role));
             }
             households.push(HouseholdSummary {
-                household,
-                role: n.props.role(),
+                household: v.household,
+                role,
                 members,
-                totals,
+                totals: v.totals,
             });
         }
-
         Ok(households)
     }
 

@@ -275,6 +275,39 @@ pub(crate) fn number_or(
     }
 }
 
+/// Splits the trailing `AT day`, `SINCE day` and `UNTIL day` options (any
+/// order, each at most once) off `args`, never reading into the first
+/// `fixed` arguments: the arguments before the options, and the dates they
+/// name.
+pub(crate) fn when_tail<'a, 'b>(
+    args: &'b [&'a [u8]],
+    fixed: usize,
+) -> Result<(&'b [&'a [u8]], crate::traverse::When), Frame> {
+    let mut end = args.len();
+    let mut days: [Option<&str>; 3] = [None; 3];
+    const NAMES: [&str; 3] = ["AT", "SINCE", "UNTIL"];
+    while end >= fixed + 2 {
+        let key = args[end - 2];
+        let Some(slot) = NAMES
+            .iter()
+            .position(|n| key.eq_ignore_ascii_case(n.as_bytes()))
+        else {
+            break;
+        };
+        if days[slot].is_some() {
+            return Err(Frame::error(
+                "INVALID",
+                format!("{} is given twice", NAMES[slot]),
+            ));
+        }
+        days[slot] = Some(text(args, end - 1, "day")?);
+        end -= 2;
+    }
+    let when = crate::traverse::When::parse(days[0], days[1], days[2], NAMES)
+        .map_err(|e| Frame::error("INVALID", e))?;
+    Ok((&args[..end], when))
+}
+
 /// A source record named by `(system, key)`.
 pub(crate) type RecordName<'a> = (&'a str, &'a str);
 

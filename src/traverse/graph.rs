@@ -1,8 +1,8 @@
 //! Subgraphs extracted into petgraph, for graph algorithms and drawing:
 //! shortest connection paths, and Graphviz DOT of a neighbourhood.
 
-use super::{Follow, TraverseError, TraverseSpec};
-use crate::model::{EntityId, RelKind};
+use super::{Follow, Hop, TraverseError, TraverseSpec, When};
+use crate::model::{Direction, EntityId, RelKind};
 use crate::Db;
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::HashMap;
@@ -56,63 +56,120 @@ impl Db {
 /// Most entities a path search reaches before it stops with an error.
 pub const MAX_PATH_SEARCH: usize = 100_000;
 
-/// Every shortest path (up to `max_paths`) from `a` to `b` following each
-/// relationship kind only in its direction (`Out`: from source to target,
-/// `In`: against it, `Both`), at most `max_depth` hops, ascending. Empty
-/// when `b` cannot be reached that way. With `as_of`, only relationships
-/// valid on that day are followed. A breadth-first search that keeps
-/// every predecessor one hop closer to `a`, then every path walked back.
+/// What a path search follows and how far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathSpec {
+    /// Relationship kinds to follow, each in a direction.
+    pub follow: Vec<(RelKind, Follow)>,
+    /// How many hops at most.
+    pub max_depth: usize,
+    /// How many shortest paths at most.
+    pub max_paths: usize,
+    /// Only relationships of these dates.
+    pub when: When,
+}
+
+impl PathSpec {
+    /// Follows `follow` up to `max_depth` hops, at most 10 paths, any dates.
+    pub fn new(follow: Vec<(RelKind, Follow)>, max_depth: usize) -> PathSpec {
+        PathSpec {
+            follow,
+            max_depth,
+            max_paths: 10,
+            when: When::ANY,
+        }
+    }
+}
+
+/// One path between two entities.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Path {
+    /// The entities along it, from the first end to the second.
+    pub nodes: Vec<EntityId>,
+    /// The relationships crossed, with their properties: `hops[i]` links
+    /// `nodes[i]` and `nodes[i + 1]`.
+    pub hops: Vec<Hop>,
+}
+
+/// A step the search took into a node: from `from` by `kind` in `dir`.
+type Pred = (EntityId, RelKind, Direction);
+
+/// Every shortest path (up to `spec.max_paths`) from `a` to `b` following
+/// each relationship kind only in its direction (`Out`: from source to
+/// target, `In`: against it, `Both`), at most `spec.max_depth` hops, in
+/// ascending order of their nodes, each with the relationships it crosses.
+/// Empty when `b` cannot be reached that way. A breadth-first search that
+/// keeps every predecessor one hop closer to `a`, then every path walked
+/// back.
 pub fn shortest_paths_following(
     db: &Db,
     a: EntityId,
     b: EntityId,
-    follow: &[(RelKind, Follow)],
-    max_depth: usize,
-    max_paths: usize,
-    as_of: Option<crate::model::Date>,
-) -> Result<Vec<Vec<EntityId>>, TraverseError> {
-    use crate::model::Direction;
+    spec: &PathSpec,
+) -> Result<Vec<Path>, TraverseError> {
     for end in [a, b] {
         if !db.contains(end)? {
             return Err(TraverseError::NotFound(end));
         }
     }
     if a == b {
-        return Ok(vec![vec![a]]);
+        return Ok(vec![Path {
+            nodes: vec![a],
+            hops: Vec::new(),
+        }]);
     }
+    let Some(preds) = predecessors(db, a, b, spec)? else {
+        return Ok(Vec::new());
+    };
+    let mut paths = Vec::new();
+    for nodes in walk_back(a, b, &preds, spec.max_paths) {
+        let mut hops = Vec::with_capacity(nodes.len() - 1);
+        for w in nodes.windows(2) {
+            hops.push(hop_between(db, w[0], w[1], &preds, &spec.when)?);
+        }
+        paths.push(Path { nodes, hops });
+    }
+    paths.sort_by(|x, y| x.nodes.cmp(&y.nodes));
+    Ok(paths)
+}
+
+/// The breadth-first search from `a`: for every node on a shortest path,
+/// each step that reaches it from one hop closer; `None` when `b` is not
+/// reached within the depth.
+fn predecessors(
+    db: &Db,
+    a: EntityId,
+    b: EntityId,
+    spec: &PathSpec,
+) -> Result<Option<HashMap<EntityId, Vec<Pred>>>, TraverseError> {
     let mut dist: HashMap<EntityId, usize> = HashMap::from([(a, 0)]);
-    let mut preds: HashMap<EntityId, Vec<EntityId>> = HashMap::new();
+    let mut preds: HashMap<EntityId, Vec<Pred>> = HashMap::new();
     let mut frontier = vec![a];
-    for depth in 0..max_depth {
+    for depth in 0..spec.max_depth {
         let mut next = Vec::new();
         for &u in &frontier {
-            for (kind, how) in follow {
-                let dirs: &[Direction] = match how {
-                    Follow::Out => &[Direction::Out],
-                    Follow::In => &[Direction::In],
-                    Follow::Both => &[Direction::Out, Direction::In],
-                };
-                for d in dirs {
-                    let ends: Vec<EntityId> = match as_of {
-                        None => db.neighbour_ids(u, *kind, *d)?,
-                        Some(day) => db
-                            .neighbours(u, *kind, *d)?
+            for (kind, how) in &spec.follow {
+                for d in super::directions(*how) {
+                    let ends: Vec<EntityId> = if spec.when.is_any() {
+                        db.neighbour_ids(u, *kind, *d)?
+                    } else {
+                        db.neighbours(u, *kind, *d)?
                             .into_iter()
-                            .filter(|n| n.props.holds_on(day))
+                            .filter(|n| spec.when.admits(&n.props))
                             .map(|n| n.id)
-                            .collect(),
+                            .collect()
                     };
                     for v in ends {
                         match dist.get(&v) {
                             None => {
                                 dist.insert(v, depth + 1);
-                                preds.insert(v, vec![u]);
+                                preds.insert(v, vec![(u, *kind, *d)]);
                                 next.push(v);
                             }
                             Some(&dv) if dv == depth + 1 => {
                                 let p = preds.entry(v).or_default();
-                                if !p.contains(&u) {
-                                    p.push(u);
+                                if !p.iter().any(|(w, _, _)| *w == u) {
+                                    p.push((u, *kind, *d));
                                 }
                             }
                             Some(_) => {}
@@ -133,9 +190,16 @@ pub fn shortest_paths_following(
         }
         frontier = next;
     }
-    if !dist.contains_key(&b) {
-        return Ok(Vec::new());
-    }
+    Ok(dist.contains_key(&b).then_some(preds))
+}
+
+/// Up to `max_paths` node paths from `a` to `b` through the predecessors.
+fn walk_back(
+    a: EntityId,
+    b: EntityId,
+    preds: &HashMap<EntityId, Vec<Pred>>,
+    max_paths: usize,
+) -> Vec<Vec<EntityId>> {
     let mut paths = Vec::new();
     let mut stack = vec![vec![b]];
     while let Some(path) = stack.pop() {
@@ -149,7 +213,10 @@ pub fn shortest_paths_following(
             }
             continue;
         }
-        let mut ps = preds.get(&last).cloned().unwrap_or_default();
+        let mut ps: Vec<EntityId> = preds
+            .get(&last)
+            .map(|v| v.iter().map(|(u, _, _)| *u).collect())
+            .unwrap_or_default();
         ps.sort();
         for u in ps.into_iter().rev() {
             let mut p = path.clone();
@@ -157,13 +224,45 @@ pub fn shortest_paths_following(
             stack.push(p);
         }
     }
-    paths.sort();
-    Ok(paths)
+    paths
+}
+
+/// The relationship the search crossed from `u` into `v`, with its
+/// properties (read once more, for the paths answered only).
+fn hop_between(
+    db: &Db,
+    u: EntityId,
+    v: EntityId,
+    preds: &HashMap<EntityId, Vec<Pred>>,
+    when: &When,
+) -> Result<Hop, TraverseError> {
+    let (_, kind, dir) = preds
+        .get(&v)
+        .and_then(|p| p.iter().find(|(w, _, _)| *w == u))
+        .copied()
+        .expect("a path only crosses steps the search took");
+    let n = db
+        .neighbours(u, kind, dir)?
+        .into_iter()
+        .find(|n| n.id == v && when.admits(&n.props))
+        .ok_or_else(|| {
+            TraverseError::Invalid(format!(
+                "the relationship from {u} to {v} changed during the search"
+            ))
+        })?;
+    Ok(Hop {
+        from: u,
+        kind: n.kind,
+        direction: n.direction,
+        to: v,
+        props: n.props,
+    })
 }
 
 /// Every shortest path (up to `max_paths`) between `a` and `b` over the
-/// given relationship kinds in either direction, at most `max_depth` hops.
-/// Empty when they are not connected within that depth.
+/// given relationship kinds in either direction, at most `max_depth` hops,
+/// as the entities along each. Empty when they are not connected within
+/// that depth.
 pub fn shortest_paths(
     db: &Db,
     a: EntityId,
@@ -172,8 +271,15 @@ pub fn shortest_paths(
     max_depth: usize,
     max_paths: usize,
 ) -> Result<Vec<Vec<EntityId>>, TraverseError> {
-    let follow: Vec<(RelKind, Follow)> = kinds.iter().map(|k| (*k, Follow::Both)).collect();
-    shortest_paths_following(db, a, b, &follow, max_depth, max_paths, None)
+    let mut spec = PathSpec::new(
+        kinds.iter().map(|k| (*k, Follow::Both)).collect(),
+        max_depth,
+    );
+    spec.max_paths = max_paths;
+    Ok(shortest_paths_following(db, a, b, &spec)?
+        .into_iter()
+        .map(|p| p.nodes)
+        .collect())
 }
 
 /// Graphviz DOT of the neighbourhood of `id` to `depth` hops over every

@@ -7,8 +7,12 @@
 mod graph;
 mod owners;
 mod queries;
+mod shares;
 
-pub use graph::{neighbourhood_dot, shortest_paths, shortest_paths_following, Subgraph};
+pub use graph::{
+    neighbourhood_dot, shortest_paths, shortest_paths_following, Path, PathSpec, Subgraph,
+    MAX_PATH_SEARCH,
+};
 pub use owners::{Owner, Owners, MAX_OWNERS};
 pub use queries::{
     AccountHolding, CorporateGroup, GroupMember, GuarantorLink, GuarantorNetwork, HouseholdMember,
@@ -35,6 +39,97 @@ pub enum Follow {
     Both,
 }
 
+/// Which relationships a query follows by their dates: valid on a day
+/// (`at`), and begun within a window (`since` ..= `until`, by the
+/// relationship's first day). Every field is optional; the default follows
+/// every relationship, whatever its dates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct When {
+    /// Only relationships that hold on this day (`since <= at <= until`;
+    /// an open end holds).
+    pub at: Option<Date>,
+    /// Only relationships that began on or after this day. One whose first
+    /// day is unknown is left out.
+    pub since: Option<Date>,
+    /// Only relationships that began on or before this day. One whose first
+    /// day is unknown is left out.
+    pub until: Option<Date>,
+}
+
+impl When {
+    /// Every relationship.
+    pub const ANY: When = When {
+        at: None,
+        since: None,
+        until: None,
+    };
+
+    /// Relationships valid on `day` (`None`: every relationship).
+    pub fn on(day: Option<Date>) -> When {
+        When {
+            at: day,
+            ..When::ANY
+        }
+    }
+
+    /// Whether this follows every relationship.
+    pub fn is_any(&self) -> bool {
+        *self == When::ANY
+    }
+
+    /// Whether a relationship with these properties is followed.
+    pub fn admits(&self, p: &EdgeProps) -> bool {
+        if let Some(day) = self.at {
+            if !p.holds_on(day) {
+                return false;
+            }
+        }
+        if self.since.is_some() || self.until.is_some() {
+            let Some(began) = p.since else {
+                return false;
+            };
+            if self.since.is_some_and(|s| began < s) || self.until.is_some_and(|u| began > u) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Parses the three optional days (`YYYY-MM-DD`; a date-time's date part
+    /// is not accepted here), naming the option that is wrong: `what` says
+    /// how each is spelled to the user (`["--at", "--since", "--until"]` or
+    /// `["AT", "SINCE", "UNTIL"]`). A window whose start is after its end is
+    /// an error, not an empty answer.
+    pub fn parse(
+        at: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+        what: [&str; 3],
+    ) -> Result<When, String> {
+        let day = |t: Option<&str>, name: &str| -> Result<Option<Date>, String> {
+            t.map(|t| {
+                Date::parse(t.trim())
+                    .map_err(|_| format!("{name} {t:?} is not a date (YYYY-MM-DD)"))
+            })
+            .transpose()
+        };
+        let when = When {
+            at: day(at, what[0])?,
+            since: day(since, what[1])?,
+            until: day(until, what[2])?,
+        };
+        if let (Some(s), Some(u)) = (when.since, when.until) {
+            if s > u {
+                return Err(format!(
+                    "{} {s} is after {} {u}: the window is empty",
+                    what[1], what[2]
+                ));
+            }
+        }
+        Ok(when)
+    }
+}
+
 /// A filter on relationship properties: keep an edge when it returns true.
 pub type EdgeFilter = std::sync::Arc<dyn Fn(RelKind, &EdgeProps) -> bool + Send + Sync>;
 
@@ -47,8 +142,9 @@ pub struct TraverseSpec {
     pub max_depth: usize,
     /// Only enter nodes of these kinds (`None`: any kind).
     pub node_kinds: Option<Vec<EntityKind>>,
-    /// Only follow relationships that hold on this day (their validity period).
-    pub as_of: Option<Date>,
+    /// Only follow relationships of these dates (valid on a day, begun in a
+    /// window).
+    pub when: When,
     /// Only follow relationships this filter accepts.
     pub edge_filter: Option<EdgeFilter>,
     /// Stop after reaching this many nodes (default 10,000).
@@ -64,7 +160,7 @@ impl TraverseSpec {
             follow: kinds.iter().map(|k| (*k, direction)).collect(),
             max_depth,
             node_kinds: None,
-            as_of: None,
+            when: When::ANY,
             edge_filter: None,
             max_results: 10_000,
             max_fanout: 10_000,
@@ -78,7 +174,7 @@ impl std::fmt::Debug for TraverseSpec {
             .field("follow", &self.follow)
             .field("max_depth", &self.max_depth)
             .field("node_kinds", &self.node_kinds)
-            .field("as_of", &self.as_of)
+            .field("when", &self.when)
             .field("edge_filter", &self.edge_filter.is_some())
             .field("max_results", &self.max_results)
             .field("max_fanout", &self.max_fanout)
@@ -193,10 +289,8 @@ impl Db {
             'node: for (kind, follow) in &spec.follow {
                 for dir in directions(*follow) {
                     for n in self.neighbours(node, *kind, *dir)? {
-                        if let Some(day) = spec.as_of {
-                            if !n.props.holds_on(day) {
-                                continue;
-                            }
+                        if !spec.when.admits(&n.props) {
+                            continue;
                         }
                         if let Some(f) = &spec.edge_filter {
                             if !f(n.kind, &n.props) {

@@ -5,9 +5,9 @@
 //! Ownership edges: `SUBSIDIARY_OF` from the owned to the owner, and `OWNS`
 //! from the owner to an organization, each with a `share` (1 when missing).
 
-use super::TraverseError;
-use crate::model::attrs as a;
-use crate::model::{Decimal, Direction, EntityId, EntityKind, RelKind, Value};
+use super::shares::{share_of, solve, Links, ROUNDS};
+use super::{TraverseError, When};
+use crate::model::{Decimal, Direction, EdgeProps, EntityId, EntityKind, RelKind};
 use crate::Db;
 use std::collections::{BTreeSet, HashMap};
 
@@ -26,6 +26,9 @@ pub struct Owner {
     /// The chain through which it holds the largest share: the owner first,
     /// the organization asked about last.
     pub chain: Vec<EntityId>,
+    /// The properties of each holding along `chain` (`share`, `since`, …):
+    /// `chain_props[i]` is `chain[i]`'s holding in `chain[i + 1]`.
+    pub chain_props: Vec<EdgeProps>,
 }
 
 /// The owners of an organization.
@@ -44,74 +47,56 @@ pub struct Owners {
 /// Most owners an answer walks through.
 pub const MAX_OWNERS: usize = 100_000;
 
-const ROUNDS: usize = 1_000;
-
-fn share(p: &crate::model::EdgeProps) -> Decimal {
-    p.attrs
-        .get(a::SHARE)
-        .and_then(Value::as_decimal)
-        .unwrap_or(Decimal::new(1, 0))
+/// What the walk up from an organization found: everyone who holds it
+/// (breadth-first, the organization first), what each holds directly, the
+/// properties of each holding, and what a limit cut.
+struct Closure {
+    order: Vec<EntityId>,
+    holdings: Links,
+    props: HashMap<(EntityId, EntityId), EdgeProps>,
+    truncation: Option<String>,
 }
-
-fn mul(x: Decimal, y: Decimal) -> Decimal {
-    let m = x.mantissa().saturating_mul(y.mantissa());
-    Decimal::new(m, x.scale().saturating_add(y.scale())).rounded_to(12)
-}
-
-fn add(x: Decimal, y: Decimal) -> Decimal {
-    x.checked_add(y).unwrap_or(x)
-}
-
-fn as_f64(d: Decimal) -> f64 {
-    d.mantissa() as f64 / 10f64.powi(d.scale() as i32)
-}
-
-type Holdings = HashMap<EntityId, Vec<(EntityId, Decimal)>>;
-type Chains = HashMap<EntityId, (f64, Vec<EntityId>)>;
 
 impl Db {
-    /// Everyone who holds `id`, directly or through others, breadth-first
-    /// (`id` first), with what each holds directly, and what a limit cut.
-    fn upward_closure(
-        &self,
-        id: EntityId,
-        day: Option<crate::model::Date>,
-    ) -> Result<(Vec<EntityId>, Holdings, Option<String>), TraverseError> {
-        let valid = |p: &crate::model::EdgeProps| day.is_none_or(|d| p.holds_on(d));
-        let mut holdings: HashMap<EntityId, Vec<(EntityId, Decimal)>> = HashMap::new();
-        let mut order = vec![id];
+    /// Everyone who holds `id`, directly or through others, over the
+    /// ownership relationships `when` admits.
+    fn upward_closure(&self, id: EntityId, when: &When) -> Result<Closure, TraverseError> {
+        let mut c = Closure {
+            order: vec![id],
+            holdings: HashMap::new(),
+            props: HashMap::new(),
+            truncation: None,
+        };
         let mut seen = BTreeSet::from([id]);
-        let mut truncation = None;
         let mut next = 0;
-        while next < order.len() {
-            let held = order[next];
+        while next < c.order.len() {
+            let held = c.order[next];
             next += 1;
-            let mut owners = Vec::new();
-            for n in self.neighbours(held, RelKind::SUBSIDIARY_OF, Direction::Out)? {
-                if valid(&n.props) {
-                    owners.push((n.id, share(&n.props)));
+            let ups = self.neighbours(held, RelKind::SUBSIDIARY_OF, Direction::Out)?;
+            let owns = self.neighbours(held, RelKind::OWNS, Direction::In)?;
+            for n in ups.into_iter().chain(owns) {
+                if !when.admits(&n.props) {
+                    continue;
                 }
-            }
-            for n in self.neighbours(held, RelKind::OWNS, Direction::In)? {
-                if valid(&n.props) {
-                    owners.push((n.id, share(&n.props)));
-                }
-            }
-            for (owner, s) in owners {
+                let owner = n.id;
                 if !seen.contains(&owner) {
-                    if order.len() >= MAX_OWNERS {
-                        truncation.get_or_insert_with(|| {
+                    if c.order.len() >= MAX_OWNERS {
+                        c.truncation.get_or_insert_with(|| {
                             format!("more than {MAX_OWNERS} owners: the rest are left out")
                         });
                         continue;
                     }
                     seen.insert(owner);
-                    order.push(owner);
+                    c.order.push(owner);
                 }
-                holdings.entry(owner).or_default().push((held, s));
+                c.holdings
+                    .entry(owner)
+                    .or_default()
+                    .push((held, share_of(&n.props)));
+                c.props.entry((owner, held)).or_insert(n.props);
             }
         }
-        Ok((order, holdings, truncation))
+        Ok(c)
     }
 
     /// Every direct and indirect owner of `id` holding at least `min_share`
@@ -125,31 +110,31 @@ impl Db {
         min_share: Decimal,
         persons_only: bool,
     ) -> Result<Owners, TraverseError> {
-        self.owners_on(id, min_share, persons_only, None)
+        self.owners_on(id, min_share, persons_only, &When::ANY)
     }
 
-    /// [`Db::owners`] over the ownership relationships valid on `day` only
-    /// (`None`: all of them).
+    /// [`Db::owners`] over the ownership relationships `when` admits
+    /// (valid on a day, begun in a window).
     pub fn owners_on(
         &self,
         id: EntityId,
         min_share: Decimal,
         persons_only: bool,
-        day: Option<crate::model::Date>,
+        when: &When,
     ) -> Result<Owners, TraverseError> {
         if !self.contains(id)? {
             return Err(TraverseError::NotFound(id));
         }
-        let (order, holdings, mut truncation) = self.upward_closure(id, day)?;
-        let (f, best, settled) = solve(id, &order, &holdings);
-        if !settled && truncation.is_none() {
-            truncation = Some(format!(
+        let mut c = self.upward_closure(id, when)?;
+        let solved = solve(id, &c.order, &c.holdings, true);
+        if !solved.settled && c.truncation.is_none() {
+            c.truncation = Some(format!(
                 "effective shares did not settle after {ROUNDS} rounds (a cycle of full ownership)"
             ));
         }
         let mut owners = Vec::new();
-        for x in order.iter().skip(1) {
-            let e = f[x];
+        for x in c.order.iter().skip(1) {
+            let e = solved.value[x];
             if e < min_share {
                 continue;
             }
@@ -159,15 +144,18 @@ impl Db {
             if persons_only && entity.kind != EntityKind::PERSON {
                 continue;
             }
-            let direct = holdings
-                .get(x)
-                .and_then(|h| h.iter().find(|(held, _)| *held == id).map(|(_, s)| *s));
+            let chain = solved.best.get(x).cloned().unwrap_or_default();
+            let chain_props = chain
+                .windows(2)
+                .map(|w| c.props.get(&(w[0], w[1])).cloned().unwrap_or_default())
+                .collect();
             owners.push(Owner {
                 id: *x,
                 kind: entity.kind,
-                direct_share: direct,
+                direct_share: c.props.get(&(*x, id)).map(share_of),
                 effective_share: e,
-                chain: best.get(x).map(|b| b.1.clone()).unwrap_or_default(),
+                chain,
+                chain_props,
             });
         }
         owners.sort_by(|p, q| {
@@ -178,53 +166,8 @@ impl Db {
         Ok(Owners {
             organization: id,
             owners,
-            truncated: truncation.is_some(),
-            truncation,
+            truncated: c.truncation.is_some(),
+            truncation: c.truncation,
         })
     }
-}
-
-/// f(x) = Σ over what x holds directly of share × f(held), f(id) = 1,
-/// solved by iteration in `order`; and each owner's best chain by the
-/// largest product, kept simple. Returns whether the iteration settled.
-fn solve(
-    id: EntityId,
-    order: &[EntityId],
-    holdings: &Holdings,
-) -> (HashMap<EntityId, Decimal>, Chains, bool) {
-    let mut f: HashMap<EntityId, Decimal> = order.iter().map(|o| (*o, Decimal::ZERO)).collect();
-    f.insert(id, Decimal::new(1, 0));
-    let mut best: HashMap<EntityId, (f64, Vec<EntityId>)> = HashMap::from([(id, (1.0, vec![id]))]);
-    let tolerance = Decimal::new(1, 12);
-    for _ in 0..ROUNDS {
-        let mut moved = false;
-        for x in order.iter().skip(1) {
-            let mut sum = Decimal::ZERO;
-            let mut chain: Option<(f64, Vec<EntityId>)> = best.get(x).cloned();
-            for (held, s) in holdings.get(x).map(Vec::as_slice).unwrap_or(&[]) {
-                sum = add(sum, mul(*s, f[held]));
-                if let Some((p, path)) = best.get(held) {
-                    let cand = as_f64(*s) * p;
-                    if !path.contains(x) && chain.as_ref().is_none_or(|c| cand > c.0 + 1e-15) {
-                        let mut full = vec![*x];
-                        full.extend(path.iter().copied());
-                        chain = Some((cand, full));
-                    }
-                }
-            }
-            let old = f[x];
-            let diff = as_f64(add(sum, Decimal::new(-old.mantissa(), old.scale()))).abs();
-            if diff > as_f64(tolerance) {
-                moved = true;
-            }
-            f.insert(*x, sum);
-            if let Some(c) = chain {
-                best.insert(*x, c);
-            }
-        }
-        if !moved {
-            return (f, best, true);
-        }
-    }
-    (f, best, false)
 }

@@ -1,10 +1,11 @@
 //! Domain queries: household, guarantor network, corporate group, shared
 //! identifiers.
 
-use super::{Follow, TraverseError, TraverseSpec};
+use super::shares::{share_of, solve, Links, ROUNDS};
+use super::{Follow, TraverseError, TraverseSpec, When};
 use crate::index::Index;
 use crate::model::attrs as a;
-use crate::model::{Decimal, Direction, EntityId, EntityKind, RelKind, Value};
+use crate::model::{Decimal, Direction, EdgeProps, EntityId, EntityKind, RelKind};
 use crate::Db;
 use crate::Entity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -16,6 +17,8 @@ pub struct AccountHolding {
     pub account: Entity,
     /// The holder's role (primary, joint, …), if recorded.
     pub role: Option<String>,
+    /// The ownership relationship's properties (role, share, since, …).
+    pub props: EdgeProps,
 }
 
 /// A household member with their accounts.
@@ -25,6 +28,8 @@ pub struct HouseholdMember {
     pub person: Entity,
     /// Their role in the household (head, member, …), if recorded.
     pub role: Option<String>,
+    /// The membership relationship's properties (role, since, …).
+    pub props: EdgeProps,
     /// The accounts they hold.
     pub accounts: Vec<AccountHolding>,
 }
@@ -54,7 +59,7 @@ pub struct GuarantorLink {
     pub chain: Vec<EntityId>,
     /// The properties of each relationship along the chain (`amount`,
     /// `since`, …), in order: `props[i]` links `chain[i]` and `chain[i + 1]`.
-    pub props: Vec<crate::model::EdgeProps>,
+    pub props: Vec<EdgeProps>,
 }
 
 /// Whom a customer guarantees, who guarantees the customer, and the exposure.
@@ -85,6 +90,9 @@ pub struct GroupMember {
     /// The ultimate parent's effective ownership: the sum over ownership
     /// paths of the product of the shares along each path (1 for the parent).
     pub effective_share: Decimal,
+    /// Its ownership relationships to other members (its parents in the
+    /// group), with their properties (`share`, `since`, …).
+    pub owned_by: Vec<(EntityId, EdgeProps)>,
 }
 
 /// A whole corporate group.
@@ -110,10 +118,6 @@ pub struct CorporateGroup {
 /// there and says so (`truncated`, `truncation`).
 pub const MAX_GROUP_MEMBERS: usize = 100_000;
 
-/// Rounds of the effective-share iteration before a group whose shares do
-/// not settle (a cycle of full ownership) is reported as not converged.
-const SHARE_ROUNDS: usize = 1_000;
-
 /// Another party sharing an identifier with the one asked about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedIdentifier {
@@ -137,9 +141,7 @@ fn is_loan_like(e: &Entity) -> bool {
             .is_some_and(|p| a::CREDIT_PRODUCTS.contains(&p))
 }
 
-fn add(total: &mut Decimal, d: Decimal) {
-    *total = total.checked_add(d).unwrap_or(*total);
-}
+use super::shares::add;
 
 impl Db {
     fn entity_or_missing(&self, id: EntityId) -> Result<Entity, TraverseError> {
@@ -149,11 +151,25 @@ impl Db {
     /// The customer's households (or the household itself, given one), each
     /// with its members, their accounts, and balance totals by product.
     pub fn household(&self, id: EntityId) -> Result<Vec<HouseholdView>, TraverseError> {
+        self.household_on(id, &When::ANY)
+    }
+
+    /// [`Db::household`] over the memberships and holdings `when` admits
+    /// (valid on a day, begun in a window).
+    pub fn household_on(
+        &self,
+        id: EntityId,
+        when: &When,
+    ) -> Result<Vec<HouseholdView>, TraverseError> {
         let e = self.entity_or_missing(id)?;
         let households = if e.kind == EntityKind::HOUSEHOLD {
             vec![id]
         } else {
-            self.neighbour_ids(id, RelKind::MEMBER_OF, Direction::Out)?
+            self.neighbours(id, RelKind::MEMBER_OF, Direction::Out)?
+                .into_iter()
+                .filter(|n| when.admits(&n.props))
+                .map(|n| n.id)
+                .collect()
         };
         let mut out = Vec::with_capacity(households.len());
         for h in households {
@@ -164,29 +180,35 @@ impl Db {
             let mut counted = BTreeSet::new();
             let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
             for m in self.neighbours(h, RelKind::MEMBER_OF, Direction::In)? {
+                if !when.admits(&m.props) {
+                    continue;
+                }
                 let Some(person) = self.get(m.id)? else {
                     continue;
                 };
                 let mut accounts = Vec::new();
                 for o in self.neighbours(m.id, RelKind::OWNS, Direction::Out)? {
+                    if !when.admits(&o.props) {
+                        continue;
+                    }
                     let Some(account) = self.get(o.id)? else {
                         continue;
                     };
                     if counted.insert(o.id) {
                         let product = account.text(a::PRODUCT_TYPE).unwrap_or("other").to_string();
-                        add(
-                            totals.entry(product).or_insert(Decimal::ZERO),
-                            balance(&account),
-                        );
+                        let t = totals.entry(product).or_insert(Decimal::ZERO);
+                        *t = add(*t, balance(&account));
                     }
                     accounts.push(AccountHolding {
                         account,
                         role: o.props.role(),
+                        props: o.props,
                     });
                 }
                 members.push(HouseholdMember {
                     person,
                     role: m.props.role(),
+                    props: m.props,
                     accounts,
                 });
             }
@@ -207,21 +229,21 @@ impl Db {
         id: EntityId,
         depth: usize,
     ) -> Result<GuarantorNetwork, TraverseError> {
-        self.guarantors_on(id, depth, None)
+        self.guarantors_on(id, depth, &When::ANY)
     }
 
-    /// [`Db::guarantors`] over the guarantees valid on `day` only (`None`:
-    /// every guarantee, whatever its validity period).
+    /// [`Db::guarantors`] over the guarantees `when` admits (valid on a
+    /// day, begun in a window).
     pub fn guarantors_on(
         &self,
         id: EntityId,
         depth: usize,
-        day: Option<crate::model::Date>,
+        when: &When,
     ) -> Result<GuarantorNetwork, TraverseError> {
         self.entity_or_missing(id)?;
         let links = |dir: Follow| -> Result<(Vec<GuarantorLink>, bool), TraverseError> {
             let mut spec = TraverseSpec::new(&[RelKind::GUARANTEES], dir, depth);
-            spec.as_of = day;
+            spec.when = *when;
             let t = self.traverse(id, &spec)?;
             let mut out = Vec::with_capacity(t.reached.len());
             for r in t.reached {
@@ -258,7 +280,7 @@ impl Db {
         for acct in exposed {
             if let Some(e) = self.get(acct)? {
                 if is_loan_like(&e) {
-                    add(&mut total, balance(&e));
+                    total = add(total, balance(&e));
                     exposed_accounts.push(acct);
                 }
             }
@@ -281,22 +303,37 @@ impl Db {
     /// structure does (cross-holdings terminate), or at
     /// [`MAX_GROUP_MEMBERS`], which sets `truncated` and says so.
     pub fn group(&self, id: EntityId) -> Result<CorporateGroup, TraverseError> {
-        self.group_at_most(id, MAX_GROUP_MEMBERS)
+        self.group_on(id, &When::ANY, MAX_GROUP_MEMBERS)
     }
 
-    /// [`Db::group`] holding at most `max_members` members.
-    pub fn group_at_most(
+    /// [`Db::group`] over the ownership relationships `when` admits (valid
+    /// on a day, begun in a window), holding at most `max_members` members.
+    pub fn group_on(
         &self,
         id: EntityId,
+        when: &When,
         max_members: usize,
     ) -> Result<CorporateGroup, TraverseError> {
         self.entity_or_missing(id)?;
-        let (parents, ultimate) = self.ultimate_parent(id)?;
-        let (members, edges, mut truncation) = self.subsidiaries(ultimate, max_members.max(1))?;
-        let (effective, converged) = effective_shares(ultimate, &members, &edges);
-        if !converged && truncation.is_none() {
+        let (parents, ultimate) = self.ultimate_parent(id, when)?;
+        let (members, edges, mut truncation) =
+            self.subsidiaries(ultimate, when, max_members.max(1))?;
+        let order: Vec<EntityId> = members.iter().map(|(m, _)| *m).collect();
+        let mut links: Links = HashMap::new();
+        let mut owned_by: HashMap<EntityId, Vec<(EntityId, EdgeProps)>> = HashMap::new();
+        for (sub, parent, props) in edges {
+            if sub != ultimate {
+                links
+                    .entry(sub)
+                    .or_default()
+                    .push((parent, share_of(&props)));
+            }
+            owned_by.entry(sub).or_default().push((parent, props));
+        }
+        let solved = solve(ultimate, &order, &links, false);
+        if !solved.settled && truncation.is_none() {
             truncation = Some(format!(
-                "effective shares did not settle after {SHARE_ROUNDS} rounds (a cycle of full ownership)"
+                "effective shares did not settle after {ROUNDS} rounds (a cycle of full ownership)"
             ));
         }
         let members: Vec<GroupMember> = members
@@ -304,7 +341,8 @@ impl Db {
             .map(|(m, depth)| GroupMember {
                 id: *m,
                 depth: *depth,
-                effective_share: effective.get(m).copied().unwrap_or(Decimal::ZERO),
+                effective_share: solved.value.get(m).copied().unwrap_or(Decimal::ZERO),
+                owned_by: owned_by.remove(m).unwrap_or_default(),
             })
             .collect();
         let consolidated_exposure = self.exposure_of(members.iter().map(|m| m.id))?;
@@ -321,7 +359,11 @@ impl Db {
 
     /// Up from `id` by the largest-share parent to the top (cycle-safe):
     /// the parents, nearest first, and the ultimate parent.
-    fn ultimate_parent(&self, id: EntityId) -> Result<(Vec<EntityId>, EntityId), TraverseError> {
+    fn ultimate_parent(
+        &self,
+        id: EntityId,
+        when: &When,
+    ) -> Result<(Vec<EntityId>, EntityId), TraverseError> {
         let mut parents = Vec::new();
         let mut cur = id;
         let mut visited = BTreeSet::from([id]);
@@ -329,7 +371,7 @@ impl Db {
             let ups = self.neighbours(cur, RelKind::SUBSIDIARY_OF, Direction::Out)?;
             let Some(best) = ups
                 .iter()
-                .filter(|n| !visited.contains(&n.id))
+                .filter(|n| !visited.contains(&n.id) && when.admits(&n.props))
                 .max_by(|x, y| {
                     share_of(&x.props)
                         .cmp(&share_of(&y.props))
@@ -345,17 +387,18 @@ impl Db {
     }
 
     /// Every subsidiary below `top`, breadth-first at any depth (each once,
-    /// at its shortest depth, `top` first at 0), the ownership edges among
-    /// them `(subsidiary, parent, share)`, and what a limit cut.
+    /// at its shortest depth, `top` first at 0), the ownership relationships
+    /// among them `(subsidiary, parent, properties)`, and what a limit cut.
     #[allow(clippy::type_complexity)]
     fn subsidiaries(
         &self,
         top: EntityId,
+        when: &When,
         max_members: usize,
     ) -> Result<
         (
             Vec<(EntityId, usize)>,
-            Vec<(EntityId, EntityId, Decimal)>,
+            Vec<(EntityId, EntityId, EdgeProps)>,
             Option<String>,
         ),
         TraverseError,
@@ -369,22 +412,22 @@ impl Db {
             let (node, depth) = members[next];
             next += 1;
             for sub in self.neighbours(node, RelKind::SUBSIDIARY_OF, Direction::In)? {
-                edges.push((sub.id, node, share_of(&sub.props)));
-                if seen.contains(&sub.id) {
+                if !when.admits(&sub.props) {
                     continue;
                 }
-                if members.len() >= max_members {
-                    cut.get_or_insert_with(|| {
-                        format!("the group has more than {max_members} members: members past that number (at depth {} and below) are left out", depth + 1)
-                    });
-                    continue;
+                if !seen.contains(&sub.id) {
+                    if members.len() >= max_members {
+                        cut.get_or_insert_with(|| {
+                            format!("the group has more than {max_members} members: members past that number (at depth {} and below) are left out", depth + 1)
+                        });
+                        continue;
+                    }
+                    seen.insert(sub.id);
+                    members.push((sub.id, depth + 1));
                 }
-                seen.insert(sub.id);
-                members.push((sub.id, depth + 1));
+                edges.push((sub.id, node, sub.props));
             }
         }
-        // Edges to members left out by the limit are dropped with them.
-        edges.retain(|(s, p, _)| seen.contains(s) && seen.contains(p));
         Ok((members, edges, cut))
     }
 
@@ -400,7 +443,7 @@ impl Db {
                 if counted.insert(acct) {
                     if let Some(e) = self.get(acct)? {
                         if is_loan_like(&e) {
-                            add(&mut exposure, balance(&e));
+                            exposure = add(exposure, balance(&e));
                         }
                     }
                 }
@@ -455,62 +498,4 @@ impl Db {
             .map(|(id, what, value)| SharedIdentifier { id, what, value })
             .collect())
     }
-}
-
-/// The exact product of two decimals, rounded toward zero to 12 places.
-/// The `share` property of an ownership edge (1 when missing).
-fn share_of(p: &crate::model::EdgeProps) -> Decimal {
-    p.attrs
-        .get(a::SHARE)
-        .and_then(Value::as_decimal)
-        .unwrap_or(Decimal::new(1, 0))
-}
-
-/// The effective share `top` holds in each member: 1 in itself, and for
-/// every other member the sum over its parents in the group of the parent's
-/// effective share times the parent's share in it — the equations of
-/// cross-holdings, solved by iteration in breadth-first order (exact in one
-/// round without cycles; with cycles, until no share moves by more than
-/// 10^-12). Returns whether the iteration settled.
-fn effective_shares(
-    top: EntityId,
-    members: &[(EntityId, usize)],
-    edges: &[(EntityId, EntityId, Decimal)],
-) -> (HashMap<EntityId, Decimal>, bool) {
-    let mut parents: HashMap<EntityId, Vec<(EntityId, Decimal)>> = HashMap::new();
-    for (sub, parent, share) in edges {
-        if *sub != top {
-            parents.entry(*sub).or_default().push((*parent, *share));
-        }
-    }
-    let mut e: HashMap<EntityId, Decimal> =
-        members.iter().map(|(m, _)| (*m, Decimal::ZERO)).collect();
-    e.insert(top, Decimal::new(1, 0));
-    let tolerance = Decimal::new(1, 12);
-    for _ in 0..SHARE_ROUNDS {
-        let mut moved = false;
-        for (m, _) in members.iter().skip(1) {
-            let mut sum = Decimal::ZERO;
-            for (p, share) in parents.get(m).map(Vec::as_slice).unwrap_or(&[]) {
-                add(&mut sum, mul(e[p], *share));
-            }
-            let old = e[m];
-            let negated = Decimal::new(-old.mantissa(), old.scale());
-            let diff = sum.checked_add(negated).unwrap_or(sum);
-            let back = Decimal::new(-tolerance.mantissa(), tolerance.scale());
-            if diff > tolerance || diff < back {
-                moved = true;
-            }
-            e.insert(*m, sum);
-        }
-        if !moved {
-            return (e, true);
-        }
-    }
-    (e, false)
-}
-
-fn mul(x: Decimal, y: Decimal) -> Decimal {
-    let m = x.mantissa().saturating_mul(y.mantissa());
-    Decimal::new(m, x.scale().saturating_add(y.scale())).rounded_to(12)
 }

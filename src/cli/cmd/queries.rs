@@ -3,11 +3,51 @@
 #[allow(unused_imports)]
 use crate::cli::*;
 
+/// Which relationships a query follows by their dates.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct WhenArgs {
+    /// Only relationships valid on this day (YYYY-MM-DD).
+    #[arg(long)]
+    at: Option<String>,
+    /// Only relationships begun on or after this day (YYYY-MM-DD; one
+    /// whose first day is unknown is left out).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only relationships begun on or before this day (YYYY-MM-DD; one
+    /// whose first day is unknown is left out).
+    #[arg(long)]
+    until: Option<String>,
+}
+
+impl WhenArgs {
+    fn when(&self) -> Result<kith::traverse::When, Box<dyn std::error::Error>> {
+        Ok(kith::traverse::When::parse(
+            self.at.as_deref(),
+            self.since.as_deref(),
+            self.until.as_deref(),
+            ["--at", "--since", "--until"],
+        )?)
+    }
+}
+
+/// Arguments of `kith household`.
+#[derive(clap::Args)]
+pub(crate) struct HouseholdArgs {
+    /// Party or household id.
+    id: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
 /// `kith household`.
-pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
+pub(crate) fn household(db_dir: &PathBuf, args: HouseholdArgs) -> CliResult {
+    let when = args.when.when()?;
     let db = open_existing(db_dir)?;
-    let views = db.household(customer_target(&db, id)?)?;
-    if json {
+    let views = db.household_on(customer_target(&db, args.id)?, &when)?;
+    if args.json {
         println!("{}", kith::json::queries::household(&db, &views));
     } else {
         show::household(&db, &views);
@@ -15,18 +55,27 @@ pub(crate) fn household(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     Ok(0)
 }
 
-/// `kith guarantors`.
-pub(crate) fn guarantors(
-    db_dir: &PathBuf,
+/// Arguments of `kith guarantors`.
+#[derive(clap::Args)]
+pub(crate) struct GuarantorsArgs {
+    /// Party id.
     id: u64,
+    /// How many hops to follow.
+    #[arg(long, default_value_t = 7)]
     depth: usize,
+    /// Print JSON.
+    #[arg(long)]
     json: bool,
-    at: Option<String>,
-) -> CliResult {
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
+/// `kith guarantors`.
+pub(crate) fn guarantors(db_dir: &PathBuf, args: GuarantorsArgs) -> CliResult {
+    let when = args.when.when()?;
     let db = open_existing(db_dir)?;
-    let day = parse_day(at.as_deref())?;
-    let n = db.guarantors_on(customer_target(&db, id)?, depth, day)?;
-    if json {
+    let n = db.guarantors_on(customer_target(&db, args.id)?, args.depth, &when)?;
+    if args.json {
         println!("{}", kith::json::queries::guarantors(&db, &n));
     } else {
         show::guarantors(&db, &n)?;
@@ -34,11 +83,28 @@ pub(crate) fn guarantors(
     Ok(0)
 }
 
+/// Arguments of `kith group`.
+#[derive(clap::Args)]
+pub(crate) struct GroupArgs {
+    /// Organization id.
+    id: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
 /// `kith group`.
-pub(crate) fn group(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
+pub(crate) fn group(db_dir: &PathBuf, args: GroupArgs) -> CliResult {
+    let when = args.when.when()?;
     let db = open_existing(db_dir)?;
-    let g = db.group(customer_target(&db, id)?)?;
-    if json {
+    let g = db.group_on(
+        customer_target(&db, args.id)?,
+        &when,
+        kith::traverse::MAX_GROUP_MEMBERS,
+    )?;
+    if args.json {
         println!("{}", kith::json::queries::group(&g));
     } else {
         show::group(&db, &g)?;
@@ -46,22 +112,49 @@ pub(crate) fn group(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
     Ok(0)
 }
 
-/// `kith owners`.
-pub(crate) fn owners(
-    db_dir: &PathBuf,
+/// Arguments of `kith owners`.
+#[derive(clap::Args)]
+pub(crate) struct OwnersArgs {
+    /// Organization id.
     id: u64,
+    /// Only owners holding at least this many percent (default 25).
+    #[arg(long, default_value = "25")]
     min_share: String,
+    /// Only persons (the ultimate beneficial owners).
+    #[arg(long)]
     persons_only: bool,
+    /// Print JSON.
+    #[arg(long)]
     json: bool,
-    at: Option<String>,
-) -> CliResult {
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
+/// A percentage as a fraction (`25` → 0.25), or an error naming the option.
+fn percent(text: &str) -> Result<kith::Decimal, Box<dyn std::error::Error>> {
+    let pct = kith::Decimal::parse(text.trim().trim_end_matches('%'))
+        .map_err(|_| format!("--min-share {text:?} is not a number of percent"))?;
+    if pct.mantissa() < 0 {
+        return Err(format!("--min-share {text:?} is negative").into());
+    }
+    Ok(kith::Decimal::new(
+        pct.mantissa(),
+        pct.scale().saturating_add(2),
+    ))
+}
+
+/// `kith owners`.
+pub(crate) fn owners(db_dir: &PathBuf, args: OwnersArgs) -> CliResult {
+    let when = args.when.when()?;
+    let fraction = percent(&args.min_share)?;
     let db = open_existing(db_dir)?;
-    let day = parse_day(at.as_deref())?;
-    let pct = kith::Decimal::parse(&min_share)
-        .map_err(|_| format!("--min-share {min_share:?} is not a number of percent"))?;
-    let fraction = kith::Decimal::new(pct.mantissa(), pct.scale().saturating_add(2));
-    let o = db.owners_on(customer_target(&db, id)?, fraction, persons_only, day)?;
-    if json {
+    let o = db.owners_on(
+        customer_target(&db, args.id)?,
+        fraction,
+        args.persons_only,
+        &when,
+    )?;
+    if args.json {
         println!("{}", kith::json::queries::owners(&db, &o));
         return Ok(0);
     }
@@ -70,7 +163,15 @@ pub(crate) fn owners(
             .get(w.id)?
             .map(|e| show::one_line(&db, &e))
             .unwrap_or_default();
-        let chain: Vec<String> = w.chain.iter().map(|c| c.to_string()).collect();
+        let chain: Vec<String> = w
+            .chain
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match w.chain_props.get(i) {
+                Some(p) => format!("{c}{}", show::bracketed(p)),
+                None => c.to_string(),
+            })
+            .collect();
         println!(
             "{e}  effective {}{}  via {}",
             w.effective_share,
@@ -81,7 +182,7 @@ pub(crate) fn owners(
         );
     }
     if o.owners.is_empty() {
-        println!("no owner holds {min_share}% or more");
+        println!("no owner holds {}% or more", args.min_share);
     }
     if let Some(why) = &o.truncation {
         println!("(truncated: {why})");
@@ -89,68 +190,90 @@ pub(crate) fn owners(
     Ok(0)
 }
 
-/// `kith path`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn path(
-    db_dir: &PathBuf,
+/// Arguments of `kith path`.
+#[derive(clap::Args)]
+pub(crate) struct PathArgs {
+    /// One end.
     a: u64,
+    /// The other end.
     b: u64,
+    /// Relationship kinds to follow, comma-separated, each with an
+    /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
+    /// relationship, `in` against it, `any` either way, the default).
+    /// Default: every kind but identity resolution's, either way.
+    #[arg(long)]
     kinds: Option<String>,
+    /// Most hops.
+    #[arg(long, default_value_t = 6)]
     depth: usize,
+    /// Most paths to print.
+    #[arg(long, default_value_t = 10)]
     max_paths: usize,
+    /// Print JSON.
+    #[arg(long)]
     json: bool,
-    at: Option<String>,
-) -> CliResult {
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
+/// `kith path`.
+pub(crate) fn path(db_dir: &PathBuf, args: PathArgs) -> CliResult {
+    let when = args.when.when()?;
     let db = open_existing(db_dir)?;
-    let follow = parse_follows(&db, kinds.as_deref())?;
-    let day = parse_day(at.as_deref())?;
-    let (a, b) = (customer_target(&db, a)?, customer_target(&db, b)?);
-    let paths =
-        kith::traverse::shortest_paths_following(&db, a, b, &follow, depth, max_paths, day)?;
-    if json {
-        println!("{}", kith::json::queries::paths(&paths));
+    let mut spec =
+        kith::traverse::PathSpec::new(parse_follows(&db, args.kinds.as_deref())?, args.depth);
+    spec.max_paths = args.max_paths;
+    spec.when = when;
+    let (a, b) = (customer_target(&db, args.a)?, customer_target(&db, args.b)?);
+    let paths = kith::traverse::shortest_paths_following(&db, a, b, &spec)?;
+    if args.json {
+        println!("{}", kith::json::queries::paths(&db, &paths));
         return Ok(0);
     }
     if paths.is_empty() {
-        eprintln!("no path between {a} and {b} within {depth} hops");
+        eprintln!("no path between {a} and {b} within {} hops", args.depth);
         return Ok(1);
     }
     for p in paths {
-        let parts: Vec<String> = p
-            .iter()
-            .map(|id| {
-                db.get(*id)
-                    .ok()
-                    .flatten()
-                    .map(|e| show::one_line(&db, &e))
-                    .unwrap_or_else(|| id.to_string())
-            })
-            .collect();
-        println!("{}", parts.join("  —  "));
+        println!("{}", show::path(&db, &p));
     }
     Ok(0)
 }
 
-/// `kith connected`.
-pub(crate) fn connected(
-    db_dir: &PathBuf,
+/// Arguments of `kith connected`.
+#[derive(clap::Args)]
+pub(crate) struct ConnectedArgs {
+    /// Party id.
     id: u64,
+    /// Most hops.
+    #[arg(long, default_value_t = 2)]
     depth: usize,
+    /// Relationship kinds to follow, comma-separated, each with an
+    /// optional direction: `GUARANTEES:out,OWNS:any` (`out` along the
+    /// relationship, `in` against it, `any` either way, the default).
+    /// Default: every kind but identity resolution's, either way.
+    #[arg(long)]
     kinds: Option<String>,
-    at: Option<String>,
-) -> CliResult {
+    #[command(flatten)]
+    when: WhenArgs,
+}
+
+/// `kith connected`.
+pub(crate) fn connected(db_dir: &PathBuf, args: ConnectedArgs) -> CliResult {
+    let when = args.when.when()?;
     let db = open_existing(db_dir)?;
-    let mut spec = kith::traverse::TraverseSpec::new(&[], kith::traverse::Follow::Both, depth);
-    spec.follow = parse_follows(&db, kinds.as_deref())?;
-    spec.as_of = parse_day(at.as_deref())?;
+    let mut spec = kith::traverse::TraverseSpec::new(&[], kith::traverse::Follow::Both, args.depth);
+    spec.follow = parse_follows(&db, args.kinds.as_deref())?;
+    spec.when = when;
     spec.node_kinds = Some(vec![
         kith::EntityKind::PERSON,
         kith::EntityKind::ORGANIZATION,
     ]);
-    let t = db.traverse(customer_target(&db, id)?, &spec)?;
+    let t = db.traverse(customer_target(&db, args.id)?, &spec)?;
     for r in &t.reached {
         if let Some(e) = db.get(r.id)? {
-            println!("{} hop(s)  {}", r.depth, show::one_line(&db, &e));
+            let via = r.path.last().map(|h| show::hop(&db, h)).unwrap_or_default();
+            println!("{} hop(s)  {}  {via}", r.depth, show::one_line(&db, &e));
         }
     }
     if t.truncated {

@@ -1,6 +1,8 @@
-//! `HOUSEHOLD id`: the customer's households with members, accounts and totals, as JSON.
+//! `HOUSEHOLD id [AT day] [SINCE day] [UNTIL day]`: the customer's
+//! households with members, accounts, totals and the relationships'
+//! properties, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, reply, traverse_error, Command, Context};
+use crate::server::command::{id, json_reply, reply, traverse_error, when_tail, Command, Context};
 
 pub(crate) struct Household;
 
@@ -9,16 +11,23 @@ impl Command for Household {
         "HOUSEHOLD"
     }
     fn arity(&self) -> i32 {
-        2
+        -2
     }
     fn summary(&self) -> &'static str {
-        "HOUSEHOLD id: households, members, their accounts, totals by product (JSON)"
+        "HOUSEHOLD id [AT day] [SINCE day] [UNTIL day]: households, members, their accounts, totals by product (JSON)"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
+            let (args, when) = when_tail(args, 2)?;
+            if args.len() > 2 {
+                return Err(Frame::error(
+                    "INVALID",
+                    "HOUSEHOLD takes an id, then only AT, SINCE or UNTIL with a day",
+                ));
+            }
             let views = cx
                 .db
-                .household(id(args, 1)?)
+                .household_on(id(args, 1)?, &when)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::household(cx.db, &views)))
         })())

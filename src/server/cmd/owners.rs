@@ -1,7 +1,10 @@
-//! `OWNERS id [min_share_percent] [PERSONS]`: the direct and indirect owners
-//! of an organization with effective shares and controlling chains (JSON).
+//! `OWNERS id [min_share_percent] [PERSONS] [AT day] [SINCE day] [UNTIL day]`:
+//! the direct and indirect owners of an organization with effective shares
+//! and controlling chains with their holdings' properties (JSON).
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, reply, text, traverse_error, Command, Context};
+use crate::server::command::{
+    id, json_reply, reply, text, traverse_error, when_tail, Command, Context,
+};
 
 pub(crate) struct Owners;
 
@@ -13,10 +16,16 @@ impl Command for Owners {
         -2
     }
     fn summary(&self) -> &'static str {
-        "OWNERS id [min_share_percent (25)] [PERSONS]: beneficial owners with effective shares (JSON)"
+        "OWNERS id [min_share_percent (25)] [PERSONS] [AT day] [SINCE day] [UNTIL day]: beneficial owners with effective shares (JSON)"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
+            let (args, when) = when_tail(args, 2)?;
+            if args.len() > 4 {
+                return Err(Frame::Error(
+                    "ERR wrong number of arguments for 'owners' command".into(),
+                ));
+            }
             let org = id(args, 1)?;
             let pct = match args.get(2) {
                 Some(_) => {
@@ -40,7 +49,7 @@ impl Command for Owners {
             let fraction = crate::Decimal::new(pct.mantissa(), pct.scale().saturating_add(2));
             let o = cx
                 .db
-                .owners(org, fraction, persons)
+                .owners_on(org, fraction, persons, &when)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::owners(cx.db, &o)))
         })())

@@ -1,6 +1,10 @@
-//! `PATH a b [depth] [KIND …]`: the shortest paths between two entities, as JSON.
+//! `PATH a b [depth] [KIND[:out|in|any] …] [AT day] [SINCE day] [UNTIL day]`:
+//! the shortest paths between two entities with the relationships they
+//! cross, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, number_or, reply, traverse_error, Command, Context};
+use crate::server::command::{
+    id, json_reply, number_or, reply, traverse_error, when_tail, Command, Context,
+};
 
 pub(crate) struct Path;
 
@@ -12,10 +16,11 @@ impl Command for Path {
         -3
     }
     fn summary(&self) -> &'static str {
-        "PATH a b [depth=6] [KIND ...]: shortest paths as [[id, ...], ...] (JSON; all kinds by default)"
+        "PATH a b [depth=6] [KIND[:out|in|any] ...] [AT day] [SINCE day] [UNTIL day]: shortest paths with their hops (JSON; every kind but identity resolution's by default)"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
+            let (args, when) = when_tail(args, 3)?;
             let (a, b) = (id(args, 1)?, id(args, 2)?);
             let depth = number_or(args, 3, 6, "depth")?;
             use crate::traverse::Follow;
@@ -33,10 +38,11 @@ impl Command for Path {
                     .map(|k| (k, Follow::Both))
                     .collect()
             };
-            let paths =
-                crate::traverse::shortest_paths_following(cx.db, a, b, &follow, depth, 10, None)
-                    .map_err(|e| traverse_error(&e))?;
-            Ok(json_reply(&crate::json::queries::paths(&paths)))
+            let mut spec = crate::traverse::PathSpec::new(follow, depth);
+            spec.when = when;
+            let paths = crate::traverse::shortest_paths_following(cx.db, a, b, &spec)
+                .map_err(|e| traverse_error(&e))?;
+            Ok(json_reply(&crate::json::queries::paths(cx.db, &paths)))
         })())
     }
 }
