@@ -793,3 +793,132 @@ fn bench_lookup_accepts_customers_made_by_resolution() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 errors"));
 }
+
+/// Starts `kith serve` on `d` (extra flags in `more`) and waits until it
+/// listens; returns the child and its address.
+fn serve(d: &str, more: &[&str]) -> (std::process::Child, String) {
+    let mut args = vec!["--db", d, "serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(more);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(&args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("serving"), "{line}");
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    // Keep draining its stderr so that the server never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let file = Path::new(d).join("kith.server");
+    for _ in 0..200 {
+        if std::fs::read_to_string(&file).is_ok_and(|t| t.trim() == addr) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (server, addr)
+}
+
+fn stop(mut server: std::process::Child) {
+    let pid = server.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(server.wait().unwrap().success());
+}
+
+#[test]
+fn read_commands_work_while_a_server_holds_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let key = kith::generate::core_key(0);
+    let reads: Vec<Vec<&str>> = vec![
+        vec!["stats"],
+        vec!["context", "1"],
+        vec!["context", "1", "--json", "--interactions", "3"],
+        vec!["get", "2", "--json"],
+        vec!["lookup", "core_banking", &key],
+        vec!["household", "1", "--json"],
+        vec!["guarantors", "1", "--at", "2024-01-01"],
+        vec!["group", "1"],
+        vec!["connected", "1", "--depth", "2"],
+        vec!["check"],
+        vec!["get", "999999"],
+        vec!["group", "1", "--at", "noon"],
+    ];
+    let run = |extra: &[&str], r: &[&str]| {
+        let mut args = vec!["--db", d.as_str()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(r);
+        kith(&args)
+    };
+    let local: Vec<Output> = reads.iter().map(|r| run(&[], r)).collect();
+    let (server, addr) = serve(&d, &[]);
+    // A write still refuses: one process writes a database.
+    let w = kith(&["--db", &d, "generate", "--persons", "5"]);
+    assert!(!w.status.success());
+    assert!(stderr(&w).contains("in use"), "{}", stderr(&w));
+    for (r, want) in reads.iter().zip(&local) {
+        for extra in [vec![], vec!["--server", addr.as_str()]] {
+            let got = run(&extra, r);
+            assert_eq!(
+                got.status.code(),
+                want.status.code(),
+                "{r:?} {extra:?}: {}",
+                stderr(&got)
+            );
+            assert_eq!(stdout(&got), stdout(want), "{r:?} {extra:?}");
+            assert_eq!(stderr(&got), stderr(want), "{r:?} {extra:?}");
+        }
+    }
+    // KITH.CLI runs reads only, and only for the database the server holds.
+    let mut c = kith::client::Client::connect(addr.as_str()).unwrap();
+    for (args, want) in [
+        (vec!["KITH.CLI", "generate"], "not a read command"),
+        (
+            vec!["KITH.CLI", "DB", "/elsewhere", "stats"],
+            "not /elsewhere",
+        ),
+    ] {
+        let wire: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        match c.command(&wire) {
+            Err(kith::client::ClientError::Server { message, .. }) => {
+                assert!(message.contains(want), "{message}")
+            }
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+    drop(c);
+    // `changes --follow` finds the server by the same file.
+    let o = kith(&["--db", &d, "changes"]);
+    assert!(stderr(&o).contains("--follow"), "{}", stderr(&o));
+    stop(server);
+    assert!(
+        !Path::new(&d).join("kith.server").exists(),
+        "the file goes with the server"
+    );
+
+    // With a password, the command line gives KITH_PASSWORD.
+    let (server, _) = serve(&d, &["--requirepass", "s3cret"]);
+    let o = kith(&["--db", &d, "stats"]);
+    assert_one_line_error(&o, "set KITH_PASSWORD");
+    let o = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["--db", &d, "stats"])
+        .env("KITH_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), stdout(&local[0]));
+    // A server killed outright leaves its file behind: reads open the
+    // database themselves again.
+    let mut server = server;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(Path::new(&d).join("kith.server").exists());
+    let again = kith(&["--db", &d, "stats"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), stdout(&local[0]));
+}

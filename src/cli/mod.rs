@@ -7,10 +7,14 @@ mod cmd;
 mod demo;
 mod feed_bench;
 mod import;
+mod out;
+mod reads;
 mod show;
 
 use clap::{Parser, Subcommand};
 use kith::{Db, Durability, EntityId, Index};
+#[allow(unused_imports)]
+use out::{note, say, say_raw};
 use std::path::PathBuf;
 
 /// kith: an embedded customer graph database.
@@ -20,6 +24,12 @@ struct Cli {
     /// Database directory (default ./kith-data; for `demo`, ./kith-demo).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// A running `kith serve` (HOST:PORT): it answers the read commands
+    /// (found in the database's `kith.server` file when a server holds the
+    /// database and this is not given), `changes --follow` follows it, and
+    /// `bench` measures it over the wire.
+    #[arg(long, global = true)]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,49 +81,6 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: PathBuf,
     },
-    /// Print one entity and its relationships.
-    Get {
-        /// Entity id.
-        id: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Find the entity a cross-system identifier names.
-    Lookup {
-        /// Source system.
-        system: String,
-        /// Record key in that system.
-        key: String,
-        /// Show the source record itself, not the customer it resolves to.
-        #[arg(long)]
-        record: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Find entities by an indexed attribute (email, phone, national_id, tax_id,
-    /// account_number, postal_code, registration_number, family_name+birth_date).
-    Find {
-        /// Attribute (index) name.
-        attr: String,
-        /// Value; for family_name+birth_date write `Smith|1980-02-01`.
-        value: String,
-    },
-    /// Verify integrity; exits 1 if any violation is found.
-    Check,
-    /// Everything kith knows about a customer: profile, identifiers, accounts,
-    /// households, relationships, recent interactions, open items, figures.
-    Context {
-        /// Customer id.
-        id: u64,
-        /// How many recent interactions to show.
-        #[arg(long, default_value_t = 10)]
-        interactions: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
     /// Record an interaction of a party (a call, web session, email, ticket).
     Interact {
         /// Party id.
@@ -133,53 +100,6 @@ enum Command {
         /// When (RFC 3339); now by default.
         #[arg(long)]
         at: Option<String>,
-    },
-    /// A party's interactions, newest first, or those in a time range.
-    Interactions {
-        /// Party id.
-        id: u64,
-        /// How many.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// From (RFC 3339, inclusive).
-        #[arg(long)]
-        from: Option<String>,
-        /// To (RFC 3339, exclusive).
-        #[arg(long)]
-        to: Option<String>,
-    },
-    /// A customer's households: members, their accounts, totals by product.
-    Household(cmd::queries::HouseholdArgs),
-    /// Whom a party guarantees and who guarantees it, transitively, with exposure.
-    Guarantors(cmd::queries::GuarantorsArgs),
-    /// Every direct and indirect owner of an organization (beneficial
-    /// owners), with effective shares over all ownership paths and the
-    /// controlling chain.
-    Owners(cmd::queries::OwnersArgs),
-    /// An organization's corporate group: parents, subsidiaries, effective shares, exposure.
-    Group(cmd::queries::GroupArgs),
-    /// The shortest paths between two entities over chosen relationship kinds.
-    Path(cmd::queries::PathArgs),
-    /// Parties connected to one within k hops by chosen relationship kinds.
-    Connected(cmd::queries::ConnectedArgs),
-    /// Other parties sharing a phone, email or address with this one.
-    Shared {
-        /// Party id.
-        id: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Graphviz DOT of an entity's neighbourhood (pipe into `dot -Tsvg`).
-    Graph {
-        /// Entity id.
-        id: u64,
-        /// Most hops.
-        #[arg(long, default_value_t = 2)]
-        depth: usize,
-        /// Write DOT (the only format).
-        #[arg(long)]
-        dot: bool,
     },
     /// Serve the database over RESP (the Redis protocol) until SIGTERM/SIGINT.
     Serve(cmd::serve::ServeArgs),
@@ -210,16 +130,6 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Why a source record belongs to its customer (or how two records compare).
-    Explain {
-        /// Source system of the record.
-        system: String,
-        /// Key of the record.
-        key: String,
-        /// Compare with this other record instead: SYSTEM KEY.
-        #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
-        with: Option<Vec<String>>,
-    },
     /// The change log: every change after --from, oldest first; with
     /// --follow and --server, each new change as a running server commits it.
     Changes {
@@ -233,21 +143,14 @@ enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        /// Keep printing changes as they are committed (needs --server: a
-        /// database is open in one process at a time).
+        /// Keep printing changes as they are committed, from the running
+        /// `kith serve` that holds the database (--server, or the one named
+        /// in the database's `kith.server` file).
         #[arg(long)]
         follow: bool,
-        /// A running `kith serve` to follow (host:port).
-        #[arg(long)]
-        server: Option<String>,
     },
     /// Migrate a database written by an older kith to this one's format.
     Upgrade,
-    /// Where each golden attribute of a customer comes from (survivorship).
-    Lineage {
-        /// Customer id (a merged id is followed to its survivor).
-        id: u64,
-    },
     /// Force two source records into one customer: SYSTEM KEY SYSTEM2 KEY2.
     Same {
         /// SYSTEM KEY SYSTEM2 KEY2.
@@ -270,12 +173,8 @@ enum Command {
         /// What to export: links.
         what: String,
     },
-    /// Entity and relationship counts by kind, and disk size.
-    Stats {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    #[command(flatten)]
+    Read(reads::ReadCommand),
 }
 
 /// Runs the command; returns the process exit code.
@@ -363,7 +262,7 @@ fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Err
         } else {
             "merged"
         };
-        eprintln!("{id} is {why}: answering for customer {target}");
+        out::note!("{id} is {why}: answering for customer {target}");
     }
     Ok(target)
 }
@@ -417,19 +316,6 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::GenerateRecords { records, seed, out } => {
             cmd::generate::generate_records(records, seed, out)
         }
-        Command::Get { id, json } => cmd::read::get(&db_dir, id, json),
-        Command::Lookup {
-            system,
-            key,
-            record,
-            json,
-        } => cmd::read::lookup(&db_dir, system, key, record, json),
-        Command::Find { attr, value } => cmd::read::find(&db_dir, attr, value),
-        Command::Context {
-            id,
-            interactions,
-            json,
-        } => cmd::read::context(&db_dir, id, interactions, json),
         Command::Interact {
             id,
             channel,
@@ -438,24 +324,9 @@ fn dispatch(cli: Cli) -> CliResult {
             status,
             at,
         } => cmd::interactions::interact(&db_dir, id, channel, kind, summary, status, at),
-        Command::Interactions {
-            id,
-            limit,
-            from,
-            to,
-        } => cmd::interactions::interactions(&db_dir, id, limit, from, to),
-        Command::Household(args) => cmd::queries::household(&db_dir, args),
-        Command::Guarantors(args) => cmd::queries::guarantors(&db_dir, args),
-        Command::Group(args) => cmd::queries::group(&db_dir, args),
-        Command::Owners(args) => cmd::queries::owners(&db_dir, args),
-        Command::Path(args) => cmd::queries::path(&db_dir, args),
-        Command::Connected(args) => cmd::queries::connected(&db_dir, args),
-        Command::Shared { id, json } => cmd::queries::shared(&db_dir, id, json),
-        Command::Graph { id, depth, dot } => cmd::queries::graph(&db_dir, id, depth, dot),
-        Command::Check => cmd::read::check(&db_dir),
         Command::Upgrade => cmd::upgrade::upgrade(&db_dir),
         Command::Serve(args) => cmd::serve::serve(&db_dir, args),
-        Command::Bench(args) => cmd::measure::bench(&db_dir, args),
+        Command::Bench(args) => cmd::measure::bench(&db_dir, args, cli.server.clone()),
         Command::ExportGraph { out } => cmd::export::export_graph(&db_dir, out),
         Command::Import {
             mapping,
@@ -464,17 +335,12 @@ fn dispatch(cli: Cli) -> CliResult {
             max_rejects,
             files,
         } => cmd::resolution::import(&db_dir, mapping, rejects, cache_mib, max_rejects, files),
-        Command::Explain { system, key, with } => {
-            cmd::resolution::explain(&db_dir, system, key, with)
-        }
         Command::Changes {
             from,
             count,
             json,
             follow,
-            server,
-        } => cmd::feed::changes(&db_dir, from, count, json, follow, server),
-        Command::Lineage { id } => cmd::resolution::lineage(&db_dir, id),
+        } => cmd::feed::changes(&db_dir, from, count, json, follow, cli.server),
         Command::Same { records } | Command::Apart { records } if records.len() != 4 => {
             Err("give two records: SYSTEM KEY SYSTEM2 KEY2".into())
         }
@@ -482,6 +348,6 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Apart { records } => cmd::resolution::apart(&db_dir, records),
         Command::Apply { events } => cmd::resolution::apply(&db_dir, events),
         Command::Export { what } => cmd::export::export(&db_dir, what),
-        Command::Stats { json } => cmd::read::stats(&db_dir, json),
+        Command::Read(r) => reads::run(&db_dir, cli.server.as_deref(), r),
     }
 }

@@ -1,5 +1,6 @@
 //! Printing entities, relationships and statistics for people and for machines.
 
+use crate::cli::out::say;
 use kith::{Db, Direction, EdgeProps, Entity, Neighbour, Stats};
 use serde_json::{json, Value as J};
 
@@ -117,21 +118,21 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
                 })
                 .collect(),
         );
-        println!("{doc}");
+        say!("{doc}");
         return Ok(());
     }
-    println!("{} {}", kind_name(db, e), e.id);
+    say!("{} {}", kind_name(db, e), e.id);
     for (k, v) in &e.attrs() {
-        println!("  {k}: {v}");
+        say!("  {k}: {v}");
     }
     let identifiers = e.identifiers();
     if !identifiers.is_empty() {
         let ids: Vec<String> = identifiers.iter().map(|x| x.to_string()).collect();
-        println!("  identifiers: {}", ids.join(", "));
+        say!("  identifiers: {}", ids.join(", "));
     }
-    println!("  created: {}  updated: {}", e.created, e.updated);
+    say!("  created: {}  updated: {}", e.created, e.updated);
     if !edges.is_empty() {
-        println!("  relationships:");
+        say!("  relationships:");
         for n in &edges {
             let other = db
                 .get(n.id)?
@@ -145,7 +146,7 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
             let name = db
                 .relationship_kind_name(n.kind)
                 .unwrap_or_else(|| n.kind.to_string());
-            println!("    {arrow} {name} {other} {}", props_text(&n.props));
+            say!("    {arrow} {name} {other} {}", props_text(&n.props));
         }
     }
     Ok(())
@@ -154,39 +155,39 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
 /// Prints statistics.
 pub fn stats(s: &Stats, as_json: bool) {
     if as_json {
-        println!(
+        say!(
             "{}",
             json!({"entities": s.entities, "relationships": s.relationships, "disk_bytes": s.disk_bytes})
         );
         return;
     }
-    println!("entities:");
+    say!("entities:");
     for (k, n) in &s.entities {
-        println!("  {k:<16} {n:>12}");
+        say!("  {k:<16} {n:>12}");
     }
-    println!("relationships:");
+    say!("relationships:");
     for (k, n) in &s.relationships {
-        println!("  {k:<16} {n:>12}");
+        say!("  {k:<16} {n:>12}");
     }
-    println!("disk: {:.1} MiB", s.disk_bytes as f64 / (1 << 20) as f64);
+    say!("disk: {:.1} MiB", s.disk_bytes as f64 / (1 << 20) as f64);
 }
 
 /// Prints households.
 pub fn household(db: &Db, views: &[kith::traverse::HouseholdView]) {
     if views.is_empty() {
-        println!("(in no household)");
+        say!("(in no household)");
     }
     for v in views {
-        println!("{}", one_line(db, &v.household));
+        say!("{}", one_line(db, &v.household));
         for m in &v.members {
-            println!(
+            say!(
                 "  {:<8} {}{}",
                 m.role.as_deref().unwrap_or(""),
                 one_line(db, &m.person),
                 bracketed(&m.props)
             );
             for a in &m.accounts {
-                println!(
+                say!(
                     "           {:<8} {}{}",
                     a.role.as_deref().unwrap_or(""),
                     one_line(db, &a.account),
@@ -194,9 +195,9 @@ pub fn household(db: &Db, views: &[kith::traverse::HouseholdView]) {
                 );
             }
         }
-        println!("  totals:");
+        say!("  totals:");
         for (product, total) in &v.totals {
-            println!("    {product:<12} {total}");
+            say!("    {product:<12} {total}");
         }
     }
 }
@@ -213,15 +214,15 @@ pub fn guarantors(db: &Db, n: &kith::traverse::GuarantorNetwork) -> Result<(), k
             chain.join(" -> ")
         ))
     };
-    println!("guarantees ({}):", n.guarantees.len());
+    say!("guarantees ({}):", n.guarantees.len());
     for l in &n.guarantees {
-        println!("{}", line(l)?);
+        say!("{}", line(l)?);
     }
-    println!("guaranteed by ({}):", n.guaranteed_by.len());
+    say!("guaranteed by ({}):", n.guaranteed_by.len());
     for l in &n.guaranteed_by {
-        println!("{}", line(l)?);
+        say!("{}", line(l)?);
     }
-    println!(
+    say!(
         "exposure: {} across {} loan accounts{}",
         n.total_exposure,
         n.exposed_accounts.len(),
@@ -238,14 +239,14 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
             .map(|e| one_line(db, &e))
             .unwrap_or_else(|| id.to_string()))
     };
-    println!("ultimate parent: {}", name(g.ultimate_parent)?);
+    say!("ultimate parent: {}", name(g.ultimate_parent)?);
     for m in &g.members {
         let held: Vec<String> = m
             .owned_by
             .iter()
             .map(|(p, props)| format!("{p}{}", bracketed(props)))
             .collect();
-        println!(
+        say!(
             "  {}{}  effective share {}{}",
             "  ".repeat(m.depth),
             name(m.id)?,
@@ -257,7 +258,7 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
             }
         );
     }
-    println!(
+    say!(
         "consolidated exposure: {}{}",
         g.consolidated_exposure,
         match &g.truncation {
@@ -270,40 +271,40 @@ pub fn group(db: &Db, g: &kith::traverse::CorporateGroup) -> Result<(), kith::Re
 
 /// Prints a customer context.
 pub fn context(db: &Db, c: &kith::CustomerContext) {
-    println!("{}", one_line(db, &c.customer));
-    println!("profile:");
+    say!("{}", one_line(db, &c.customer));
+    say!("profile:");
     for p in &c.profile {
         let src = p
             .source
             .as_ref()
             .map(|s| format!("  (from {s})"))
             .unwrap_or_default();
-        println!("  {:<16} {}{src}", p.name, p.value);
+        say!("  {:<16} {}{src}", p.name, p.value);
     }
     let ids: Vec<String> = c.identifiers.iter().map(|x| x.to_string()).collect();
-    println!("identifiers: {}", ids.join(", "));
-    println!("accounts:");
+    say!("identifiers: {}", ids.join(", "));
+    say!("accounts:");
     for a in &c.accounts {
-        println!(
+        say!(
             "  {:<8} {}",
             a.role.as_deref().unwrap_or(""),
             one_line(db, &a.account)
         );
     }
     for h in &c.households {
-        println!(
+        say!(
             "household {} ({}):",
             one_line(db, &h.household),
             h.role.as_deref().unwrap_or("member")
         );
         for (m, r) in &h.members {
-            println!("  {:<8} {}", r.as_deref().unwrap_or(""), one_line(db, m));
+            say!("  {:<8} {}", r.as_deref().unwrap_or(""), one_line(db, m));
         }
         let totals: Vec<String> = h.totals.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("  totals: {}", totals.join(", "));
+        say!("  totals: {}", totals.join(", "));
     }
     if !c.relationships.is_empty() {
-        println!("relationships:");
+        say!("relationships:");
         for r in &c.relationships {
             let arrow = if r.direction == Direction::Out {
                 "->"
@@ -313,23 +314,23 @@ pub fn context(db: &Db, c: &kith::CustomerContext) {
             let name = db
                 .relationship_kind_name(r.kind)
                 .unwrap_or_else(|| r.kind.to_string());
-            println!("  {arrow} {name:<14} {}", one_line(db, &r.other));
+            say!("  {arrow} {name:<14} {}", one_line(db, &r.other));
         }
     }
     if !c.recent_interactions.is_empty() {
-        println!("recent interactions:");
+        say!("recent interactions:");
         for i in &c.recent_interactions {
-            println!("  {}", one_line(db, i));
+            say!("  {}", one_line(db, i));
         }
     }
     if !c.open_items.is_empty() {
-        println!("open items:");
+        say!("open items:");
         for o in &c.open_items {
-            println!("  {:<28} {}", o.what, one_line(db, &o.entity));
+            say!("  {:<28} {}", o.what, one_line(db, &o.entity));
         }
     }
     let f = &c.figures;
-    println!(
+    say!(
         "figures: deposits {}, credit {}, {} open products, tenure {} days, tier {}",
         f.deposits,
         f.credit,
@@ -344,7 +345,7 @@ pub fn context(db: &Db, c: &kith::CustomerContext) {
 /// A customer's lineage: each golden attribute, its value, source and rule.
 pub fn lineage(l: &[kith::resolve::Lineage]) {
     for x in l {
-        println!(
+        say!(
             "    {:<16} {:<28} from {} ({}, trust {}, {} agreeing, by {})",
             x.attr,
             x.value.to_string(),

@@ -152,6 +152,18 @@ pub(crate) fn execute_found(
         return Frame::Error("ERR empty command".into());
     };
     let Some(cmd) = found else {
+        if let Some(ext) = cx
+            .shared
+            .config
+            .extensions
+            .iter()
+            .find(|e| name.eq_ignore_ascii_case(e.name.as_bytes()))
+        {
+            if !cx.session.authenticated {
+                return Frame::Error("NOAUTH Authentication required.".into());
+            }
+            return (ext.run)(cx.db, args);
+        }
         let shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
         return Frame::Error(format!("ERR unknown command '{shown}'"));
     };

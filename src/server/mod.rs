@@ -62,6 +62,31 @@ pub struct ServerConfig {
     /// connections; concurrent writes share one flush (group commit), so
     /// more write threads let more writes share each flush.
     pub write_threads: usize,
+    /// Commands the embedding program adds (read-only, run on a worker).
+    pub extensions: Vec<Extension>,
+}
+
+/// A command the embedding program adds to the wire protocol: `kith serve`
+/// adds `KITH.CLI`, which runs the command line's read commands against the
+/// open database. It runs on a worker thread like the built-in reads, after
+/// authentication, and must not write.
+#[derive(Clone)]
+pub struct Extension {
+    /// Its name, upper-case (it may not shadow a built-in command).
+    pub name: String,
+    /// One line for `COMMAND DOCS`.
+    pub summary: String,
+    /// Runs it: `args[0]` is the name.
+    #[allow(clippy::type_complexity)]
+    pub run: std::sync::Arc<dyn Fn(&Db, &[&[u8]]) -> Frame + Send + Sync>,
+}
+
+impl std::fmt::Debug for Extension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extension")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerConfig {
@@ -80,6 +105,7 @@ impl Default for ServerConfig {
             max_input_buffer: limits.max_bulk + (64 << 20),
             max_output_buffer: 8 << 20,
             write_threads: 32,
+            extensions: Vec::new(),
         }
     }
 }

@@ -27,21 +27,20 @@ pub(crate) fn interact(
         e = e.attr(kith::attrs::SUMMARY, summary);
     }
     let iid = db.append_interaction(EntityId(id), e)?;
-    println!("{iid}");
+    say!("{iid}");
     Ok(0)
 }
 
 /// `kith interactions`.
 pub(crate) fn interactions(
-    db_dir: &PathBuf,
+    db: &Db,
     id: u64,
     limit: usize,
     from: Option<String>,
     to: Option<String>,
 ) -> CliResult {
-    let db = open_existing(db_dir)?;
     let list = match (from, to) {
-        (None, None) => db.recent_interactions(customer_target(&db, id)?, limit)?,
+        (None, None) => db.recent_interactions(customer_target(db, id)?, limit)?,
         (f, t) => {
             let f = f
                 .map(|s| kith::Timestamp::parse(&s))
@@ -51,12 +50,12 @@ pub(crate) fn interactions(
                 .map(|s| kith::Timestamp::parse(&s))
                 .transpose()?
                 .unwrap_or(kith::Timestamp::from_micros(i64::MAX));
-            db.interactions_between(customer_target(&db, id)?, f, t, limit)?
+            db.interactions_between(customer_target(db, id)?, f, t, limit)?
         }
     };
     for (_, iid) in list {
         if let Some(e) = db.get(iid)? {
-            println!("{}", show::one_line(&db, &e));
+            say!("{}", show::one_line(db, &e));
         }
     }
     Ok(0)

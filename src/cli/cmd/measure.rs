@@ -4,7 +4,7 @@
 use crate::cli::*;
 
 /// `kith bench`.
-pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs) -> CliResult {
+pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -> CliResult {
     let BenchArgs {
         workload,
         ops,
@@ -14,7 +14,6 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs) -> CliResult {
         distribution,
         ids,
         cache_mib,
-        server,
         password,
         json,
         mix,
@@ -151,10 +150,8 @@ pub(crate) struct BenchArgs {
     /// Sizes for --curve (persons, comma-separated).
     #[arg(long, default_value = "10000,100000,1000000")]
     pub(crate) sizes: String,
-    /// Measure a running `kith serve` at HOST:PORT over the wire instead of --db.
-    #[arg(long)]
-    pub(crate) server: Option<String>,
-    /// Password for --server.
+    /// Password for the global --server (a running `kith serve` measured
+    /// over the wire instead of --db).
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// For `--workload freshness`: also measure this redis-server's own

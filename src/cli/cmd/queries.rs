@@ -43,14 +43,13 @@ pub(crate) struct HouseholdArgs {
 }
 
 /// `kith household`.
-pub(crate) fn household(db_dir: &PathBuf, args: HouseholdArgs) -> CliResult {
+pub(crate) fn household(db: &Db, args: HouseholdArgs) -> CliResult {
     let when = args.when.when()?;
-    let db = open_existing(db_dir)?;
-    let views = db.household_on(customer_target(&db, args.id)?, &when)?;
+    let views = db.household_on(customer_target(db, args.id)?, &when)?;
     if args.json {
-        println!("{}", kith::json::queries::household(&db, &views));
+        say!("{}", kith::json::queries::household(db, &views));
     } else {
-        show::household(&db, &views);
+        show::household(db, &views);
     }
     Ok(0)
 }
@@ -71,14 +70,13 @@ pub(crate) struct GuarantorsArgs {
 }
 
 /// `kith guarantors`.
-pub(crate) fn guarantors(db_dir: &PathBuf, args: GuarantorsArgs) -> CliResult {
+pub(crate) fn guarantors(db: &Db, args: GuarantorsArgs) -> CliResult {
     let when = args.when.when()?;
-    let db = open_existing(db_dir)?;
-    let n = db.guarantors_on(customer_target(&db, args.id)?, args.depth, &when)?;
+    let n = db.guarantors_on(customer_target(db, args.id)?, args.depth, &when)?;
     if args.json {
-        println!("{}", kith::json::queries::guarantors(&db, &n));
+        say!("{}", kith::json::queries::guarantors(db, &n));
     } else {
-        show::guarantors(&db, &n)?;
+        show::guarantors(db, &n)?;
     }
     Ok(0)
 }
@@ -96,18 +94,17 @@ pub(crate) struct GroupArgs {
 }
 
 /// `kith group`.
-pub(crate) fn group(db_dir: &PathBuf, args: GroupArgs) -> CliResult {
+pub(crate) fn group(db: &Db, args: GroupArgs) -> CliResult {
     let when = args.when.when()?;
-    let db = open_existing(db_dir)?;
     let g = db.group_on(
-        customer_target(&db, args.id)?,
+        customer_target(db, args.id)?,
         &when,
         kith::traverse::MAX_GROUP_MEMBERS,
     )?;
     if args.json {
-        println!("{}", kith::json::queries::group(&g));
+        say!("{}", kith::json::queries::group(&g));
     } else {
-        show::group(&db, &g)?;
+        show::group(db, &g)?;
     }
     Ok(0)
 }
@@ -144,24 +141,23 @@ fn percent(text: &str) -> Result<kith::Decimal, Box<dyn std::error::Error>> {
 }
 
 /// `kith owners`.
-pub(crate) fn owners(db_dir: &PathBuf, args: OwnersArgs) -> CliResult {
+pub(crate) fn owners(db: &Db, args: OwnersArgs) -> CliResult {
     let when = args.when.when()?;
     let fraction = percent(&args.min_share)?;
-    let db = open_existing(db_dir)?;
     let o = db.owners_on(
-        customer_target(&db, args.id)?,
+        customer_target(db, args.id)?,
         fraction,
         args.persons_only,
         &when,
     )?;
     if args.json {
-        println!("{}", kith::json::queries::owners(&db, &o));
+        say!("{}", kith::json::queries::owners(db, &o));
         return Ok(0);
     }
     for w in &o.owners {
         let e = db
             .get(w.id)?
-            .map(|e| show::one_line(&db, &e))
+            .map(|e| show::one_line(db, &e))
             .unwrap_or_default();
         let chain: Vec<String> = w
             .chain
@@ -172,7 +168,7 @@ pub(crate) fn owners(db_dir: &PathBuf, args: OwnersArgs) -> CliResult {
                 None => c.to_string(),
             })
             .collect();
-        println!(
+        say!(
             "{e}  effective {}{}  via {}",
             w.effective_share,
             w.direct_share
@@ -182,10 +178,10 @@ pub(crate) fn owners(db_dir: &PathBuf, args: OwnersArgs) -> CliResult {
         );
     }
     if o.owners.is_empty() {
-        println!("no owner holds {}% or more", args.min_share);
+        say!("no owner holds {}% or more", args.min_share);
     }
     if let Some(why) = &o.truncation {
-        println!("(truncated: {why})");
+        say!("(truncated: {why})");
     }
     Ok(0)
 }
@@ -217,25 +213,24 @@ pub(crate) struct PathArgs {
 }
 
 /// `kith path`.
-pub(crate) fn path(db_dir: &PathBuf, args: PathArgs) -> CliResult {
+pub(crate) fn path(db: &Db, args: PathArgs) -> CliResult {
     let when = args.when.when()?;
-    let db = open_existing(db_dir)?;
     let mut spec =
-        kith::traverse::PathSpec::new(parse_follows(&db, args.kinds.as_deref())?, args.depth);
+        kith::traverse::PathSpec::new(parse_follows(db, args.kinds.as_deref())?, args.depth);
     spec.max_paths = args.max_paths;
     spec.when = when;
-    let (a, b) = (customer_target(&db, args.a)?, customer_target(&db, args.b)?);
-    let paths = kith::traverse::shortest_paths_following(&db, a, b, &spec)?;
+    let (a, b) = (customer_target(db, args.a)?, customer_target(db, args.b)?);
+    let paths = kith::traverse::shortest_paths_following(db, a, b, &spec)?;
     if args.json {
-        println!("{}", kith::json::queries::paths(&db, &paths));
+        say!("{}", kith::json::queries::paths(db, &paths));
         return Ok(0);
     }
     if paths.is_empty() {
-        eprintln!("no path between {a} and {b} within {} hops", args.depth);
+        note!("no path between {a} and {b} within {} hops", args.depth);
         return Ok(1);
     }
     for p in paths {
-        println!("{}", show::path(&db, &p));
+        say!("{}", show::path(db, &p));
     }
     Ok(0)
 }
@@ -259,58 +254,55 @@ pub(crate) struct ConnectedArgs {
 }
 
 /// `kith connected`.
-pub(crate) fn connected(db_dir: &PathBuf, args: ConnectedArgs) -> CliResult {
+pub(crate) fn connected(db: &Db, args: ConnectedArgs) -> CliResult {
     let when = args.when.when()?;
-    let db = open_existing(db_dir)?;
     let mut spec = kith::traverse::TraverseSpec::new(&[], kith::traverse::Follow::Both, args.depth);
-    spec.follow = parse_follows(&db, args.kinds.as_deref())?;
+    spec.follow = parse_follows(db, args.kinds.as_deref())?;
     spec.when = when;
     spec.node_kinds = Some(vec![
         kith::EntityKind::PERSON,
         kith::EntityKind::ORGANIZATION,
     ]);
-    let t = db.traverse(customer_target(&db, args.id)?, &spec)?;
+    let t = db.traverse(customer_target(db, args.id)?, &spec)?;
     for r in &t.reached {
         if let Some(e) = db.get(r.id)? {
-            let via = r.path.last().map(|h| show::hop(&db, h)).unwrap_or_default();
-            println!("{} hop(s)  {}  {via}", r.depth, show::one_line(&db, &e));
+            let via = r.path.last().map(|h| show::hop(db, h)).unwrap_or_default();
+            say!("{} hop(s)  {}  {via}", r.depth, show::one_line(db, &e));
         }
     }
     if t.truncated {
-        println!("(truncated at the traversal limits)");
+        say!("(truncated at the traversal limits)");
     }
     Ok(0)
 }
 
 /// `kith shared`.
-pub(crate) fn shared(db_dir: &PathBuf, id: u64, json: bool) -> CliResult {
-    let db = open_existing(db_dir)?;
-    let s = db.shared_identifiers(customer_target(&db, id)?)?;
+pub(crate) fn shared(db: &Db, id: u64, json: bool) -> CliResult {
+    let s = db.shared_identifiers(customer_target(db, id)?)?;
     if json {
-        println!("{}", kith::json::queries::shared(&s));
+        say!("{}", kith::json::queries::shared(&s));
         return Ok(0);
     }
     for x in &s {
         let who = db
             .get(x.id)?
-            .map(|e| show::one_line(&db, &e))
+            .map(|e| show::one_line(db, &e))
             .unwrap_or_default();
-        println!("{:<8} {:<32} {who}", x.what, x.value);
+        say!("{:<8} {:<32} {who}", x.what, x.value);
     }
     Ok(0)
 }
 
 /// `kith graph`.
-pub(crate) fn graph(db_dir: &PathBuf, id: u64, depth: usize, dot: bool) -> CliResult {
-    let db = open_existing(db_dir)?;
+pub(crate) fn graph(db: &Db, id: u64, depth: usize, dot: bool) -> CliResult {
     let _ = dot;
-    let text = kith::traverse::neighbourhood_dot(&db, customer_target(&db, id)?, depth, |n| {
+    let text = kith::traverse::neighbourhood_dot(db, customer_target(db, id)?, depth, |n| {
         db.get(n)
             .ok()
             .flatten()
-            .map(|e| show::one_line(&db, &e))
+            .map(|e| show::one_line(db, &e))
             .unwrap_or_else(|| n.to_string())
     })?;
-    print!("{text}");
+    say_raw!("{text}");
     Ok(0)
 }

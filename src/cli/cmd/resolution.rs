@@ -21,58 +21,51 @@ pub(crate) fn import(
 }
 
 /// `kith explain`.
-pub(crate) fn explain(
-    db_dir: &PathBuf,
-    system: String,
-    key: String,
-    with: Option<Vec<String>>,
-) -> CliResult {
-    let db = open_existing(db_dir)?;
+pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>>) -> CliResult {
     let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
         for f in scores {
-            println!(
+            say!(
                 "    {:<22} {:<9} {:+.1}",
                 f.field,
                 format!("{:?}", f.agreement).to_lowercase(),
                 f.weight
             );
         }
-        println!("    {:<22} {:<9} {:+.1}", "total", "", total);
+        say!("    {:<22} {:<9} {:+.1}", "total", "", total);
     };
     if let Some(other) = with {
-        let (scores, total) = db.compare_records((&system, &key), (&other[0], &other[1]))?;
-        println!("{system}:{key} against {}:{}", other[0], other[1]);
+        let (scores, total) = db.compare_records((system, key), (&other[0], &other[1]))?;
+        say!("{system}:{key} against {}:{}", other[0], other[1]);
         print(&scores, total);
         return Ok(0);
     }
-    let x = db.explain(&system, &key)?;
+    let x = db.explain(system, key)?;
     match x.customer {
-        Some(c) => println!(
+        Some(c) => say!(
             "{system}:{key} (record {}) belongs to customer {c}",
             x.record
         ),
-        None => println!(
+        None => say!(
             "{system}:{key} (record {}) belongs to no customer",
             x.record
         ),
     }
     if x.comparisons.is_empty() {
-        println!("  it is the customer's only record");
+        say!("  it is the customer's only record");
     }
     for (other, scores, total) in &x.comparisons {
-        println!("  against {other}:");
+        say!("  against {other}:");
         print(scores, *total);
     }
     if let Some(c) = x.customer {
-        println!("  the customer's golden attributes:");
+        say!("  the customer's golden attributes:");
         show::lineage(&db.lineage(c)?);
     }
     Ok(0)
 }
 
 /// `kith lineage`.
-pub(crate) fn lineage(db_dir: &PathBuf, id: u64) -> CliResult {
-    let db = open_existing(db_dir)?;
+pub(crate) fn lineage(db: &Db, id: u64) -> CliResult {
     let id = db.follow_merges(EntityId(id))?;
     if !db.contains(id)? {
         return Err(format!("no entity with id {}", id.0).into());
@@ -86,9 +79,12 @@ pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
     let db = open_existing(db_dir)?;
     let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
     db.flush()?;
-    println!(
+    say!(
         "{}:{} and {}:{} are customer {c}",
-        records[0], records[1], records[2], records[3]
+        records[0],
+        records[1],
+        records[2],
+        records[3]
     );
     Ok(0)
 }
@@ -102,9 +98,12 @@ pub(crate) fn apart(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
         &kith::resolve::ResolveConfig::default(),
     )?;
     db.flush()?;
-    println!(
+    say!(
         "{}:{} is customer {x}; {}:{} is customer {y}",
-        records[0], records[1], records[2], records[3]
+        records[0],
+        records[1],
+        records[2],
+        records[3]
     );
     Ok(0)
 }

@@ -49,6 +49,9 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
     if let Some(w) = workers {
         config.workers = w;
     }
+    // The command line's reads, answered here while this process holds the
+    // database (`kith --db DIR context 42` finds this server by its file).
+    config.extensions.push(reads::extension());
     let server = kith::server::Server::bind(db, config)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let handle = server.shutdown_handle();
@@ -61,12 +64,23 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
             handle.shutdown();
         }
     });
-    eprintln!(
-        "kith: serving {} on {}",
-        db_dir.display(),
-        server.local_addr()?
-    );
-    server.run()?;
+    let addr = server.local_addr()?;
+    eprintln!("kith: serving {} on {addr}", db_dir.display());
+    let file = db_dir.join(reads::SERVER_FILE);
+    let reachable = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    if let Err(e) = std::fs::write(&file, format!("{reachable}\n")) {
+        eprintln!(
+            "kith: cannot write {} ({e}): the command line finds this server only with --server {reachable}",
+            file.display()
+        );
+    }
+    let ran = server.run();
+    let _ = std::fs::remove_file(&file);
+    ran?;
     eprintln!("kith: stopped; database flushed");
     Ok(0)
 }
