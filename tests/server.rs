@@ -727,3 +727,48 @@ fn redis_benchmark_runs_against_kith() {
         .unwrap();
     assert!(processed >= 2000, "{processed}");
 }
+
+#[test]
+fn queries_on_a_record_id_answer_for_its_customer_over_the_wire() {
+    let db = Db::temporary().unwrap();
+    let mut fields = kith::Attrs::new();
+    fields.insert(attrs::GIVEN_NAME.into(), "Ann".into());
+    fields.insert(attrs::FAMILY_NAME.into(), "Lee".into());
+    db.upsert_record(
+        "crm",
+        "7",
+        kith::EntityKind::PERSON,
+        fields,
+        &kith::resolve::ResolveConfig::default(),
+    )
+    .unwrap();
+    let record = db.lookup("crm", "7").unwrap().unwrap();
+    let customer = db.customer_of_record("crm", "7").unwrap().unwrap();
+    assert_ne!(record, customer);
+    let hh = db.create(NewEntity::household()).unwrap();
+    db.relate(customer, RelKind::MEMBER_OF, hh, EdgeProps::new())
+        .unwrap();
+    let srv = start_with(db, ServerConfig::default());
+    let mut c = Client::connect(srv.addr).unwrap();
+    let json = |f: kith::server::Frame| -> serde_json::Value {
+        let kith::server::Frame::Bulk(b) = f else {
+            panic!("{f:?}")
+        };
+        serde_json::from_slice(&b).unwrap()
+    };
+    let r = record.0.to_string();
+    let g = json(c.command(&[b"GUARANTORS", r.as_bytes()]).unwrap());
+    assert_eq!(g["customer"], customer.0, "the answer names the customer");
+    let h = json(c.command(&[b"HOUSEHOLD", r.as_bytes()]).unwrap());
+    assert_eq!(h[0]["household"]["id"], hh.0);
+    let x = json(c.command(&[b"CONTEXT", r.as_bytes()]).unwrap());
+    assert_eq!(x["customer"]["id"], customer.0);
+    match c.command(&[b"HOUSEHOLD", b"999999"]) {
+        Err(ClientError::Server { code, message }) => {
+            assert_eq!(code, "NOTFOUND");
+            assert!(message.contains("999999"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    srv.stop().unwrap();
+}

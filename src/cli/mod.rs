@@ -243,31 +243,19 @@ fn parse_follows(
 /// when it is not `id`.
 fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Error>> {
     let asked = EntityId(id);
-    let Some(e) = db.get(asked)? else {
-        return Err(format!("no entity with id {id}").into());
-    };
-    let mut target = asked;
-    if e.kind == kith::EntityKind::SOURCE_RECORD {
-        if let Some(c) = db
-            .neighbour_ids(asked, kith::RelKind::RESOLVES_TO, kith::Direction::Out)?
-            .first()
-        {
-            target = *c;
-        }
-    }
-    let target = db.follow_merges(target)?;
+    let target = db
+        .customer_for(asked)?
+        .ok_or_else(|| format!("no entity with id {id}"))?;
     if target != asked {
-        let why = if e.kind == kith::EntityKind::SOURCE_RECORD {
-            "a source record"
-        } else {
-            "merged"
-        };
+        let record = db
+            .get(asked)?
+            .is_some_and(|e| e.kind == kith::EntityKind::SOURCE_RECORD);
+        let why = if record { "a source record" } else { "merged" };
         out::note!("{id} is {why}: answering for customer {target}");
     }
     Ok(target)
 }
 
-/// A `--at YYYY-MM-DD` option.
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     open_existing_with(Db::builder(), path)
 }

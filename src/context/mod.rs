@@ -184,8 +184,9 @@ impl Db {
         if let Some(c) = self.cached_context(id) {
             return Ok(c);
         }
-        // A merged customer's id is a redirect to its survivor.
-        let id = self.follow_merges(id)?;
+        // A merged customer's id is a redirect to its survivor; a source
+        // record's id stands for its customer.
+        let id = self.customer_for(id)?.unwrap_or(id);
         if let Some(c) = self.cached_context(id) {
             return Ok(c);
         }

@@ -293,6 +293,28 @@ impl Db {
         self.customer_of(rec)
     }
 
+    /// The customer a query about `id` is about: a source record's customer
+    /// (the one it resolves to), a merged-away customer's survivor, or `id`
+    /// itself. `None` when no entity has that id.
+    pub fn customer_for(&self, id: EntityId) -> Result<Option<EntityId>, ReadError> {
+        let Some(e) = self.get(id)? else {
+            return Ok(None);
+        };
+        let next = if e.kind == crate::model::EntityKind::SOURCE_RECORD {
+            self.customer_of(id)?
+        } else {
+            match e.attr(a::MERGED_INTO) {
+                Some(Value::Int(n)) if n >= 0 && n as u64 != id.0 => Some(EntityId(n as u64)),
+                _ => None,
+            }
+        };
+        // Only the uncommon cases read more than the entity itself.
+        match next {
+            Some(n) => Ok(Some(self.follow_merges(n)?)),
+            None => Ok(Some(id)),
+        }
+    }
+
     /// The customer an id stands for now: a customer merged into another
     /// is a redirect to its survivor (followed through chains of merges).
     pub fn follow_merges(&self, id: EntityId) -> Result<EntityId, ReadError> {

@@ -200,6 +200,21 @@ pub(crate) fn id(args: &[&[u8]], i: usize) -> Result<EntityId, Frame> {
     })
 }
 
+/// An argument as the id of the customer a query is about: a source
+/// record's id answers for its customer, a merged-away customer's for its
+/// survivor (the answer's own id field says which was answered).
+pub(crate) fn customer(db: &Db, args: &[&[u8]], i: usize) -> Result<EntityId, Frame> {
+    let asked = id(args, i)?;
+    match db.customer_for(asked) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(Frame::error(
+            "NOTFOUND",
+            format!("no entity with id {asked}"),
+        )),
+        Err(e) => Err(read_error(&e)),
+    }
+}
+
 /// An argument as a registered entity kind name.
 pub(crate) fn entity_kind(db: &Db, args: &[&[u8]], i: usize) -> Result<EntityKind, Frame> {
     let t = text(args, i, "kind")?;

@@ -74,7 +74,7 @@ pub(crate) fn context(db: &Db, id: u64, interactions: usize, json: bool) -> CliR
     let c = if options == kith::ContextOptions::default() {
         db.context(id)?
     } else {
-        std::sync::Arc::new(db.context_uncached(db.follow_merges(id)?, &options)?)
+        std::sync::Arc::new(db.context_uncached(id, &options)?)
     };
     if json {
         say!("{}", kith::json::context_to_json(db, &c));

@@ -1,5 +1,6 @@
 //! `CONTEXT id`: the customer context as JSON (served from the context cache
-//! when current).
+//! when current); a source record's id answers for its customer, a merged
+//! customer's for its survivor.
 use crate::resp::Frame;
 use crate::server::command::{id, json_reply, read_error, reply, Command, Context};
 

@@ -2,7 +2,9 @@
 //! effective shares, each member's ownership relationships and exposure, as
 //! JSON.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, reply, traverse_error, when_tail, Command, Context};
+use crate::server::command::{
+    customer, json_reply, reply, traverse_error, when_tail, Command, Context,
+};
 
 pub(crate) struct Group;
 
@@ -27,7 +29,11 @@ impl Command for Group {
             }
             let g = cx
                 .db
-                .group_on(id(args, 1)?, &when, crate::traverse::MAX_GROUP_MEMBERS)
+                .group_on(
+                    customer(cx.db, args, 1)?,
+                    &when,
+                    crate::traverse::MAX_GROUP_MEMBERS,
+                )
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::group(&g)))
         })())

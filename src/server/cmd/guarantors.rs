@@ -4,7 +4,7 @@
 //! those begun in it.
 use crate::resp::Frame;
 use crate::server::command::{
-    id, json_reply, number_or, reply, traverse_error, when_tail, Command, Context,
+    customer, json_reply, number_or, reply, traverse_error, when_tail, Command, Context,
 };
 
 pub(crate) struct Guarantors;
@@ -39,7 +39,7 @@ impl Command for Guarantors {
             }
             let n = cx
                 .db
-                .guarantors_on(id(args, 1)?, depth, &when)
+                .guarantors_on(customer(cx.db, args, 1)?, depth, &when)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::guarantors(cx.db, &n)))
         })())

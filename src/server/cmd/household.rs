@@ -2,7 +2,9 @@
 //! households with members, accounts, totals and the relationships'
 //! properties, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, reply, traverse_error, when_tail, Command, Context};
+use crate::server::command::{
+    customer, json_reply, reply, traverse_error, when_tail, Command, Context,
+};
 
 pub(crate) struct Household;
 
@@ -27,7 +29,7 @@ impl Command for Household {
             }
             let views = cx
                 .db
-                .household_on(id(args, 1)?, &when)
+                .household_on(customer(cx.db, args, 1)?, &when)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::household(cx.db, &views)))
         })())

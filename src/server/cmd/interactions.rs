@@ -1,6 +1,6 @@
 //! `INTERACTIONS party [count]`: the newest interactions as JSON, newest first.
 use crate::resp::Frame;
-use crate::server::command::{id, number_or, read_error, reply, Command, Context};
+use crate::server::command::{customer, number_or, read_error, reply, Command, Context};
 
 pub(crate) struct Interactions;
 
@@ -19,7 +19,7 @@ impl Command for Interactions {
             let n = number_or(args, 2, 20, "count")?;
             let list = cx
                 .db
-                .recent_interactions(id(args, 1)?, n)
+                .recent_interactions(customer(cx.db, args, 1)?, n)
                 .map_err(|e| read_error(&e))?;
             let mut out = Vec::with_capacity(list.len());
             for (_, iid) in list {

@@ -3,7 +3,7 @@
 //! and controlling chains with their holdings' properties (JSON).
 use crate::resp::Frame;
 use crate::server::command::{
-    id, json_reply, reply, text, traverse_error, when_tail, Command, Context,
+    customer, json_reply, reply, text, traverse_error, when_tail, Command, Context,
 };
 
 pub(crate) struct Owners;
@@ -26,7 +26,7 @@ impl Command for Owners {
                     "ERR wrong number of arguments for 'owners' command".into(),
                 ));
             }
-            let org = id(args, 1)?;
+            let org = customer(cx.db, args, 1)?;
             let pct = match args.get(2) {
                 Some(_) => {
                     let t = text(args, 2, "min share")?;

@@ -3,7 +3,7 @@
 //! cross, as JSON.
 use crate::resp::Frame;
 use crate::server::command::{
-    id, json_reply, number_or, reply, traverse_error, when_tail, Command, Context,
+    customer, json_reply, number_or, reply, traverse_error, when_tail, Command, Context,
 };
 
 pub(crate) struct Path;
@@ -21,7 +21,7 @@ impl Command for Path {
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
             let (args, when) = when_tail(args, 3)?;
-            let (a, b) = (id(args, 1)?, id(args, 2)?);
+            let (a, b) = (customer(cx.db, args, 1)?, customer(cx.db, args, 2)?);
             let depth = number_or(args, 3, 6, "depth")?;
             use crate::traverse::Follow;
             let follow = if args.len() > 4 {

@@ -1,6 +1,6 @@
 //! `SHARED id`: other parties sharing a phone, email or address, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, reply, traverse_error, Command, Context};
+use crate::server::command::{customer, json_reply, reply, traverse_error, Command, Context};
 
 pub(crate) struct Shared;
 
@@ -18,7 +18,7 @@ impl Command for Shared {
         reply((|| {
             let s = cx
                 .db
-                .shared_identifiers(id(args, 1)?)
+                .shared_identifiers(customer(cx.db, args, 1)?)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::shared(&s)))
         })())
