@@ -515,7 +515,7 @@ pub mod queries {
                 "direct_share": w.direct_share.map(dec),
                 "effective_share": dec(w.effective_share),
                 "chain": w.chain.iter().map(|c| c.0).collect::<Vec<_>>(),
-                "chain_props": w.chain_props.iter().map(super::edge_props_to_json).collect::<Vec<_>>(),
+                "chain_props": w.chain_props.iter().map(|p| super::edge_props_to_json(p)).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "truncated": o.truncated,
             "truncation": o.truncation,

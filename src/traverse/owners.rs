@@ -10,6 +10,7 @@ use super::{TraverseError, When};
 use crate::model::{Decimal, Direction, EdgeProps, EntityId, EntityKind, RelKind};
 use crate::Db;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// One owner of an organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +28,9 @@ pub struct Owner {
     /// the organization asked about last.
     pub chain: Vec<EntityId>,
     /// The properties of each holding along `chain` (`share`, `since`, …):
-    /// `chain_props[i]` is `chain[i]`'s holding in `chain[i + 1]`.
-    pub chain_props: Vec<EdgeProps>,
+    /// `chain_props[i]` is `chain[i]`'s holding in `chain[i + 1]` (shared
+    /// between the chains that cross it).
+    pub chain_props: Vec<Arc<EdgeProps>>,
 }
 
 /// The owners of an organization.
@@ -53,7 +55,7 @@ pub const MAX_OWNERS: usize = 100_000;
 struct Closure {
     order: Vec<EntityId>,
     holdings: Links,
-    props: HashMap<(EntityId, EntityId), EdgeProps>,
+    props: HashMap<(EntityId, EntityId), Arc<EdgeProps>>,
     truncation: Option<String>,
 }
 
@@ -93,7 +95,9 @@ impl Db {
                     .entry(owner)
                     .or_default()
                     .push((held, share_of(&n.props)));
-                c.props.entry((owner, held)).or_insert(n.props);
+                c.props
+                    .entry((owner, held))
+                    .or_insert_with(|| Arc::new(n.props));
             }
         }
         Ok(c)
@@ -152,7 +156,7 @@ impl Db {
             owners.push(Owner {
                 id: *x,
                 kind: entity.kind,
-                direct_share: c.props.get(&(*x, id)).map(share_of),
+                direct_share: c.props.get(&(*x, id)).map(|p| share_of(p)),
                 effective_share: e,
                 chain,
                 chain_props,
