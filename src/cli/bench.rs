@@ -130,8 +130,6 @@ pub struct Measured {
     pub lost: bool,
 }
 
-/// Runs operations `warm..total` split over `threads`, each thread with its
-/// own state from `make`, timing each operation alone.
 /// How the loop paces and reports itself.
 pub struct Pace {
     /// Operation kinds (histograms kept apart).
@@ -157,6 +155,89 @@ impl Pace {
     }
 }
 
+/// Open loop: sleeps until the `k`-th operation of a thread is due
+/// (`start + k * interval`) and returns when it was due; closed loop: now.
+fn wait_until_due(start: Instant, interval: Option<std::time::Duration>, k: usize) -> Instant {
+    let Some(iv) = interval else {
+        return Instant::now();
+    };
+    let due = start + iv * k as u32;
+    // Sleep most of the wait, then spin: a sleep overshoots by tens of µs,
+    // which would be charged to the operation.
+    let spin = std::time::Duration::from_micros(200);
+    let now = Instant::now();
+    if due > now + spin {
+        std::thread::sleep(due - now - spin);
+    }
+    while Instant::now() < due {
+        std::hint::spin_loop();
+    }
+    due
+}
+
+/// What one thread of [`measure`] found: histograms by kind, errors, the
+/// first error, whether it lost its connection.
+type ThreadResult = (Vec<hdrhistogram::Histogram<u64>>, u64, Option<String>, bool);
+
+/// The loop of one thread of [`measure`] over operations `lo..hi`.
+fn run_thread<S>(
+    state: &mut S,
+    (lo, hi): (usize, usize),
+    kinds: usize,
+    pace: &Pace,
+    interval: Option<std::time::Duration>,
+    (started, done): (Instant, &std::sync::atomic::AtomicU64),
+    op: &impl Fn(&mut S, usize) -> Result<usize, Failure>,
+) -> ThreadResult {
+    let mut h: Vec<_> = (0..kinds).map(|_| new_histogram()).collect();
+    let (mut errors, mut first_error, mut lost) = (0u64, None, false);
+    let thread_start = Instant::now();
+    for (k, i) in (lo..hi).enumerate() {
+        if pace.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let t0 = wait_until_due(thread_start, interval, k);
+        let r = op(state, i);
+        let ns = t0.elapsed().as_nanos() as u64;
+        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match r {
+            Ok(kind) => h[kind.min(kinds - 1)].saturating_record(ns.max(1)),
+            Err(Failure::Op(e)) => {
+                errors += 1;
+                first_error.get_or_insert(e);
+            }
+            Err(Failure::Lost(e)) => {
+                errors += 1;
+                first_error.get_or_insert(e);
+                lost = true;
+                break;
+            }
+        }
+    }
+    (h, errors, first_error, lost)
+}
+
+/// A progress line on stderr until `finished`.
+fn progress(
+    done: &std::sync::atomic::AtomicU64,
+    finished: &std::sync::atomic::AtomicBool,
+    started: Instant,
+    of: usize,
+) {
+    while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let n = done.load(std::sync::atomic::Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        eprint!(
+            "\r{n} / {of} operations, {:.0} ops/s   ",
+            n as f64 / secs.max(1e-9)
+        );
+    }
+    eprint!("\r{}\r", " ".repeat(60));
+}
+
+/// Runs operations `warm..total` split over `threads`, each thread with its
+/// own state from `make`, timing each operation alone.
 pub fn measure<S>(
     threads: usize,
     warm: usize,
@@ -177,77 +258,33 @@ pub fn measure<S>(
     let done = std::sync::atomic::AtomicU64::new(0);
     let finished = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
-    type ThreadResult = (Vec<hdrhistogram::Histogram<u64>>, u64, Option<String>, bool);
     let results: Vec<ThreadResult> = std::thread::scope(|s| {
         if pace.progress {
             let (done, finished) = (&done, &finished);
-            s.spawn(move || {
-                while !finished.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    let n = done.load(std::sync::atomic::Ordering::Relaxed);
-                    let secs = started.elapsed().as_secs_f64();
-                    eprint!(
-                        "\r{n} / {} operations, {:.0} ops/s   ",
-                        total - warm,
-                        n as f64 / secs.max(1e-9)
-                    );
-                }
-                eprint!("\r{}\r", " ".repeat(60));
-            });
+            s.spawn(move || progress(done, finished, started, total - warm));
         }
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (make, op, done) = (&make, &op, &done);
                 s.spawn(move || {
-                    let mut h: Vec<_> = (0..kinds).map(|_| new_histogram()).collect();
                     let mut state = match make(t) {
                         Ok(st) => st,
-                        Err(e) => return (h, 1, Some(e), true),
+                        Err(e) => {
+                            let h = (0..kinds).map(|_| new_histogram()).collect();
+                            return (h, 1, Some(e), true);
+                        }
                     };
-                    let (mut errors, mut first_error, mut lost) = (0u64, None, false);
                     let lo = warm + t * per;
-                    let hi = (lo + per).min(total);
-                    let thread_start = Instant::now();
-                    for (k, i) in (lo..hi).enumerate() {
-                        if pace.duration.is_some_and(|d| started.elapsed() >= d) {
-                            break;
-                        }
-                        let t0 = match interval {
-                            Some(iv) => {
-                                let due = thread_start + iv * k as u32;
-                                // Sleep most of the wait, then spin: a
-                                // sleep overshoots by tens of µs, which
-                                // would be charged to the operation.
-                                let spin = std::time::Duration::from_micros(200);
-                                let now = Instant::now();
-                                if due > now + spin {
-                                    std::thread::sleep(due - now - spin);
-                                }
-                                while Instant::now() < due {
-                                    std::hint::spin_loop();
-                                }
-                                due
-                            }
-                            None => Instant::now(),
-                        };
-                        let r = op(&mut state, i);
-                        let ns = t0.elapsed().as_nanos() as u64;
-                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        match r {
-                            Ok(kind) => h[kind.min(kinds - 1)].saturating_record(ns.max(1)),
-                            Err(Failure::Op(e)) => {
-                                errors += 1;
-                                first_error.get_or_insert(e);
-                            }
-                            Err(Failure::Lost(e)) => {
-                                errors += 1;
-                                first_error.get_or_insert(e);
-                                lost = true;
-                                break;
-                            }
-                        }
-                    }
-                    (h, errors, first_error, lost)
+                    let range = (lo, (lo + per).min(total));
+                    run_thread(
+                        &mut state,
+                        range,
+                        kinds,
+                        pace,
+                        interval,
+                        (started, done),
+                        op,
+                    )
                 })
             })
             .collect();
@@ -258,9 +295,8 @@ pub fn measure<S>(
         finished.store(true, std::sync::atomic::Ordering::Relaxed);
         out
     });
-    let elapsed = started.elapsed();
     let mut m = Measured {
-        elapsed,
+        elapsed: started.elapsed(),
         hist: new_histogram(),
         by_kind: (0..kinds).map(|_| new_histogram()).collect(),
         errors: 0,
@@ -349,6 +385,73 @@ fn lookup_key<E: std::error::Error + 'static>(
     }
     records()?.into_iter().flatten().next().ok_or_else(|| {
         format!("entity {id} has no identifier, nor a source record with one").into()
+    })
+}
+
+/// Whether the workload (or its mix) looks parties up by identifier or email.
+fn needs_keys(o: &Options) -> bool {
+    let wanted = |w: &Workload| matches!(w, Workload::Lookup | Workload::Find);
+    wanted(&o.workload) || o.workload == Workload::Mixed && o.mix.iter().any(|(w, _)| wanted(w))
+}
+
+/// The drawn ids, and when the workload needs them each id's `(system,
+/// key)` and email: `entity` reads a party, `records` the identifiers of
+/// its source records (for a customer made by resolution).
+fn keys_for<E: std::error::Error + 'static>(
+    ids: Vec<EntityId>,
+    o: &Options,
+    mut entity: impl FnMut(EntityId) -> Result<Option<kith::Entity>, E>,
+    mut records: impl FnMut(EntityId) -> Result<Vec<Vec<kith::ExternalId>>, E>,
+) -> Result<Keys, Box<dyn std::error::Error>> {
+    let mut keys = Keys {
+        ids,
+        lookups: Vec::new(),
+        emails: Vec::new(),
+    };
+    if !needs_keys(o) {
+        return Ok(keys);
+    }
+    for id in &keys.ids {
+        let e = entity(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
+        let x = lookup_key(*id, e.identifiers(), || records(*id))?;
+        keys.lookups.push((x.system, x.key));
+        keys.emails
+            .push(e.text(attrs::EMAIL).unwrap_or("").to_string());
+    }
+    Ok(keys)
+}
+
+/// The fields every report has, in-process or over the wire.
+struct ReportParts<'a> {
+    o: &'a Options,
+    m: &'a Measured,
+    kinds: &'a [Workload],
+    overhead: &'a hdrhistogram::Histogram<u64>,
+    setup: std::time::Duration,
+    parties: usize,
+    disk_bytes: Option<u64>,
+}
+
+fn report(p: ReportParts<'_>) -> serde_json::Value {
+    let ops_done = p.m.hist.len() + p.m.errors;
+    let secs = p.m.elapsed.as_secs_f64();
+    json!({
+        "workload": format!("{:?}", p.o.workload).to_lowercase(),
+        "distribution": format!("{:?}", p.o.distribution).to_lowercase(),
+        "threads": p.o.threads.max(1),
+        "operations": ops_done,
+        "errors": p.m.errors,
+        "first_error": p.m.first_error,
+        "seconds": secs,
+        "throughput_per_s": ops_done as f64 / secs.max(1e-9),
+        "latency": summary(&p.m.hist),
+        "by_kind": p.kinds.iter().zip(&p.m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
+        "rate_target_per_s": p.o.rate,
+        "loop_overhead": summary(p.overhead),
+        "setup_seconds": p.setup.as_secs_f64(),
+        "parties": p.parties,
+        "disk_bytes": p.disk_bytes,
+        "peak_rss_bytes": peak_rss(),
     })
 }
 
@@ -444,6 +547,64 @@ pub fn run(db: &Db, o: Options) -> Result<i32, Box<dyn std::error::Error>> {
     })
 }
 
+/// `get` of the same ids from the engine alone, on a copy of the same rows,
+/// through the same loop: the floor `get` is compared with.
+fn raw_baseline(
+    db: &Db,
+    keys: &Keys,
+    o: &Options,
+    warm: usize,
+    total: usize,
+) -> Result<hdrhistogram::Histogram<u64>, Box<dyn std::error::Error>> {
+    let mut distinct: Vec<EntityId> = keys.ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    let raw = db.raw_baseline(&distinct)?;
+    for i in 0..warm {
+        let _ = raw.get_len(keys.ids[i]);
+    }
+    let pace = Pace::new(1, o, false);
+    let b = measure(
+        o.threads,
+        warm,
+        total,
+        &pace,
+        |_| Ok(()),
+        |_: &mut (), i| {
+            raw.get_len(keys.ids[i])
+                .map(|_| 0)
+                .map_err(|e| Failure::Op(e.to_string()))
+        },
+    );
+    Ok(b.hist)
+}
+
+/// The 2-hop neighbourhood the `two-hop` workload walks.
+fn two_hop() -> TraverseSpec {
+    TraverseSpec::new(
+        &[
+            RelKind::MEMBER_OF,
+            RelKind::OWNS,
+            RelKind::SPOUSE_OF,
+            RelKind::GUARANTEES,
+        ],
+        Follow::Both,
+        2,
+    )
+}
+
+/// The time of an empty operation `f` through the loop, up to 100,000 of
+/// them: what each measured latency includes besides the operation.
+fn loop_overhead(n: usize, mut f: impl FnMut(usize)) -> hdrhistogram::Histogram<u64> {
+    let mut overhead = new_histogram();
+    for i in 0..n.min(100_000) {
+        let t = Instant::now();
+        f(i);
+        overhead.saturating_record((t.elapsed().as_nanos() as u64).max(1));
+    }
+    overhead
+}
+
 /// Runs the benchmark in-process and returns its report.
 pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
     let t0 = Instant::now();
@@ -455,45 +616,20 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         return Err("the database holds no persons to draw keys from".into());
     }
     let total = (o.ops + o.warmup) as usize;
-    let ids = draw_ids(&all, total, &o);
-    let mut keys = Keys {
-        ids,
-        lookups: Vec::new(),
-        emails: Vec::new(),
-    };
-    if o.workload == Workload::Mixed
-        && o.mix
-            .iter()
-            .any(|(w, _)| matches!(w, Workload::Lookup | Workload::Find))
-        || matches!(o.workload, Workload::Lookup | Workload::Find)
-    {
-        for id in &keys.ids {
-            let e = db
-                .get(*id)?
-                .ok_or_else(|| format!("entity {id} vanished"))?;
-            let x = lookup_key(*id, e.identifiers(), || {
-                let mut out = Vec::new();
-                for r in db.neighbour_ids(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
-                    out.extend(db.get(r)?.map(|rec| rec.identifiers()));
-                }
-                Ok::<_, kith::ReadError>(out)
-            })?;
-            keys.lookups.push((x.system, x.key));
-            keys.emails
-                .push(e.text(attrs::EMAIL).unwrap_or("").to_string());
-        }
-    }
+    let keys = keys_for(
+        draw_ids(&all, total, &o),
+        &o,
+        |id| db.get(id),
+        |id| {
+            let mut out = Vec::new();
+            for r in db.neighbour_ids(id, RelKind::RESOLVES_TO, kith::Direction::In)? {
+                out.extend(db.get(r)?.map(|rec| rec.identifiers()));
+            }
+            Ok::<_, kith::ReadError>(out)
+        },
+    )?;
     let setup = t0.elapsed();
-    let spec = TraverseSpec::new(
-        &[
-            RelKind::MEMBER_OF,
-            RelKind::OWNS,
-            RelKind::SPOUSE_OF,
-            RelKind::GUARANTEES,
-        ],
-        Follow::Both,
-        2,
-    );
+    let spec = two_hop();
     let copts = ContextOptions::default();
     let warm = o.warmup as usize;
     // Warm-up (and, for the cached context, fill the cache).
@@ -520,65 +656,30 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
                 .map_err(Failure::Op)
         },
     );
-    let (elapsed, errors, first_error) = (m.elapsed, m.errors, m.first_error.clone());
-    let hist = m.hist.clone();
-    let threads = o.threads.max(1);
     // The loop's own overhead: an empty operation through the same loop.
-    let mut overhead = new_histogram();
-    for i in 0..(total - warm).min(100_000) {
-        let t = Instant::now();
+    let overhead = loop_overhead(total - warm, |i| {
         let _ = run_op(db, Workload::Empty, &keys, i, &spec, &copts);
-        overhead.saturating_record((t.elapsed().as_nanos() as u64).max(1));
-    }
+    });
     // The engine alone on a copy of the same rows, through the same loop.
     let baseline = if o.baseline && o.workload == Workload::Get {
-        let mut distinct: Vec<EntityId> = keys.ids.clone();
-        distinct.sort();
-        distinct.dedup();
-        let raw = db.raw_baseline(&distinct)?;
-        for i in 0..warm {
-            let _ = raw.get_len(keys.ids[i]);
-        }
-        let pace = Pace::new(1, &o, false);
-        let b = measure(
-            o.threads,
-            warm,
-            total,
-            &pace,
-            |_| Ok(()),
-            |_: &mut (), i| {
-                raw.get_len(keys.ids[i])
-                    .map(|_| 0)
-                    .map_err(|e| Failure::Op(e.to_string()))
-            },
-        );
-        Some(b.hist)
+        Some(raw_baseline(db, &keys, &o, warm, total)?)
     } else {
         None
     };
-    let ops_done = hist.len() + errors;
-    let report = json!({
-        "workload": format!("{:?}", o.workload).to_lowercase(),
-        "distribution": format!("{:?}", o.distribution).to_lowercase(),
-        "threads": threads,
-        "operations": ops_done,
-        "errors": errors,
-        "first_error": first_error,
-        "seconds": elapsed.as_secs_f64(),
-        "throughput_per_s": ops_done as f64 / elapsed.as_secs_f64().max(1e-9),
-        "latency": summary(&hist),
-        "baseline_raw_engine_get": baseline.as_ref().map(summary),
-        "p50_ratio_to_baseline": baseline.as_ref().map(|b| hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64),
-        "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
-        "rate_target_per_s": o.rate,
-        "loop_overhead": summary(&overhead),
-        "setup_seconds": setup.as_secs_f64(),
-        "parties": all.len(),
-        "disk_bytes": db.disk_bytes()?,
-        "peak_rss_bytes": peak_rss(),
+    let mut r = report(ReportParts {
+        o: &o,
+        m: &m,
+        kinds: &kinds,
+        overhead: &overhead,
+        setup,
+        parties: all.len(),
+        disk_bytes: Some(db.disk_bytes()?),
     });
-    let _ = errors;
-    Ok(report)
+    r["baseline_raw_engine_get"] = json!(baseline.as_ref().map(summary));
+    r["p50_ratio_to_baseline"] = json!(baseline.as_ref().map(|b| {
+        m.hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64
+    }));
+    Ok(r)
 }
 
 /// Prints a report as a line of JSON or readably.
@@ -640,6 +741,87 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
     }
 }
 
+/// Every person id of the server's database (`LIST person`), or `--ids`.
+fn wire_persons(
+    c: &mut kith::client::Client,
+    o: &Options,
+) -> Result<Vec<EntityId>, Box<dyn std::error::Error>> {
+    use kith::server::Frame;
+    if let Some(ids) = &o.ids {
+        return Ok(ids.clone());
+    }
+    let mut out = Vec::new();
+    let mut after = "0".to_string();
+    loop {
+        let reply = c.command(&[b"LIST", b"person", after.as_bytes(), b"100000"])?;
+        let Frame::Array(parts) = reply else {
+            return Err("unexpected LIST reply".into());
+        };
+        if let Some(Frame::Array(ids)) = parts.get(1) {
+            out.extend(ids.iter().filter_map(|f| match f {
+                Frame::Integer(i) => Some(EntityId(*i as u64)),
+                _ => None,
+            }));
+        }
+        match parts.first() {
+            Some(Frame::Integer(n)) => after = n.to_string(),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Operation `i` of a wire workload of kind `w`.
+fn wire_op(
+    c: &mut kith::client::Client,
+    w: Workload,
+    keys: &Keys,
+    i: usize,
+) -> Result<kith::server::Frame, kith::client::ClientError> {
+    let id = keys.ids[i].0.to_string();
+    let id = id.as_bytes();
+    match w {
+        Workload::Get => c.command(&[b"ENTITY.GET", id]),
+        Workload::Lookup => {
+            let (system, key) = &keys.lookups[i];
+            c.command(&[b"LOOKUP", system.as_bytes(), key.as_bytes()])
+        }
+        Workload::Find => c.command(&[b"FIND", b"email", keys.emails[i].as_bytes()]),
+        Workload::Neighbours => c.command(&[b"NEIGHBOURS", id, b"OWNS", b"out"]),
+        Workload::Household => c.command(&[b"HOUSEHOLD", id]),
+        Workload::Guarantors => c.command(&[b"GUARANTORS", id, b"7"]),
+        Workload::Context | Workload::ContextCached => c.command(&[b"CONTEXT", id]),
+        Workload::Upsert => {
+            let n = keys.ids[i].0;
+            let key = format!("{n}-{i}");
+            let doc = json!({"attrs": {"given_name": "Bench", "family_name": format!("Writer{n}"), "email": format!("bench{i}.{n}@example.org")}}).to_string();
+            c.command(&[
+                b"RECORD.UPSERT",
+                b"kith_bench",
+                key.as_bytes(),
+                doc.as_bytes(),
+            ])
+        }
+        Workload::Interaction => {
+            let doc = json!({"attrs": {"channel": "bench", "occurred_at": {"$timestamp": kith::Timestamp::now().to_string()}}}).to_string();
+            c.command(&[b"INTERACTION.ADD", id, doc.as_bytes()])
+        }
+        _ => Ok(kith::server::Frame::Null),
+    }
+}
+
+/// A connection to the measured server, with a 5 s timeout per reply.
+fn wire_connect(addr: &str, password: Option<&str>) -> Result<kith::client::Client, String> {
+    use kith::client::Client;
+    let mut c = match password {
+        Some(p) => Client::connect_with_password(addr, p),
+        None => Client::connect(addr),
+    }
+    .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    c.set_timeout(Some(std::time::Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
 /// The same workloads over the wire protocol, one connection per thread.
 pub fn run_server(
     addr: &str,
@@ -647,105 +829,38 @@ pub fn run_server(
     o: Options,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     use kith::client::{Client, ClientError};
-    use kith::server::Frame;
-    let connect = || -> Result<Client, String> {
-        let mut c = match password {
-            Some(p) => Client::connect_with_password(addr, p),
-            None => Client::connect(addr),
-        }
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        c.set_timeout(Some(std::time::Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        Ok(c)
-    };
+    let connect = || wire_connect(addr, password);
     let t0 = Instant::now();
     let mut c = connect()?;
-    let all: Vec<EntityId> = match &o.ids {
-        Some(ids) => ids.clone(),
-        None => {
-            let mut out = Vec::new();
-            let mut after = "0".to_string();
-            loop {
-                let reply = c.command(&[b"LIST", b"person", after.as_bytes(), b"100000"])?;
-                let Frame::Array(parts) = reply else {
-                    return Err("unexpected LIST reply".into());
-                };
-                if let Some(Frame::Array(ids)) = parts.get(1) {
-                    out.extend(ids.iter().filter_map(|f| match f {
-                        Frame::Integer(i) => Some(EntityId(*i as u64)),
-                        _ => None,
-                    }));
-                }
-                match parts.first() {
-                    Some(Frame::Integer(n)) => after = n.to_string(),
-                    _ => break,
-                }
-            }
-            out
-        }
-    };
+    let all = wire_persons(&mut c, &o)?;
     if all.is_empty() {
         return Err("the server's database holds no persons to draw keys from".into());
-    }
-    let total = (o.ops + o.warmup) as usize;
-    let ids = draw_ids(&all, total, &o);
-    let mut lookups = Vec::new();
-    let mut emails = Vec::new();
-    if o.workload == Workload::Mixed
-        && o.mix
-            .iter()
-            .any(|(w, _)| matches!(w, Workload::Lookup | Workload::Find))
-        || matches!(o.workload, Workload::Lookup | Workload::Find)
-    {
-        for id in &ids {
-            let e = c.get(*id)?.ok_or_else(|| format!("entity {id} vanished"))?;
-            let x = lookup_key(*id, e.identifiers(), || {
-                let mut out = Vec::new();
-                for r in c.neighbours(*id, RelKind::RESOLVES_TO, kith::Direction::In)? {
-                    out.extend(c.get(r.id)?.map(|rec| rec.identifiers()));
-                }
-                Ok::<_, kith::client::ClientError>(out)
-            })?;
-            lookups.push((x.system, x.key));
-            emails.push(e.text(attrs::EMAIL).unwrap_or("").to_string());
-        }
     }
     if o.workload == Workload::TwoHop {
         return Err("two-hop has no wire command yet; use --db".into());
     }
+    let total = (o.ops + o.warmup) as usize;
+    let keys = {
+        let c = std::cell::RefCell::new(&mut c);
+        keys_for(
+            draw_ids(&all, total, &o),
+            &o,
+            |id| c.borrow_mut().get(id),
+            |id| {
+                let mut c = c.borrow_mut();
+                let mut out = Vec::new();
+                for r in c.neighbours(id, RelKind::RESOLVES_TO, kith::Direction::In)? {
+                    out.extend(c.get(r.id)?.map(|rec| rec.identifiers()));
+                }
+                Ok::<_, ClientError>(out)
+            },
+        )?
+    };
     let setup = t0.elapsed();
     let (kinds, plan) = plan_kinds(&o, total)?;
     let op = |c: &mut Client, i: usize| -> Result<usize, Failure> {
         let k = plan[i] as usize;
-        let id = ids[i].0.to_string();
-        let id = id.as_bytes();
-        let r = match kinds[k] {
-            Workload::Get => c.command(&[b"ENTITY.GET", id]),
-            Workload::Lookup => {
-                c.command(&[b"LOOKUP", lookups[i].0.as_bytes(), lookups[i].1.as_bytes()])
-            }
-            Workload::Find => c.command(&[b"FIND", b"email", emails[i].as_bytes()]),
-            Workload::Neighbours => c.command(&[b"NEIGHBOURS", id, b"OWNS", b"out"]),
-            Workload::Household => c.command(&[b"HOUSEHOLD", id]),
-            Workload::Guarantors => c.command(&[b"GUARANTORS", id, b"7"]),
-            Workload::Context | Workload::ContextCached => c.command(&[b"CONTEXT", id]),
-            Workload::Upsert => {
-                let key = format!("{}-{i}", ids[i].0);
-                let doc = json!({"attrs": {"given_name": "Bench", "family_name": format!("Writer{}", ids[i].0), "email": format!("bench{i}.{}@example.org", ids[i].0)}}).to_string();
-                c.command(&[
-                    b"RECORD.UPSERT",
-                    b"kith_bench",
-                    key.as_bytes(),
-                    doc.as_bytes(),
-                ])
-            }
-            Workload::Interaction => {
-                let doc = json!({"attrs": {"channel": "bench", "occurred_at": {"$timestamp": kith::Timestamp::now().to_string()}}}).to_string();
-                c.command(&[b"INTERACTION.ADD", id, doc.as_bytes()])
-            }
-            _ => Ok(Frame::Null),
-        };
-        match r {
+        match wire_op(c, kinds[k], &keys, i) {
             Ok(_) => Ok(k),
             Err(ClientError::Server { code, message }) => {
                 Err(Failure::Op(format!("{code} {message}")))
@@ -766,34 +881,21 @@ pub fn run_server(
         .ok()
         .and_then(|mut c| c.stats().ok())
         .map(|st| st.disk_bytes);
-    let ops_done = m.hist.len() + m.errors;
-    let mut overhead = new_histogram();
-    for _ in 0..100_000.min(total - warm) {
-        let t = Instant::now();
-        std::hint::black_box(ids.len());
-        overhead.saturating_record((t.elapsed().as_nanos() as u64).max(1));
-    }
-    let report = json!({
-        "workload": format!("{:?}", o.workload).to_lowercase(),
-        "distribution": format!("{:?}", o.distribution).to_lowercase(),
-        "server": addr,
-        "threads": o.threads.max(1),
-        "operations": ops_done,
-        "errors": m.errors,
-        "first_error": m.first_error,
-        "partial": m.lost,
-        "seconds": m.elapsed.as_secs_f64(),
-        "throughput_per_s": ops_done as f64 / m.elapsed.as_secs_f64().max(1e-9),
-        "latency": summary(&m.hist),
-        "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
-        "rate_target_per_s": o.rate,
-        "loop_overhead": summary(&overhead),
-        "setup_seconds": setup.as_secs_f64(),
-        "parties": all.len(),
-        "disk_bytes": disk_bytes,
-        "peak_rss_bytes": peak_rss(),
-        "compare_with": format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()),
+    let overhead = loop_overhead(total - warm, |_| {
+        std::hint::black_box(keys.ids.len());
     });
+    let mut report = report(ReportParts {
+        o: &o,
+        m: &m,
+        kinds: &kinds,
+        overhead: &overhead,
+        setup,
+        parties: all.len(),
+        disk_bytes,
+    });
+    report["server"] = json!(addr);
+    report["partial"] = json!(m.lost);
+    report["compare_with"] = json!(format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()));
     print_report(&report, o.json);
     Ok(if m.errors > 0 || m.lost { 1 } else { 0 })
 }
@@ -823,30 +925,7 @@ pub fn curve(
     std::fs::create_dir_all(dir)?;
     let mut rows = Vec::new();
     for &n in sizes {
-        let path = dir.join(format!("bank-{n}"));
-        let done = dir.join(format!("bank-{n}.complete"));
-        if !done.exists() {
-            let _ = std::fs::remove_dir_all(&path);
-            eprintln!("generating a bank of {n} persons in {} …", path.display());
-            let db = Db::builder()
-                .path(&path)
-                .cache_bytes(2 << 30)
-                .durability(kith::Durability::Background { every_ms: 1000 })
-                .open()?;
-            kith::generate::generate_bank(
-                &db,
-                &kith::generate::BankConfig {
-                    persons: n,
-                    seed: 42,
-                    interactions_per_person: 1,
-                },
-                |_| {},
-            )?;
-            db.flush()?;
-            drop(db);
-            std::fs::write(&done, "")?;
-        }
-        let db = Db::builder().path(&path).cache_bytes(2 << 30).open()?;
+        let db = curve_bank(dir, n)?;
         let o = Options {
             workload: template.workload,
             ops: template.ops,
@@ -900,6 +979,35 @@ pub fn curve(
     )?;
     println!("\nplot: {}", dir.join("curve.svg").display());
     Ok(0)
+}
+
+/// The bank of `n` persons in `dir` for `--curve`: built once (a marker file
+/// says it was finished), reused after.
+fn curve_bank(dir: &std::path::Path, n: u64) -> Result<Db, Box<dyn std::error::Error>> {
+    let path = dir.join(format!("bank-{n}"));
+    let done = dir.join(format!("bank-{n}.complete"));
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&path);
+        eprintln!("generating a bank of {n} persons in {} …", path.display());
+        let db = Db::builder()
+            .path(&path)
+            .cache_bytes(2 << 30)
+            .durability(kith::Durability::Background { every_ms: 1000 })
+            .open()?;
+        kith::generate::generate_bank(
+            &db,
+            &kith::generate::BankConfig {
+                persons: n,
+                seed: 42,
+                interactions_per_person: 1,
+            },
+            |_| {},
+        )?;
+        db.flush()?;
+        drop(db);
+        std::fs::write(&done, "")?;
+    }
+    Ok(Db::builder().path(&path).cache_bytes(2 << 30).open()?)
 }
 
 /// An SVG of latency (p50, p99) and throughput against the number of persons.

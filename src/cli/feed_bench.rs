@@ -126,6 +126,46 @@ fn entries(reply: &Frame, kith: bool) -> Vec<(String, bool)> {
     out
 }
 
+/// The follower of [`wire`]: XREAD BLOCK after `last` until `ops` commits
+/// arrived, noting when each did.
+fn follow(
+    mut reader: Client,
+    key: &[u8],
+    mut last: String,
+    ops: u64,
+    kith: bool,
+    seen: &Mutex<Vec<Instant>>,
+) -> Result<(), String> {
+    let mut n = 0;
+    while n < ops {
+        let reply = reader
+            .command(&[
+                b"XREAD",
+                b"COUNT",
+                b"10000",
+                b"BLOCK",
+                b"10000",
+                b"STREAMS",
+                key,
+                last.as_bytes(),
+            ])
+            .map_err(|e| e.to_string())?;
+        let now = Instant::now();
+        let got = entries(&reply, kith);
+        if got.is_empty() {
+            return Err("the follower waited 10 s for a change".into());
+        }
+        for (id, commit) in got {
+            if commit {
+                seen.lock().unwrap().push(now);
+                n += 1;
+            }
+            last = id;
+        }
+    }
+    Ok(())
+}
+
 /// Over the wire: one connection writes, one follows with XREAD BLOCK.
 /// `kith`: `ENTITY.CREATE` against kith:changes; otherwise `XADD` to a
 /// redis-server stream.
@@ -147,7 +187,7 @@ pub(crate) fn wire(
         writer.command(&[b"DEL", key])?;
     }
     // Pin the starting position so that nothing is missed between calls.
-    let mut last = match reader.command(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", b"1"])? {
+    let last = match reader.command(&[b"XREVRANGE", key, b"+", b"-", b"COUNT", b"1"])? {
         Frame::Array(a) => match a.first() {
             Some(Frame::Array(p)) => p.first().and_then(frames_text).unwrap_or("0-0".into()),
             _ => "0-0".into(),
@@ -156,38 +196,8 @@ pub(crate) fn wire(
     };
     let seen = Arc::new(Mutex::new(Vec::with_capacity(ops as usize)));
     let follower = {
-        let seen = seen.clone();
-        let key = key.to_vec();
-        std::thread::spawn(move || -> Result<(), String> {
-            let mut n = 0;
-            while n < ops {
-                let reply = reader
-                    .command(&[
-                        b"XREAD",
-                        b"COUNT",
-                        b"10000",
-                        b"BLOCK",
-                        b"10000",
-                        b"STREAMS",
-                        &key,
-                        last.as_bytes(),
-                    ])
-                    .map_err(|e| e.to_string())?;
-                let now = Instant::now();
-                let got = entries(&reply, kith);
-                if got.is_empty() {
-                    return Err("the follower waited 10 s for a change".into());
-                }
-                for (id, commit) in got {
-                    if commit {
-                        seen.lock().unwrap().push(now);
-                        n += 1;
-                    }
-                    last = id;
-                }
-            }
-            Ok(())
-        })
+        let (seen, key) = (seen.clone(), key.to_vec());
+        std::thread::spawn(move || follow(reader, &key, last, ops, kith, &seen))
     };
     let sent = paced_writes(ops, rate, |i| {
         let n = i.to_string();

@@ -5,49 +5,79 @@ use crate::cli::*;
 
 /// `kith bench`.
 pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -> CliResult {
-    let BenchArgs {
-        workload,
-        ops,
-        warmup,
-        threads,
-        seed,
-        distribution,
-        ids,
-        cache_mib,
-        password,
-        json,
-        mix,
-        rate,
-        curve,
-        sizes,
-        duration,
-        baseline,
-        redis,
-        no_change_log,
-    } = args;
-    if workload == bench::Workload::Freshness {
-        let rate = rate.unwrap_or(1000.0);
-        let db = match &server {
-            Some(_) => None,
-            None => Some(
-                kith::Db::builder()
-                    .path(db_dir)
-                    .cache_bytes(cache_mib << 20)
-                    .change_log(!no_change_log)
-                    .open()?,
-            ),
-        };
-        return feed_bench::run(
-            db.as_ref(),
-            server.as_deref(),
-            redis.as_deref(),
-            ops,
-            rate,
-            json,
-        );
+    if args.workload == bench::Workload::Freshness {
+        return freshness(db_dir, &args, server.as_deref());
     }
-    let ids = read_ids(ids.as_deref())?;
-    let mut parsed_mix = Vec::new();
+    if args.rate.is_some_and(|r| r <= 0.0) {
+        return Err("--rate must be above zero".into());
+    }
+    let options = bench::Options {
+        workload: args.workload,
+        ops: args.ops,
+        warmup: args.warmup,
+        threads: args.threads,
+        seed: args.seed,
+        distribution: args.distribution,
+        ids: read_ids(args.ids.as_deref())?,
+        json: args.json,
+        mix: parse_mix(&args.mix)?,
+        rate: args.rate,
+        duration: args.duration.map(std::time::Duration::from_secs_f64),
+        baseline: args.baseline,
+    };
+    if let Some(addr) = server {
+        return bench::run_server(&addr, args.password.as_deref(), options);
+    }
+    if let Some(dir) = &args.curve {
+        let sizes = args
+            .sizes
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .replace('_', "")
+                    .parse::<u64>()
+                    .map_err(|_| format!("--sizes: {s:?} is not a number"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return bench::curve(dir, &sizes, &options);
+    }
+    let mut builder = Db::builder()
+        .cache_bytes(args.cache_mib << 20)
+        .change_log(!args.no_change_log);
+    if args.workload == bench::Workload::ContextCached {
+        // Room for every customer drawn: this workload measures cache hits.
+        builder = builder.context_cache((args.ops + args.warmup) as usize);
+    }
+    let db = open_existing_with(builder, db_dir)?;
+    bench::run(&db, options)
+}
+
+/// `kith bench --workload freshness`: in-process on --db, or over the wire.
+fn freshness(db_dir: &PathBuf, args: &BenchArgs, server: Option<&str>) -> CliResult {
+    let db = match server {
+        Some(_) => None,
+        None => Some(
+            kith::Db::builder()
+                .path(db_dir)
+                .cache_bytes(args.cache_mib << 20)
+                .change_log(!args.no_change_log)
+                .open()?,
+        ),
+    };
+    let rate = args.rate.unwrap_or(1000.0);
+    feed_bench::run(
+        db.as_ref(),
+        server,
+        args.redis.as_deref(),
+        args.ops,
+        rate,
+        args.json,
+    )
+}
+
+/// `--mix get=60,context=20,…`: each workload with its weight.
+fn parse_mix(mix: &str) -> Result<Vec<(bench::Workload, u32)>, String> {
+    let mut parsed = Vec::new();
     for part in mix.split(',').filter(|p| !p.trim().is_empty()) {
         let (name, weight) = part
             .split_once('=')
@@ -58,49 +88,9 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
             .trim()
             .parse()
             .map_err(|_| format!("--mix: weight of {name} must be a number"))?;
-        parsed_mix.push((w, n));
+        parsed.push((w, n));
     }
-    if rate.is_some_and(|r| r <= 0.0) {
-        return Err("--rate must be above zero".into());
-    }
-    let options = bench::Options {
-        workload,
-        ops,
-        warmup,
-        threads,
-        seed,
-        distribution,
-        ids,
-        json,
-        mix: parsed_mix,
-        rate,
-        duration: duration.map(std::time::Duration::from_secs_f64),
-        baseline,
-    };
-    if let Some(addr) = server {
-        return bench::run_server(&addr, password.as_deref(), options);
-    }
-    if let Some(dir) = curve {
-        let sizes = sizes
-            .split(',')
-            .map(|s| {
-                s.trim()
-                    .replace('_', "")
-                    .parse::<u64>()
-                    .map_err(|_| format!("--sizes: {s:?} is not a number"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        return bench::curve(&dir, &sizes, &options);
-    }
-    let mut builder = Db::builder()
-        .cache_bytes(cache_mib << 20)
-        .change_log(!no_change_log);
-    if workload == bench::Workload::ContextCached {
-        // Room for every customer drawn: this workload measures cache hits.
-        builder = builder.context_cache((ops + warmup) as usize);
-    }
-    let db = open_existing_with(builder, db_dir)?;
-    bench::run(&db, options)
+    Ok(parsed)
 }
 
 /// The arguments of `kith bench`.
