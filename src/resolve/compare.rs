@@ -327,41 +327,7 @@ fn names(x: &Attrs, y: &Attrs, field: &str) -> Option<(String, String)> {
 
 fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     match field {
-        a::BIRTH_DATE => {
-            let (Some(p), Some(q)) = (date(x, field), date(y, field)) else {
-                // A date kept as text (it did not parse): compare the digits.
-                let digits = |r: &Attrs| match r.get(field) {
-                    Some(Value::Text(t)) => {
-                        Some(t.chars().filter(char::is_ascii_digit).collect::<String>())
-                    }
-                    Some(Value::Date(d)) => Some(d.to_string().replace('-', "")),
-                    _ => None,
-                };
-                return match (digits(x), digits(y)) {
-                    (Some(p), Some(q)) if !p.is_empty() && !q.is_empty() => {
-                        if p == q {
-                            Agreement::Exact
-                        } else if one_edit(&p, &q) {
-                            Agreement::Partial
-                        } else {
-                            Agreement::Disagree
-                        }
-                    }
-                    _ => Agreement::Missing,
-                };
-            };
-            if p == q {
-                return Agreement::Exact;
-            }
-            let ((py, pm, pd), (qy, qm, qd)) = (p.ymd(), q.ymd());
-            if py == qy && pm == qd && pd == qm {
-                Agreement::Close // day and month swapped
-            } else if (py == qy) as u8 + (pm == qm) as u8 + (pd == qd) as u8 == 2 {
-                Agreement::Partial
-            } else {
-                Agreement::Disagree
-            }
-        }
+        a::BIRTH_DATE => compare_dates(field, x, y),
         a::ORGANIZATION_NAME => {
             let (Some(p), Some(q)) = (text(x, field), text(y, field)) else {
                 return Agreement::Missing;
@@ -381,38 +347,7 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
         | a::PHONE
         | a::TAX_ID
         | a::REGISTRATION_NUMBER
-        | a::ACCOUNT_NUMBER => {
-            let norm = |t: &str| {
-                if field == a::REGISTRATION_NUMBER || field == a::TAX_ID {
-                    company_number(t)
-                } else {
-                    alnum(t)
-                }
-            };
-            let (Some(mut p), Some(mut q)) = (text(x, field).map(norm), text(y, field).map(norm))
-            else {
-                return Agreement::Missing;
-            };
-            if field == a::PHONE {
-                // The national number: `+61 412 345 678` = `0412 345 678`.
-                for v in [&mut p, &mut q] {
-                    if v.len() > 9 {
-                        *v = v[v.len() - 9..].to_string();
-                    }
-                }
-            }
-            if p.is_empty() || q.is_empty() {
-                Agreement::Missing
-            } else if p == q {
-                Agreement::Exact
-            } else if field == a::ACCOUNT_NUMBER {
-                Agreement::Disagree
-            } else if p.len().min(q.len()) > 3 && one_edit(&p, &q) {
-                Agreement::Close
-            } else {
-                Agreement::Disagree
-            }
-        }
+        | a::ACCOUNT_NUMBER => compare_numbers(field, x, y),
         a::EMAIL => {
             let (Some(p), Some(q)) = (text(x, field), text(y, field)) else {
                 return Agreement::Missing;
@@ -423,22 +358,7 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
                 Agreement::Disagree
             }
         }
-        a::GIVEN_NAME => {
-            let Some((p, q)) = names(x, y, field) else {
-                return Agreement::Missing;
-            };
-            if p == q {
-                return Agreement::Exact;
-            }
-            if normalize::nicknames(&p, &q) {
-                return Agreement::Close;
-            }
-            // An initial against a full name.
-            if (p.len() == 1 && q.starts_with(&p)) || (q.len() == 1 && p.starts_with(&q)) {
-                return Agreement::Partial;
-            }
-            strings(&p, &q)
-        }
+        a::GIVEN_NAME => compare_given_names(field, x, y),
         a::STREET | a::UNIT => {
             let f = if field == a::STREET {
                 normalize::street
@@ -462,6 +382,93 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     }
 }
 
+/// Dates: exact, day and month swapped (close), two of three parts
+/// (partial); a date kept as text (it did not parse) by its digits.
+fn compare_dates(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
+    let (Some(p), Some(q)) = (date(x, field), date(y, field)) else {
+        let digits = |r: &Attrs| match r.get(field) {
+            Some(Value::Text(t)) => Some(t.chars().filter(char::is_ascii_digit).collect::<String>()),
+            Some(Value::Date(d)) => Some(d.to_string().replace('-', "")),
+            _ => None,
+        };
+        return match (digits(x), digits(y)) {
+            (Some(p), Some(q)) if !p.is_empty() && !q.is_empty() => {
+                if p == q {
+                    Agreement::Exact
+                } else if one_edit(&p, &q) {
+                    Agreement::Partial
+                } else {
+                    Agreement::Disagree
+                }
+            }
+            _ => Agreement::Missing,
+        };
+    };
+    if p == q {
+        return Agreement::Exact;
+    }
+    let ((py, pm, pd), (qy, qm, qd)) = (p.ymd(), q.ymd());
+    if py == qy && pm == qd && pd == qm {
+        Agreement::Close // day and month swapped
+    } else if (py == qy) as u8 + (pm == qm) as u8 + (pd == qd) as u8 == 2 {
+        Agreement::Partial
+    } else {
+        Agreement::Disagree
+    }
+}
+
+/// Identifiers, codes and numbers: exact, or one edit apart (close) but
+/// never for account numbers; phones by their last nine digits (the
+/// national number: `+61 412 345 678` = `0412 345 678`).
+fn compare_numbers(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
+    let norm = |t: &str| {
+        if field == a::REGISTRATION_NUMBER || field == a::TAX_ID {
+            company_number(t)
+        } else {
+            alnum(t)
+        }
+    };
+    let (Some(mut p), Some(mut q)) = (text(x, field).map(norm), text(y, field).map(norm)) else {
+        return Agreement::Missing;
+    };
+    if field == a::PHONE {
+        for v in [&mut p, &mut q] {
+            if v.len() > 9 {
+                *v = v[v.len() - 9..].to_string();
+            }
+        }
+    }
+    if p.is_empty() || q.is_empty() {
+        Agreement::Missing
+    } else if p == q {
+        Agreement::Exact
+    } else if field == a::ACCOUNT_NUMBER {
+        Agreement::Disagree
+    } else if p.len().min(q.len()) > 3 && one_edit(&p, &q) {
+        Agreement::Close
+    } else {
+        Agreement::Disagree
+    }
+}
+
+/// Given names: exact, nicknames (close), an initial against a full name
+/// (partial), else by string similarity.
+fn compare_given_names(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
+    let Some((p, q)) = names(x, y, field) else {
+        return Agreement::Missing;
+    };
+    if p == q {
+        return Agreement::Exact;
+    }
+    if normalize::nicknames(&p, &q) {
+        return Agreement::Close;
+    }
+    if (p.len() == 1 && q.starts_with(&p)) || (q.len() == 1 && p.starts_with(&q)) {
+        return Agreement::Partial;
+    }
+    strings(&p, &q)
+}
+
 /// A comparison of two records.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparison {
@@ -479,6 +486,55 @@ pub struct Comparison {
 pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
     let c = compare_with(&Rules::default(), x, y, &Frequencies::default());
     (c.fields, c.total)
+}
+
+/// Given and family names swapped between the two records (and in
+/// neither record are the two names alike, which would make a swap
+/// meaningless; asking it of both keeps the test symmetric).
+fn names_swapped(x: &Attrs, y: &Attrs) -> bool {
+    let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
+    let alike = |p: &str, q: &str| matches!(strings(p, q), Agreement::Exact | Agreement::Close);
+    matches!(
+        (g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
+        (Some(p), Some(q), Some(r), Some(s))
+            if alike(&p, &q) && alike(&r, &s) && !alike(&p, &r) && !alike(&s, &q)
+    )
+}
+
+/// The adjustments after the fields' weights, added to `out`: the parts of
+/// one address count as one piece of evidence, not five; and two people who
+/// share a surname, an address and a phone (a household) but have different
+/// given names are different people — unless their birth dates agree or an
+/// identifier only one person holds (national id, email, tax id) agrees.
+/// Each is added to `total` too.
+fn adjust(out: &mut Vec<FieldScore>, org: bool, total: &mut f64) {
+    let address: f64 = out
+        .iter()
+        .filter(|s| ADDRESS_FIELDS.contains(&s.field) && s.weight > 0.0)
+        .map(|s| s.weight)
+        .sum();
+    if address > ADDRESS_CAP {
+        let excess = ADDRESS_CAP - address;
+        out.push(FieldScore {
+            field: "address (capped)",
+            agreement: Agreement::Exact,
+            weight: excess,
+        });
+        *total += excess;
+    }
+    let is = |f: &str, ag: Agreement| out.iter().any(|s| s.field == f && s.agreement == ag);
+    let identified = [a::NATIONAL_ID, a::EMAIL, a::TAX_ID]
+        .iter()
+        .any(|f| is(f, Agreement::Exact));
+    let born_same = is(a::BIRTH_DATE, Agreement::Exact) || is(a::BIRTH_DATE, Agreement::Close);
+    if !org && is(a::GIVEN_NAME, Agreement::Disagree) && !born_same && !identified {
+        out.push(FieldScore {
+            field: "given_name differs",
+            agreement: Agreement::Disagree,
+            weight: DIFFERENT_PERSON,
+        });
+        *total += DIFFERENT_PERSON;
+    }
 }
 
 /// Compares two records field by field under `rules`, with the frequencies
@@ -505,18 +561,7 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
     let mut out = Vec::with_capacity(table.len() + 1);
     let mut total = 0.0;
     let mut account = 0.0;
-    // Given and family names swapped between the two records (and in
-    // neither record are the two names alike, which would make a swap
-    // meaningless; asking it of both keeps the test symmetric).
-    let swapped = !org
-        && {
-            let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
-            let alike =
-                |p: &str, q: &str| matches!(strings(p, q), Agreement::Exact | Agreement::Close);
-            matches!((g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
-            (Some(p), Some(q), Some(r), Some(s))
-                if alike(&p, &q) && alike(&r, &s) && !alike(&p, &r) && !alike(&s, &q))
-        };
+    let swapped = !org && names_swapped(x, y);
     for (field, wt) in table {
         let mut agreement = compare_field(field, x, y);
         if swapped && (*field == a::GIVEN_NAME || *field == a::FAMILY_NAME) {
@@ -539,38 +584,7 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
             weight,
         });
     }
-    // The parts of one address are one piece of evidence, not five.
-    let address: f64 = out
-        .iter()
-        .filter(|s| ADDRESS_FIELDS.contains(&s.field) && s.weight > 0.0)
-        .map(|s| s.weight)
-        .sum();
-    if address > ADDRESS_CAP {
-        let excess = ADDRESS_CAP - address;
-        out.push(FieldScore {
-            field: "address (capped)",
-            agreement: Agreement::Exact,
-            weight: excess,
-        });
-        total += excess;
-    }
-    // Two people who share a surname, an address and a phone (a household)
-    // but have different given names are different people — unless their
-    // birth dates agree or an identifier only one person holds (national
-    // id, email) agrees.
-    let is = |f: &str, ag: Agreement| out.iter().any(|s| s.field == f && s.agreement == ag);
-    let identified = [a::NATIONAL_ID, a::EMAIL, a::TAX_ID]
-        .iter()
-        .any(|f| is(f, Agreement::Exact));
-    let born_same = is(a::BIRTH_DATE, Agreement::Exact) || is(a::BIRTH_DATE, Agreement::Close);
-    if !org && is(a::GIVEN_NAME, Agreement::Disagree) && !born_same && !identified {
-        out.push(FieldScore {
-            field: "given_name differs",
-            agreement: Agreement::Disagree,
-            weight: DIFFERENT_PERSON,
-        });
-        total += DIFFERENT_PERSON;
-    }
+    adjust(&mut out, org, &mut total);
     Comparison {
         fields: out,
         total,
@@ -622,22 +636,7 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
     let org = is_organization(r);
     let kind = if org { "o" } else { "" };
     if rules.uses("identifier") {
-        if let Some(n) = t(a::NATIONAL_ID) {
-            let d = alnum(n);
-            if !d.is_empty() {
-                keys.push(format!("n:{d}"));
-            }
-            if d.len() >= 6 {
-                let half = d.len() / 2;
-                keys.push(format!("na:{}", &d[..half + 1]));
-                keys.push(format!("nb:{}", &d[half..]));
-            }
-        }
-        for (f, p) in [(a::TAX_ID, "t:"), (a::REGISTRATION_NUMBER, "r:")] {
-            if let Some(v) = t(f).map(company_number).filter(|v| !v.is_empty()) {
-                keys.push(format!("{p}{v}"));
-            }
-        }
+        identifier_keys(r, &mut keys);
     }
     if rules.uses("account") {
         if let Some(v) = t(a::ACCOUNT_NUMBER).map(alnum).filter(|v| !v.is_empty()) {
@@ -658,67 +657,100 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
             }
         }
     }
-    if org {
-        if rules.uses("organization_name") {
-            if let Some(n) = t(a::ORGANIZATION_NAME).map(normalize::organization_name) {
-                if !n.is_empty() {
-                    keys.push(format!("on:{n}"));
-                    if let Some(pc) = t(a::POSTAL_CODE) {
-                        keys.push(format!("onp:{}/{pc}", &n[..n.len().min(5)]));
-                    }
+    if !org {
+        person_name_keys(rules, r, &mut keys);
+    } else if rules.uses("organization_name") {
+        if let Some(n) = t(a::ORGANIZATION_NAME).map(normalize::organization_name) {
+            if !n.is_empty() {
+                keys.push(format!("on:{n}"));
+                if let Some(pc) = t(a::POSTAL_CODE) {
+                    keys.push(format!("onp:{}/{pc}", &n[..n.len().min(5)]));
                 }
             }
-        }
-    } else {
-        let sx = |f| {
-            t(f).map(normalize::name)
-                .map(|n| normalize::soundex(&n))
-                .filter(|s| !s.is_empty())
-        };
-        let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
-        let dob = date(r, a::BIRTH_DATE);
-        if rules.uses("name_dob") {
-            for s in [&family, &given].into_iter().flatten() {
-                if let Some(d) = dob {
-                    keys.push(format!("sd:{s}{d}"));
-                }
-            }
-        }
-        if rules.uses("family_year") {
-            if let (Some(f), Some(d)) = (&family, dob) {
-                keys.push(format!("fy:{f}{}", d.ymd().0));
-            }
-        }
-        if rules.uses("names") {
-            if let (Some(f), Some(g)) = (&family, &given) {
-                let (x, y) = if f <= g { (f, g) } else { (g, f) };
-                keys.push(format!("fg:{x}{y}"));
-            }
-        }
-        if let Some(f) = t(a::FAMILY_NAME)
-            .map(normalize::name)
-            .filter(|f| !f.is_empty())
-        {
-            keys.push(format!("{FAMILY_COUNT}{f}"));
         }
     }
     if rules.uses("address") {
-        let street = t(a::STREET).map(normalize::street).filter(|s| s.len() >= 4);
-        let house = t(a::HOUSE_NUMBER);
-        let postcode = t(a::POSTAL_CODE);
-        if let (Some(pc), Some(h)) = (postcode, house) {
-            keys.push(format!("{kind}{ADDRESS_KEY}{pc}/{h}"));
-        }
-        if let (Some(st), Some(pc)) = (&street, postcode) {
-            keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
-        }
-        if let (Some(st), Some(h)) = (&street, house) {
-            keys.push(format!("{kind}sh:{}/{h}", &st[..st.len().min(8)]));
-        }
+        address_keys(r, kind, &mut keys);
     }
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// National id (whole, and each half for one typo), tax id, registration
+/// number.
+fn identifier_keys(r: &Attrs, keys: &mut Vec<String>) {
+    if let Some(n) = text(r, a::NATIONAL_ID) {
+        let d = alnum(n);
+        if !d.is_empty() {
+            keys.push(format!("n:{d}"));
+        }
+        if d.len() >= 6 {
+            let half = d.len() / 2;
+            keys.push(format!("na:{}", &d[..half + 1]));
+            keys.push(format!("nb:{}", &d[half..]));
+        }
+    }
+    for (f, p) in [(a::TAX_ID, "t:"), (a::REGISTRATION_NUMBER, "r:")] {
+        if let Some(v) = text(r, f).map(company_number).filter(|v| !v.is_empty()) {
+            keys.push(format!("{p}{v}"));
+        }
+    }
+}
+
+/// A person's names with the birth date, family name with the birth year,
+/// both names, and the family-name frequency key.
+fn person_name_keys(rules: &Rules, r: &Attrs, keys: &mut Vec<String>) {
+    let t = |f| text(r, f);
+    let sx = |f| {
+        t(f).map(normalize::name)
+            .map(|n| normalize::soundex(&n))
+            .filter(|s| !s.is_empty())
+    };
+    let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
+    let dob = date(r, a::BIRTH_DATE);
+    if rules.uses("name_dob") {
+        for s in [&family, &given].into_iter().flatten() {
+            if let Some(d) = dob {
+                keys.push(format!("sd:{s}{d}"));
+            }
+        }
+    }
+    if rules.uses("family_year") {
+        if let (Some(f), Some(d)) = (&family, dob) {
+            keys.push(format!("fy:{f}{}", d.ymd().0));
+        }
+    }
+    if rules.uses("names") {
+        if let (Some(f), Some(g)) = (&family, &given) {
+            let (x, y) = if f <= g { (f, g) } else { (g, f) };
+            keys.push(format!("fg:{x}{y}"));
+        }
+    }
+    if let Some(f) = t(a::FAMILY_NAME)
+        .map(normalize::name)
+        .filter(|f| !f.is_empty())
+    {
+        keys.push(format!("{FAMILY_COUNT}{f}"));
+    }
+}
+
+/// Postcode with house number, street with postcode, street with house
+/// number.
+fn address_keys(r: &Attrs, kind: &str, keys: &mut Vec<String>) {
+    let t = |f| text(r, f);
+    let street = t(a::STREET).map(normalize::street).filter(|s| s.len() >= 4);
+    let house = t(a::HOUSE_NUMBER);
+    let postcode = t(a::POSTAL_CODE);
+    if let (Some(pc), Some(h)) = (postcode, house) {
+        keys.push(format!("{kind}{ADDRESS_KEY}{pc}/{h}"));
+    }
+    if let (Some(st), Some(pc)) = (&street, postcode) {
+        keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
+    }
+    if let (Some(st), Some(h)) = (&street, house) {
+        keys.push(format!("{kind}sh:{}/{h}", &st[..st.len().min(8)]));
+    }
 }
 
 #[cfg(test)]
