@@ -119,35 +119,24 @@ impl Transaction<'_> {
         Ok(out)
     }
 
-    /// Clusters the records of `customer` again and splits off every part
-    /// that no longer holds together with the part holding its oldest
-    /// record. Returns the new customers. A customer left without records
-    /// is deleted.
-    pub(crate) fn split_if_needed(
-        &mut self,
-        customer: EntityId,
+    /// The records clustered by their pairwise comparisons: every pair at
+    /// or above the match threshold joined, strongest evidence first (so a
+    /// "not same" cuts the weakest link); the user's overrides win.
+    fn cluster(
+        &self,
+        records: &[EntityId],
         config: &ResolveConfig,
-    ) -> Result<Vec<EntityId>, ResolveError> {
-        let mut records = self.records_of(customer)?;
-        if records.is_empty() {
-            self.delete(customer)?;
-            return Ok(Vec::new());
-        }
-        if records.len() == 1 || records.len() > config.max_cluster {
-            self.survive(customer)?;
-            return Ok(Vec::new());
-        }
-        records.sort();
+    ) -> Result<Clusters, ResolveError> {
         let mut attrs = Vec::with_capacity(records.len());
-        for r in &records {
+        for r in records {
             attrs.push(
                 self.get(*r)?
                     .map(|e| comparable_entity(&e))
                     .unwrap_or_default(),
             );
         }
-        let together = self.override_pairs(&records, RelKind::SAME_AS)?;
-        let apart = self.override_pairs(&records, RelKind::NOT_SAME)?;
+        let together = self.override_pairs(records, RelKind::SAME_AS)?;
+        let apart = self.override_pairs(records, RelKind::NOT_SAME)?;
         let mut pairs = Vec::new();
         for i in 0..records.len() {
             for j in i + 1..records.len() {
@@ -167,12 +156,34 @@ impl Transaction<'_> {
                 }
             }
         }
-        // Strongest evidence first, so a "not same" cuts the weakest link.
         pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
         let mut clusters = Clusters::new(records.len());
         for (_, i, j) in pairs {
             clusters.union(i, j, &apart);
         }
+        Ok(clusters)
+    }
+
+    /// Clusters the records of `customer` again and splits off every part
+    /// that no longer holds together with the part holding its oldest
+    /// record. Returns the new customers. A customer left without records
+    /// is deleted.
+    pub(crate) fn split_if_needed(
+        &mut self,
+        customer: EntityId,
+        config: &ResolveConfig,
+    ) -> Result<Vec<EntityId>, ResolveError> {
+        let mut records = self.records_of(customer)?;
+        if records.is_empty() {
+            self.delete(customer)?;
+            return Ok(Vec::new());
+        }
+        if records.len() == 1 || records.len() > config.max_cluster {
+            self.survive(customer)?;
+            return Ok(Vec::new());
+        }
+        records.sort();
+        let mut clusters = self.cluster(&records, config)?;
         let mut parts: BTreeMap<usize, Vec<EntityId>> = BTreeMap::new();
         for (i, rec) in records.iter().enumerate() {
             let r = clusters.root(i);

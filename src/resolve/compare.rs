@@ -387,7 +387,9 @@ fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
 fn compare_dates(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     let (Some(p), Some(q)) = (date(x, field), date(y, field)) else {
         let digits = |r: &Attrs| match r.get(field) {
-            Some(Value::Text(t)) => Some(t.chars().filter(char::is_ascii_digit).collect::<String>()),
+            Some(Value::Text(t)) => {
+                Some(t.chars().filter(char::is_ascii_digit).collect::<String>())
+            }
             Some(Value::Date(d)) => Some(d.to_string().replace('-', "")),
             _ => None,
         };

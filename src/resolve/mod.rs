@@ -166,6 +166,39 @@ fn comparable_entity(e: &crate::Entity) -> Attrs {
 }
 
 /// The fields of a stored record as given (everything but derived keys).
+/// A record describes a party, and its trust ranks are integers.
+fn check_record(party: EntityKind, fields: &Attrs) -> Result<(), ResolveError> {
+    if !party.is_party() {
+        return Err(ResolveError::Invalid(format!(
+            "a record must describe a party, not {party}"
+        )));
+    }
+    for (k, v) in fields {
+        if (k == a::TRUST || k.starts_with("trust_")) && !matches!(v, Value::Int(_)) {
+            return Err(ResolveError::Invalid(format!(
+                "{k} must be an integer trust rank"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The patch that turns a stored record's fields `old` into `new`, with
+/// its blocking keys.
+fn record_patch(old: &Attrs, new: &Attrs, keys: &[String]) -> Patch {
+    let mut patch = Patch::new();
+    for k in old.keys().filter(|k| !new.contains_key(*k)) {
+        patch = patch.remove(k.clone());
+    }
+    for (k, v) in new {
+        patch = patch.set(k.clone(), v.clone());
+    }
+    patch.set(
+        a::BLOCKING_KEYS,
+        Value::List(keys.iter().cloned().map(Value::Text).collect()),
+    )
+}
+
 fn given(attrs: &Attrs) -> Attrs {
     attrs
         .iter()
@@ -273,6 +306,21 @@ struct Verdict {
     score: f64,
 }
 
+/// The best score each candidate customer reached.
+#[derive(Default)]
+struct Best(BTreeMap<EntityId, Score>);
+
+impl Best {
+    fn offer(&mut self, cust: EntityId, cmp: &compare::Comparison) {
+        let e = self.0.entry(cust).or_insert(Score {
+            total: f64::MIN,
+            identifying: f64::MIN,
+        });
+        e.total = e.total.max(cmp.total);
+        e.identifying = e.identifying.max(cmp.identifying);
+    }
+}
+
 /// The best scores of one candidate customer.
 #[derive(Clone, Copy, Debug)]
 struct Score {
@@ -345,18 +393,7 @@ impl Transaction<'_> {
         fields: Attrs,
         config: &ResolveConfig,
     ) -> Result<Outcome, ResolveError> {
-        if !party.is_party() {
-            return Err(ResolveError::Invalid(format!(
-                "a record must describe a party, not {party}"
-            )));
-        }
-        for (k, v) in &fields {
-            if (k == a::TRUST || k.starts_with("trust_")) && !matches!(v, Value::Int(_)) {
-                return Err(ResolveError::Invalid(format!(
-                    "{k} must be an integer trust rank"
-                )));
-            }
-        }
+        check_record(party, &fields)?;
         let mut fields = given(&fields);
         fields.insert(PARTY_KIND.into(), Value::Text(party_name(party).into()));
         let keys = compare::blocking_keys_with(&config.rules, &comparable(&fields));
@@ -381,28 +418,11 @@ impl Transaction<'_> {
         }
         // Changed fields: store them, take the record off its customer,
         // split what no longer holds together, and resolve it again.
-        let mut patch = Patch::new();
-        for k in old.keys().filter(|k| !fields.contains_key(*k)) {
-            patch = patch.remove(k.clone());
-        }
-        for (k, v) in &fields {
-            patch = patch.set(k.clone(), v.clone());
-        }
-        patch = patch.set(
-            a::BLOCKING_KEYS,
-            Value::List(keys.iter().cloned().map(Value::Text).collect()),
-        );
-        self.update(existing, patch)?;
-        let mut split_off = Vec::new();
-        let mut reuse = None;
-        if let Some(c) = customer {
-            self.unrelate(existing, RelKind::RESOLVES_TO, c)?;
-            if self.records_of(c)?.is_empty() {
-                reuse = Some(c);
-            } else {
-                split_off = self.split_if_needed(c, config)?;
-            }
-        }
+        self.update(existing, record_patch(&old, &fields, &keys))?;
+        let (reuse, split_off) = match customer {
+            Some(c) => self.detach(existing, c, config)?,
+            None => (None, Vec::new()),
+        };
         let placed = self.place(
             Some((existing, reuse)),
             system,
@@ -424,6 +444,23 @@ impl Transaction<'_> {
             split_off,
             placed: Box::new(placed),
         })
+    }
+
+    /// Takes `record` off customer `c`: `c` is kept for reuse when it has
+    /// no other records, else split where what is left no longer holds
+    /// together (the customers split off).
+    fn detach(
+        &mut self,
+        record: EntityId,
+        c: EntityId,
+        config: &ResolveConfig,
+    ) -> Result<(Option<EntityId>, Vec<EntityId>), ResolveError> {
+        self.unrelate(record, RelKind::RESOLVES_TO, c)?;
+        if self.records_of(c)?.is_empty() {
+            Ok((Some(c), Vec::new()))
+        } else {
+            Ok((None, self.split_if_needed(c, config)?))
+        }
     }
 
     /// Customers holding a record the user linked to `record` with `kind`
@@ -454,6 +491,55 @@ impl Transaction<'_> {
         keys: &[String],
         config: &ResolveConfig,
     ) -> Result<BTreeMap<EntityId, Score>, ResolveError> {
+        let (hits_by_key, freq) = self.blocks(me, keys, config)?;
+        let mut best = Best::default();
+        let mut seen = BTreeSet::new();
+        for hits in hits_by_key {
+            for cand in hits {
+                if Some(cand) == me || !seen.insert(cand) {
+                    continue;
+                }
+                let Some(c) = self.get(cand)? else { continue };
+                let cmp =
+                    compare::compare_with(&config.rules, attrs, &comparable_entity(&c), &freq);
+                if cmp.total < config.possible_threshold {
+                    continue;
+                }
+                for cust in self.neighbour_ids(cand, RelKind::RESOLVES_TO, Direction::Out)? {
+                    best.offer(cust, &cmp);
+                }
+            }
+        }
+        self.account_owners(attrs, config, &freq, &mut best)?;
+        let mut best = best.0;
+        // An organization never joins a customer whose profile holds another
+        // registration number or tax id.
+        if compare::is_organization(attrs) {
+            let mut conflicts = Vec::new();
+            for c in best.keys() {
+                if let Some(cust) = self.get(*c)? {
+                    if compare::hard_conflict(attrs, &cust.attrs()) {
+                        conflicts.push(*c);
+                    }
+                }
+            }
+            for c in conflicts {
+                best.remove(&c);
+            }
+        }
+        Ok(best)
+    }
+
+    /// The records in each block the record's keys name (blocks larger than
+    /// `max_block` are skipped as uninformative), and the frequencies that
+    /// weigh an exact agreement (how common the family name, the phone, the
+    /// address are).
+    fn blocks(
+        &self,
+        me: Option<EntityId>,
+        keys: &[String],
+        config: &ResolveConfig,
+    ) -> Result<(Vec<Vec<EntityId>>, Frequencies), ResolveError> {
         let mut freq = Frequencies::default();
         let mut hits_by_key = Vec::with_capacity(keys.len());
         for k in keys {
@@ -478,79 +564,36 @@ impl Transaction<'_> {
                 hits_by_key.push(hits);
             }
         }
-        let mut seen = BTreeSet::new();
-        let mut best: BTreeMap<EntityId, Score> = BTreeMap::new();
-        let mut offer = |cust: EntityId, s: Score| {
-            let e = best.entry(cust).or_insert(Score {
-                total: f64::MIN,
-                identifying: f64::MIN,
-            });
-            e.total = e.total.max(s.total);
-            e.identifying = e.identifying.max(s.identifying);
+        Ok((hits_by_key, freq))
+    }
+
+    /// The owner of an account the record names, compared by its profile.
+    fn account_owners(
+        &self,
+        attrs: &Attrs,
+        config: &ResolveConfig,
+        freq: &Frequencies,
+        best: &mut Best,
+    ) -> Result<(), ResolveError> {
+        let Some(acct) = attrs.get(a::ACCOUNT_NUMBER).and_then(Value::as_text) else {
+            return Ok(());
         };
-        for hits in hits_by_key {
-            for cand in hits {
-                if Some(cand) == me || !seen.insert(cand) {
+        for account in self.find_at_most(Index::AccountNumber, acct, 16)? {
+            for owner in self.neighbour_ids(account, RelKind::OWNS, Direction::In)? {
+                let Some(o) = self.get(owner)? else { continue };
+                if !o.kind.is_party() || o.attr(a::MERGED_INTO).is_some() {
                     continue;
                 }
-                let Some(c) = self.get(cand)? else { continue };
-                let cmp =
-                    compare::compare_with(&config.rules, attrs, &comparable_entity(&c), &freq);
-                if cmp.total < config.possible_threshold {
-                    continue;
-                }
-                for cust in self.neighbour_ids(cand, RelKind::RESOLVES_TO, Direction::Out)? {
-                    offer(
-                        cust,
-                        Score {
-                            total: cmp.total,
-                            identifying: cmp.identifying,
-                        },
-                    );
+                let mut profile = comparable_entity(&o);
+                profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
+                profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
+                let cmp = compare::compare_with(&config.rules, attrs, &profile, freq);
+                if cmp.total >= config.possible_threshold {
+                    best.offer(owner, &cmp);
                 }
             }
         }
-        // The owner of an account the record names, compared by its profile.
-        if let Some(acct) = attrs.get(a::ACCOUNT_NUMBER).and_then(Value::as_text) {
-            for account in self.find_at_most(Index::AccountNumber, acct, 16)? {
-                let owners = self.neighbour_ids(account, RelKind::OWNS, Direction::In)?;
-                for owner in owners {
-                    let Some(o) = self.get(owner)? else { continue };
-                    if !o.kind.is_party() || o.attr(a::MERGED_INTO).is_some() {
-                        continue;
-                    }
-                    let mut profile = comparable_entity(&o);
-                    profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
-                    profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
-                    let cmp = compare::compare_with(&config.rules, attrs, &profile, &freq);
-                    if cmp.total >= config.possible_threshold {
-                        offer(
-                            owner,
-                            Score {
-                                total: cmp.total,
-                                identifying: cmp.identifying,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        // An organization never joins a customer whose profile holds another
-        // registration number or tax id.
-        if compare::is_organization(attrs) {
-            let mut conflicts = Vec::new();
-            for c in best.keys() {
-                if let Some(cust) = self.get(*c)? {
-                    if compare::hard_conflict(attrs, &cust.attrs()) {
-                        conflicts.push(*c);
-                    }
-                }
-            }
-            for c in conflicts {
-                best.remove(&c);
-            }
-        }
-        Ok(best)
+        Ok(())
     }
 
     /// Places a record: a new one (`existing` is `None`) is created with its
