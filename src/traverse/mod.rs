@@ -260,28 +260,18 @@ impl Db {
         start: EntityId,
         spec: &TraverseSpec,
     ) -> Result<Traversal, TraverseError> {
-        if spec.max_depth == 0 || spec.max_depth > MAX_DEPTH {
-            return Err(TraverseError::TooDeep {
-                asked: spec.max_depth,
-                max: MAX_DEPTH,
-            });
-        }
-        if spec.follow.is_empty() || spec.max_results == 0 || spec.max_fanout == 0 {
-            return Err(TraverseError::Invalid(
-                "follow at least one kind, with non-zero limits".into(),
-            ));
-        }
+        check_spec(spec)?;
         if !self.contains(start)? {
             return Err(TraverseError::NotFound(start));
         }
-        // Parent pointers: node -> (hop that reached it, index of parent in `order`).
-        let mut seen: HashMap<EntityId, Option<(Hop, usize)>> = HashMap::new();
+        // Parent pointers: node -> the hop that reached it.
+        let mut seen: HashMap<EntityId, Option<Hop>> = HashMap::new();
         seen.insert(start, None);
         let mut order: Vec<(EntityId, usize)> = vec![(start, 0)];
-        let mut queue = VecDeque::from([(start, 0usize, 0usize)]);
+        let mut queue = VecDeque::from([(start, 0usize)]);
         let mut truncated = false;
-        let mut kind_cache: HashMap<EntityId, Option<EntityKind>> = HashMap::new();
-        'walk: while let Some((node, depth, node_index)) = queue.pop_front() {
+        let mut kinds = KindCache::default();
+        'walk: while let Some((node, depth)) = queue.pop_front() {
             if depth == spec.max_depth {
                 continue;
             }
@@ -289,29 +279,15 @@ impl Db {
             'node: for (kind, follow) in &spec.follow {
                 for dir in directions(*follow) {
                     for n in self.neighbours(node, *kind, *dir)? {
-                        if !spec.when.admits(&n.props) {
+                        if !spec.when.admits(&n.props)
+                            || spec
+                                .edge_filter
+                                .as_ref()
+                                .is_some_and(|f| !f(n.kind, &n.props))
+                            || seen.contains_key(&n.id)
+                            || !kinds.admits(self, n.id, spec.node_kinds.as_deref())?
+                        {
                             continue;
-                        }
-                        if let Some(f) = &spec.edge_filter {
-                            if !f(n.kind, &n.props) {
-                                continue;
-                            }
-                        }
-                        if seen.contains_key(&n.id) {
-                            continue;
-                        }
-                        if let Some(kinds) = &spec.node_kinds {
-                            let k = match kind_cache.get(&n.id) {
-                                Some(k) => *k,
-                                None => {
-                                    let k = self.get(n.id)?.map(|e| e.kind);
-                                    kind_cache.insert(n.id, k);
-                                    k
-                                }
-                            };
-                            if !k.is_some_and(|k| kinds.contains(&k)) {
-                                continue;
-                            }
                         }
                         followed += 1;
                         if followed > spec.max_fanout {
@@ -329,37 +305,87 @@ impl Db {
                             to: n.id,
                             props: n.props,
                         };
-                        seen.insert(n.id, Some((hop, node_index)));
+                        seen.insert(n.id, Some(hop));
                         order.push((n.id, depth + 1));
-                        queue.push_back((n.id, depth + 1, order.len() - 1));
+                        queue.push_back((n.id, depth + 1));
                     }
                 }
             }
         }
-        let reached = order
-            .iter()
-            .skip(1)
-            .map(|(id, depth)| {
-                let mut path = Vec::with_capacity(*depth);
-                let mut cur = *id;
-                while let Some(Some((hop, _))) = seen.get(&cur) {
-                    path.push(hop.clone());
-                    cur = hop.from;
-                }
-                path.reverse();
-                Reached {
-                    id: *id,
-                    depth: *depth,
-                    path,
-                }
-            })
-            .collect();
         Ok(Traversal {
             start,
-            reached,
+            reached: paths_back(&order[1..], &seen),
             truncated,
         })
     }
+}
+
+/// A spec's depth and limits are in range and it follows something.
+fn check_spec(spec: &TraverseSpec) -> Result<(), TraverseError> {
+    if spec.max_depth == 0 || spec.max_depth > MAX_DEPTH {
+        return Err(TraverseError::TooDeep {
+            asked: spec.max_depth,
+            max: MAX_DEPTH,
+        });
+    }
+    if spec.follow.is_empty() || spec.max_results == 0 || spec.max_fanout == 0 {
+        return Err(TraverseError::Invalid(
+            "follow at least one kind, with non-zero limits".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The kinds of the nodes a traversal met, read once each.
+#[derive(Default)]
+struct KindCache(HashMap<EntityId, Option<EntityKind>>);
+
+impl KindCache {
+    /// Whether `id` may be entered: any node when `kinds` is `None`.
+    fn admits(
+        &mut self,
+        db: &Db,
+        id: EntityId,
+        kinds: Option<&[EntityKind]>,
+    ) -> Result<bool, TraverseError> {
+        let Some(kinds) = kinds else {
+            return Ok(true);
+        };
+        let k = match self.0.get(&id) {
+            Some(k) => *k,
+            None => {
+                let k = db.get(id)?.map(|e| e.kind);
+                self.0.insert(id, k);
+                k
+            }
+        };
+        Ok(k.is_some_and(|k| kinds.contains(&k)))
+    }
+}
+
+/// Each node reached with its path, walked back through the hops that
+/// reached each node.
+fn paths_back(
+    reached: &[(EntityId, usize)],
+    seen: &HashMap<EntityId, Option<Hop>>,
+) -> Vec<Reached> {
+    reached
+        .iter()
+        .map(|(id, depth)| {
+            let mut path = Vec::with_capacity(*depth);
+            let mut cur = *id;
+            while let Some(Some(hop)) = seen.get(&cur) {
+                path.push(hop.clone());
+                cur = hop.from;
+            }
+            path.reverse();
+            Reached {
+                id: *id,
+                depth: *depth,
+                path,
+            }
+        })
+        .collect()
 }
 
 /// Parses `KIND[:out|in|any]` (any: both ways) into a kind to follow and
