@@ -294,108 +294,110 @@ pub fn parse_reply(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>
     reply_at(buf, 0, limits, 0)
 }
 
-fn reply_at(
-    buf: &[u8],
-    pos: usize,
-    limits: &Limits,
-    depth: usize,
-) -> Result<Option<(Frame, usize)>, FrameError> {
+/// What parsing found at a position: a frame and where the next begins,
+/// or `None` when more bytes are needed.
+type Parsed = Result<Option<(Frame, usize)>, FrameError>;
+
+fn reply_at(buf: &[u8], pos: usize, limits: &Limits, depth: usize) -> Parsed {
     if depth > 32 {
         return Err(FrameError::Protocol("replies nested too deeply".into()));
     }
     let Some(&kind) = buf.get(pos) else {
         return Ok(None);
     };
-    let line = |pos: usize| -> Result<Option<(String, usize)>, FrameError> {
-        let Some(end) = find_crlf(buf, pos + 1, limits)? else {
-            return Ok(None);
-        };
-        let bytes = &buf[pos + 1..end];
-        if bytes.contains(&b'\r') {
-            return Err(FrameError::Protocol("CR inside a reply line".into()));
-        }
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| FrameError::Protocol("reply line is not UTF-8".into()))?;
-        Ok(Some((text, end + 2)))
-    };
     match kind {
-        b'+' | b'-' | b':' | b'#' | b'_' => {
-            let Some((text, next)) = line(pos)? else {
-                return Ok(None);
-            };
-            let f = match kind {
-                b'+' => Frame::Simple(text),
-                b'-' => Frame::Error(text),
-                b':' => Frame::Integer(
-                    text.parse()
-                        .map_err(|_| FrameError::Protocol(format!("invalid integer {text:?}")))?,
-                ),
-                b'#' => Frame::Boolean(text == "t"),
-                _ => Frame::Null,
-            };
-            Ok(Some((f, next)))
-        }
-        b'$' => {
-            let Some((len, start)) = header(buf, pos, limits)? else {
-                return Ok(None);
-            };
-            if len < 0 {
-                return Ok(Some((Frame::Null, start)));
-            }
-            let len = len as usize;
-            if len > limits.max_bulk {
-                return Err(FrameError::TooLarge(format!("bulk reply of {len} bytes")));
-            }
-            if buf.len() < start + len + 2 {
-                return Ok(None);
-            }
-            if &buf[start + len..start + len + 2] != b"\r\n" {
-                return Err(FrameError::Protocol(
-                    "bulk reply not followed by CRLF".into(),
-                ));
-            }
-            Ok(Some((
-                Frame::Bulk(buf[start..start + len].to_vec()),
-                start + len + 2,
-            )))
-        }
-        b'*' | b'%' => {
-            let Some((n, mut next)) = header(buf, pos, limits)? else {
-                return Ok(None);
-            };
-            if n < 0 {
-                return Ok(Some((Frame::Null, next)));
-            }
-            let n = n as usize;
-            if n > limits.max_array {
-                return Err(FrameError::TooLarge(format!("reply of {n} elements")));
-            }
-            let items = if kind == b'%' { 2 * n } else { n };
-            let mut out = Vec::with_capacity(items.min(1024));
-            for _ in 0..items {
-                let Some((f, after)) = reply_at(buf, next, limits, depth + 1)? else {
-                    return Ok(None);
-                };
-                out.push(f);
-                next = after;
-            }
-            let f = if kind == b'%' {
-                let mut pairs = Vec::with_capacity(n);
-                let mut it = out.into_iter();
-                while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                    pairs.push((k, v));
-                }
-                Frame::Map(pairs)
-            } else {
-                Frame::Array(out)
-            };
-            Ok(Some((f, next)))
-        }
+        b'+' | b'-' | b':' | b'#' | b'_' => line_reply(buf, pos, kind, limits),
+        b'$' => bulk_reply(buf, pos, limits),
+        b'*' | b'%' => aggregate_reply(buf, pos, kind, limits, depth),
         other => Err(FrameError::Protocol(format!(
             "unknown reply type '{}'",
             (other as char).escape_default()
         ))),
     }
+}
+
+/// A one-line reply: simple string, error, integer, boolean, null.
+fn line_reply(buf: &[u8], pos: usize, kind: u8, limits: &Limits) -> Parsed {
+    let Some(end) = find_crlf(buf, pos + 1, limits)? else {
+        return Ok(None);
+    };
+    let bytes = &buf[pos + 1..end];
+    if bytes.contains(&b'\r') {
+        return Err(FrameError::Protocol("CR inside a reply line".into()));
+    }
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| FrameError::Protocol("reply line is not UTF-8".into()))?;
+    let f = match kind {
+        b'+' => Frame::Simple(text),
+        b'-' => Frame::Error(text),
+        b':' => Frame::Integer(
+            text.parse()
+                .map_err(|_| FrameError::Protocol(format!("invalid integer {text:?}")))?,
+        ),
+        b'#' => Frame::Boolean(text == "t"),
+        _ => Frame::Null,
+    };
+    Ok(Some((f, end + 2)))
+}
+
+/// A bulk string (or the null bulk string).
+fn bulk_reply(buf: &[u8], pos: usize, limits: &Limits) -> Parsed {
+    let Some((len, start)) = header(buf, pos, limits)? else {
+        return Ok(None);
+    };
+    if len < 0 {
+        return Ok(Some((Frame::Null, start)));
+    }
+    let len = len as usize;
+    if len > limits.max_bulk {
+        return Err(FrameError::TooLarge(format!("bulk reply of {len} bytes")));
+    }
+    if buf.len() < start + len + 2 {
+        return Ok(None);
+    }
+    if &buf[start + len..start + len + 2] != b"\r\n" {
+        return Err(FrameError::Protocol(
+            "bulk reply not followed by CRLF".into(),
+        ));
+    }
+    Ok(Some((
+        Frame::Bulk(buf[start..start + len].to_vec()),
+        start + len + 2,
+    )))
+}
+
+/// An array, or a RESP3 map (`%`: its keys and values in turn).
+fn aggregate_reply(buf: &[u8], pos: usize, kind: u8, limits: &Limits, depth: usize) -> Parsed {
+    let Some((n, mut next)) = header(buf, pos, limits)? else {
+        return Ok(None);
+    };
+    if n < 0 {
+        return Ok(Some((Frame::Null, next)));
+    }
+    let n = n as usize;
+    if n > limits.max_array {
+        return Err(FrameError::TooLarge(format!("reply of {n} elements")));
+    }
+    let items = if kind == b'%' { 2 * n } else { n };
+    let mut out = Vec::with_capacity(items.min(1024));
+    for _ in 0..items {
+        let Some((f, after)) = reply_at(buf, next, limits, depth + 1)? else {
+            return Ok(None);
+        };
+        out.push(f);
+        next = after;
+    }
+    let f = if kind == b'%' {
+        let mut pairs = Vec::with_capacity(n);
+        let mut it = out.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            pairs.push((k, v));
+        }
+        Frame::Map(pairs)
+    } else {
+        Frame::Array(out)
+    };
+    Ok(Some((f, next)))
 }
 
 #[cfg(test)]
