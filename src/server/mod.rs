@@ -343,6 +343,60 @@ impl Server {
         }
     }
 
+    /// The write threads and the blocker (see [`ServerConfig::write_threads`]).
+    fn start_helpers(&self) -> io::Result<Vec<std::thread::JoinHandle<()>>> {
+        let mut helpers = Vec::new();
+        for n in 0..self.shared.config.write_threads.max(1) {
+            let shared = self.shared.clone();
+            helpers.push(
+                std::thread::Builder::new()
+                    .name(format!("kith-write-{n}"))
+                    .spawn(move || write_thread(shared))?,
+            );
+        }
+        let shared = self.shared.clone();
+        helpers.push(
+            std::thread::Builder::new()
+                .name("kith-blocker".into())
+                .spawn(move || blocker(shared))?,
+        );
+        Ok(helpers)
+    }
+
+    /// Accepts every pending connection, refusing those over the limit and
+    /// handing the others to the workers in turn.
+    fn accept_all(&mut self, handoff: &[(Handoff, Arc<Waker>)], next: &mut usize) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, addr)) => {
+                    self.shared
+                        .total_connections
+                        .fetch_add(1, Ordering::Relaxed);
+                    if self.shared.clients.load(Ordering::SeqCst)
+                        >= self.shared.config.max_connections
+                    {
+                        self.shared.rejected.fetch_add(1, Ordering::Relaxed);
+                        refuse(stream);
+                        continue;
+                    }
+                    self.shared.clients.fetch_add(1, Ordering::SeqCst);
+                    let (tx, waker) = &handoff[*next % handoff.len()];
+                    *next = next.wrapping_add(1);
+                    if tx.send((stream, addr)).is_ok() {
+                        let _ = waker.wake();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off briefly.
+                    std::thread::sleep(Duration::from_millis(20));
+                    return;
+                }
+            }
+        }
+    }
+
     /// Serves until shut down; then finishes in-flight commands, flushes the
     /// database and returns.
     pub fn run(mut self) -> io::Result<()> {
@@ -358,23 +412,7 @@ impl Server {
             polls.push((poll, waker, mrx));
         }
         let _ = self.shared.mailboxes.set(mailboxes);
-        let mut helpers = Vec::new();
-        for n in 0..self.shared.config.write_threads.max(1) {
-            let shared = self.shared.clone();
-            helpers.push(
-                std::thread::Builder::new()
-                    .name(format!("kith-write-{n}"))
-                    .spawn(move || write_thread(shared))?,
-            );
-        }
-        {
-            let shared = self.shared.clone();
-            helpers.push(
-                std::thread::Builder::new()
-                    .name("kith-blocker".into())
-                    .spawn(move || blocker(shared))?,
-            );
-        }
+        let helpers = self.start_helpers()?;
         for (n, (poll, waker, mrx)) in polls.into_iter().enumerate() {
             let (tx, rx) = crossbeam_channel::unbounded();
             let shared = self.shared.clone();
@@ -396,35 +434,7 @@ impl Server {
                     return Err(e);
                 }
             }
-            loop {
-                match self.listener.accept() {
-                    Ok((stream, addr)) => {
-                        self.shared
-                            .total_connections
-                            .fetch_add(1, Ordering::Relaxed);
-                        if self.shared.clients.load(Ordering::SeqCst)
-                            >= self.shared.config.max_connections
-                        {
-                            self.shared.rejected.fetch_add(1, Ordering::Relaxed);
-                            refuse(stream);
-                            continue;
-                        }
-                        self.shared.clients.fetch_add(1, Ordering::SeqCst);
-                        let (tx, waker) = &handoff[next % handoff.len()];
-                        next = next.wrapping_add(1);
-                        if tx.send((stream, addr)).is_ok() {
-                            let _ = waker.wake();
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        // Out of file descriptors and the like: back off briefly.
-                        std::thread::sleep(Duration::from_millis(20));
-                        break;
-                    }
-                }
-            }
+            self.accept_all(&handoff, &mut next);
         }
         for (_, waker) in &handoff {
             let _ = waker.wake();
@@ -502,37 +512,51 @@ fn worker(
             }
         }
         if stopping {
-            // Every command already read has run (above) or is running
-            // elsewhere: wait briefly for those replies, send what is left
-            // of the replies, then close.
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while conns.values().any(Connection::is_waiting) && Instant::now() < deadline {
-                if let Ok((t, f)) = mailbox.recv_timeout(Duration::from_millis(20)) {
-                    if let Some(c) = conns.get_mut(&t) {
-                        c.complete(f);
-                    }
-                }
-            }
-            for (_, mut c) in conns.drain() {
-                c.finish(&poll);
-                shared.clients.fetch_sub(1, Ordering::SeqCst);
-            }
+            wind_down(&shared, &poll, &mut conns, &mailbox);
             return;
         }
         if last_sweep.elapsed() >= Duration::from_millis(500) {
             last_sweep = Instant::now();
-            let expired: Vec<Token> = conns
-                .iter_mut()
-                .filter(|(_, c)| c.timed_out(&shared.config))
-                .map(|(t, _)| *t)
-                .collect();
-            for t in expired {
-                if let Some(c) = conns.get_mut(&t) {
-                    c.say_timeout();
-                }
-                close(&shared, &poll, &mut conns, t);
+            sweep(&shared, &poll, &mut conns);
+        }
+    }
+}
+
+/// Every command already read has run or is running elsewhere: waits
+/// briefly for those replies, sends what is left of the replies, then
+/// closes every connection.
+fn wind_down(
+    shared: &Shared,
+    poll: &Poll,
+    conns: &mut HashMap<Token, Connection>,
+    mailbox: &Receiver<(Token, Frame)>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while conns.values().any(Connection::is_waiting) && Instant::now() < deadline {
+        if let Ok((t, f)) = mailbox.recv_timeout(Duration::from_millis(20)) {
+            if let Some(c) = conns.get_mut(&t) {
+                c.complete(f);
             }
         }
+    }
+    for (_, mut c) in conns.drain() {
+        c.finish(poll);
+        shared.clients.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Closes the connections idle or half-sent past their timeouts, saying so.
+fn sweep(shared: &Shared, poll: &Poll, conns: &mut HashMap<Token, Connection>) {
+    let expired: Vec<Token> = conns
+        .iter_mut()
+        .filter(|(_, c)| c.timed_out(&shared.config))
+        .map(|(t, _)| *t)
+        .collect();
+    for t in expired {
+        if let Some(c) = conns.get_mut(&t) {
+            c.say_timeout();
+        }
+        close(shared, poll, conns, t);
     }
 }
 
