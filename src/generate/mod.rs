@@ -619,41 +619,7 @@ impl Builder<'_> {
             hh,
             EdgeProps::new().attr(a::ROLE, role),
         )?;
-        let chk = self.account("checking", "core_banking", 20_000)?;
-        self.relate(
-            p,
-            RelKind::OWNS,
-            chk,
-            EdgeProps::new().attr(a::ROLE, "primary"),
-        )?;
-        if self.r.chance(50) {
-            let sav = self.account("savings", "core_banking", 100_000)?;
-            self.relate(
-                p,
-                RelKind::OWNS,
-                sav,
-                EdgeProps::new().attr(a::ROLE, "primary"),
-            )?;
-        }
-        if self.r.chance(60) {
-            let card = self.account("card", "cards", 15_000)?;
-            self.relate(
-                p,
-                RelKind::OWNS,
-                card,
-                EdgeProps::new().attr(a::ROLE, "primary"),
-            )?;
-        }
-        if self.r.chance(12) {
-            let loan = self.account("loan", "lending", 60_000)?;
-            self.relate(
-                p,
-                RelKind::OWNS,
-                loan,
-                EdgeProps::new().attr(a::ROLE, "primary"),
-            )?;
-            recent_loans.push(loan);
-        }
+        self.member_accounts(p, recent_loans)?;
         if self.r.chance(30) {
             let org = *self.r.pick(orgs);
             let since = date_between(&mut self.r, 2000, 2024);
@@ -665,30 +631,62 @@ impl Builder<'_> {
             )?;
         }
         for _ in 0..interactions {
-            let (channel, kind) = *self.r.pick(&[
-                ("call", "inquiry"),
-                ("web", "session"),
-                ("email", "statement"),
-                ("call", "complaint"),
-                ("ticket", "dispute"),
-                ("branch", "payment"),
-            ]);
-            let open = matches!(kind, "complaint" | "dispute") && self.r.chance(50);
-            let at = crate::model::Timestamp::from_micros(
-                1_700_000_000_000_000 + (self.r.below(60_000_000) as i64) * 1_000_000,
-            );
-            let it = self.create(
-                NewEntity::new(crate::model::EntityKind::INTERACTION)
-                    .attr(a::CHANNEL, channel)
-                    .attr(a::INTERACTION_TYPE, kind)
-                    .attr(a::OCCURRED_AT, at)
-                    .attr(a::SUMMARY, format!("{kind} via {channel}"))
-                    .attr(a::STATUS, if open { "open" } else { "closed" }),
-            )?;
-            self.s.interactions += 1;
-            self.relate(p, RelKind::HAD_INTERACTION, it, EdgeProps::new())?;
+            self.interaction(p)?;
         }
         Ok(p)
+    }
+
+    /// A member's own accounts: checking always; savings, a card and a loan
+    /// (remembered in `recent_loans` for guarantees) by chance.
+    fn member_accounts(
+        &mut self,
+        p: EntityId,
+        recent_loans: &mut Vec<EntityId>,
+    ) -> Result<(), Error> {
+        let primary = || EdgeProps::new().attr(a::ROLE, "primary");
+        let chk = self.account("checking", "core_banking", 20_000)?;
+        self.relate(p, RelKind::OWNS, chk, primary())?;
+        if self.r.chance(50) {
+            let sav = self.account("savings", "core_banking", 100_000)?;
+            self.relate(p, RelKind::OWNS, sav, primary())?;
+        }
+        if self.r.chance(60) {
+            let card = self.account("card", "cards", 15_000)?;
+            self.relate(p, RelKind::OWNS, card, primary())?;
+        }
+        if self.r.chance(12) {
+            let loan = self.account("loan", "lending", 60_000)?;
+            self.relate(p, RelKind::OWNS, loan, primary())?;
+            recent_loans.push(loan);
+        }
+        Ok(())
+    }
+
+    /// One interaction of person `p` (a call, a web session, a dispute, …).
+    fn interaction(&mut self, p: EntityId) -> Result<(), Error> {
+        let (channel, kind) = *self.r.pick(&[
+            ("call", "inquiry"),
+            ("web", "session"),
+            ("email", "statement"),
+            ("call", "complaint"),
+            ("ticket", "dispute"),
+            ("branch", "payment"),
+        ]);
+        let open = matches!(kind, "complaint" | "dispute") && self.r.chance(50);
+        let at = crate::model::Timestamp::from_micros(
+            1_700_000_000_000_000 + (self.r.below(60_000_000) as i64) * 1_000_000,
+        );
+        let it = self.create(
+            NewEntity::new(crate::model::EntityKind::INTERACTION)
+                .attr(a::CHANNEL, channel)
+                .attr(a::INTERACTION_TYPE, kind)
+                .attr(a::OCCURRED_AT, at)
+                .attr(a::SUMMARY, format!("{kind} via {channel}"))
+                .attr(a::STATUS, if open { "open" } else { "closed" }),
+        )?;
+        self.s.interactions += 1;
+        self.relate(p, RelKind::HAD_INTERACTION, it, EdgeProps::new())?;
+        Ok(())
     }
 
     /// Spouses, a joint account and a mortgage in a household.

@@ -186,87 +186,141 @@ fn typo(r: &mut Rng, s: &str) -> String {
     c.into_iter().collect()
 }
 
-fn row(p: &Person, rec: &str, dup: Option<&mut Rng>) -> Vec<String> {
-    let (sub, state) = SUBURBS[p.suburb];
-    let mut given = p.given.clone();
-    let mut fam = p.family.clone();
-    let mut number = p.number.to_string();
-    let mut street = p.street.clone();
-    let mut unit = p.unit.clone().unwrap_or_default();
-    let mut suburb = sub.to_string();
-    let mut postcode = p.postcode.to_string();
-    let mut state = state.to_string();
-    let (y, m, d) = p.dob;
-    let mut dob = format!("{y:04}{m:02}{d:02}");
-    let mut phone = p.phone.clone();
-    let mut ssn = p.ssn.to_string();
-    let mut email = if p.email {
-        format!("{}.{}{}@mail.example", p.given, p.family, p.id % 1000)
-    } else {
-        String::new()
-    };
-    if let Some(r) = dup {
-        for _ in 0..1 + r.below(3) {
-            match r.below(12) {
-                0 | 1 => given = typo(r, &given),
-                2 | 3 => fam = typo(r, &fam),
-                4 => {
-                    let nick = normalize::nicknames_of(&given);
-                    if !nick.is_empty() {
-                        given = r.pick(&nick).to_string();
-                    }
-                }
-                5 => std::mem::swap(&mut given, &mut fam),
-                6 => {
-                    if d <= 12 && m != d {
-                        dob = format!("{y:04}{d:02}{m:02}");
-                    } else {
-                        dob = typo(r, &dob);
-                    }
-                }
-                7 => street = typo(r, &street),
-                8 => phone = typo(r, &phone),
-                9 => ssn = String::new(),
-                10 => {
-                    let f = r.below(6);
-                    for (i, v) in [&mut number, &mut unit, &mut suburb, &mut postcode]
-                        .into_iter()
-                        .enumerate()
-                    {
-                        if i as u64 == f {
-                            v.clear();
-                        }
-                    }
-                    if f == 4 {
-                        phone.clear();
-                    }
-                    if f == 5 {
-                        dob.clear();
-                    }
-                }
-                _ => {
-                    state.clear();
-                    email.clear();
+/// The columns of one record, as [`RECORD_COLUMNS`] orders them after the
+/// record and person ids.
+struct Fields {
+    given: String,
+    family: String,
+    number: String,
+    street: String,
+    unit: String,
+    suburb: String,
+    postcode: String,
+    state: String,
+    dob: String,
+    phone: String,
+    ssn: String,
+    email: String,
+}
+
+impl Fields {
+    fn of(p: &Person) -> Fields {
+        let (sub, state) = SUBURBS[p.suburb];
+        let (y, m, d) = p.dob;
+        Fields {
+            given: p.given.clone(),
+            family: p.family.clone(),
+            number: p.number.to_string(),
+            street: p.street.clone(),
+            unit: p.unit.clone().unwrap_or_default(),
+            suburb: sub.to_string(),
+            postcode: p.postcode.to_string(),
+            state: state.to_string(),
+            dob: format!("{y:04}{m:02}{d:02}"),
+            phone: p.phone.clone(),
+            ssn: p.ssn.to_string(),
+            email: if p.email {
+                format!("{}.{}{}@mail.example", p.given, p.family, p.id % 1000)
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    /// One corruption of a duplicate, as real sources make them: a typo, a
+    /// nickname, swapped names or day and month, a field left out.
+    fn damage(&mut self, r: &mut Rng, (y, m, d): (i32, u32, u32)) {
+        match r.below(12) {
+            0 | 1 => self.given = typo(r, &self.given),
+            2 | 3 => self.family = typo(r, &self.family),
+            4 => {
+                let nick = normalize::nicknames_of(&self.given);
+                if !nick.is_empty() {
+                    self.given = r.pick(&nick).to_string();
                 }
             }
+            5 => std::mem::swap(&mut self.given, &mut self.family),
+            6 => {
+                if d <= 12 && m != d {
+                    self.dob = format!("{y:04}{d:02}{m:02}");
+                } else {
+                    self.dob = typo(r, &self.dob);
+                }
+            }
+            7 => self.street = typo(r, &self.street),
+            8 => self.phone = typo(r, &self.phone),
+            9 => self.ssn = String::new(),
+            10 => match r.below(6) {
+                0 => self.number.clear(),
+                1 => self.unit.clear(),
+                2 => self.suburb.clear(),
+                3 => self.postcode.clear(),
+                4 => self.phone.clear(),
+                _ => self.dob.clear(),
+            },
+            _ => {
+                self.state.clear();
+                self.email.clear();
+            }
+        }
+    }
+}
+
+fn row(p: &Person, rec: &str, dup: Option<&mut Rng>) -> Vec<String> {
+    let mut f = Fields::of(p);
+    if let Some(r) = dup {
+        for _ in 0..1 + r.below(3) {
+            f.damage(r, p.dob);
         }
     }
     vec![
         rec.to_string(),
         p.id.to_string(),
-        given,
-        fam,
-        number,
-        street,
-        unit,
-        suburb,
-        postcode,
-        state,
-        dob,
-        phone,
-        ssn,
-        email,
+        f.given,
+        f.family,
+        f.number,
+        f.street,
+        f.unit,
+        f.suburb,
+        f.postcode,
+        f.state,
+        f.dob,
+        f.phone,
+        f.ssn,
+        f.email,
     ]
+}
+
+/// The rows written so far, through a window in which they are shuffled
+/// (so that a person's duplicates do not arrive next to each other).
+struct Shuffled<'a> {
+    w: csv::Writer<&'a mut dyn Write>,
+    buffer: Vec<Vec<String>>,
+    window: usize,
+    written: u64,
+}
+
+impl Shuffled<'_> {
+    fn emit(&mut self, row: Vec<String>, r: &mut Rng) -> io::Result<()> {
+        self.written += 1;
+        if self.buffer.len() < self.window {
+            self.buffer.push(row);
+            return Ok(());
+        }
+        let i = r.below(self.buffer.len() as u64) as usize;
+        let old = std::mem::replace(&mut self.buffer[i], row);
+        Ok(self.w.write_record(&old)?)
+    }
+
+    /// Drains the window in random order.
+    fn finish(mut self, r: &mut Rng) -> io::Result<()> {
+        while !self.buffer.is_empty() {
+            let i = r.below(self.buffer.len() as u64) as usize;
+            let row = self.buffer.swap_remove(i);
+            self.w.write_record(&row)?;
+        }
+        Ok(self.w.flush()?)
+    }
 }
 
 /// Writes `cfg.records` records as CSV (header [`RECORD_COLUMNS`]) to `out`.
@@ -275,30 +329,35 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
     let given_pool = normalize::nickname_names();
     let mut w = csv::Writer::from_writer(out);
     w.write_record(RECORD_COLUMNS)?;
-    let mut buffer: Vec<Vec<String>> = Vec::with_capacity(cfg.shuffle_window.min(1 << 20));
-    let mut s = RecordsSummary::default();
-    let mut emit = |row: Vec<String>, r: &mut Rng, w: &mut csv::Writer<&mut dyn Write>| {
-        if buffer.len() < cfg.shuffle_window.max(1) {
-            buffer.push(row);
-            return Ok(());
-        }
-        let i = r.below(buffer.len() as u64) as usize;
-        let old = std::mem::replace(&mut buffer[i], row);
-        w.write_record(&old)
+    let mut out = Shuffled {
+        w,
+        buffer: Vec::with_capacity(cfg.shuffle_window.min(1 << 20)),
+        window: cfg.shuffle_window.max(1),
+        written: 0,
     };
-    let mut written = 0u64;
-    while written < cfg.records {
+    let mut s = RecordsSummary::default();
+    while out.written < cfg.records {
         let members = if r.chance(25) { 2 + r.below(3) } else { 1 };
-        let fam = family(&mut r);
-        let number = 1 + r.below(300) as u32;
-        let street = format!("{} {}", r.pick(STREET_NAMES), r.pick(STREET_TYPES));
-        let unit = r.chance(20).then(|| format!("unit {}", 1 + r.below(40)));
+        let home = Person {
+            id: 0,
+            given: String::new(),
+            family: family(&mut r),
+            number: 1 + r.below(300) as u32,
+            street: format!("{} {}", r.pick(STREET_NAMES), r.pick(STREET_TYPES)),
+            unit: r.chance(20).then(|| format!("unit {}", 1 + r.below(40))),
+            suburb: 0,
+            postcode: 0,
+            dob: (0, 0, 0),
+            phone: String::new(),
+            ssn: 0,
+            email: false,
+        };
         let suburb = r.below(SUBURBS.len() as u64) as usize;
         let postcode = 2000 + suburb as u32 * 300 + r.below(300) as u32;
         let phone = format!("04{:08}", r.below(100_000_000));
         let mut used = Vec::new();
         for _ in 0..members {
-            if written >= cfg.records {
+            if out.written >= cfg.records {
                 break;
             }
             let mut given = r.pick(&given_pool).to_string();
@@ -309,10 +368,9 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
             let p = Person {
                 id: s.people,
                 given,
-                family: fam.clone(),
-                number,
-                street: street.clone(),
-                unit: unit.clone(),
+                family: home.family.clone(),
+                street: home.street.clone(),
+                unit: home.unit.clone(),
                 suburb,
                 postcode,
                 dob: (
@@ -323,41 +381,42 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
                 phone: phone.clone(),
                 ssn: 1_000_000 + r.below(9_000_000_000),
                 email: r.chance(30),
+                ..home
             };
             s.people += 1;
-            emit(row(&p, &format!("rec-{written}"), None), &mut r, &mut w)?;
-            written += 1;
-            let dups = if r.chance(cfg.duplicate_percent) {
-                1 + r.below(3)
-            } else {
-                0
-            };
-            let mut copies = 1u64;
-            for _ in 0..dups {
-                if written >= cfg.records {
-                    break;
-                }
-                let mut dr = Rng::new(r.next_u64());
-                emit(
-                    row(&p, &format!("rec-{written}"), Some(&mut dr)),
-                    &mut r,
-                    &mut w,
-                )?;
-                written += 1;
-                copies += 1;
-            }
+            let copies = write_person(&mut out, &mut r, &p, cfg)?;
             s.true_pairs += copies * (copies - 1) / 2;
         }
     }
-    // Drain the buffer in random order.
-    while !buffer.is_empty() {
-        let i = r.below(buffer.len() as u64) as usize;
-        let row = buffer.swap_remove(i);
-        w.write_record(&row)?;
-    }
-    w.flush()?;
-    s.records = written;
+    s.records = out.written;
+    out.finish(&mut r)?;
     Ok(s)
+}
+
+/// Writes a person's record and, by chance, up to three damaged duplicates;
+/// returns how many records it wrote.
+fn write_person(
+    out: &mut Shuffled<'_>,
+    r: &mut Rng,
+    p: &Person,
+    cfg: &RecordsConfig,
+) -> io::Result<u64> {
+    out.emit(row(p, &format!("rec-{}", out.written), None), r)?;
+    let dups = if r.chance(cfg.duplicate_percent) {
+        1 + r.below(3)
+    } else {
+        0
+    };
+    let mut copies = 1u64;
+    for _ in 0..dups {
+        if out.written >= cfg.records {
+            break;
+        }
+        let mut dr = Rng::new(r.next_u64());
+        out.emit(row(p, &format!("rec-{}", out.written), Some(&mut dr)), r)?;
+        copies += 1;
+    }
+    Ok(copies)
 }
 
 #[cfg(test)]
