@@ -653,72 +653,13 @@ pub fn apply(
 ) -> Result<Applied, ImportError> {
     let text = std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
     let config = ResolveConfig::default();
-    let (mut upserts, mut deletes, mut overrides, mut bad) = (0u64, 0u64, 0u64, 0u64);
+    let mut applied = Applied::default();
     for (n, line) in text.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let r = (|| -> Result<(), String> {
-            let v: serde_json::Value =
-                serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
-            let s = |k: &str| {
-                v.get(k)
-                    .and_then(|x| x.as_str())
-                    .ok_or_else(|| format!("missing {k:?}"))
-            };
-            let (system, key) = (s("system")?, s("key")?);
-            match s("op")? {
-                "upsert" => {
-                    let kind = match v.get("kind").and_then(|k| k.as_str()).unwrap_or("person") {
-                        "person" => EntityKind::PERSON,
-                        "organization" => EntityKind::ORGANIZATION,
-                        other => {
-                            return Err(format!(
-                                "kind must be person or organization, not {other:?}"
-                            ))
-                        }
-                    };
-                    let attrs = match v.get("attrs") {
-                        Some(a) => crate::json::attrs_from_json(a)?,
-                        None => Attrs::new(),
-                    };
-                    db.upsert_record(system, key, kind, attrs, &config)
-                        .map_err(|e| e.to_string())?;
-                    upserts += 1;
-                }
-                "delete" => {
-                    db.delete_record(system, key, &config)
-                        .map_err(|e| e.to_string())?;
-                    deletes += 1;
-                }
-                op @ ("same" | "apart") => {
-                    let other = v.get("other").ok_or("missing \"other\": {system, key}")?;
-                    let o = |k: &str| {
-                        other
-                            .get(k)
-                            .and_then(|x| x.as_str())
-                            .ok_or_else(|| format!("missing other.{k}"))
-                    };
-                    let y = (o("system")?, o("key")?);
-                    if op == "same" {
-                        db.force_together((system, key), y)
-                            .map_err(|e| e.to_string())?;
-                    } else {
-                        db.force_apart((system, key), y, &config)
-                            .map_err(|e| e.to_string())?;
-                    }
-                    overrides += 1;
-                }
-                other => {
-                    return Err(format!(
-                        "op must be upsert, delete, same or apart, not {other:?}"
-                    ))
-                }
-            }
-            Ok(())
-        })();
-        if let Err(reason) = r {
-            bad += 1;
+        if let Err(reason) = apply_event(db, line, &config, &mut applied) {
+            applied.rejected += 1;
             reject(Reject {
                 file: path,
                 line: n as u64 + 1,
@@ -727,10 +668,71 @@ pub fn apply(
         }
     }
     db.flush()?;
-    Ok(Applied {
-        upserts,
-        deletes,
-        overrides,
-        rejected: bad,
-    })
+    Ok(applied)
+}
+
+/// One event of [`apply`], counted in `applied`; the reason when it is bad.
+fn apply_event(
+    db: &Db,
+    line: &[u8],
+    config: &ResolveConfig,
+    applied: &mut Applied,
+) -> Result<(), String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .ok_or_else(|| format!("missing {k:?}"))
+    };
+    let (system, key) = (s("system")?, s("key")?);
+    match s("op")? {
+        "upsert" => {
+            let kind = match v.get("kind").and_then(|k| k.as_str()).unwrap_or("person") {
+                "person" => EntityKind::PERSON,
+                "organization" => EntityKind::ORGANIZATION,
+                other => {
+                    return Err(format!(
+                        "kind must be person or organization, not {other:?}"
+                    ))
+                }
+            };
+            let attrs = match v.get("attrs") {
+                Some(a) => crate::json::attrs_from_json(a)?,
+                None => Attrs::new(),
+            };
+            db.upsert_record(system, key, kind, attrs, config)
+                .map_err(|e| e.to_string())?;
+            applied.upserts += 1;
+        }
+        "delete" => {
+            db.delete_record(system, key, config)
+                .map_err(|e| e.to_string())?;
+            applied.deletes += 1;
+        }
+        op @ ("same" | "apart") => {
+            let other = v.get("other").ok_or("missing \"other\": {system, key}")?;
+            let o = |k: &str| {
+                other
+                    .get(k)
+                    .and_then(|x| x.as_str())
+                    .ok_or_else(|| format!("missing other.{k}"))
+            };
+            let y = (o("system")?, o("key")?);
+            if op == "same" {
+                db.force_together((system, key), y)
+                    .map_err(|e| e.to_string())?;
+            } else {
+                db.force_apart((system, key), y, config)
+                    .map_err(|e| e.to_string())?;
+            }
+            applied.overrides += 1;
+        }
+        other => {
+            return Err(format!(
+                "op must be upsert, delete, same or apart, not {other:?}"
+            ))
+        }
+    }
+    Ok(())
 }
