@@ -120,6 +120,56 @@ fn create(engine: &Engine, country_code: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The format version stored in the meta table: a newer one than this
+/// build's, a missing or impossible one, are errors.
+fn stored_format(engine: &Engine) -> Result<u32, OpenError> {
+    let format_key = keys::meta(META_FORMAT);
+    let found = read_u64(engine, META_FORMAT)?.ok_or_else(|| StorageError::Corrupt {
+        key: keys::describe(&format_key),
+        reason: "format version missing".into(),
+    })?;
+    if found > CURRENT_FORMAT as u64 {
+        return Err(OpenError::NewerFormat {
+            found: found.min(u32::MAX as u64) as u32,
+            supported: CURRENT_FORMAT,
+        });
+    }
+    if found == 0 {
+        return Err(StorageError::Corrupt {
+            key: keys::describe(&format_key),
+            reason: "format version 0 does not exist".into(),
+        }
+        .into());
+    }
+    Ok(found as u32)
+}
+
+/// The kind registry and the counters by kind, as stored.
+fn read_registry_and_counts(
+    engine: &Engine,
+) -> Result<(Registry, BTreeMap<(u8, u16), u64>), StorageError> {
+    let mut registry = Registry::default();
+    for row in engine.scan_prefix(&[keys::REG]) {
+        let (k, v) = row?;
+        let (space, code) =
+            keys::parse_space_code(keys::REG, &k).ok_or_else(|| StorageError::Corrupt {
+                key: keys::describe(&k),
+                reason: "malformed registry key".into(),
+            })?;
+        registry.insert(space, code, &codec::decode_text(&k, &v)?);
+    }
+    let mut counts = BTreeMap::new();
+    for row in engine.scan_prefix(&[keys::COUNT]) {
+        let (k, v) = row?;
+        let sc = keys::parse_space_code(keys::COUNT, &k).ok_or_else(|| StorageError::Corrupt {
+            key: keys::describe(&k),
+            reason: "malformed counter key".into(),
+        })?;
+        counts.insert(sc, codec::decode_u64(&k, &v)?);
+    }
+    Ok((registry, counts))
+}
+
 /// Opens an existing database (checking its format) or initializes an empty one.
 pub(crate) fn open_or_create(
     engine: &Engine,
@@ -144,25 +194,8 @@ pub(crate) fn open_or_create(
         }
         Some(_) => {}
     }
-    let format_key = keys::meta(META_FORMAT);
-    let found = read_u64(engine, META_FORMAT)?.ok_or_else(|| StorageError::Corrupt {
-        key: keys::describe(&format_key),
-        reason: "format version missing".into(),
-    })?;
-    if found > CURRENT_FORMAT as u64 {
-        return Err(OpenError::NewerFormat {
-            found: found.min(u32::MAX as u64) as u32,
-            supported: CURRENT_FORMAT,
-        });
-    }
-    if found == 0 {
-        return Err(StorageError::Corrupt {
-            key: keys::describe(&format_key),
-            reason: "format version 0 does not exist".into(),
-        }
-        .into());
-    }
-    let mut found = found as u32;
+    let found = stored_format(engine)?;
+    let mut found = found;
     let migrated_from = (found < CURRENT_FORMAT).then_some(found);
     if found < CURRENT_FORMAT && !upgrade {
         return Err(OpenError::OlderFormat {
@@ -180,25 +213,7 @@ pub(crate) fn open_or_create(
         reason: "id counter missing".into(),
     })?;
     let country_code = read_text(engine, META_COUNTRY_CODE)?.unwrap_or_else(|| "1".into());
-    let mut registry = Registry::default();
-    for row in engine.scan_prefix(&[keys::REG]) {
-        let (k, v) = row.map_err(StorageError::from)?;
-        let (space, code) =
-            keys::parse_space_code(keys::REG, &k).ok_or_else(|| StorageError::Corrupt {
-                key: keys::describe(&k),
-                reason: "malformed registry key".into(),
-            })?;
-        registry.insert(space, code, &codec::decode_text(&k, &v)?);
-    }
-    let mut counts = BTreeMap::new();
-    for row in engine.scan_prefix(&[keys::COUNT]) {
-        let (k, v) = row.map_err(StorageError::from)?;
-        let sc = keys::parse_space_code(keys::COUNT, &k).ok_or_else(|| StorageError::Corrupt {
-            key: keys::describe(&k),
-            reason: "malformed counter key".into(),
-        })?;
-        counts.insert(sc, codec::decode_u64(&k, &v)?);
-    }
+    let (registry, counts) = read_registry_and_counts(engine)?;
     Ok(Opened {
         migrated_from,
         next_id,
