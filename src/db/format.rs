@@ -144,10 +144,13 @@ fn stored_format(engine: &Engine) -> Result<u32, OpenError> {
     Ok(found as u32)
 }
 
+/// Stored counters: `(space, kind code)` → count.
+type Counts = BTreeMap<(u8, u16), u64>;
+
 /// The kind registry and the counters by kind, as stored.
 fn read_registry_and_counts(
     engine: &Engine,
-) -> Result<(Registry, BTreeMap<(u8, u16), u64>), StorageError> {
+) -> Result<(Registry, Counts), StorageError> {
     let mut registry = Registry::default();
     for row in engine.scan_prefix(&[keys::REG]) {
         let (k, v) = row?;

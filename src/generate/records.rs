@@ -319,7 +319,7 @@ impl Shuffled<'_> {
             let row = self.buffer.swap_remove(i);
             self.w.write_record(&row)?;
         }
-        Ok(self.w.flush()?)
+        self.w.flush()
     }
 }
 
