@@ -155,6 +155,24 @@ impl Pace {
     }
 }
 
+/// [`measure`] of an in-process operation, which needs no state per thread.
+fn measure_here(
+    o: &Options,
+    warm: usize,
+    total: usize,
+    pace: &Pace,
+    op: impl Fn(usize) -> Result<usize, Failure> + Sync,
+) -> Measured {
+    measure(
+        o.threads,
+        warm,
+        total,
+        pace,
+        |_| Ok(()),
+        |_: &mut (), i| op(i),
+    )
+}
+
 /// Open loop: sleeps until the `k`-th operation of a thread is due
 /// (`start + k * interval`) and returns when it was due; closed loop: now.
 fn wait_until_due(start: Instant, interval: Option<std::time::Duration>, k: usize) -> Instant {
@@ -563,19 +581,11 @@ fn raw_baseline(
     for i in 0..warm {
         let _ = raw.get_len(keys.ids[i]);
     }
-    let pace = Pace::new(1, o, false);
-    let b = measure(
-        o.threads,
-        warm,
-        total,
-        &pace,
-        |_| Ok(()),
-        |_: &mut (), i| {
-            raw.get_len(keys.ids[i])
-                .map(|_| 0)
-                .map_err(|e| Failure::Op(e.to_string()))
-        },
-    );
+    let b = measure_here(o, warm, total, &Pace::new(1, o, false), |i| {
+        raw.get_len(keys.ids[i])
+            .map(|_| 0)
+            .map_err(|e| Failure::Op(e.to_string()))
+    });
     Ok(b.hist)
 }
 
@@ -642,20 +652,12 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         }
     }
     let (kinds, plan) = plan_kinds(&o, total)?;
-    let pace = Pace::new(kinds.len(), &o, true);
-    let m = measure(
-        o.threads,
-        warm,
-        total,
-        &pace,
-        |_| Ok(()),
-        |_: &mut (), i| {
-            let k = plan[i] as usize;
-            run_op(db, kinds[k], &keys, i, &spec, &copts)
-                .map(|_| k)
-                .map_err(Failure::Op)
-        },
-    );
+    let m = measure_here(&o, warm, total, &Pace::new(kinds.len(), &o, true), |i| {
+        let k = plan[i] as usize;
+        run_op(db, kinds[k], &keys, i, &spec, &copts)
+            .map(|_| k)
+            .map_err(Failure::Op)
+    });
     // The loop's own overhead: an empty operation through the same loop.
     let overhead = loop_overhead(total - warm, |i| {
         let _ = run_op(db, Workload::Empty, &keys, i, &spec, &copts);

@@ -148,9 +148,7 @@ fn stored_format(engine: &Engine) -> Result<u32, OpenError> {
 type Counts = BTreeMap<(u8, u16), u64>;
 
 /// The kind registry and the counters by kind, as stored.
-fn read_registry_and_counts(
-    engine: &Engine,
-) -> Result<(Registry, Counts), StorageError> {
+fn read_registry_and_counts(engine: &Engine) -> Result<(Registry, Counts), StorageError> {
     let mut registry = Registry::default();
     for row in engine.scan_prefix(&[keys::REG]) {
         let (k, v) = row?;

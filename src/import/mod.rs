@@ -402,10 +402,16 @@ pub fn import_files(
             s.rejected += 1;
             reject(Reject { file, line, reason });
         };
+        let mut run = FileRun {
+            imp: &imp,
+            file,
+            size,
+            progress: &mut *progress,
+        };
         if m.format == "jsonl" {
-            import_jsonl(&imp, file, size, &mut s, &mut rejected, progress)?;
+            import_jsonl(&mut run, &mut s, &mut rejected)?;
         } else {
-            import_csv(&imp, m, file, size, &mut s, &mut rejected, progress)?;
+            import_csv(&mut run, m, &mut s, &mut rejected)?;
         }
         progress(file, size, size);
     }
@@ -422,15 +428,28 @@ fn file_error(path: &Path, reason: String) -> ImportError {
 
 type Rejected<'r> = dyn FnMut(u64, &str, &mut Summary) + 'r;
 
+/// One file being imported: what turns its rows into records, the file, its
+/// size, and whom to tell how far the reading got.
+struct FileRun<'a, 'p> {
+    imp: &'a Importer<'a>,
+    file: &'a Path,
+    size: u64,
+    progress: &'a mut (dyn FnMut(&Path, u64, u64) + 'p),
+}
+
+impl FileRun<'_, '_> {
+    fn at(&mut self, pos: u64) {
+        (self.progress)(self.file, pos, self.size);
+    }
+}
+
 /// The rows of one JSON Lines file.
 fn import_jsonl(
-    imp: &Importer<'_>,
-    file: &Path,
-    size: u64,
+    run: &mut FileRun<'_, '_>,
     s: &mut Summary,
     reject: &mut Rejected<'_>,
-    progress: &mut dyn FnMut(&Path, u64, u64),
 ) -> Result<(), ImportError> {
+    let (imp, file) = (run.imp, run.file);
     let file_err = |reason: String| file_error(file, reason);
     let f = std::fs::File::open(file).map_err(|e| file_err(format!("cannot read: {e}")))?;
     let mut rdr = std::io::BufReader::new(f);
@@ -447,7 +466,7 @@ fn import_jsonl(
         line += 1;
         pos += n as u64;
         if line % 1000 == 0 {
-            progress(file, pos, size);
+            run.at(pos);
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -524,14 +543,12 @@ fn column_index(
 
 /// The rows of one CSV file.
 fn import_csv(
-    imp: &Importer<'_>,
+    run: &mut FileRun<'_, '_>,
     m: &Mapping,
-    file: &Path,
-    size: u64,
     s: &mut Summary,
     reject: &mut Rejected<'_>,
-    progress: &mut dyn FnMut(&Path, u64, u64),
 ) -> Result<(), ImportError> {
+    let (imp, file) = (run.imp, run.file);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(m.delimiter.as_bytes()[0])
         .has_headers(m.header)
@@ -553,7 +570,7 @@ fn import_csv(
         }
         s.rows += 1;
         if s.rows % 1000 == 0 {
-            progress(file, rdr.position().byte(), size);
+            run.at(rdr.position().byte());
         }
         if let Some(w) = width.filter(|w| *w != record.len()) {
             reject(

@@ -118,8 +118,8 @@ pub(crate) const ALL: &[&dyn Command] = &[
     &super::cmd::xgroup::Xgroup,
     &super::cmd::xack::Xack,
     &super::cmd::xpending::Xpending,
-    &super::cmd::xclaim::Xclaim,
-    &super::cmd::xclaim::Xautoclaim,
+    &super::cmd::xclaim::XCLAIM,
+    &super::cmd::xclaim::XAUTOCLAIM,
     &super::cmd::xadd::Refused("XADD"),
     &super::cmd::xadd::Refused("XDEL"),
     &super::cmd::xadd::Refused("XTRIM"),
@@ -333,6 +333,23 @@ pub(crate) fn when_tail<'a, 'b>(
     let when = crate::traverse::When::parse(days[0], days[1], days[2], NAMES)
         .map_err(|e| Frame::error("INVALID", e))?;
     Ok((&args[..end], when))
+}
+
+/// The customer a query about `args[1]` is about, and its `AT`, `SINCE`,
+/// `UNTIL` options: for the commands that take nothing else (`name`).
+pub(crate) fn customer_when(
+    db: &Db,
+    args: &[&[u8]],
+    name: &str,
+) -> Result<(EntityId, crate::traverse::When), Frame> {
+    let (args, when) = when_tail(args, 2)?;
+    if args.len() > 2 {
+        return Err(Frame::error(
+            "INVALID",
+            format!("{name} takes an id, then only AT, SINCE or UNTIL with a day"),
+        ));
+    }
+    Ok((customer(db, args, 1)?, when))
 }
 
 /// A source record named by `(system, key)`.

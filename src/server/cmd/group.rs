@@ -2,9 +2,7 @@
 //! effective shares, each member's ownership relationships and exposure, as
 //! JSON.
 use crate::resp::Frame;
-use crate::server::command::{
-    customer, json_reply, reply, traverse_error, when_tail, Command, Context,
-};
+use crate::server::command::{customer_when, json_reply, reply, traverse_error, Command, Context};
 
 pub(crate) struct Group;
 
@@ -20,20 +18,10 @@ impl Command for Group {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let (args, when) = when_tail(args, 2)?;
-            if args.len() > 2 {
-                return Err(Frame::error(
-                    "INVALID",
-                    "GROUP takes an id, then only AT, SINCE or UNTIL with a day",
-                ));
-            }
+            let (id, when) = customer_when(cx.db, args, "GROUP")?;
             let g = cx
                 .db
-                .group_on(
-                    customer(cx.db, args, 1)?,
-                    &when,
-                    crate::traverse::MAX_GROUP_MEMBERS,
-                )
+                .group_on(id, &when, crate::traverse::MAX_GROUP_MEMBERS)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::group(&g)))
         })())

@@ -2,9 +2,7 @@
 //! households with members, accounts, totals and the relationships'
 //! properties, as JSON.
 use crate::resp::Frame;
-use crate::server::command::{
-    customer, json_reply, reply, traverse_error, when_tail, Command, Context,
-};
+use crate::server::command::{customer_when, json_reply, reply, traverse_error, Command, Context};
 
 pub(crate) struct Household;
 
@@ -20,16 +18,10 @@ impl Command for Household {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let (args, when) = when_tail(args, 2)?;
-            if args.len() > 2 {
-                return Err(Frame::error(
-                    "INVALID",
-                    "HOUSEHOLD takes an id, then only AT, SINCE or UNTIL with a day",
-                ));
-            }
+            let (id, when) = customer_when(cx.db, args, "HOUSEHOLD")?;
             let views = cx
                 .db
-                .household_on(customer(cx.db, args, 1)?, &when)
+                .household_on(id, &when)
                 .map_err(|e| traverse_error(&e))?;
             Ok(json_reply(&crate::json::queries::household(cx.db, &views)))
         })())

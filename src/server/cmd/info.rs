@@ -17,6 +17,15 @@ fn rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// One section of the reply: `# Name`, a `field:value` line each, a blank line.
+fn section(out: &mut String, name: &str, fields: &[(&str, String)]) {
+    let _ = write!(out, "# {name}\r\n");
+    for (k, v) in fields {
+        let _ = write!(out, "{k}:{v}\r\n");
+    }
+    out.push_str("\r\n");
+}
+
 impl Command for Info {
     fn name(&self) -> &'static str {
         "INFO"
@@ -36,32 +45,47 @@ impl Command for Info {
             |s: &str| want == "all" || want == "default" || want == "everything" || want == s;
         let sh = cx.shared;
         let mut out = String::new();
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
         if show("server") {
-            let _ = write!(
-                out,
-                "# Server\r\nkith_version:{}\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nio_threads:{}\r\n\r\n",
-                env!("CARGO_PKG_VERSION"),
-                std::process::id(),
-                sh.port,
-                sh.started.elapsed().as_secs(),
-                sh.config.workers
+            section(
+                &mut out,
+                "Server",
+                &[
+                    ("kith_version", env!("CARGO_PKG_VERSION").to_string()),
+                    ("redis_version", "7.0.0".into()),
+                    ("redis_mode", "standalone".into()),
+                    ("process_id", std::process::id().to_string()),
+                    ("tcp_port", sh.port.to_string()),
+                    (
+                        "uptime_in_seconds",
+                        sh.started.elapsed().as_secs().to_string(),
+                    ),
+                    ("io_threads", sh.config.workers.to_string()),
+                ],
             );
         }
         if show("clients") {
-            let _ = write!(
-                out,
-                "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
-                sh.clients.load(Ordering::Relaxed),
-                sh.config.max_connections
+            section(
+                &mut out,
+                "Clients",
+                &[
+                    (
+                        "connected_clients",
+                        sh.clients.load(Ordering::Relaxed).to_string(),
+                    ),
+                    ("maxclients", sh.config.max_connections.to_string()),
+                ],
             );
         }
         if show("stats") {
-            let _ = write!(
-                out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\n\r\n",
-                sh.total_connections.load(Ordering::Relaxed),
-                sh.total_commands.load(Ordering::Relaxed),
-                sh.rejected.load(Ordering::Relaxed)
+            section(
+                &mut out,
+                "Stats",
+                &[
+                    ("total_connections_received", load(&sh.total_connections)),
+                    ("total_commands_processed", load(&sh.total_commands)),
+                    ("rejected_connections", load(&sh.rejected)),
+                ],
             );
         }
         let stats = cx.db.stats();
@@ -78,7 +102,11 @@ impl Command for Info {
             out.push_str("\r\n");
         }
         if show("memory") {
-            let _ = write!(out, "# Memory\r\nused_memory_rss:{}\r\n\r\n", rss_bytes());
+            section(
+                &mut out,
+                "Memory",
+                &[("used_memory_rss", rss_bytes().to_string())],
+            );
         }
         if show("persistence") {
             let mode = match cx.db.durability() {
@@ -86,9 +114,10 @@ impl Command for Info {
                 crate::Durability::Background { every_ms } => format!("background:{every_ms}ms"),
             };
             let disk = stats.as_ref().map(|s| s.disk_bytes).unwrap_or(0);
-            let _ = write!(
-                out,
-                "# Persistence\r\ndurability:{mode}\r\ndisk_bytes:{disk}\r\n\r\n"
+            section(
+                &mut out,
+                "Persistence",
+                &[("durability", mode), ("disk_bytes", disk.to_string())],
             );
         }
         Frame::Bulk(out.into_bytes())
