@@ -439,36 +439,37 @@ fn keys_for<E: std::error::Error + 'static>(
     Ok(keys)
 }
 
-/// The fields every report has, in-process or over the wire.
-struct ReportParts<'a> {
-    o: &'a Options,
-    m: &'a Measured,
-    kinds: &'a [Workload],
-    overhead: &'a hdrhistogram::Histogram<u64>,
+/// The fields every report has, in-process or over the wire: the run's
+/// options and operation kinds, what it measured, the loop's own overhead,
+/// the setup time, how many parties it drew from, the database's size.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    o: &Options,
+    kinds: &[Workload],
+    m: &Measured,
+    overhead: &hdrhistogram::Histogram<u64>,
     setup: std::time::Duration,
     parties: usize,
     disk_bytes: Option<u64>,
-}
-
-fn report(p: ReportParts<'_>) -> serde_json::Value {
-    let ops_done = p.m.hist.len() + p.m.errors;
-    let secs = p.m.elapsed.as_secs_f64();
+) -> serde_json::Value {
+    let ops_done = m.hist.len() + m.errors;
+    let secs = m.elapsed.as_secs_f64();
     json!({
-        "workload": format!("{:?}", p.o.workload).to_lowercase(),
-        "distribution": format!("{:?}", p.o.distribution).to_lowercase(),
-        "threads": p.o.threads.max(1),
+        "workload": format!("{:?}", o.workload).to_lowercase(),
+        "distribution": format!("{:?}", o.distribution).to_lowercase(),
+        "threads": o.threads.max(1),
         "operations": ops_done,
-        "errors": p.m.errors,
-        "first_error": p.m.first_error,
+        "errors": m.errors,
+        "first_error": m.first_error,
         "seconds": secs,
         "throughput_per_s": ops_done as f64 / secs.max(1e-9),
-        "latency": summary(&p.m.hist),
-        "by_kind": p.kinds.iter().zip(&p.m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
-        "rate_target_per_s": p.o.rate,
-        "loop_overhead": summary(p.overhead),
-        "setup_seconds": p.setup.as_secs_f64(),
-        "parties": p.parties,
-        "disk_bytes": p.disk_bytes,
+        "latency": summary(&m.hist),
+        "by_kind": kinds.iter().zip(&m.by_kind).map(|(k, h)| (format!("{k:?}").to_lowercase(), summary(h))).collect::<serde_json::Map<_, _>>(),
+        "rate_target_per_s": o.rate,
+        "loop_overhead": summary(overhead),
+        "setup_seconds": setup.as_secs_f64(),
+        "parties": parties,
+        "disk_bytes": disk_bytes,
         "peak_rss_bytes": peak_rss(),
     })
 }
@@ -668,15 +669,15 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
     } else {
         None
     };
-    let mut r = report(ReportParts {
-        o: &o,
-        m: &m,
-        kinds: &kinds,
-        overhead: &overhead,
+    let mut r = report(
+        &o,
+        &kinds,
+        &m,
+        &overhead,
         setup,
-        parties: all.len(),
-        disk_bytes: Some(db.disk_bytes()?),
-    });
+        all.len(),
+        Some(db.disk_bytes()?),
+    );
     r["baseline_raw_engine_get"] = json!(baseline.as_ref().map(summary));
     r["p50_ratio_to_baseline"] = json!(baseline.as_ref().map(|b| {
         m.hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64
@@ -886,15 +887,7 @@ pub fn run_server(
     let overhead = loop_overhead(total - warm, |_| {
         std::hint::black_box(keys.ids.len());
     });
-    let mut report = report(ReportParts {
-        o: &o,
-        m: &m,
-        kinds: &kinds,
-        overhead: &overhead,
-        setup,
-        parties: all.len(),
-        disk_bytes,
-    });
+    let mut report = report(&o, &kinds, &m, &overhead, setup, all.len(), disk_bytes);
     report["server"] = json!(addr);
     report["partial"] = json!(m.lost);
     report["compare_with"] = json!(format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()));
