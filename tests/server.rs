@@ -772,3 +772,101 @@ fn queries_on_a_record_id_answer_for_its_customer_over_the_wire() {
     }
     srv.stop().unwrap();
 }
+
+#[test]
+fn the_reply_cache_never_answers_stale_under_concurrent_writes() {
+    let db = Db::temporary().unwrap();
+    let ids: Vec<kith::EntityId> = (0..24)
+        .map(|i| {
+            db.create(NewEntity::person().attr(attrs::GIVEN_NAME, format!("P{i}")))
+                .unwrap()
+        })
+        .collect();
+    // A small cache, so that evictions happen too.
+    let config = ServerConfig {
+        reply_cache_bytes: 16 << 10,
+        ..Default::default()
+    };
+    let srv = start_with(db.clone(), config);
+    let addr = srv.addr;
+    let json = |f: kith::server::Frame| -> serde_json::Value {
+        let kith::server::Frame::Bulk(b) = f else {
+            panic!("{f:?}")
+        };
+        serde_json::from_slice(&b).unwrap()
+    };
+    std::thread::scope(|s| {
+        for t in 0..4usize {
+            let ids = &ids;
+            s.spawn(move || {
+                let mut c = Client::connect(addr).unwrap();
+                let mine = &ids[t * 6..t * 6 + 6];
+                let mut r = kith::generate::Rng::new(t as u64 + 1);
+                for n in 0..300u64 {
+                    let own = mine[r.below(6) as usize];
+                    let any = ids[r.below(ids.len() as u64) as usize];
+                    let (so, sa) = (own.0.to_string(), any.0.to_string());
+                    match r.below(10) {
+                        0..=3 => {
+                            // A write, then this connection's read of it:
+                            // never the cached value from before.
+                            let patch = format!(r#"{{"set":{{"n":{n}}}}}"#);
+                            c.command(&[b"ENTITY.UPDATE", so.as_bytes(), patch.as_bytes()])
+                                .unwrap();
+                            let got = json(c.command(&[b"ENTITY.GET", so.as_bytes()]).unwrap());
+                            assert_eq!(got["attrs"]["n"], n, "stale after a write: {got}");
+                        }
+                        4..=6 => {
+                            let g = c.command(&[b"ENTITY.GET", sa.as_bytes()]).unwrap();
+                            assert_eq!(json(g)["id"], any.0);
+                        }
+                        7 | 8 => {
+                            c.command(&[b"CONTEXT", sa.as_bytes()]).unwrap();
+                        }
+                        _ => {
+                            c.command(&[b"REL.ADD", so.as_bytes(), b"SPOUSE_OF", sa.as_bytes()])
+                                .unwrap();
+                            let ctx = json(c.command(&[b"CONTEXT", so.as_bytes()]).unwrap());
+                            let rels = ctx["relationships"].as_array().unwrap();
+                            assert!(
+                                rels.iter().any(|x| x["other"]["id"] == any.0) || own == any,
+                                "the new relationship is missing from {ctx}"
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    });
+    // Quiet again: every cached reply equals the uncached answer.
+    let mut c = Client::connect(addr).unwrap();
+    for id in &ids {
+        let s = id.0.to_string();
+        let wire = json(c.command(&[b"ENTITY.GET", s.as_bytes()]).unwrap());
+        let direct: serde_json::Value =
+            serde_json::from_slice(&kith::json::entity_json(&db, *id).unwrap().unwrap()).unwrap();
+        assert_eq!(wire, direct);
+        let wire = json(c.command(&[b"CONTEXT", s.as_bytes()]).unwrap());
+        let fresh = db
+            .context_uncached(*id, &kith::ContextOptions::default())
+            .unwrap();
+        assert_eq!(wire, kith::json::context_to_json(&db, &fresh));
+    }
+    let kith::server::Frame::Bulk(info) = c.command(&[b"INFO", b"replies"]).unwrap() else {
+        panic!()
+    };
+    let info = String::from_utf8(info).unwrap();
+    let field = |name: &str| -> u64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(field("reply_cache_hits") > 0, "{info}");
+    assert!(field("reply_cache_invalidations") > 0, "{info}");
+    assert!(field("reply_cache_evictions") > 0, "{info}");
+    assert!(field("reply_cache_bytes") <= 16 << 10, "{info}");
+    srv.stop().unwrap();
+}

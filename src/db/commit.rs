@@ -136,6 +136,9 @@ impl Db {
             }
         }
         self.inner.views.invalidate(touched.iter().copied());
+        if let Some(replies) = self.inner.replies.get() {
+            replies.invalidate(touched.iter().copied());
+        }
         if self.inner.durability != crate::Durability::Immediate {
             self.inner.feed.publish(new_last);
         }

@@ -170,6 +170,10 @@ pub(crate) struct Inner {
     /// Views derived from stored entities (customer contexts), dropped by
     /// the commits that touch what they read.
     pub(crate) views: views::ViewCache,
+    /// Encoded replies of the layer above (the wire protocol's), keyed by
+    /// the layer's own `(kind of reply, entity)`, bounded in bytes; made
+    /// when a server asks for one (`Db::reply_cache`).
+    pub(crate) replies: std::sync::OnceLock<views::ViewCache<(u8, crate::model::EntityId)>>,
     /// Their options, as the layer that builds them set them.
     pub(crate) view_options: Option<views::View>,
     /// The change log's positions and its followers.
@@ -297,7 +301,8 @@ impl Db {
                 durability: b.durability,
                 country_code: opened.country_code,
                 path: b.path,
-                views: views::ViewCache::new(b.view_cache),
+                views: views::ViewCache::new(b.view_cache as u64),
+                replies: std::sync::OnceLock::new(),
                 view_options: b.view_options,
                 feed: crate::db::changes::FeedState::new(last, trimmed, b.retention),
                 flushed: Mutex::new(0),
@@ -357,6 +362,20 @@ impl Db {
     /// The default country calling code of the phone index.
     pub fn default_country_code(&self) -> &str {
         &self.inner.country_code
+    }
+
+    /// The cache of encoded replies of the layer above (the wire
+    /// protocol's), made with room for `bytes` the first time it is asked
+    /// for; later asks get the same cache. Every commit invalidates what it
+    /// touched, before it returns.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn reply_cache(
+        &self,
+        bytes: u64,
+    ) -> &views::ViewCache<(u8, crate::model::EntityId)> {
+        self.inner
+            .replies
+            .get_or_init(|| views::ViewCache::new(bytes))
     }
 
     /// Makes every write so far durable.

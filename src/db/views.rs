@@ -1,5 +1,6 @@
-//! A bounded cache of views derived from stored entities (the customer
-//! context is one), invalidated by commits.
+//! Bounded caches of views derived from stored entities (the customer
+//! context is one; the wire protocol's encoded replies are another),
+//! invalidated by commits.
 //!
 //! Each cached view records every entity it was built from. Every commit's
 //! change set names the entities whose rows it changed; every view built
@@ -13,6 +14,7 @@ use crate::model::EntityId;
 use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -23,126 +25,231 @@ struct Entry {
     view: View,
     reads: Vec<EntityId>,
     stamp: u64,
+    weight: u64,
 }
 
-struct Inner {
-    entries: HashMap<EntityId, Entry>,
-    /// entity -> contexts built from it.
-    dependents: HashMap<EntityId, HashSet<EntityId>>,
+struct Inner<K> {
+    entries: HashMap<K, Entry>,
+    /// entity -> views built from it.
+    dependents: HashMap<EntityId, HashSet<K>>,
     /// Insertion / use order, for eviction (entries may be stale; the stamp tells).
-    order: VecDeque<(EntityId, u64)>,
+    order: VecDeque<(K, u64)>,
     stamp: u64,
+    /// Sum of the entries' weights.
+    weight: u64,
 }
 
-pub(crate) struct ViewCache {
-    capacity: usize,
+/// What a cache did since it was made.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CacheStats {
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) evictions: u64,
+    pub(crate) invalidations: u64,
+    pub(crate) entries: u64,
+    pub(crate) weight: u64,
+}
+
+/// A cache of views keyed by `K`, holding at most `capacity` of weight
+/// (each view weighs what its inserter says: 1 for a count, its bytes for
+/// a byte bound), in shards so that readers on different keys rarely meet
+/// on one lock. Eviction is second-chance in insertion order: a view read
+/// since it was last considered goes to the back instead of out.
+pub(crate) struct ViewCache<K = EntityId> {
+    capacity: u64,
     epoch: AtomicU64,
-    inner: Mutex<Inner>,
+    shards: Vec<Mutex<Inner<K>>>,
+    hasher: std::collections::hash_map::RandomState,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+    invalidations: AtomicU64,
 }
 
-impl ViewCache {
-    pub(crate) fn new(capacity: usize) -> ViewCache {
+/// Shards of a cache (a power of two).
+const SHARDS: usize = 16;
+
+impl<K: Hash + Eq + Copy> ViewCache<K> {
+    pub(crate) fn new(capacity: u64) -> ViewCache<K> {
         ViewCache {
             capacity,
             epoch: AtomicU64::new(0),
-            inner: Mutex::new(Inner {
-                entries: HashMap::new(),
-                dependents: HashMap::new(),
-                order: VecDeque::new(),
-                stamp: 0,
-            }),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Inner {
+                        entries: HashMap::new(),
+                        dependents: HashMap::new(),
+                        order: VecDeque::new(),
+                        stamp: 0,
+                        weight: 0,
+                    })
+                })
+                .collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
         }
     }
 
-    /// The write epoch, read before assembling a context.
+    fn shard(&self, key: &K) -> &Mutex<Inner<K>> {
+        use std::hash::BuildHasher;
+        &self.shards[self.hasher.hash_one(key) as usize & (SHARDS - 1)]
+    }
+
+    /// Each shard's share of the capacity (at least 1 when there is any).
+    fn shard_capacity(&self) -> u64 {
+        if self.capacity == 0 {
+            0
+        } else {
+            (self.capacity / SHARDS as u64).max(1)
+        }
+    }
+
+    /// The write epoch, read before assembling a view.
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn get(&self, id: EntityId) -> Option<View> {
+    pub(crate) fn get(&self, key: K) -> Option<View> {
         if self.capacity == 0 {
             return None;
         }
-        let mut g = self.inner.lock();
+        let mut g = self.shard(&key).lock();
         let inner = &mut *g;
         inner.stamp += 1;
         let stamp = inner.stamp;
-        let e = inner.entries.get_mut(&id)?;
+        let Some(e) = inner.entries.get_mut(&key) else {
+            drop(g);
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
         e.stamp = stamp;
-        let ctx = e.view.clone();
-        inner.order.push_back((id, stamp));
-        if inner.order.len() > 4 * self.capacity.max(16) {
-            let entries = &inner.entries;
-            inner
-                .order
-                .retain(|(i, s)| entries.get(i).is_some_and(|e| e.stamp == *s));
-        }
-        Some(ctx)
+        let view = e.view.clone();
+        drop(g);
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(view)
     }
 
-    /// Caches `view`, built from the entities `reads`, unless a commit
-    /// happened since `epoch` was read.
+    /// Caches `view` (weighing `weight`), built from the entities `reads`,
+    /// unless a commit happened since `epoch` was read or it alone weighs
+    /// more than its shard may hold.
     pub(crate) fn insert_if_unchanged(
         &self,
-        id: EntityId,
+        key: K,
         view: View,
         reads: Vec<EntityId>,
         epoch: u64,
+        weight: u64,
     ) {
-        if self.capacity == 0 {
+        let capacity = self.shard_capacity();
+        if capacity == 0 || weight > capacity {
             return;
         }
-        let mut g = self.inner.lock();
+        let mut g = self.shard(&key).lock();
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
         }
         let inner = &mut *g;
-        Self::remove(inner, id);
+        Self::remove(inner, key);
         inner.stamp += 1;
         let stamp = inner.stamp;
         for dep in &reads {
-            inner.dependents.entry(*dep).or_default().insert(id);
+            inner.dependents.entry(*dep).or_default().insert(key);
         }
-        inner.entries.insert(id, Entry { view, reads, stamp });
-        inner.order.push_back((id, stamp));
-        while inner.entries.len() > self.capacity {
+        inner.entries.insert(
+            key,
+            Entry {
+                view,
+                reads,
+                stamp,
+                weight,
+            },
+        );
+        inner.weight += weight;
+        inner.order.push_back((key, stamp));
+        while inner.weight > capacity {
             let Some((victim, s)) = inner.order.pop_front() else {
                 break;
             };
-            if inner.entries.get(&victim).is_some_and(|e| e.stamp == s) {
-                Self::remove(inner, victim);
+            match inner.entries.get(&victim).map(|e| e.stamp) {
+                Some(now) if now == s => {
+                    Self::remove(inner, victim);
+                    self.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+                // Read since: a second chance at the back.
+                Some(now) => inner.order.push_back((victim, now)),
+                None => {}
             }
+        }
+        if inner.order.len() > 2 * inner.entries.len() + 16 {
+            let entries = &inner.entries;
+            inner.order.retain(|(k, _)| entries.contains_key(k));
         }
     }
 
-    fn remove(inner: &mut Inner, id: EntityId) {
-        if let Some(e) = inner.entries.remove(&id) {
-            for dep in &e.reads {
-                if let Some(set) = inner.dependents.get_mut(dep) {
-                    set.remove(&id);
-                    if set.is_empty() {
-                        inner.dependents.remove(dep);
+    fn remove(inner: &mut Inner<K>, key: K) -> bool {
+        let Some(e) = inner.entries.remove(&key) else {
+            return false;
+        };
+        inner.weight -= e.weight;
+        for dep in &e.reads {
+            if let Some(set) = inner.dependents.get_mut(dep) {
+                set.remove(&key);
+                if set.is_empty() {
+                    inner.dependents.remove(dep);
+                }
+            }
+        }
+        true
+    }
+
+    /// Called after every commit with the entities it touched.
+    pub(crate) fn invalidate(&self, touched: impl IntoIterator<Item = EntityId>) {
+        // Every shard is locked while the epoch moves, so that no insert
+        // checks the old epoch after the entries it depends on are dropped.
+        let mut guards: Vec<_> = self.shards.iter().map(|s| s.lock()).collect();
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        for t in touched {
+            for g in guards.iter_mut() {
+                let inner = &mut **g;
+                if let Some(set) = inner.dependents.get(&t) {
+                    for key in set.clone() {
+                        if Self::remove(inner, key) {
+                            self.invalidations.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Called after every commit with the entities it touched.
-    pub(crate) fn invalidate(&self, touched: impl IntoIterator<Item = EntityId>) {
-        let mut g = self.inner.lock();
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        let inner = &mut *g;
-        for t in touched {
-            if let Some(set) = inner.dependents.get(&t) {
-                for ctx in set.clone() {
-                    Self::remove(inner, ctx);
-                }
-            }
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().entries.len()).sum()
+    }
+
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn stats(&self) -> CacheStats {
+        let (mut entries, mut weight) = (0, 0);
+        for s in &self.shards {
+            let g = s.lock();
+            entries += g.entries.len() as u64;
+            weight += g.weight;
+        }
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            entries,
+            weight,
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.inner.lock().entries.len()
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
     }
 }

@@ -17,6 +17,7 @@ mod command;
 mod connection;
 /// RESP frames: the protocol's parsing and encoding, shared with the client.
 pub use crate::resp as frame;
+mod replies;
 mod stream;
 
 pub use crate::resp::{Frame, FrameError, Limits};
@@ -64,6 +65,10 @@ pub struct ServerConfig {
     pub write_threads: usize,
     /// Commands the embedding program adds (read-only, run on a worker).
     pub extensions: Vec<Extension>,
+    /// Bytes of encoded replies (entity and context JSON) to keep, served
+    /// again until a commit touches what they were built from (default
+    /// 256 MiB; 0 turns the cache off).
+    pub reply_cache_bytes: u64,
 }
 
 /// A command the embedding program adds to the wire protocol: `kith serve`
@@ -106,6 +111,7 @@ impl Default for ServerConfig {
             max_output_buffer: 8 << 20,
             write_threads: 32,
             extensions: Vec::new(),
+            reply_cache_bytes: 256 << 20,
         }
     }
 }

@@ -17,6 +17,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
         write_threads,
         retain_changes,
         retain_hours,
+        reply_cache_mib,
     } = args;
     if write_threads == 0 {
         return Err("--write-threads must be at least 1".into());
@@ -44,6 +45,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
         max_connections,
         idle_timeout: (idle_timeout > 0).then(|| std::time::Duration::from_secs(idle_timeout)),
         write_threads,
+        reply_cache_bytes: reply_cache_mib << 20,
         ..Default::default()
     };
     if let Some(w) = workers {
@@ -123,4 +125,8 @@ pub(crate) struct ServeArgs {
     /// Keep changes at most this many hours (0: no limit by age).
     #[arg(long, default_value_t = 168)]
     pub(crate) retain_hours: u64,
+    /// MiB of encoded replies (entity and context JSON) served again until
+    /// a commit touches them (0: no reply cache).
+    #[arg(long, default_value_t = 256)]
+    pub(crate) reply_cache_mib: u64,
 }

@@ -2,7 +2,7 @@
 //! when current); a source record's id answers for its customer, a merged
 //! customer's for its survivor.
 use crate::resp::Frame;
-use crate::server::command::{id, json_reply, read_error, reply, Command, Context};
+use crate::server::command::{id, read_error, reply, Command, Context};
 
 pub(crate) struct ContextCmd;
 
@@ -18,11 +18,10 @@ impl Command for ContextCmd {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let c = cx.db.context(id(args, 1)?).map_err(|e| match e {
+            crate::server::replies::context(cx, id(args, 1)?).map_err(|e| match e {
                 crate::ContextError::NotFound(_) => Frame::error("NOTFOUND", e),
                 crate::ContextError::Read(r) => read_error(&r),
-            })?;
-            Ok(json_reply(&crate::json::context_to_json(cx.db, &c)))
+            })
         })())
     }
 }

@@ -1,4 +1,5 @@
-//! `ENTITY.GET id`: the entity as JSON, or null.
+//! `ENTITY.GET id`: the entity as JSON, or null (from the reply cache when
+//! current).
 use crate::resp::Frame;
 use crate::server::command::{id, read_error, reply, Command, Context};
 
@@ -30,13 +31,7 @@ impl Command for EntityGet {
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
-            let id = id(args, 1)?;
-            Ok(
-                match crate::json::entity_json(cx.db, id).map_err(|e| read_error(&e))? {
-                    Some(json) => Frame::Bulk(json),
-                    None => Frame::Null,
-                },
-            )
+            crate::server::replies::entity(cx, id(args, 1)?).map_err(|e| read_error(&e))
         })())
     }
 }

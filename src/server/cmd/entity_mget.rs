@@ -1,5 +1,4 @@
 //! `ENTITY.MGET id [id …]`: many entities at once, in order, null where missing.
-use super::entity_get::entity_reply;
 use crate::resp::Frame;
 use crate::server::command::{id, read_error, reply, Command, Context};
 
@@ -19,8 +18,8 @@ impl Command for EntityMget {
         reply((|| {
             let mut out = Vec::with_capacity(args.len() - 1);
             for i in 1..args.len() {
-                let e = cx.db.get(id(args, i)?).map_err(|e| read_error(&e))?;
-                out.push(entity_reply(cx, e));
+                let r = crate::server::replies::entity(cx, id(args, i)?);
+                out.push(r.map_err(|e| read_error(&e))?);
             }
             Ok(Frame::Array(out))
         })())

@@ -1,4 +1,5 @@
-//! `INFO [section]`: server, clients, stats, entities, memory, persistence.
+//! `INFO [section]`: server, clients, stats, the reply cache, entities,
+//! memory, persistence.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
 use std::fmt::Write;
@@ -34,7 +35,7 @@ impl Command for Info {
         -1
     }
     fn summary(&self) -> &'static str {
-        "INFO [server|clients|stats|entities|memory|persistence|all]"
+        "INFO [server|clients|stats|replies|entities|memory|persistence|all]"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let want = args
@@ -87,6 +88,21 @@ impl Command for Info {
                     ("rejected_connections", load(&sh.rejected)),
                 ],
             );
+        }
+        if show("replies") {
+            let fields = match crate::server::replies::stats(cx) {
+                None => vec![("reply_cache", "off".to_string())],
+                Some((c, cap)) => vec![
+                    ("reply_cache_hits", c.hits.to_string()),
+                    ("reply_cache_misses", c.misses.to_string()),
+                    ("reply_cache_evictions", c.evictions.to_string()),
+                    ("reply_cache_invalidations", c.invalidations.to_string()),
+                    ("reply_cache_entries", c.entries.to_string()),
+                    ("reply_cache_bytes", c.weight.to_string()),
+                    ("reply_cache_max_bytes", cap.to_string()),
+                ],
+            };
+            section(&mut out, "Replies", &fields);
         }
         let stats = cx.db.stats();
         if show("entities") {

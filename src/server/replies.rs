@@ -1,0 +1,78 @@
+//! The cache of encoded replies: the JSON of an entity (`ENTITY.GET`,
+//! `ENTITY.MGET`) and of a customer context (`CONTEXT`), kept in the
+//! database's reply cache (`Db::reply_cache`), bounded in bytes
+//! (`ServerConfig::reply_cache_bytes`) and invalidated by every commit's
+//! change set before the commit returns — so a reply is never staler than
+//! the last acknowledged write. A hit is a hash lookup and one copy.
+
+use crate::db::views::{CacheStats, ViewCache};
+use crate::model::EntityId;
+use crate::resp::Frame;
+use crate::server::command::Context;
+use std::sync::Arc;
+
+/// Reply kinds (the first half of a cache key).
+const ENTITY: u8 = 0;
+const CONTEXT: u8 = 1;
+
+/// What an entry costs beyond its bytes (key, bookkeeping, dependents).
+const ENTRY_OVERHEAD: u64 = 96;
+
+fn cache<'a>(cx: &Context<'a>) -> Option<&'a ViewCache<(u8, EntityId)>> {
+    let bytes = cx.shared.config.reply_cache_bytes;
+    (bytes > 0).then(|| cx.db.reply_cache(bytes))
+}
+
+/// The cached bytes of `(kind, id)`, or `make`'s (built from the entities
+/// it returns with them), cached unless a commit landed meanwhile. `None`
+/// (nothing to answer) is not cached.
+fn cached<E>(
+    cx: &Context<'_>,
+    key: (u8, EntityId),
+    make: impl FnOnce() -> Result<Option<(Vec<u8>, Vec<EntityId>)>, E>,
+) -> Result<Option<Vec<u8>>, E> {
+    let Some(cache) = cache(cx) else {
+        return Ok(make()?.map(|(bytes, _)| bytes));
+    };
+    if let Some(hit) = cache.get(key) {
+        if let Ok(bytes) = hit.downcast::<Vec<u8>>() {
+            return Ok(Some(bytes.as_ref().clone()));
+        }
+    }
+    let epoch = cache.epoch();
+    let Some((bytes, reads)) = make()? else {
+        return Ok(None);
+    };
+    let weight = bytes.len() as u64 + ENTRY_OVERHEAD + 8 * reads.len() as u64;
+    cache.insert_if_unchanged(key, Arc::new(bytes.clone()), reads, epoch, weight);
+    Ok(Some(bytes))
+}
+
+/// `ENTITY.GET id`'s reply: the entity's JSON, or null.
+pub(crate) fn entity(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::ReadError> {
+    let json = cached(cx, (ENTITY, id), || {
+        Ok::<_, crate::ReadError>(crate::json::entity_json(cx.db, id)?.map(|j| (j, vec![id])))
+    })?;
+    Ok(json.map(Frame::Bulk).unwrap_or(Frame::Null))
+}
+
+/// `CONTEXT id`'s reply: the JSON of the customer context `id` stands for
+/// (a record's customer, a merged customer's survivor).
+pub(crate) fn context(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::ContextError> {
+    let json = cached(cx, (CONTEXT, id), || {
+        let c = cx.db.context(id)?;
+        // Built from what the context read, and from `id` itself, whose
+        // record link or merge decides which customer it stands for.
+        let mut reads: Vec<EntityId> = c.reads.iter().copied().collect();
+        reads.push(id);
+        let json = serde_json::to_vec(&crate::json::context_to_json(cx.db, &c))
+            .expect("JSON into a Vec cannot fail");
+        Ok::<_, crate::ContextError>(Some((json, reads)))
+    })?;
+    Ok(json.map(Frame::Bulk).unwrap_or(Frame::Null))
+}
+
+/// What the reply cache did, for `INFO`: `None` when it is off.
+pub(crate) fn stats(cx: &Context<'_>) -> Option<(CacheStats, u64)> {
+    cache(cx).map(|c| (c.stats(), c.capacity()))
+}
