@@ -5,6 +5,7 @@
 #
 #   bench/wire.sh [PERSONS]   (default 100000)
 #   KITH_WORKERS=N bench/wire.sh   (kith's worker threads; default: one per CPU)
+#   KITH_REPLY_CACHE_MIB=N bench/wire.sh   (kith's reply cache; default 256, 0: off)
 #
 # Needs redis-server and redis-tools. Prints CSV rows and a markdown table.
 set -euo pipefail
@@ -21,7 +22,7 @@ fi
 MAXID=$(./target/release/kith --db "$DIR" stats --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(s["entities"].values()))')
 # Value size: the median JSON size of an entity.
 VALUE=$(for i in 1 50 500 5000; do ./target/release/kith --db "$DIR" get $i --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); d.pop("relationships"); print(len(json.dumps(d,separators=(",",":"))))'; done | sort -n | sed -n 2p)
-./target/release/kith --db "$DIR" serve --listen 127.0.0.1:$KPORT --idle-timeout 0 ${KITH_WORKERS:+--workers $KITH_WORKERS} 2>/dev/null &
+./target/release/kith --db "$DIR" serve --listen 127.0.0.1:$KPORT --idle-timeout 0 --reply-cache-mib "${KITH_REPLY_CACHE_MIB:-256}" ${KITH_WORKERS:+--workers $KITH_WORKERS} 2>/dev/null &
 KPID=$!
 redis-server --port $RPORT --save "" --appendonly no >/dev/null &
 RPID=$!
@@ -36,7 +37,9 @@ for i in range($MAXID):
     k = 'key:%012d' % i
     w('*3\r\n\$3\r\nSET\r\n\$%d\r\n%s\r\n\$%d\r\n%s\r\n' % (len(k), k, len(v), v))
 " | redis-cli -p $RPORT --pipe >/dev/null
-echo "kith workers: ${KITH_WORKERS:-one per CPU}"
+# Warm kith's reply cache the way a running service's would be.
+redis-benchmark -p $KPORT -n "$REQUESTS" -c 50 -P 16 -r "$MAXID" -q ENTITY.GET __rand_int__ >/dev/null
+echo "kith workers: ${KITH_WORKERS:-one per CPU}; reply cache: ${KITH_REPLY_CACHE_MIB:-256} MiB"
 echo "machine: $(nproc) CPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD); $PERSONS persons ($MAXID entities); value ~$VALUE bytes; $REQUESTS requests, 50 connections"
 echo "server,pipeline,rps,avg_ms,p50_ms,p95_ms,p99_ms,max_ms"
 for P in 1 16; do

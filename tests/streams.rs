@@ -96,6 +96,14 @@ fn stream_commands_answer_like_redis() {
     assert!(error(cmd(&mut c, &["XINFO", "STREAM", "other"])).starts_with("ERR no such key"));
     assert!(error(cmd(&mut c, &["XGROUP", "CREATE", "other", "g", "$"]))
         .contains("requires the key to exist"));
+    let long = "g".repeat(201);
+    for bad in ["", long.as_str()] {
+        assert!(
+            error(cmd(&mut c, &["XGROUP", "CREATE", "kith:changes", bad, "0"]))
+                .contains("a group name must be 1 to 200 bytes"),
+            "{bad:?}"
+        );
+    }
     assert_eq!(
         cmd(&mut c, &["XGROUP", "CREATE", "kith:changes", "g", "0"]),
         Frame::ok()
