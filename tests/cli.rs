@@ -461,6 +461,9 @@ fn bench_over_the_wire_and_a_server_that_goes_away() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["operations"], 300);
     assert_eq!(r["partial"], false);
+    // The context workload goes through the server's reply cache, which says so.
+    assert!(r["reply_cache"]["misses"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["reply_cache"]["max_bytes"].as_u64().unwrap() > 0, "{r}");
     assert!(r["compare_with"]
         .as_str()
         .unwrap()

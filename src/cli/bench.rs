@@ -736,6 +736,17 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
             );
         }
     }
+    if let Some(rc) = report["reply_cache"].as_object() {
+        let n = |k: &str| rc.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let (h, m) = (n("hits"), n("misses"));
+        println!(
+            "server's reply cache (since it started): {h} hits, {m} misses ({:.1} % hits), {} evictions, {} of {} bytes",
+            100.0 * h as f64 / (h + m).max(1) as f64,
+            n("evictions"),
+            n("bytes"),
+            n("max_bytes")
+        );
+    }
     if let Some(e) = report["first_error"].as_str() {
         println!("first error: {e}");
     }
@@ -810,6 +821,24 @@ fn wire_op(
         }
         _ => Ok(kith::server::Frame::Null),
     }
+}
+
+/// The server's reply-cache counters (`INFO replies`, the `reply_cache_`
+/// fields as numbers), or `None` when it does not report one.
+fn reply_cache_info(c: &mut kith::client::Client) -> Option<serde_json::Value> {
+    let kith::server::Frame::Bulk(b) = c.command(&[b"INFO", b"replies"]).ok()? else {
+        return None;
+    };
+    let text = String::from_utf8_lossy(&b);
+    let fields: serde_json::Map<String, serde_json::Value> = text
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(':')?;
+            let k = k.strip_prefix("reply_cache_")?;
+            Some((k.to_string(), json!(v.trim().parse::<u64>().ok()?)))
+        })
+        .collect();
+    (!fields.is_empty()).then_some(serde_json::Value::Object(fields))
 }
 
 /// A connection to the measured server, with a 5 s timeout per reply.
@@ -890,6 +919,10 @@ pub fn run_server(
     let mut report = report(&o, &kinds, &m, &overhead, setup, all.len(), disk_bytes);
     report["server"] = json!(addr);
     report["partial"] = json!(m.lost);
+    report["reply_cache"] = connect()
+        .ok()
+        .and_then(|mut c| reply_cache_info(&mut c))
+        .unwrap_or(serde_json::Value::Null);
     report["compare_with"] = json!(format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()));
     print_report(&report, o.json);
     Ok(if m.errors > 0 || m.lost { 1 } else { 0 })
