@@ -433,18 +433,11 @@ fn bench_measures_and_reports_clear_errors() {
 fn bench_over_the_wire_and_a_server_that_goes_away() {
     let tmp = tempfile::tempdir().unwrap();
     let d = generated(tmp.path());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_kith"))
-        .args(["--db", &d, "serve", "--listen", "127.0.0.1:0", "--prewarm"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = std::io::BufReader::new(server.stderr.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-    assert!(line.starts_with("prewarmed the page cache: "), "{line}");
-    line.clear();
-    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let (mut server, addr, before) = serve(&d, &["--prewarm"]);
+    assert!(
+        before[0].starts_with("prewarmed the page cache: "),
+        "{before:?}"
+    );
     let o = kith(&[
         "bench",
         "--server",
@@ -798,8 +791,8 @@ fn bench_lookup_accepts_customers_made_by_resolution() {
 }
 
 /// Starts `kith serve` on `d` (extra flags in `more`) and waits until it
-/// listens; returns the child and its address.
-fn serve(d: &str, more: &[&str]) -> (std::process::Child, String) {
+/// listens; returns the child, its address, and what it printed before.
+fn serve(d: &str, more: &[&str]) -> (std::process::Child, String, Vec<String>) {
     let mut args = vec!["--db", d, "serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(more);
     let mut server = Command::new(env!("CARGO_BIN_EXE_kith"))
@@ -809,8 +802,18 @@ fn serve(d: &str, more: &[&str]) -> (std::process::Child, String) {
         .unwrap();
     let mut err = std::io::BufReader::new(server.stderr.take().unwrap());
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-    assert!(line.contains("serving"), "{line}");
+    let mut before = Vec::new();
+    loop {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0,
+            "the server stopped"
+        );
+        if line.contains("serving") {
+            break;
+        }
+        before.push(line.clone());
+    }
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
     // Keep draining its stderr so that the server never blocks on it.
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
@@ -821,16 +824,12 @@ fn serve(d: &str, more: &[&str]) -> (std::process::Child, String) {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    (server, addr)
+    (server, addr, before)
 }
 
 fn stop(mut server: std::process::Child) {
-    let pid = server.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    // SIGTERM, as an operator stops it (no `kill` binary needed).
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
     assert!(server.wait().unwrap().success());
 }
 
@@ -860,7 +859,7 @@ fn read_commands_work_while_a_server_holds_the_database() {
         kith(&args)
     };
     let local: Vec<Output> = reads.iter().map(|r| run(&[], r)).collect();
-    let (server, addr) = serve(&d, &[]);
+    let (server, addr, _) = serve(&d, &[]);
     // A write still refuses: one process writes a database.
     let w = kith(&["--db", &d, "generate", "--persons", "5"]);
     assert!(!w.status.success());
@@ -906,7 +905,7 @@ fn read_commands_work_while_a_server_holds_the_database() {
     );
 
     // With a password, the command line gives KITH_PASSWORD.
-    let (server, _) = serve(&d, &["--requirepass", "s3cret"]);
+    let (server, _, _) = serve(&d, &["--requirepass", "s3cret"]);
     let o = kith(&["--db", &d, "stats"]);
     assert_one_line_error(&o, "set KITH_PASSWORD");
     let o = Command::new(env!("CARGO_BIN_EXE_kith"))
@@ -924,4 +923,33 @@ fn read_commands_work_while_a_server_holds_the_database() {
     let again = kith(&["--db", &d, "stats"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again), stdout(&local[0]));
+}
+
+#[test]
+fn a_cache_size_that_does_not_fit_is_an_error_naming_the_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("db");
+    let d = d.to_str().unwrap();
+    for (args, option) in [
+        (
+            vec!["serve", "--reply-cache-mib", "99999999999999999"],
+            "--reply-cache-mib",
+        ),
+        (
+            vec!["serve", "--cache-mib", "99999999999999999"],
+            "--cache-mib",
+        ),
+        (
+            vec!["generate", "--cache-mib", "99999999999999999"],
+            "--cache-mib",
+        ),
+    ] {
+        let mut all = vec!["--db", d];
+        all.extend(args);
+        assert_one_line_error(
+            &kith(&all),
+            &format!("{option} 99999999999999999 is too large"),
+        );
+    }
+    assert!(!Path::new(d).join("kith.server").exists());
 }

@@ -132,6 +132,14 @@ fn the_client_returns_the_same_typed_results_as_the_embedded_api() {
     srv.stop().unwrap();
 }
 
+/// A bulk reply's JSON.
+fn json(f: kith::server::Frame) -> serde_json::Value {
+    let kith::server::Frame::Bulk(b) = f else {
+        panic!("{f:?}")
+    };
+    serde_json::from_slice(&b).unwrap()
+}
+
 #[test]
 fn relationship_queries_over_the_wire() {
     let db = Db::temporary().unwrap();
@@ -157,12 +165,6 @@ fn relationship_queries_over_the_wire() {
     .unwrap();
     let srv = start_with(db, ServerConfig::default());
     let mut c = Client::connect(srv.addr).unwrap();
-    let json = |f: kith::server::Frame| -> serde_json::Value {
-        let kith::server::Frame::Bulk(b) = f else {
-            panic!("{f:?}")
-        };
-        serde_json::from_slice(&b).unwrap()
-    };
     let (sa, sb, shh) = (a.0.to_string(), b.0.to_string(), hh.0.to_string());
     let h = json(c.command(&[b"HOUSEHOLD", sa.as_bytes()]).unwrap());
     assert_eq!(h[0]["members"].as_array().unwrap().len(), 2);
@@ -750,12 +752,6 @@ fn queries_on_a_record_id_answer_for_its_customer_over_the_wire() {
         .unwrap();
     let srv = start_with(db, ServerConfig::default());
     let mut c = Client::connect(srv.addr).unwrap();
-    let json = |f: kith::server::Frame| -> serde_json::Value {
-        let kith::server::Frame::Bulk(b) = f else {
-            panic!("{f:?}")
-        };
-        serde_json::from_slice(&b).unwrap()
-    };
     let r = record.0.to_string();
     let g = json(c.command(&[b"GUARANTORS", r.as_bytes()]).unwrap());
     assert_eq!(g["customer"], customer.0, "the answer names the customer");
@@ -789,12 +785,6 @@ fn the_reply_cache_never_answers_stale_under_concurrent_writes() {
     };
     let srv = start_with(db.clone(), config);
     let addr = srv.addr;
-    let json = |f: kith::server::Frame| -> serde_json::Value {
-        let kith::server::Frame::Bulk(b) = f else {
-            panic!("{f:?}")
-        };
-        serde_json::from_slice(&b).unwrap()
-    };
     std::thread::scope(|s| {
         for t in 0..4usize {
             let ids = &ids;

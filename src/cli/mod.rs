@@ -198,6 +198,12 @@ pub fn run() -> i32 {
 
 type CliResult = Result<i32, Box<dyn std::error::Error>>;
 
+/// `--NAME` MiB as bytes, or an error naming the option when it does not fit.
+fn mib(name: &str, n: u64) -> Result<u64, String> {
+    n.checked_mul(1 << 20)
+        .ok_or_else(|| format!("--{name} {n} is too large (at most {} MiB)", u64::MAX >> 20))
+}
+
 /// Ids from a file, one per line.
 fn read_ids(
     file: Option<&std::path::Path>,

@@ -42,7 +42,7 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
         return bench::curve(dir, &sizes, &options);
     }
     let mut builder = Db::builder()
-        .cache_bytes(args.cache_mib << 20)
+        .cache_bytes(mib("cache-mib", args.cache_mib)?)
         .change_log(!args.no_change_log);
     if args.workload == bench::Workload::ContextCached {
         // Room for every customer drawn: this workload measures cache hits.
@@ -59,7 +59,7 @@ fn freshness(db_dir: &PathBuf, args: &BenchArgs, server: Option<&str>) -> CliRes
         None => Some(
             kith::Db::builder()
                 .path(db_dir)
-                .cache_bytes(args.cache_mib << 20)
+                .cache_bytes(mib("cache-mib", args.cache_mib)?)
                 .change_log(!args.no_change_log)
                 .open()?,
         ),

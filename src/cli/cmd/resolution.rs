@@ -14,7 +14,7 @@ pub(crate) fn import(
 ) -> CliResult {
     let db = Db::builder()
         .path(db_dir)
-        .cache_bytes(cache_mib << 20)
+        .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(Durability::Background { every_ms: 1000 })
         .open()?;
     import::run(&db, &mapping, &files, &rejects, max_rejects)

@@ -32,7 +32,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
     };
     let db = Db::builder()
         .path(db_dir)
-        .cache_bytes(cache_mib << 20)
+        .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(durability)
         .retention(retention)
         .open()?;
@@ -45,7 +45,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
         max_connections,
         idle_timeout: (idle_timeout > 0).then(|| std::time::Duration::from_secs(idle_timeout)),
         write_threads,
-        reply_cache_bytes: reply_cache_mib << 20,
+        reply_cache_bytes: mib("reply-cache-mib", reply_cache_mib)?,
         ..Default::default()
     };
     if let Some(w) = workers {
