@@ -556,11 +556,14 @@ pub mod queries {
         )
     }
 
-    /// `[{"nodes": [id, …], "hops": [{"from", "to", "kind", "direction", "props"}]}, …]`;
-    /// `direction` is `out` when the relationship points from `from` to `to`.
-    pub fn paths(db: &Db, p: &[crate::traverse::Path]) -> J {
-        J::Array(
-            p.iter()
+    /// `{"paths": [{"nodes": [id, …], "hops": [{"from", "to", "kind", "direction", "props"}]}, …], "truncated"}`;
+    /// `direction` is `out` when the relationship points from `from` to `to`;
+    /// `truncated` when more shortest paths exist than were asked for.
+    pub fn paths(db: &Db, found: &crate::traverse::Paths) -> J {
+        let paths = J::Array(
+            found
+                .paths
+                .iter()
                 .map(|path| {
                     json!({
                         "nodes": path.nodes.iter().map(|i| i.0).collect::<Vec<_>>(),
@@ -574,7 +577,8 @@ pub mod queries {
                     })
                 })
                 .collect(),
-        )
+        );
+        json!({"paths": paths, "truncated": found.truncated})
     }
 }
 

@@ -228,8 +228,9 @@ fn relationship_queries_through_the_command() {
         "--json",
     ]);
     let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(p[0]["nodes"].as_array().unwrap().len(), 2);
-    assert_eq!(p[0]["hops"][0]["kind"], "MEMBER_OF");
+    assert_eq!(p["paths"][0]["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(p["paths"][0]["hops"][0]["kind"], "MEMBER_OF");
+    assert_eq!(p["truncated"], false);
     let o = kith(&["--db", &d, "graph", &id, "--depth", "1", "--dot"]);
     assert!(stdout(&o).starts_with("digraph kith {"));
     assert_one_line_error(

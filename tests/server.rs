@@ -184,6 +184,8 @@ fn relationship_queries_over_the_wire() {
         c.command(&[b"PATH", sa.as_bytes(), sb.as_bytes(), b"2", b"MEMBER_OF"])
             .unwrap(),
     );
+    assert_eq!(p["truncated"], false);
+    let p = &p["paths"];
     assert_eq!(p[0]["nodes"], serde_json::json!([a.0, hh.0, b.0]));
     assert_eq!(p[0]["hops"][0]["kind"], "MEMBER_OF");
     assert_eq!(p[0]["hops"][0]["direction"], "out");
@@ -206,12 +208,12 @@ fn relationship_queries_over_the_wire() {
         &mut c,
         &["PATH", &sa, &sb, "3", "GUARANTEES:in", "AT", "2021-01-01"],
     );
-    assert_eq!(p[0]["hops"][0]["props"]["since"], "2020-01-01");
+    assert_eq!(p["paths"][0]["hops"][0]["props"]["since"], "2020-01-01");
     let p = cmd(
         &mut c,
         &["PATH", &sa, &sb, "3", "GUARANTEES", "UNTIL", "2019-12-31"],
     );
-    assert!(p.as_array().unwrap().is_empty());
+    assert!(p["paths"].as_array().unwrap().is_empty());
     let h = cmd(&mut c, &["HOUSEHOLD", &sa, "SINCE", "2000-01-01"]);
     assert!(
         h.as_array().unwrap().is_empty(),

@@ -462,6 +462,7 @@ fn paths_follow_each_kind_in_its_direction() {
     let nodes = |db: &Db, x, y, f: &[(RelKind, Follow)]| -> Vec<Vec<EntityId>> {
         shortest_paths_following(db, x, y, &PathSpec::new(f.to_vec(), 6))
             .unwrap()
+            .paths
             .into_iter()
             .map(|p| p.nodes)
             .collect()
@@ -715,7 +716,9 @@ fn every_traversal_answer_carries_the_properties_of_what_it_crossed() {
         ],
         4,
     );
-    let p = kith::traverse::shortest_paths_following(db, x.a, x.b, &spec).unwrap();
+    let found = kith::traverse::shortest_paths_following(db, x.a, x.b, &spec).unwrap();
+    assert!(!found.truncated);
+    let p = found.paths;
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].nodes, vec![x.a, x.b]);
     assert_eq!(p[0].hops[0].kind, RelKind::GUARANTEES);
@@ -730,7 +733,8 @@ fn every_traversal_answer_carries_the_properties_of_what_it_crossed() {
         x.t,
         &kith::traverse::PathSpec::new(vec![(RelKind::SUBSIDIARY_OF, Follow::In)], 4),
     )
-    .unwrap();
+    .unwrap()
+    .paths;
     assert_eq!(back[0].hops[0].direction, kith::Direction::In);
     assert_eq!(back[0].hops[0].from, x.a);
     assert_eq!(back[0].hops[0].to, x.t);
@@ -804,12 +808,14 @@ fn every_query_takes_a_day_and_a_window_of_when_relationships_began() {
     assert!(
         kith::traverse::shortest_paths_following(db, x.a, x.b, &spec)
             .unwrap()
+            .paths
             .is_empty()
     );
     spec.when = day("2019-01-01");
     assert_eq!(
         kith::traverse::shortest_paths_following(db, x.a, x.b, &spec)
             .unwrap()
+            .paths
             .len(),
         1
     );
@@ -825,4 +831,27 @@ fn a_bad_day_or_an_empty_window_is_an_error_naming_the_option() {
     let e = When::parse(None, Some("2022-01-01"), Some("2021-01-01"), names).unwrap_err();
     assert!(e.contains("after --until"), "{e}");
     assert!(When::parse(None, None, None, names).unwrap().is_any());
+}
+
+#[test]
+fn a_path_answer_cut_by_its_limit_says_truncated() {
+    use kith::traverse::{shortest_paths_following, PathSpec};
+    let db = Db::temporary().unwrap();
+    let p = |_: u8| db.create(NewEntity::person()).unwrap();
+    let (a, b) = (p(0), p(1));
+    // Three shortest paths a - m - b.
+    for _ in 0..3 {
+        let m = db.create(NewEntity::person()).unwrap();
+        rel(&db, a, RelKind::SPOUSE_OF, m, EdgeProps::new());
+        rel(&db, m, RelKind::SPOUSE_OF, b, EdgeProps::new());
+    }
+    let mut spec = PathSpec::new(vec![(RelKind::SPOUSE_OF, Follow::Both)], 4);
+    spec.max_paths = 2;
+    let cut = shortest_paths_following(&db, a, b, &spec).unwrap();
+    assert_eq!(cut.paths.len(), 2);
+    assert!(cut.truncated);
+    spec.max_paths = 3;
+    let all = shortest_paths_following(&db, a, b, &spec).unwrap();
+    assert_eq!(all.paths.len(), 3);
+    assert!(!all.truncated);
 }

@@ -91,6 +91,15 @@ pub struct Path {
     pub hops: Vec<Hop>,
 }
 
+/// What a path search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    /// The shortest paths, at most `max_paths` of them.
+    pub paths: Vec<Path>,
+    /// Whether more shortest paths exist than `max_paths` let through.
+    pub truncated: bool,
+}
+
 /// A step the search took into a node: from `from` by `kind` in `dir`.
 type Pred = (EntityId, RelKind, Direction);
 
@@ -98,31 +107,38 @@ type Pred = (EntityId, RelKind, Direction);
 /// each relationship kind only in its direction (`Out`: from source to
 /// target, `In`: against it, `Both`), at most `spec.max_depth` hops, in
 /// ascending order of their nodes, each with the relationships it crosses.
-/// Empty when `b` cannot be reached that way. A breadth-first search that
-/// keeps every predecessor one hop closer to `a`, then every path walked
-/// back.
+/// Empty when `b` cannot be reached that way; `truncated` when more
+/// shortest paths exist than `max_paths`. A breadth-first search that keeps
+/// every predecessor one hop closer to `a`, then every path walked back.
 pub fn shortest_paths_following(
     db: &Db,
     a: EntityId,
     b: EntityId,
     spec: &PathSpec,
-) -> Result<Vec<Path>, TraverseError> {
+) -> Result<Paths, TraverseError> {
     for end in [a, b] {
         if !db.contains(end)? {
             return Err(TraverseError::NotFound(end));
         }
     }
     if a == b {
-        return Ok(vec![Path {
-            nodes: vec![a],
-            hops: Vec::new(),
-        }]);
+        return Ok(Paths {
+            paths: vec![Path {
+                nodes: vec![a],
+                hops: Vec::new(),
+            }],
+            truncated: false,
+        });
     }
     let Some(preds) = predecessors(db, a, b, spec)? else {
-        return Ok(Vec::new());
+        return Ok(Paths {
+            paths: Vec::new(),
+            truncated: false,
+        });
     };
+    let (found, truncated) = walk_back(a, b, &preds, spec.max_paths);
     let mut paths = Vec::new();
-    for nodes in walk_back(a, b, &preds, spec.max_paths) {
+    for nodes in found {
         let mut hops = Vec::with_capacity(nodes.len() - 1);
         for w in nodes.windows(2) {
             hops.push(hop_between(db, w[0], w[1], &preds, &spec.when)?);
@@ -130,7 +146,7 @@ pub fn shortest_paths_following(
         paths.push(Path { nodes, hops });
     }
     paths.sort_by(|x, y| x.nodes.cmp(&y.nodes));
-    Ok(paths)
+    Ok(Paths { paths, truncated })
 }
 
 /// The breadth-first search from `a`: for every node on a shortest path,
@@ -193,13 +209,14 @@ fn predecessors(
     Ok(dist.contains_key(&b).then_some(preds))
 }
 
-/// Up to `max_paths` node paths from `a` to `b` through the predecessors.
+/// Up to `max_paths` node paths from `a` to `b` through the predecessors,
+/// and whether more exist (every partial path left leads back to `a`).
 fn walk_back(
     a: EntityId,
     b: EntityId,
     preds: &HashMap<EntityId, Vec<Pred>>,
     max_paths: usize,
-) -> Vec<Vec<EntityId>> {
+) -> (Vec<Vec<EntityId>>, bool) {
     let mut paths = Vec::new();
     let mut stack = vec![vec![b]];
     while let Some(path) = stack.pop() {
@@ -209,7 +226,7 @@ fn walk_back(
             p.reverse();
             paths.push(p);
             if paths.len() >= max_paths {
-                break;
+                return (paths, !stack.is_empty());
             }
             continue;
         }
@@ -224,7 +241,7 @@ fn walk_back(
             stack.push(p);
         }
     }
-    paths
+    (paths, false)
 }
 
 /// The relationship the search crossed from `u` into `v`, with its
@@ -259,9 +276,10 @@ fn hop_between(
     })
 }
 
-/// Every shortest path (up to `max_paths`) between `a` and `b` over the
-/// given relationship kinds in either direction, at most `max_depth` hops,
-/// as the entities along each. Empty when they are not connected within
+/// Every shortest path (up to `max_paths`; [`shortest_paths_following`]
+/// says whether more exist) between `a` and `b` over the given
+/// relationship kinds in either direction, at most `max_depth` hops, as the
+/// entities along each. Empty when they are not connected within
 /// that depth.
 pub fn shortest_paths(
     db: &Db,
@@ -277,6 +295,7 @@ pub fn shortest_paths(
     );
     spec.max_paths = max_paths;
     Ok(shortest_paths_following(db, a, b, &spec)?
+        .paths
         .into_iter()
         .map(|p| p.nodes)
         .collect())

@@ -10,7 +10,7 @@ mod queries;
 mod shares;
 
 pub use graph::{
-    neighbourhood_dot, shortest_paths, shortest_paths_following, Path, PathSpec, Subgraph,
+    neighbourhood_dot, shortest_paths, shortest_paths_following, Path, PathSpec, Paths, Subgraph,
     MAX_PATH_SEARCH,
 };
 pub use owners::{Owner, Owners, MAX_OWNERS};

@@ -225,12 +225,18 @@ pub(crate) fn path(db: &Db, args: PathArgs) -> CliResult {
         say!("{}", kith::json::queries::paths(db, &paths));
         return Ok(0);
     }
-    if paths.is_empty() {
+    if paths.paths.is_empty() {
         note!("no path between {a} and {b} within {} hops", args.depth);
         return Ok(1);
     }
-    for p in paths {
-        say!("{}", show::path(db, &p));
+    for p in &paths.paths {
+        say!("{}", show::path(db, p));
+    }
+    if paths.truncated {
+        say!(
+            "(truncated: more shortest paths exist than the {} shown; raise --max-paths)",
+            args.max_paths
+        );
     }
     Ok(0)
 }
