@@ -803,6 +803,34 @@ fn resolution_fields(c: &crate::Change, out: &mut Vec<(&'static str, J)>) {
         C::Committed { customers, changes } => {
             out.extend([("customers", ids(customers)), ("changes", json!(changes))]);
         }
+        C::ActionRaised {
+            action,
+            rule,
+            cause,
+            trigger,
+            customer,
+            priority,
+            depth,
+            why,
+            fields,
+            effects,
+        } => {
+            let pairs = |v: &[(String, String)]| {
+                J::Object(v.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+            };
+            out.extend([
+                ("action", json!(action)),
+                ("rule", json!(rule)),
+                ("cause", json!(cause.to_string())),
+                ("trigger", json!(trigger)),
+                ("customer", id(customer)),
+                ("priority", json!(priority)),
+                ("depth", json!(depth)),
+                ("why", pairs(why)),
+                ("fields", pairs(fields)),
+                ("effects", json!(effects)),
+            ]);
+        }
         _ => {}
     }
 }

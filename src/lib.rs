@@ -51,6 +51,8 @@ mod model;
 pub mod resolve;
 #[cfg(feature = "server")]
 pub mod resp;
+#[cfg(feature = "rules")]
+pub mod rules;
 #[cfg(feature = "server")]
 pub mod server;
 mod storage;
@@ -62,7 +64,7 @@ pub use context::{
 };
 pub use db::changes::{
     AttrChange, Change, ChangeEntry, ChangeId, ChangeSet, Changes, ClaimOptions, ConsumerInfo,
-    FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention,
+    FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention, Stream,
 };
 pub use db::{
     CheckReport, Commit, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,

@@ -113,7 +113,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
     );
     let db = kith_open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
@@ -302,7 +302,7 @@ fn format_v2_fixture_gains_timelines_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
     );
 }
 
@@ -339,13 +339,50 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
+    );
+}
+
+#[test]
+fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v4"), &dir);
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
+    );
+    {
+        // Written by `kith generate --persons 10 --seed 17 --interactions 2
+        // --change-log` at format 4.
+        let db = kith_open(&dir).unwrap();
+        assert_eq!(db.migrated_from(), Some(4));
+        let s = db.stats().unwrap();
+        assert_eq!(s.entities["person"], 10);
+        let before = db.changes().len();
+        assert!(before > 100, "the fixture's log: {before}");
+        assert!(db.actions().is_empty());
+        let first = db.changes().first().unwrap().unwrap();
+        assert_eq!(first.id.seq, 1);
+        assert_eq!(first.change.type_name(), "entity.created");
+        assert!(db.rules().unwrap().is_empty());
+        let report = db.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.violations);
+    }
+    assert_eq!(
+        raw_get(&dir, &meta_key("format")),
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
     );
 }
 
 #[test]
 fn an_older_format_is_refused_untouched_until_upgraded() {
-    for (fixture, format) in [("format-v1", 1u8), ("format-v2", 2), ("format-v3", 3)] {
+    for (fixture, format) in [
+        ("format-v1", 1u8),
+        ("format-v2", 2),
+        ("format-v3", 3),
+        ("format-v4", 4),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("db");
         copy_dir(&Path::new("tests/fixtures").join(fixture), &dir);

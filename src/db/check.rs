@@ -95,6 +95,33 @@ impl Checker<'_> {
         };
     }
 
+    /// An entry of the actions stream: one action raised, at a position
+    /// inside the change log.
+    fn action(&mut self, k: &[u8], v: &[u8]) {
+        let Some((ms, seq)) = keys::parse_change(k) else {
+            self.flag(k, "malformed action key");
+            return;
+        };
+        match codec::decode_commit(k, v) {
+            Ok(c) if c.len() == 1 && matches!(c[0], crate::Change::ActionRaised { .. }) => {}
+            Ok(_) => self.flag(k, "an actions row must hold exactly one action"),
+            Err(e) => self.flag(k, e.to_string()),
+        }
+        if (ChangeId { ms, seq }) > self.log_last {
+            self.flag(k, "action is past the end of the change log");
+        }
+    }
+
+    /// A stored rule: its name and its text decode.
+    fn rule(&mut self, k: &[u8], v: &[u8]) {
+        if keys::parse_rule(k).is_none() {
+            self.flag(k, "malformed rule key");
+        }
+        if let Err(e) = codec::decode_text(k, v) {
+            self.flag(k, e.to_string());
+        }
+    }
+
     /// A consumer group: it decodes and its position is inside the log.
     fn group(&mut self, k: &[u8], v: &[u8]) {
         match codec::decode_state::<codec::GroupV1>(k, v) {
@@ -118,7 +145,12 @@ impl Checker<'_> {
             return Ok(());
         };
         let name = String::from_utf8_lossy(&name).into_owned();
-        let gk = keys::group(&name);
+        let t = if k[0] >= keys::ACTION {
+            &keys::ACTIONS
+        } else {
+            &keys::CHANGES
+        };
+        let gk = keys::group(t, &name);
         let group = match self.db.inner.engine.get(&gk)? {
             Some(g) => codec::decode_state::<codec::GroupV1>(&gk, &g).ok(),
             None => None,
@@ -130,7 +162,7 @@ impl Checker<'_> {
             );
             return Ok(());
         };
-        if k[0] == keys::PENDING {
+        if k[0] == t.pending {
             if let Err(e) = codec::decode_state::<codec::PendingV1>(k, v) {
                 self.flag(k, e.to_string());
             }
@@ -403,8 +435,17 @@ impl Db {
                 Some(keys::KIND) => c.kind(&k, &v)?,
                 Some(keys::TIMELINE) => c.timeline(&k, &v)?,
                 Some(keys::CHANGE) => c.change(&k, &v),
-                Some(keys::GROUP) => c.group(&k, &v),
-                Some(keys::PENDING) | Some(keys::CONSUMER) => c.group_member(&k, &v)?,
+                Some(keys::ACTION) => c.action(&k, &v),
+                Some(keys::GROUP | keys::ACTION_GROUP) => c.group(&k, &v),
+                Some(
+                    keys::PENDING | keys::CONSUMER | keys::ACTION_PENDING | keys::ACTION_CONSUMER,
+                ) => c.group_member(&k, &v)?,
+                Some(keys::RULE) => c.rule(&k, &v),
+                Some(keys::FIRED) => {
+                    if let Err(e) = codec::decode_u64(&k, &v) {
+                        c.flag(&k, e.to_string());
+                    }
+                }
                 _ => c.flag(&k, "key of no known table"),
             }
         }

@@ -90,6 +90,14 @@ impl Db {
         if logged {
             entries = changes::place_entries(*last, pair_moves(changes), customers.clone());
             let first = entries[0].id;
+            for e in &entries {
+                if let Change::ActionRaised { .. } = e.change {
+                    rows.put(
+                        keys::entry(&keys::ACTIONS, e.id.ms, e.id.seq),
+                        codec::encode_commit(std::slice::from_ref(&e.change)),
+                    );
+                }
+            }
             let all: Vec<Change> = entries.iter().map(|e| e.change.clone()).collect();
             rows.put(
                 keys::change(first.ms, first.seq),

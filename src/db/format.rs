@@ -15,6 +15,12 @@
 //!   `CONSUMER` rows), written by every commit. A format-3 build would write
 //!   without logging, so it must not open a format-4 database. Migrating
 //!   from 3 writes an empty log's trim position.
+//! - 5: adds interaction rules: stored rules (`RULE` rows), when each last
+//!   fired per customer (`FIRED`), their position in the change log
+//!   (`meta/rules_position`), the [`crate::Change::ActionRaised`] change and
+//!   the actions stream (`ACTION`, `ACTION_GROUP`, `ACTION_PENDING`,
+//!   `ACTION_CONSUMER` rows). A format-4 build could not read such a log.
+//!   Migrating from 4 writes nothing but the version.
 
 use super::Registry;
 use crate::error::{OpenError, StorageError};
@@ -23,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 4;
+pub(crate) const CURRENT_FORMAT: u32 = 5;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -290,6 +296,7 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
             }
         }
         3 => empty_log(&mut b),
+        4 => {}
         other => {
             return Err(StorageError::Corrupt {
                 key: "meta/format".into(),

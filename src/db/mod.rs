@@ -5,6 +5,7 @@ mod check;
 mod commit;
 mod format;
 mod read;
+mod rule_rows;
 mod tx;
 pub(crate) mod views;
 mod write;
@@ -190,6 +191,15 @@ pub(crate) struct Inner {
     pub(crate) groups: Mutex<()>,
     /// Tells the background trimmer to stop.
     pub(crate) closing: std::sync::atomic::AtomicBool,
+    /// The change-log sequence number the trimmer must not pass: the
+    /// interaction rules' position (`u64::MAX`: no rules running).
+    pub(crate) trim_hold: AtomicU64,
+    /// The interaction rules and their thread, loaded on first use.
+    #[cfg(feature = "rules")]
+    pub(crate) rules: std::sync::OnceLock<Arc<crate::rules::Engine>>,
+    /// Serializes loading the rules.
+    #[cfg(feature = "rules")]
+    pub(crate) rules_init: Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -311,9 +321,19 @@ impl Db {
                 migrated_from: opened.migrated_from,
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),
+                trim_hold: AtomicU64::new(u64::MAX),
+                #[cfg(feature = "rules")]
+                rules: std::sync::OnceLock::new(),
+                #[cfg(feature = "rules")]
+                rules_init: Mutex::new(()),
             }),
         };
         db.start_trimmer();
+        // Stored rules run wherever the database is open with its change
+        // log. A stored rule that no longer loads keeps them from running;
+        // `Db::rules` reports why.
+        #[cfg(feature = "rules")]
+        let _ = db.start_rules_if_any();
         Ok(db)
     }
 

@@ -10,7 +10,9 @@ use std::fmt;
 /// rise by one per change with no gaps, and never go backwards; so do the
 /// milliseconds (a clock that steps back keeps the last value). Written
 /// `<ms>-<seq>`, the form of a Redis stream id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct ChangeId {
     /// Milliseconds since the Unix epoch of the commit.
     pub ms: u64,
@@ -176,6 +178,33 @@ pub enum Change {
         /// The customers split off it.
         split_off: Vec<EntityId>,
     },
+    /// An interaction rule fired for a customer and acted (format v5): the
+    /// entry of the actions stream (`kith:actions`), written in the same
+    /// commit as the action's effects.
+    ActionRaised {
+        /// The action's id, `<rule>/<cause>/<customer>`: the same however
+        /// often the change that fired it is evaluated.
+        action: String,
+        /// The rule that fired.
+        rule: String,
+        /// The change that fired it.
+        cause: ChangeId,
+        /// The trigger that matched (`interaction.added`, …).
+        trigger: String,
+        /// The customer it is about.
+        customer: EntityId,
+        /// The rule's priority.
+        priority: i64,
+        /// How many rule firings led to the change that fired it (0: a
+        /// change no rule made).
+        depth: u32,
+        /// Why it fired: each value its condition read, as `(path, value)`.
+        why: Vec<(String, String)>,
+        /// What it asks for: the rule's `message` and fields.
+        fields: Vec<(String, String)>,
+        /// What it did in the database, one line per effect.
+        effects: Vec<String>,
+    },
     /// The last change of every commit: the customers whose context
     /// (profile, accounts, household, relationships, interactions) it changed.
     Committed {
@@ -203,6 +232,7 @@ impl Change {
             Change::CustomersMerged { .. } => "customers.merged",
             Change::CustomerSplit { .. } => "customer.split",
             Change::Committed { .. } => "commit",
+            Change::ActionRaised { .. } => "action",
         }
     }
 }

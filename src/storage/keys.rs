@@ -34,6 +34,50 @@ pub const PENDING: u8 = 0x0B;
 /// Consumers of a group: `CONSUMER | esc(group) | esc(consumer)`.
 pub const CONSUMER: u8 = 0x0C;
 
+/// The actions stream (format v5): `ACTION | ms u64 | seq u64`, one row per
+/// action a rule raised, at the position of its change in the change log.
+pub const ACTION: u8 = 0x0D;
+/// Consumer groups of the actions stream: `ACTION_GROUP | esc(name)`.
+pub const ACTION_GROUP: u8 = 0x0E;
+/// Pending actions of a group: `ACTION_PENDING | esc(group) | ms u64 | seq u64`.
+pub const ACTION_PENDING: u8 = 0x0F;
+/// Consumers of an actions group: `ACTION_CONSUMER | esc(group) | esc(consumer)`.
+pub const ACTION_CONSUMER: u8 = 0x10;
+/// Stored rules (format v5): `RULE | esc(name)`.
+pub const RULE: u8 = 0x11;
+/// When a rule last fired for a customer (format v5): `FIRED | esc(rule) | customer u64`.
+pub const FIRED: u8 = 0x12;
+
+/// The four tables of one stream the store serves: its entries, consumer
+/// groups, pending lists and consumers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamTables {
+    /// Entries: `entries | ms | seq`.
+    pub entries: u8,
+    /// Groups: `group | esc(name)`.
+    pub group: u8,
+    /// Pending entries: `pending | esc(group) | ms | seq`.
+    pub pending: u8,
+    /// Consumers: `consumer | esc(group) | esc(consumer)`.
+    pub consumer: u8,
+}
+
+/// The change log's tables.
+pub const CHANGES: StreamTables = StreamTables {
+    entries: CHANGE,
+    group: GROUP,
+    pending: PENDING,
+    consumer: CONSUMER,
+};
+
+/// The actions stream's tables.
+pub const ACTIONS: StreamTables = StreamTables {
+    entries: ACTION,
+    group: ACTION_GROUP,
+    pending: ACTION_PENDING,
+    consumer: ACTION_CONSUMER,
+};
+
 /// Registry space of entity kinds.
 pub const SPACE_ENTITY: u8 = 0;
 /// Registry space of relationship kinds.
@@ -307,16 +351,21 @@ pub fn parse_timeline(key: &[u8]) -> Option<(u64, i64, u64)> {
 
 /// `CHANGE | ms | seq`.
 pub fn change(ms: u64, seq: u64) -> [u8; 17] {
+    entry(&CHANGES, ms, seq)
+}
+
+/// `entries | ms | seq` of a stream.
+pub fn entry(t: &StreamTables, ms: u64, seq: u64) -> [u8; 17] {
     let mut k = [0u8; 17];
-    k[0] = CHANGE;
+    k[0] = t.entries;
     k[1..9].copy_from_slice(&ms.to_be_bytes());
     k[9..].copy_from_slice(&seq.to_be_bytes());
     k
 }
 
-/// Decodes `CHANGE | ms | seq` into `(ms, seq)`.
+/// Decodes `CHANGE | ms | seq` (or an actions row) into `(ms, seq)`.
 pub fn parse_change(key: &[u8]) -> Option<(u64, u64)> {
-    if key.len() != 17 || key[0] != CHANGE {
+    if key.len() != 17 || (key[0] != CHANGE && key[0] != ACTION) {
         return None;
     }
     let (ms, rest) = take_u64(&key[1..])?;
@@ -325,22 +374,22 @@ pub fn parse_change(key: &[u8]) -> Option<(u64, u64)> {
 }
 
 /// `GROUP | esc(name)`.
-pub fn group(name: &str) -> Vec<u8> {
-    let mut k = vec![GROUP];
+pub fn group(t: &StreamTables, name: &str) -> Vec<u8> {
+    let mut k = vec![t.group];
     push_escaped(&mut k, name.as_bytes());
     k
 }
 
 /// `PENDING | esc(group)`: every pending change of one group.
-pub fn pending_prefix(group: &str) -> Vec<u8> {
-    let mut k = vec![PENDING];
+pub fn pending_prefix(t: &StreamTables, group: &str) -> Vec<u8> {
+    let mut k = vec![t.pending];
     push_escaped(&mut k, group.as_bytes());
     k
 }
 
 /// `PENDING | esc(group) | ms | seq`.
-pub fn pending(group: &str, ms: u64, seq: u64) -> Vec<u8> {
-    let mut k = pending_prefix(group);
+pub fn pending(t: &StreamTables, group: &str, ms: u64, seq: u64) -> Vec<u8> {
+    let mut k = pending_prefix(t, group);
     k.extend_from_slice(&ms.to_be_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
     k
@@ -358,17 +407,73 @@ pub fn parse_pending_tail(key: &[u8]) -> Option<(u64, u64)> {
 }
 
 /// `CONSUMER | esc(group)`: every consumer of one group.
-pub fn consumer_prefix(group: &str) -> Vec<u8> {
-    let mut k = vec![CONSUMER];
+pub fn consumer_prefix(t: &StreamTables, group: &str) -> Vec<u8> {
+    let mut k = vec![t.consumer];
     push_escaped(&mut k, group.as_bytes());
     k
 }
 
 /// `CONSUMER | esc(group) | esc(consumer)`.
-pub fn consumer(group: &str, consumer: &str) -> Vec<u8> {
-    let mut k = consumer_prefix(group);
+pub fn consumer(t: &StreamTables, group: &str, consumer: &str) -> Vec<u8> {
+    let mut k = consumer_prefix(t, group);
     push_escaped(&mut k, consumer.as_bytes());
     k
+}
+
+/// The word for a table of the change log (`changes`) or of the actions stream.
+fn stream_word(table: u8, changes: &'static str, actions: &'static str) -> &'static str {
+    if table >= ACTION {
+        actions
+    } else {
+        changes
+    }
+}
+
+/// `RULE | esc(name)`.
+pub fn rule(name: &str) -> Vec<u8> {
+    let mut k = vec![RULE];
+    push_escaped(&mut k, name.as_bytes());
+    k
+}
+
+/// Decodes `RULE | esc(name)`.
+pub fn parse_rule(key: &[u8]) -> Option<String> {
+    if key.first() != Some(&RULE) {
+        return None;
+    }
+    let (name, rest) = take_escaped(&key[1..])?;
+    if !rest.is_empty() {
+        return None;
+    }
+    String::from_utf8(name).ok()
+}
+
+/// `FIRED | esc(rule) | customer`.
+pub fn fired(rule: &str, customer: u64) -> Vec<u8> {
+    let mut k = vec![FIRED];
+    push_escaped(&mut k, rule.as_bytes());
+    k.extend_from_slice(&customer.to_be_bytes());
+    k
+}
+
+/// `FIRED | esc(rule)`: when one rule last fired, per customer.
+pub fn fired_prefix(rule: &str) -> Vec<u8> {
+    let mut k = vec![FIRED];
+    push_escaped(&mut k, rule.as_bytes());
+    k
+}
+
+/// Decodes `FIRED | esc(rule) | customer`.
+pub fn parse_fired(key: &[u8]) -> Option<(String, u64)> {
+    if key.first() != Some(&FIRED) {
+        return None;
+    }
+    let (rule, rest) = take_escaped(&key[1..])?;
+    let (customer, rest) = take_u64(rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some((String::from_utf8(rule).ok()?, customer))
 }
 
 /// A readable name for a key, used in corruption errors and check reports.
@@ -410,29 +515,46 @@ pub fn describe(key: &[u8]) -> String {
             Some((p, t, i)) => format!("timeline/{p}/{t}/{i}"),
             None => fallback(),
         },
-        Some(&CHANGE) => match parse_change(key) {
-            Some((ms, seq)) => format!("change/{ms}-{seq}"),
+        Some(&t @ (CHANGE | ACTION)) => match parse_change(key) {
+            Some((ms, seq)) => format!("{}/{ms}-{seq}", stream_word(t, "change", "action")),
             None => fallback(),
         },
-        Some(&GROUP) => match take_escaped(&key[1..]) {
-            Some((g, _)) => format!("group/{}", String::from_utf8_lossy(&g)),
+        Some(&t @ (GROUP | ACTION_GROUP)) => match take_escaped(&key[1..]) {
+            Some((g, _)) => format!(
+                "{}/{}",
+                stream_word(t, "group", "action-group"),
+                String::from_utf8_lossy(&g)
+            ),
             None => fallback(),
         },
-        Some(&PENDING) => match (take_escaped(&key[1..]), parse_pending_tail(key)) {
-            (Some((g, _)), Some((ms, seq))) => {
-                format!("pending/{}/{ms}-{seq}", String::from_utf8_lossy(&g))
+        Some(&t @ (PENDING | ACTION_PENDING)) => {
+            match (take_escaped(&key[1..]), parse_pending_tail(key)) {
+                (Some((g, _)), Some((ms, seq))) => format!(
+                    "{}/{}/{ms}-{seq}",
+                    stream_word(t, "pending", "action-pending"),
+                    String::from_utf8_lossy(&g)
+                ),
+                _ => fallback(),
             }
-            _ => fallback(),
-        },
-        Some(&CONSUMER) => match take_escaped(&key[1..]) {
+        }
+        Some(&t @ (CONSUMER | ACTION_CONSUMER)) => match take_escaped(&key[1..]) {
             Some((g, rest)) => match take_escaped(rest) {
                 Some((c, _)) => format!(
-                    "consumer/{}/{}",
+                    "{}/{}/{}",
+                    stream_word(t, "consumer", "action-consumer"),
                     String::from_utf8_lossy(&g),
                     String::from_utf8_lossy(&c)
                 ),
                 None => fallback(),
             },
+            None => fallback(),
+        },
+        Some(&RULE) => match take_escaped(&key[1..]) {
+            Some((r, _)) => format!("rule/{}", String::from_utf8_lossy(&r)),
+            None => fallback(),
+        },
+        Some(&FIRED) => match parse_fired(key) {
+            Some((r, c)) => format!("fired/{r}/{c}"),
             None => fallback(),
         },
         Some(&COUNT) => match parse_space_code(COUNT, key) {

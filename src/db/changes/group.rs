@@ -93,6 +93,10 @@ fn check_name(what: &str, name: &str) -> Result<(), FeedError> {
 }
 
 impl Changes<'_> {
+    fn t(&self) -> &'static keys::StreamTables {
+        self.stream.tables()
+    }
+
     fn engine(&self) -> &crate::storage::Engine {
         &self.db.inner.engine
     }
@@ -106,7 +110,7 @@ impl Changes<'_> {
     }
 
     fn load_group(&self, name: &str) -> Result<GroupV1, FeedError> {
-        let k = keys::group(name);
+        let k = keys::group(self.t(), name);
         match self.engine().get(&k).map_err(StorageError::from)? {
             Some(v) => Ok(codec::decode_state(&k, &v)?),
             None => Err(FeedError::NoGroup(name.to_string())),
@@ -114,7 +118,7 @@ impl Changes<'_> {
     }
 
     fn pending_rows(&self, group: &str) -> Result<Vec<(ChangeId, PendingV1)>, FeedError> {
-        let prefix = keys::pending_prefix(group);
+        let prefix = keys::pending_prefix(self.t(), group);
         let mut out = Vec::new();
         for row in crate::db::scan_prefix(self.engine(), &prefix, false) {
             let (k, v) = row.map_err(StorageError::from)?;
@@ -138,7 +142,7 @@ impl Changes<'_> {
         consumer: &str,
         delivered: bool,
     ) -> Result<(), FeedError> {
-        let k = keys::consumer(group, consumer);
+        let k = keys::consumer(self.t(), group, consumer);
         let now = now_ms();
         let mut c: ConsumerV1 = match self.engine().get(&k).map_err(StorageError::from)? {
             Some(v) => codec::decode_state(&k, &v)?,
@@ -165,7 +169,7 @@ impl Changes<'_> {
         }
         let mut b = WriteBatch::default();
         b.put(
-            keys::group(name),
+            keys::group(self.t(), name),
             codec::encode_state(&GroupV1 {
                 last_delivered: (at.ms, at.seq),
                 entries_read: 0,
@@ -180,7 +184,7 @@ impl Changes<'_> {
         let mut g = self.load_group(name)?;
         g.last_delivered = (at.ms, at.seq);
         let mut b = WriteBatch::default();
-        b.put(keys::group(name), codec::encode_state(&g));
+        b.put(keys::group(self.t(), name), codec::encode_state(&g));
         self.apply(b)
     }
 
@@ -191,8 +195,11 @@ impl Changes<'_> {
             return Ok(false);
         }
         let mut b = WriteBatch::default();
-        b.remove(keys::group(name));
-        for prefix in [keys::pending_prefix(name), keys::consumer_prefix(name)] {
+        b.remove(keys::group(self.t(), name));
+        for prefix in [
+            keys::pending_prefix(self.t(), name),
+            keys::consumer_prefix(self.t(), name),
+        ] {
             for row in crate::db::scan_prefix(self.engine(), &prefix, false) {
                 let (k, _) = row.map_err(StorageError::from)?;
                 b.remove(&k[..]);
@@ -207,7 +214,7 @@ impl Changes<'_> {
         check_name("consumer", consumer)?;
         let _g = self.db.inner.groups.lock();
         self.load_group(group)?;
-        let k = keys::consumer(group, consumer);
+        let k = keys::consumer(self.t(), group, consumer);
         if self.engine().get(&k).map_err(StorageError::from)?.is_some() {
             return Ok(false);
         }
@@ -225,11 +232,11 @@ impl Changes<'_> {
         let mut n = 0;
         for (id, p) in self.pending_rows(group)? {
             if p.consumer == consumer {
-                b.remove(keys::pending(group, id.ms, id.seq));
+                b.remove(keys::pending(self.t(), group, id.ms, id.seq));
                 n += 1;
             }
         }
-        b.remove(keys::consumer(group, consumer));
+        b.remove(keys::consumer(self.t(), group, consumer));
         self.apply(b)?;
         Ok(n)
     }
@@ -257,13 +264,13 @@ impl Changes<'_> {
         if let Some(last) = entries.last() {
             g.last_delivered = (last.id.ms, last.id.seq);
             g.entries_read += entries.len() as u64;
-            b.put(keys::group(group), codec::encode_state(&g));
+            b.put(keys::group(self.t(), group), codec::encode_state(&g));
         }
         if !no_ack {
             let now = now_ms();
             for e in &entries {
                 b.put(
-                    keys::pending(group, e.id.ms, e.id.seq),
+                    keys::pending(self.t(), group, e.id.ms, e.id.seq),
                     codec::encode_state(&PendingV1 {
                         consumer: consumer.to_string(),
                         delivered_ms: now,
@@ -299,7 +306,10 @@ impl Changes<'_> {
             }
             p.deliveries += 1;
             p.delivered_ms = now;
-            b.put(keys::pending(group, id.ms, id.seq), codec::encode_state(&p));
+            b.put(
+                keys::pending(self.t(), group, id.ms, id.seq),
+                codec::encode_state(&p),
+            );
             out.push((id, self.entry(id)?));
         }
         self.touch_consumer(&mut b, group, consumer, !out.is_empty())?;
@@ -315,7 +325,7 @@ impl Changes<'_> {
         let mut b = WriteBatch::default();
         let mut n = 0;
         for id in ids {
-            let k = keys::pending(group, id.ms, id.seq);
+            let k = keys::pending(self.t(), group, id.ms, id.seq);
             if self.engine().get(&k).map_err(StorageError::from)?.is_some() {
                 b.remove(k);
                 n += 1;
@@ -394,7 +404,7 @@ impl Changes<'_> {
         let mut b = WriteBatch::default();
         let mut out = Vec::new();
         for id in ids {
-            let k = keys::pending(group, id.ms, id.seq);
+            let k = keys::pending(self.t(), group, id.ms, id.seq);
             let existing: Option<PendingV1> =
                 match self.engine().get(&k).map_err(StorageError::from)? {
                     Some(v) => Some(codec::decode_state(&k, &v)?),
@@ -470,7 +480,7 @@ impl Changes<'_> {
                 continue;
             }
             scanned += 1;
-            let k = keys::pending(group, id.ms, id.seq);
+            let k = keys::pending(self.t(), group, id.ms, id.seq);
             match self.entry(id)? {
                 None => {
                     b.remove(k);
@@ -496,7 +506,7 @@ impl Changes<'_> {
     pub fn groups(&self) -> Result<Vec<GroupInfo>, FeedError> {
         let mut out = Vec::new();
         let last = self.last();
-        for row in crate::db::scan_prefix(self.engine(), &[keys::GROUP], false) {
+        for row in crate::db::scan_prefix(self.engine(), &[self.t().group], false) {
             let (k, v) = row.map_err(StorageError::from)?;
             let (name, _) = keys::take_escaped(&k[1..]).ok_or_else(|| StorageError::Corrupt {
                 key: keys::describe(&k),
@@ -504,9 +514,12 @@ impl Changes<'_> {
             })?;
             let name = String::from_utf8_lossy(&name).into_owned();
             let g: GroupV1 = codec::decode_state(&k, &v)?;
-            let consumers =
-                crate::db::scan_prefix(self.engine(), &keys::consumer_prefix(&name), false).count()
-                    as u64;
+            let consumers = crate::db::scan_prefix(
+                self.engine(),
+                &keys::consumer_prefix(self.t(), &name),
+                false,
+            )
+            .count() as u64;
             let pending = self.pending_rows(&name)?.len() as u64;
             out.push(GroupInfo {
                 consumers,
@@ -528,7 +541,7 @@ impl Changes<'_> {
         self.load_group(group)?;
         let pending = self.pending_rows(group)?;
         let now = now_ms();
-        let prefix = keys::consumer_prefix(group);
+        let prefix = keys::consumer_prefix(self.t(), group);
         let mut out = Vec::new();
         for row in crate::db::scan_prefix(self.engine(), &prefix, false) {
             let (k, v) = row.map_err(StorageError::from)?;

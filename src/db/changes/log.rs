@@ -146,17 +146,69 @@ impl FeedState {
     }
 }
 
-/// The change log of a database. Get one with [`Db::changes`].
+/// Which of the database's two streams a [`Changes`] handle reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stream {
+    /// The change log: every change of every commit (`kith:changes`).
+    Changes,
+    /// The actions the interaction rules raised (`kith:actions`): each
+    /// entry is a [`Change::ActionRaised`] at its position in the change log.
+    Actions,
+}
+
+impl Stream {
+    /// The key it is served under on the wire.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stream::Changes => "kith:changes",
+            Stream::Actions => "kith:actions",
+        }
+    }
+
+    /// The stream served under `key`, if any.
+    pub fn from_key(key: &[u8]) -> Option<Stream> {
+        [Stream::Changes, Stream::Actions]
+            .into_iter()
+            .find(|s| s.key().as_bytes() == key)
+    }
+
+    pub(crate) fn tables(self) -> &'static keys::StreamTables {
+        match self {
+            Stream::Changes => &keys::CHANGES,
+            Stream::Actions => &keys::ACTIONS,
+        }
+    }
+}
+
+/// One of the database's streams — the change log ([`Db::changes`]) or the
+/// actions stream ([`Db::actions`]): read it by position, follow it live,
+/// and consume it with named groups.
 #[derive(Clone, Copy)]
 pub struct Changes<'db> {
     pub(crate) db: &'db Db,
+    pub(crate) stream: Stream,
 }
 
 impl Db {
     /// The change log: read it by position, follow it live, and consume it
     /// with named groups (see [`Changes`]).
     pub fn changes(&self) -> Changes<'_> {
-        Changes { db: self }
+        Changes {
+            db: self,
+            stream: Stream::Changes,
+        }
+    }
+
+    /// The actions stream: one entry per action an interaction rule raised
+    /// ([`Change::ActionRaised`]), at the position of that change in the
+    /// change log, with consumer groups of its own. It is trimmed with the
+    /// change log.
+    pub fn actions(&self) -> Changes<'_> {
+        Changes {
+            db: self,
+            stream: Stream::Actions,
+        }
     }
 }
 
@@ -186,20 +238,27 @@ fn number(ms: u64, first: u64, changes: Vec<Change>) -> Vec<ChangeEntry> {
 }
 
 /// The key just after every row at or before `id`.
-fn after_key(id: ChangeId) -> Vec<u8> {
+fn after_key(t: &keys::StreamTables, id: ChangeId) -> Vec<u8> {
     match id.successor() {
-        Some(s) => keys::change(s.ms, s.seq).to_vec(),
-        None => vec![keys::CHANGE + 1],
+        Some(s) => keys::entry(t, s.ms, s.seq).to_vec(),
+        None => vec![t.entries + 1],
     }
 }
 
-/// The first key of the change table, and the key after it.
-fn table() -> ([u8; 1], [u8; 1]) {
-    ([keys::CHANGE], [keys::CHANGE + 1])
+/// The first key of a stream's entry table, and the key after it.
+fn table(t: &keys::StreamTables) -> ([u8; 1], [u8; 1]) {
+    ([t.entries], [t.entries + 1])
 }
 
 impl<'db> Changes<'db> {
-    /// The position of the newest change readers can see (`0-0`: none yet).
+    /// Which stream this is.
+    pub fn stream(&self) -> Stream {
+        self.stream
+    }
+
+    /// The position of the newest change readers can see (`0-0`: none
+    /// yet). For the actions stream, the change log's: an action is visible
+    /// when its change is.
     pub fn last(&self) -> ChangeId {
         self.db.inner.feed.published()
     }
@@ -209,9 +268,21 @@ impl<'db> Changes<'db> {
         *self.db.inner.feed.trimmed.lock()
     }
 
-    /// How many changes the log holds now.
+    /// How many entries the stream holds now (the actions stream counts
+    /// its rows).
     pub fn len(&self) -> u64 {
-        self.last().seq.saturating_sub(self.trimmed().seq)
+        match self.stream {
+            Stream::Changes => self.last().seq.saturating_sub(self.trimmed().seq),
+            Stream::Actions => {
+                let (lo, _) = table(self.stream.tables());
+                let visible = after_key(self.stream.tables(), self.last());
+                self.db
+                    .inner
+                    .engine
+                    .scan(&lo, Some(&visible), false)
+                    .count() as u64
+            }
+        }
     }
 
     /// Whether the log holds no change.
@@ -261,11 +332,12 @@ impl<'db> Changes<'db> {
             return Ok(Vec::new());
         }
         let engine = &self.db.inner.engine;
-        let (start, end) = table();
+        let t = self.stream.tables();
+        let (start, end) = table(t);
         let mut out = Vec::new();
         if rev {
             // From the row holding `to` backwards.
-            for row in engine.scan(&start, Some(&after_key(to)), true) {
+            for row in engine.scan(&start, Some(&after_key(t, to)), true) {
                 let (k, v) = row.map_err(StorageError::from)?;
                 for e in decode_row(&k, &v)?.into_iter().rev() {
                     if e.id > to || e.id.seq > visible.seq {
@@ -281,12 +353,12 @@ impl<'db> Changes<'db> {
         }
         // From the row holding `from` (it may start before it) onwards.
         let holding = engine
-            .scan(&start, Some(&after_key(from)), true)
+            .scan(&start, Some(&after_key(t, from)), true)
             .next()
             .transpose()
             .map_err(StorageError::from)?
             .map(|(k, _)| k.to_vec());
-        let lo = holding.unwrap_or_else(|| keys::change(from.ms, from.seq).to_vec());
+        let lo = holding.unwrap_or_else(|| keys::entry(t, from.ms, from.seq).to_vec());
         for row in engine.scan(&lo, Some(&end), false) {
             let (k, v) = row.map_err(StorageError::from)?;
             for e in decode_row(&k, &v)? {
@@ -369,10 +441,14 @@ impl Iterator for Follow<'_> {
 
 impl Changes<'_> {
     /// Trims what the retention keeps no longer, whole commits at a time,
-    /// in batches of about `batch` changes. Returns how many were trimmed. Runs in the
-    /// background about once a second; callable directly.
+    /// in batches of about `batch` changes, with the actions raised by the
+    /// changes trimmed. Never trims past the position of the interaction
+    /// rules (changes they have not evaluated yet stay). Returns how many
+    /// changes were trimmed. Runs in the background about once a second;
+    /// callable directly (on either stream: both are trimmed together).
     pub fn trim(&self, batch: usize) -> Result<u64, FeedError> {
         let db = self.db;
+        let hold = db.inner.trim_hold.load(std::sync::atomic::Ordering::SeqCst);
         let r = db.inner.feed.retention;
         let mut total = 0;
         loop {
@@ -389,7 +465,7 @@ impl Changes<'_> {
             let mut b = crate::storage::WriteBatch::default();
             let mut n = 0u64;
             let mut new_trimmed = trimmed;
-            let (lo, hi) = table();
+            let (lo, hi) = table(&keys::CHANGES);
             for row in db.inner.engine.scan(&lo, Some(&hi), false) {
                 let (k, v) = row.map_err(StorageError::from)?;
                 let entries = decode_row(&k, &v)?;
@@ -397,7 +473,11 @@ impl Changes<'_> {
                 let kept = last.seq.saturating_sub(new_trimmed.seq);
                 let by_count = r.max_changes.is_some_and(|m| kept > m);
                 let by_age = cutoff_ms.is_some_and(|c| row_last.ms < c);
-                if row_last.seq > last.seq || !(by_count || by_age) || n as usize >= batch {
+                if row_last.seq > last.seq
+                    || row_last.seq > hold
+                    || !(by_count || by_age)
+                    || n as usize >= batch
+                {
                     break;
                 }
                 b.remove(&k[..]);
@@ -406,6 +486,15 @@ impl Changes<'_> {
             }
             if n == 0 {
                 return Ok(total);
+            }
+            let (alo, _) = table(&keys::ACTIONS);
+            for row in
+                db.inner
+                    .engine
+                    .scan(&alo, Some(&after_key(&keys::ACTIONS, new_trimmed)), false)
+            {
+                let (k, _) = row.map_err(StorageError::from)?;
+                b.remove(&k[..]);
             }
             b.put(
                 keys::meta(META_CHANGE_TRIMMED),
@@ -429,7 +518,7 @@ pub(crate) fn positions<S: Source>(src: &S) -> Result<(ChangeId, ChangeId), Stor
         }
         None => ChangeId::ZERO,
     };
-    let (lo, hi) = table();
+    let (lo, hi) = table(&keys::CHANGES);
     let last = match src.scan(&lo, Some(&hi), true).next() {
         Some(row) => {
             let (k, v) = row?;

@@ -13,6 +13,6 @@ pub(crate) mod log;
 
 pub use crate::model::{AttrChange, Change, ChangeEntry, ChangeId};
 pub use group::{ClaimOptions, ConsumerInfo, GroupInfo, GroupRead, PendingEntry, PendingSummary};
-pub use log::{ChangeSet, Changes, FeedError, Follow, Retention};
+pub use log::{ChangeSet, Changes, FeedError, Follow, Retention, Stream};
 
 pub(crate) use log::{place_entries, FeedState};
