@@ -9,9 +9,16 @@ use clap::{Parser, Subcommand};
 use kith::Db;
 use std::path::{Path, PathBuf};
 
-/// The commands that only read.
+/// The commands that run against the open database: the reads, and the
+/// rules (which the process holding the database runs).
 #[derive(Subcommand)]
 pub(crate) enum ReadCommand {
+    /// Interaction rules: load, list, stats, delete, test; the actions they raised.
+    Rules {
+        /// What to do.
+        #[command(subcommand)]
+        command: cmd::rules::RulesCommand,
+    },
     /// Print one entity and its relationships.
     Get {
         /// Entity id.
@@ -160,6 +167,7 @@ pub(crate) fn execute(db: &Db, command: ReadCommand) -> CliResult {
         R::Explain { system, key, with } => cmd::resolution::explain(db, &system, &key, with),
         R::Lineage { id } => cmd::resolution::lineage(db, id),
         R::Stats { json } => cmd::read::stats(db, json),
+        R::Rules { command } => cmd::rules::run(db, command),
     }
 }
 
@@ -222,7 +230,13 @@ fn subcommand_args() -> Vec<String> {
         if a == "--db" || a == "--server" {
             args.next();
         } else if !(a.starts_with("--db=") || a.starts_with("--server=")) {
-            out.push(a);
+            // A file argument (a rules file) is read by the server: name it
+            // by its absolute path.
+            let p = Path::new(&a);
+            match p.is_file().then(|| std::fs::canonicalize(p)) {
+                Some(Ok(abs)) => out.push(abs.to_string_lossy().into_owned()),
+                _ => out.push(a),
+            }
         }
     }
     out

@@ -55,6 +55,7 @@ pub struct DbBuilder {
     retention: crate::db::changes::Retention,
     change_log: bool,
     upgrade: bool,
+    run_rules: bool,
 }
 
 impl DbBuilder {
@@ -75,6 +76,15 @@ impl DbBuilder {
     /// for a bulk load nobody follows, or to measure what the log costs.
     pub fn change_log(mut self, on: bool) -> DbBuilder {
         self.change_log = on;
+        self
+    }
+
+    /// Whether this handle runs the stored interaction rules (default
+    /// `true`; they also need the change log). Off, the rules stay stored
+    /// and their position holds: the next handle that runs them evaluates
+    /// what was committed meanwhile.
+    pub fn run_rules(mut self, on: bool) -> DbBuilder {
+        self.run_rules = on;
         self
     }
 
@@ -185,6 +195,8 @@ pub(crate) struct Inner {
     pub(crate) commits: AtomicU64,
     /// Whether commits write the change log (see [`DbBuilder::change_log`]).
     pub(crate) change_log: bool,
+    /// Whether this handle runs the interaction rules.
+    pub(crate) run_rules: bool,
     /// The format this handle migrated the database from, if it did.
     pub(crate) migrated_from: Option<u32>,
     /// Serializes changes to consumer groups.
@@ -239,6 +251,7 @@ impl Db {
             retention: crate::db::changes::Retention::default(),
             change_log: true,
             upgrade: false,
+            run_rules: true,
         }
     }
 
@@ -318,6 +331,7 @@ impl Db {
                 flushed: Mutex::new(0),
                 commits: AtomicU64::new(0),
                 change_log: b.change_log,
+                run_rules: b.run_rules,
                 migrated_from: opened.migrated_from,
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),

@@ -270,7 +270,7 @@ impl Db {
 
     /// Starts the rules' thread if there are rules and a change log.
     pub(crate) fn start_rules_if_any(&self) -> Result<(), RulesError> {
-        if !self.logs_changes() || self.stored_rules()?.is_empty() {
+        if !self.logs_changes() || !self.inner.run_rules || self.stored_rules()?.is_empty() {
             return Ok(());
         }
         let engine = self.rules_engine()?;
@@ -279,7 +279,10 @@ impl Db {
     }
 
     fn start_rules(&self, engine: &Arc<Engine>) {
-        if !self.logs_changes() || engine.started.swap(true, Ordering::SeqCst) {
+        if !self.logs_changes()
+            || !self.inner.run_rules
+            || engine.started.swap(true, Ordering::SeqCst)
+        {
             return;
         }
         self.hold_trim_at(engine.position.lock().seq);

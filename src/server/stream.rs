@@ -1,25 +1,31 @@
-//! What the stream commands (`cmd/x*.rs`) share: the one stream key, stream
-//! ids, options, and the encoding of a change as a stream entry.
+//! What the stream commands (`cmd/x*.rs`) share: the two stream keys
+//! (`kith:changes`, `kith:actions`), stream ids, options, and the encoding
+//! of a change as a stream entry.
 
 use super::command::{text, Context};
 use crate::resp::Frame;
-use crate::{ChangeEntry, ChangeId, FeedError};
+use crate::{ChangeEntry, ChangeId, Changes, Db, FeedError, Stream};
 
 /// The key under which the change log is served as a Redis stream.
 pub(crate) const KEY: &str = "kith:changes";
+/// The key under which the rules' actions are served.
+pub(crate) const ACTIONS_KEY: &str = "kith:actions";
 
 /// Redis's own words for an id that does not parse.
 pub(crate) const BAD_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
-/// Whether `arg` names the change log.
-pub(crate) fn is_stream(arg: &[u8]) -> bool {
-    arg == KEY.as_bytes()
+/// The stream `arg` names, if it names one.
+pub(crate) fn stream<'a>(db: &'a Db, arg: &[u8]) -> Option<Changes<'a>> {
+    match Stream::from_key(arg)? {
+        Stream::Changes => Some(db.changes()),
+        _ => Some(db.actions()),
+    }
 }
 
 /// The error for a write to the stream (or any other stream key).
 pub(crate) fn read_only(name: &str) -> Frame {
     Frame::Error(format!(
-        "ERR {name} refused: {KEY} is read-only (kith writes it from its own commits) and is the only stream kith serves"
+        "ERR {name} refused: {KEY} and {ACTIONS_KEY} are read-only (kith writes them from its own commits) and are the only streams kith serves"
     ))
 }
 
@@ -94,13 +100,28 @@ pub(crate) fn entries_or_nil(rows: &[(ChangeId, Option<ChangeEntry>)]) -> Frame 
     )
 }
 
-/// The reply of `XREAD`/`XREADGROUP` for the one stream: a map in RESP3,
+/// The reply of `XREADGROUP` for one stream: a map in RESP3,
 /// `[[key, entries]]` in RESP2.
-pub(crate) fn read_reply(cx: &Context<'_>, entries: Frame) -> Frame {
+pub(crate) fn read_reply(cx: &Context<'_>, stream: Stream, entries: Frame) -> Frame {
+    read_replies(cx, vec![(stream, entries)])
+}
+
+/// The reply of `XREAD` for the streams that have entries.
+pub(crate) fn read_replies(cx: &Context<'_>, streams: Vec<(Stream, Frame)>) -> Frame {
     if cx.session.resp3 {
-        Frame::Map(vec![(Frame::text(KEY), entries)])
+        Frame::Map(
+            streams
+                .into_iter()
+                .map(|(s, e)| (Frame::text(s.key()), e))
+                .collect(),
+        )
     } else {
-        Frame::Array(vec![Frame::Array(vec![Frame::text(KEY), entries])])
+        Frame::Array(
+            streams
+                .into_iter()
+                .map(|(s, e)| Frame::Array(vec![Frame::text(s.key()), e]))
+                .collect(),
+        )
     }
 }
 

@@ -8,5 +8,6 @@ pub(crate) mod measure;
 pub(crate) mod queries;
 pub(crate) mod read;
 pub(crate) mod resolution;
+pub(crate) mod rules;
 pub(crate) mod serve;
 pub(crate) mod upgrade;

@@ -502,6 +502,24 @@ impl Changes<'_> {
         Ok((next, claimed, deleted))
     }
 
+    /// Entries after a group's position: changes of the log, actions
+    /// counted.
+    fn lag(&self, last: ChangeId, delivered: (u64, u64)) -> Result<u64, FeedError> {
+        Ok(match self.stream {
+            super::Stream::Changes => last.seq.saturating_sub(delivered.1),
+            _ => self
+                .read_after(
+                    ChangeId {
+                        ms: delivered.0,
+                        seq: delivered.1,
+                    },
+                    usize::MAX,
+                )
+                .map(|v| v.len() as u64)
+                .unwrap_or(0),
+        })
+    }
+
     /// Every consumer group.
     pub fn groups(&self) -> Result<Vec<GroupInfo>, FeedError> {
         let mut out = Vec::new();
@@ -529,7 +547,7 @@ impl Changes<'_> {
                     seq: g.last_delivered.1,
                 },
                 entries_read: g.entries_read,
-                lag: last.seq.saturating_sub(g.last_delivered.1),
+                lag: self.lag(last, g.last_delivered)?,
                 name,
             });
         }

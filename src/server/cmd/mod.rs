@@ -36,6 +36,7 @@ pub(crate) mod record_same;
 pub(crate) mod record_upsert;
 pub(crate) mod rel_add;
 pub(crate) mod rel_del;
+pub(crate) mod rule;
 pub(crate) mod select;
 pub(crate) mod shared;
 pub(crate) mod stats;

@@ -2,7 +2,7 @@
 //! replies how many were pending.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{feed_error, is_stream, parse_id};
+use crate::server::stream::{feed_error, parse_id, stream};
 use crate::FeedError;
 
 pub(crate) struct Xack;
@@ -28,14 +28,14 @@ impl Command for Xack {
                 Err(e) => return e,
             }
         }
-        if !is_stream(args[1]) {
+        let Some(changes) = stream(cx.db, args[1]) else {
             return Frame::Integer(0);
-        }
+        };
         let group = String::from_utf8_lossy(args[2]);
-        match cx.db.changes().ack(&group, &ids) {
+        match changes.ack(&group, &ids) {
             Ok(n) => Frame::Integer(n as i64),
             Err(FeedError::NoGroup(_)) => Frame::Integer(0),
-            Err(e) => feed_error(&e, crate::server::stream::KEY, &group),
+            Err(e) => feed_error(&e, changes.stream().key(), &group),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the pending changes of one that stopped.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{entry, feed_error, is_stream, parse_id, uint};
+use crate::server::stream::{entry, feed_error, parse_id, stream, uint};
 use crate::ClaimOptions;
 
 /// `XCLAIM` (`auto: false`) and `XAUTOCLAIM` (`auto: true`).
@@ -129,12 +129,10 @@ fn claim_args(args: &[&[u8]]) -> Result<(Vec<crate::ChangeId>, ClaimOptions), Fr
 
 fn claim(cx: &mut Context<'_>, args: &[&[u8]], h: &Head) -> Result<Frame, Frame> {
     let (ids, o) = claim_args(args)?;
-    if !is_stream(args[1]) {
+    let Some(changes) = stream(cx.db, args[1]) else {
         return Err(no_group(h));
-    }
-    let rows = cx
-        .db
-        .changes()
+    };
+    let rows = changes
         .claim(&h.group, &h.consumer, h.min_idle, &ids, &o)
         .map_err(|e| group_error(&e, h))?;
     Ok(Frame::Array(
@@ -169,12 +167,10 @@ fn autoclaim(cx: &mut Context<'_>, args: &[&[u8]], h: &Head) -> Result<Frame, Fr
             return Err(Frame::Error("ERR syntax error".into()));
         }
     }
-    if !is_stream(args[1]) {
+    let Some(changes) = stream(cx.db, args[1]) else {
         return Err(no_group(h));
-    }
-    let (next, claimed, deleted) = cx
-        .db
-        .changes()
+    };
+    let (next, claimed, deleted) = changes
         .autoclaim(&h.group, &h.consumer, h.min_idle, start, count, just_id)
         .map_err(|e| group_error(&e, h))?;
     let claimed = claimed

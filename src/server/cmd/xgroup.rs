@@ -1,8 +1,8 @@
-//! `XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER kith:changes
+//! `XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER kith:changes|kith:actions
 //! group …`: consumer groups, stored in the database.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{feed_error, is_stream, parse_id, KEY};
+use crate::server::stream::{feed_error, parse_id, stream};
 use crate::ChangeId;
 
 pub(crate) struct Xgroup;
@@ -58,12 +58,11 @@ impl Command for Xgroup {
         }
         let key = String::from_utf8_lossy(args[2]).into_owned();
         let group = String::from_utf8_lossy(args[3]).into_owned();
-        if !is_stream(args[2]) {
+        let Some(changes) = stream(cx.db, args[2]) else {
             return Frame::Error(
                 "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.".into(),
             );
-        }
-        let changes = cx.db.changes();
+        };
         let no_group = || {
             Frame::Error(format!(
                 "NOGROUP No such consumer group '{group}' for key name '{key}'"
@@ -101,7 +100,7 @@ impl Command for Xgroup {
         match r {
             Ok(f) => f,
             Err(crate::FeedError::NoGroup(_)) => no_group(),
-            Err(e) => feed_error(&e, KEY, &group),
+            Err(e) => feed_error(&e, changes.stream().key(), &group),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! `XINFO STREAM kith:changes`, `XINFO GROUPS kith:changes`, `XINFO
-//! CONSUMERS kith:changes group`: the change log and its groups.
+//! `XINFO STREAM key`, `XINFO GROUPS key`, `XINFO CONSUMERS key group`
+//! for `kith:changes` (the change log) and `kith:actions` (the rules'
+//! actions): a stream and its groups.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{entry, feed_error, is_stream, KEY};
+use crate::server::stream::{entry, feed_error};
+use crate::Stream;
 
 pub(crate) struct Xinfo;
 
@@ -23,16 +25,16 @@ impl Command for Xinfo {
         -2
     }
     fn summary(&self) -> &'static str {
-        "XINFO STREAM|GROUPS|CONSUMERS kith:changes [group]: the change log and its consumer groups"
+        "XINFO STREAM|GROUPS|CONSUMERS kith:changes|kith:actions [group]: a stream and its consumer groups"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let sub = String::from_utf8_lossy(args[1]).to_ascii_uppercase();
         if sub == "HELP" {
             return Frame::Array(
                 [
-                    "XINFO STREAM kith:changes",
-                    "XINFO GROUPS kith:changes",
-                    "XINFO CONSUMERS kith:changes <group>",
+                    "XINFO STREAM kith:changes|kith:actions",
+                    "XINFO GROUPS kith:changes|kith:actions",
+                    "XINFO CONSUMERS kith:changes|kith:actions <group>",
                 ]
                 .iter()
                 .map(|l| Frame::Simple(l.to_string()))
@@ -45,10 +47,9 @@ impl Command for Xinfo {
                 sub.to_lowercase()
             ));
         }
-        if !is_stream(args[2]) {
+        let Some(changes) = crate::server::stream::stream(cx.db, args[2]) else {
             return Frame::Error("ERR no such key".into());
-        }
-        let changes = cx.db.changes();
+        };
         match sub.as_str() {
             "STREAM" => stream(changes),
             "GROUPS" => groups(changes),
@@ -60,27 +61,32 @@ impl Command for Xinfo {
 
 /// `XINFO STREAM`.
 fn stream(changes: crate::Changes<'_>) -> Frame {
+    let key = changes.stream().key();
     let groups = match changes.groups() {
         Ok(g) => g.len(),
-        Err(e) => return feed_error(&e, KEY, ""),
+        Err(e) => return feed_error(&e, key, ""),
     };
     let first = match changes.first() {
         Ok(f) => f,
-        Err(e) => return feed_error(&e, KEY, ""),
+        Err(e) => return feed_error(&e, key, ""),
     };
-    let last_id = changes.last();
-    let last = match changes.range(last_id, last_id, 1, false) {
+    let last = match changes.range(crate::ChangeId::ZERO, crate::ChangeId::MAX, 1, true) {
         Ok(mut l) => l.pop(),
-        Err(e) => return feed_error(&e, KEY, ""),
+        Err(e) => return feed_error(&e, key, ""),
+    };
+    let len = changes.len();
+    let (last_id, added) = match changes.stream() {
+        Stream::Changes => (changes.last(), changes.last().seq),
+        _ => (last.as_ref().map_or(crate::ChangeId::ZERO, |e| e.id), len),
     };
     pairs(vec![
-        ("length", Frame::Integer(changes.len() as i64)),
+        ("length", Frame::Integer(len as i64)),
         ("last-generated-id", Frame::text(last_id.to_string())),
         (
             "max-deleted-entry-id",
             Frame::text(changes.trimmed().to_string()),
         ),
-        ("entries-added", Frame::Integer(last_id.seq as i64)),
+        ("entries-added", Frame::Integer(added as i64)),
         (
             "recorded-first-entry-id",
             Frame::text(
@@ -115,7 +121,7 @@ fn groups(changes: crate::Changes<'_>) -> Frame {
                 })
                 .collect(),
         ),
-        Err(e) => feed_error(&e, KEY, ""),
+        Err(e) => feed_error(&e, changes.stream().key(), ""),
     }
 }
 
@@ -141,8 +147,9 @@ fn consumers(changes: crate::Changes<'_>, args: &[&[u8]]) -> Frame {
                 .collect(),
         ),
         Err(crate::FeedError::NoGroup(_)) => Frame::Error(format!(
-            "NOGROUP No such consumer group '{group}' for key name '{KEY}'"
+            "NOGROUP No such consumer group '{group}' for key name '{}'",
+            changes.stream().key()
         )),
-        Err(e) => feed_error(&e, KEY, &group),
+        Err(e) => feed_error(&e, changes.stream().key(), &group),
     }
 }

@@ -1,7 +1,7 @@
 //! `XLEN kith:changes`: how many changes the log holds.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::is_stream;
+use crate::server::stream::stream;
 
 pub(crate) struct Xlen;
 
@@ -16,9 +16,9 @@ impl Command for Xlen {
         "XLEN kith:changes: how many changes the log holds"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
-        if !is_stream(args[1]) {
-            return Frame::Integer(0);
+        match stream(cx.db, args[1]) {
+            Some(s) => Frame::Integer(s.len() as i64),
+            None => Frame::Integer(0),
         }
-        Frame::Integer(cx.db.changes().len() as i64)
     }
 }

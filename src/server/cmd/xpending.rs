@@ -2,7 +2,7 @@
 //! a group's delivered, unacknowledged changes.
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{feed_error, is_stream, parse_bound, uint};
+use crate::server::stream::{feed_error, parse_bound, stream, uint};
 
 pub(crate) struct Xpending;
 
@@ -24,10 +24,9 @@ impl Command for Xpending {
                 "NOGROUP No such key '{key}' or consumer group '{group}'"
             ))
         };
-        if !is_stream(args[1]) {
+        let Some(changes) = stream(cx.db, args[1]) else {
             return no_group();
-        }
-        let changes = cx.db.changes();
+        };
         if args.len() == 3 {
             return match changes.pending_summary(&group) {
                 Ok(s) => Frame::Array(vec![

@@ -2,7 +2,7 @@
 //! end start [COUNT n]`: changes between two ids (`-`, `+`, `(id` exclusive).
 use crate::resp::Frame;
 use crate::server::command::{Command, Context};
-use crate::server::stream::{entry, feed_error, is_stream, parse_bound, uint, KEY};
+use crate::server::stream::{entry, feed_error, parse_bound, stream, uint};
 
 pub(crate) struct Xrange;
 pub(crate) struct Xrevrange;
@@ -25,12 +25,12 @@ fn range(cx: &mut Context<'_>, args: &[&[u8]], rev: bool) -> Frame {
         },
         _ => return Frame::Error("ERR syntax error".into()),
     };
-    if !is_stream(args[1]) {
+    let Some(changes) = stream(cx.db, args[1]) else {
         return Frame::Array(Vec::new());
-    }
-    match cx.db.changes().range(from, to, count, rev) {
+    };
+    match changes.range(from, to, count, rev) {
         Ok(rows) => Frame::Array(rows.iter().map(entry).collect()),
-        Err(e) => feed_error(&e, KEY, ""),
+        Err(e) => feed_error(&e, changes.stream().key(), ""),
     }
 }
 
@@ -42,7 +42,7 @@ impl Command for Xrange {
         -4
     }
     fn summary(&self) -> &'static str {
-        "XRANGE kith:changes start end [COUNT n]: changes between two ids"
+        "XRANGE kith:changes|kith:actions start end [COUNT n]: changes between two ids"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         range(cx, args, false)
@@ -57,7 +57,7 @@ impl Command for Xrevrange {
         -4
     }
     fn summary(&self) -> &'static str {
-        "XREVRANGE kith:changes end start [COUNT n]: changes between two ids, newest first"
+        "XREVRANGE kith:changes|kith:actions end start [COUNT n]: changes between two ids, newest first"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         range(cx, args, true)

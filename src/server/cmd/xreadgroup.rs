@@ -5,7 +5,7 @@
 use crate::resp::Frame;
 use crate::server::command::{Blocked, Command, Context};
 use crate::server::stream::{
-    entries_or_nil, entry, feed_error, is_stream, parse_id, read_options, read_reply,
+    entries_or_nil, entry, feed_error, parse_id, read_options, read_reply, stream,
 };
 
 pub(crate) struct Xreadgroup;
@@ -18,7 +18,7 @@ impl Command for Xreadgroup {
         -7
     }
     fn summary(&self) -> &'static str {
-        "XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS kith:changes >|id: read as a consumer group"
+        "XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS kith:changes|kith:actions >|id: read as a consumer group"
     }
     fn writes(&self) -> bool {
         true
@@ -40,12 +40,11 @@ impl Command for Xreadgroup {
         }
         let (key, id) = (args[o.streams_at], args[o.streams_at + 1]);
         let key_text = String::from_utf8_lossy(key).into_owned();
-        if !is_stream(key) {
+        let Some(changes) = stream(cx.db, key) else {
             return Frame::Error(format!(
                 "NOGROUP No such key '{key_text}' or consumer group '{group}' in XREADGROUP with GROUP option"
             ));
-        }
-        let changes = cx.db.changes();
+        };
         if id == b">" {
             match changes.read_group(&group, &consumer, o.count, o.no_ack) {
                 Ok(batch) if batch.is_empty() => {
@@ -55,7 +54,11 @@ impl Command for Xreadgroup {
                     }
                     Frame::Null
                 }
-                Ok(batch) => read_reply(cx, Frame::Array(batch.iter().map(entry).collect())),
+                Ok(batch) => read_reply(
+                    cx,
+                    changes.stream(),
+                    Frame::Array(batch.iter().map(entry).collect()),
+                ),
                 Err(e) => feed_error(&e, &key_text, &group),
             }
         } else {
@@ -64,7 +67,7 @@ impl Command for Xreadgroup {
                 Err(e) => return e,
             };
             match changes.read_pending(&group, &consumer, after, o.count) {
-                Ok(rows) => read_reply(cx, entries_or_nil(&rows)),
+                Ok(rows) => read_reply(cx, changes.stream(), entries_or_nil(&rows)),
                 Err(e) => feed_error(&e, &key_text, &group),
             }
         }
