@@ -200,7 +200,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
-            assert_eq!(supported, 4);
+            assert_eq!(supported, 5);
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }

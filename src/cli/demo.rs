@@ -2,7 +2,7 @@
 
 use super::show;
 use kith::generate::{generate_bank, BankConfig, BankSummary};
-use kith::{attrs, Db, Direction, Durability, EntityId, EntityKind, Index, RelKind};
+use kith::{attrs, Db, Direction, Durability, EntityId, EntityKind, Index, NewEntity, RelKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -120,6 +120,8 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
     show_relationships(&db, customer)?;
     show_interactions(&db, customer)?;
     show_context(&db, customer)?;
+    drop(db);
+    show_rule_firing(dir, customer)?;
     println!();
     println!("Try: kith --db {} context {customer}", dir.display());
     println!(
@@ -308,6 +310,117 @@ fn show_interactions(db: &Db, customer: EntityId) -> Shown {
             println!("  {}", show::label(&e));
         }
     }
+    Ok(())
+}
+
+/// The demo bank's rules file (`docs/rules/large-withdrawal.toml`).
+const DEMO_RULES: &str = include_str!("../../docs/rules/large-withdrawal.toml");
+
+/// A platinum customer the rule has not called yet: `shown` if it is one.
+fn platinum_customer(db: &Db, shown: EntityId) -> Result<Option<EntityId>, kith::Error> {
+    let eligible = |id: EntityId| -> Result<bool, kith::Error> {
+        Ok(db.get(id)?.is_some_and(|e| {
+            e.text(attrs::TIER) == Some("platinum") && e.text("next_best_action").is_none()
+        }))
+    };
+    if eligible(shown)? {
+        return Ok(Some(shown));
+    }
+    for id in db.list(EntityKind::PERSON, None, 10_000)?.ids {
+        if eligible(id)? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The customer's banker (`MANAGED_BY`): the demo bank's one banker.
+fn banker_of(db: &Db, customer: EntityId) -> Result<EntityId, kith::Error> {
+    let managed_by = db.register_relationship_kind("MANAGED_BY")?;
+    let banker = match db.lookup("staff", "B-001")? {
+        Some(b) => b,
+        None => db.create(
+            NewEntity::person()
+                .attr(attrs::GIVEN_NAME, "Robin")
+                .attr(attrs::FAMILY_NAME, "Banker")
+                .attr(attrs::STATUS, "staff")
+                .identifier("staff", "B-001"),
+        )?,
+    };
+    if db
+        .neighbour_ids(customer, managed_by, Direction::Out)?
+        .is_empty()
+    {
+        db.relate(customer, managed_by, banker, kith::EdgeProps::new())?;
+    }
+    Ok(banker)
+}
+
+/// One interaction rule firing: the demo bank's rules file is loaded, a
+/// platinum customer withdraws $12,500, and the action that appeared on
+/// the actions stream is printed.
+fn show_rule_firing(dir: &Path, shown: EntityId) -> Shown {
+    let db = Db::builder().path(dir).open()?;
+    let Some(customer) = platinum_customer(&db, shown)? else {
+        println!(
+            "\nRules: no platinum customer left whom the rule has not called (run with --fresh)"
+        );
+        return Ok(());
+    };
+    let banker = banker_of(&db, customer)?;
+    let names = db.load_rules(DEMO_RULES)?;
+    println!();
+    println!(
+        "Rules: loaded {} (docs/rules/large-withdrawal.toml)",
+        names.join(", ")
+    );
+    let before = db.changes().last();
+    let started = std::time::Instant::now();
+    db.append_interaction(
+        customer,
+        NewEntity::new(EntityKind::INTERACTION)
+            .attr(attrs::INTERACTION_TYPE, "withdrawal")
+            .attr(attrs::CHANNEL, "branch")
+            .attr(attrs::SUMMARY, "cash withdrawal")
+            .attr(attrs::AMOUNT, kith::Decimal::parse("12500.00")?),
+    )?;
+    println!("  customer {customer} (platinum) withdraws $12,500.00 at a branch");
+    let caught_up = db.wait_for_rules(std::time::Duration::from_secs(5));
+    let took = started.elapsed();
+    let actions = db.actions().read_after(before, 10)?;
+    if !caught_up || actions.is_empty() {
+        println!("  no action appeared (rules caught up: {caught_up})");
+        return Ok(());
+    }
+    for a in &actions {
+        if let kith::Change::ActionRaised {
+            rule,
+            why,
+            fields,
+            effects,
+            ..
+        } = &a.change
+        {
+            println!(
+                "  action {} on kith:actions, {} after the withdrawal was sent:",
+                a.id,
+                micros(took).trim()
+            );
+            println!("    rule     {rule}");
+            for (k, v) in fields {
+                println!("    {k:<8} {v}");
+            }
+            let why: Vec<String> = why.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            println!("    because  {}", why.join(", "));
+            for e in effects {
+                println!("    did      {e}");
+            }
+        }
+    }
+    println!(
+        "  (banker {banker}; see `kith --db {} rules actions`)",
+        dir.display()
+    );
     Ok(())
 }
 

@@ -178,6 +178,14 @@ pub enum Change {
         /// The customers split off it.
         split_off: Vec<EntityId>,
     },
+    /// The last change of every commit: the customers whose context
+    /// (profile, accounts, household, relationships, interactions) it changed.
+    Committed {
+        /// The customers, ascending.
+        customers: Vec<EntityId>,
+        /// How many changes the commit wrote before this one.
+        changes: u64,
+    },
     /// An interaction rule fired for a customer and acted (format v5): the
     /// entry of the actions stream (`kith:actions`), written in the same
     /// commit as the action's effects.
@@ -204,14 +212,6 @@ pub enum Change {
         fields: Vec<(String, String)>,
         /// What it did in the database, one line per effect.
         effects: Vec<String>,
-    },
-    /// The last change of every commit: the customers whose context
-    /// (profile, accounts, household, relationships, interactions) it changed.
-    Committed {
-        /// The customers, ascending.
-        customers: Vec<EntityId>,
-        /// How many changes the commit wrote before this one.
-        changes: u64,
     },
 }
 

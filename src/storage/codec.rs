@@ -584,6 +584,28 @@ mod change_tests {
             ]
         );
         assert_eq!(decode_commit(b"k", &bytes).unwrap(), both);
+        // Format 5 appended the actions of interaction rules.
+        let action = Change::ActionRaised {
+            action: "r/1-2/3".into(),
+            rule: "r".into(),
+            cause: crate::model::ChangeId { ms: 1, seq: 2 },
+            trigger: "t".into(),
+            customer: EntityId(3),
+            priority: -1,
+            depth: 0,
+            why: vec![("a".into(), "b".into())],
+            fields: vec![],
+            effects: vec!["e".into()],
+        };
+        let bytes = encode_commit(std::slice::from_ref(&action));
+        assert_eq!(
+            bytes,
+            vec![
+                1, 1, 13, 7, b'r', b'/', b'1', b'-', b'2', b'/', b'3', 1, b'r', 1, 2, 1, b't', 3,
+                1, 0, 1, 1, b'a', 1, b'b', 0, 1, 1, b'e'
+            ]
+        );
+        assert_eq!(decode_commit(b"k", &bytes).unwrap(), vec![action]);
         assert!(decode_commit(b"k", &[2, 0]).is_err());
         assert!(decode_commit(b"k", &[1, 1, 99]).is_err());
         assert!(decode_commit(b"k", &[1, 0]).is_err(), "an empty commit row");

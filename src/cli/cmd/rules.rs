@@ -192,9 +192,14 @@ fn test(db: &Db, file: Option<PathBuf>, customer: u64, event: Option<String>) ->
         None => None,
     };
     let outcomes = db.test_rules(text.as_deref(), EntityId(customer), event.as_ref())?;
+    let hint = if event.is_none() {
+        " (the event has no fields: give them with --event JSON)"
+    } else {
+        ""
+    };
     for o in outcomes {
         match (&o.error, o.fires) {
-            (Some(e), _) => say!("{}: error: {e}", o.rule),
+            (Some(e), _) => say!("{}: error: {e}{hint}", o.rule),
             (None, true) => {
                 let why: Vec<String> = o.why.iter().map(|(k, v)| format!("{k} = {v}")).collect();
                 say!("{}: FIRES because {}", o.rule, why.join(", "))
