@@ -954,3 +954,94 @@ fn a_cache_size_that_does_not_fit_is_an_error_naming_the_option() {
     }
     assert!(!Path::new(d).join("kith.server").exists());
 }
+
+#[test]
+fn rules_through_the_command_and_through_a_running_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    // A customer of the generated bank: platinum, with a banker.
+    let ann = {
+        let db = kith::Db::open(&d).unwrap();
+        let kind = db.register_relationship_kind("MANAGED_BY").unwrap();
+        let ann = db
+            .create(kith::NewEntity::person().attr(kith::attrs::TIER, "platinum"))
+            .unwrap();
+        let bob = db.create(kith::NewEntity::person()).unwrap();
+        db.relate(ann, kind, bob, kith::EdgeProps::new()).unwrap();
+        ann.0.to_string()
+    };
+    let file = "docs/rules/large-withdrawal.toml";
+    let o = kith(&["--db", &d, "rules", "load", file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("loaded 1 rule(s)"), "{}", stdout(&o));
+    // A broken file: refused whole, every error, exit code 1, nothing stored.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nname = \"a\"\non = [\"nope\"]\nwhen = 'true'\n\n[[rule]]\nname = \"b\"\non = [\"customer.changed\"]\nwhen = 'customer.nosuch'\n",
+    )
+    .unwrap();
+    let o = kith(&["--db", &d, "rules", "load", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("2 error(s), nothing loaded"), "{err}");
+    assert!(
+        err.contains("rule \"a\" (line 1)") && err.contains("rule \"b\" (line 6)"),
+        "{err}"
+    );
+    let o = kith(&["--db", &d, "rules", "list"]);
+    assert!(
+        stdout(&o).contains("platinum-large-withdrawal"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("\na "), "{}", stdout(&o));
+    // A dry run changes nothing.
+    let event = r#"{"after":{"interaction_type":"withdrawal","amount":20000.0}}"#;
+    let o = kith(&[
+        "--db",
+        &d,
+        "rules",
+        "test",
+        "--customer",
+        &ann,
+        "--event",
+        event,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("FIRES because customer.tier = platinum"),
+        "{}",
+        stdout(&o)
+    );
+    let o = kith(&["--db", &d, "rules", "actions"]);
+    assert_eq!(stdout(&o), "", "a dry run raised an action");
+    let o = kith(&["--db", &d, "rules", "test", "--customer", "99999999"]);
+    assert_eq!(o.status.code(), Some(1));
+    // Through a running server: the withdrawal goes over the wire, the
+    // command line reads the action and the stats from the server.
+    let (server, addr, _) = serve(&d, &[]);
+    let mut c = kith::client::Client::connect(addr.as_str()).unwrap();
+    c.command(&[
+        b"INTERACTION.ADD",
+        ann.as_bytes(),
+        br#"{"attrs":{"interaction_type":"withdrawal","amount":{"$decimal":"12500"}}}"#,
+    ])
+    .unwrap();
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = stdout(&kith(&["--db", &d, "rules", "actions"]));
+        if !seen.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        seen.contains("rule platinum-large-withdrawal for customer"),
+        "{seen}"
+    );
+    assert!(seen.contains("did: task"), "{seen}");
+    let o = kith(&["--db", &d, "rules", "stats"]);
+    assert!(stdout(&o).contains("1 fires"), "{}", stdout(&o));
+    stop(server);
+}

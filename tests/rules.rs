@@ -3,6 +3,7 @@
 //! hold; a rule that errors leaves the others working; a rules file with
 //! errors is refused whole with every error listed; rules resume after a
 //! restart and act on a change exactly once, also when the writer is killed.
+#![cfg(feature = "rules")] // the interaction rules
 
 use kith::resolve::ResolveConfig;
 use kith::rules::RulesError;

@@ -22,9 +22,13 @@ fn start() -> Running {
 /// Sends raw bytes and reads whatever comes back until the server closes or
 /// goes quiet.
 fn raw(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, bool) {
+    raw_waiting(addr, bytes, Duration::from_millis(700))
+}
+
+/// Sends `bytes`, reads until the server closes or is silent for `quiet`.
+fn raw_waiting(addr: SocketAddr, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(700)))
-        .unwrap();
+    s.set_read_timeout(Some(quiet)).unwrap();
     s.write_all(bytes).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -460,7 +464,13 @@ fn malformed_input_gets_an_error_or_a_closed_connection_never_a_crash() {
         }
     }
     // A frame cut off mid-way: the server waits, then times the client out.
-    let (out, closed) = raw(srv.addr, b"*2\r\n$4\r\nECHO\r\n$10\r\nabc");
+    // (The server's timeout is 300 ms; the client waits up to 5 s of
+    // silence, so a loaded machine cannot make it give up first.)
+    let (out, closed) = raw_waiting(
+        srv.addr,
+        b"*2\r\n$4\r\nECHO\r\n$10\r\nabc",
+        Duration::from_secs(5),
+    );
     assert!(
         closed,
         "a stalled half frame must be closed after the read timeout"

@@ -254,6 +254,13 @@ fn redis_py_follows_the_change_log() {
 }
 
 #[test]
+fn redis_py_reads_the_actions_of_rules_set_over_the_wire() {
+    let s = start_with(Db::temporary().unwrap(), ServerConfig::default());
+    python("actions", s.addr.port(), &[]);
+    s.stop().unwrap();
+}
+
+#[test]
 fn redis_py_consumer_groups_deliver_at_least_once_across_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let s = start_with(Db::open(tmp.path()).unwrap(), ServerConfig::default());

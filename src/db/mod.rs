@@ -5,6 +5,7 @@ mod check;
 mod commit;
 mod format;
 mod read;
+#[cfg(feature = "rules")]
 mod rule_rows;
 mod tx;
 pub(crate) mod views;
@@ -196,6 +197,7 @@ pub(crate) struct Inner {
     /// Whether commits write the change log (see [`DbBuilder::change_log`]).
     pub(crate) change_log: bool,
     /// Whether this handle runs the interaction rules.
+    #[cfg_attr(not(feature = "rules"), allow(dead_code))]
     pub(crate) run_rules: bool,
     /// The format this handle migrated the database from, if it did.
     pub(crate) migrated_from: Option<u32>,

@@ -430,6 +430,7 @@ fn stream_word(table: u8, changes: &'static str, actions: &'static str) -> &'sta
 }
 
 /// `RULE | esc(name)`.
+#[cfg_attr(not(feature = "rules"), allow(dead_code))]
 pub fn rule(name: &str) -> Vec<u8> {
     let mut k = vec![RULE];
     push_escaped(&mut k, name.as_bytes());
@@ -449,6 +450,7 @@ pub fn parse_rule(key: &[u8]) -> Option<String> {
 }
 
 /// `FIRED | esc(rule) | customer`.
+#[cfg_attr(not(feature = "rules"), allow(dead_code))]
 pub fn fired(rule: &str, customer: u64) -> Vec<u8> {
     let mut k = vec![FIRED];
     push_escaped(&mut k, rule.as_bytes());
@@ -457,6 +459,7 @@ pub fn fired(rule: &str, customer: u64) -> Vec<u8> {
 }
 
 /// `FIRED | esc(rule)`: when one rule last fired, per customer.
+#[cfg_attr(not(feature = "rules"), allow(dead_code))]
 pub fn fired_prefix(rule: &str) -> Vec<u8> {
     let mut k = vec![FIRED];
     push_escaped(&mut k, rule.as_bytes());

@@ -3,6 +3,7 @@
 Run by tests/streams.rs: `python3 tests/py/streams.py STEP PORT`. Each step
 exits 0 when everything it checks holds, and prints what failed otherwise.
 """
+import json
 import sys
 import threading
 import time
@@ -118,6 +119,62 @@ def claim(port):
         assert str(e).startswith("No such key") or "NOGROUP" in str(e), e
 
 
+RULE = """on = ["interaction.added"]
+when = 'event.after.interaction_type == "withdrawal" && event.after.amount > 10000.0'
+priority = 5
+message = "Have their banker call today"
+[[actions]]
+type = "set"
+attribute = "next_best_action"
+value = "banker_call"
+"""
+
+
+def actions(port):
+    """A banker's application: a rule set over the wire, its actions read
+    from kith:actions with a consumer group and XREAD BLOCK."""
+    r = client(port)
+    assert r.execute_command("RULE.SET", "big-withdrawal", RULE) == "OK"
+    try:
+        r.execute_command("RULE.SET", "broken", 'on = ["interaction.added"]\nwhen = "customer.tierr == 1"')
+        raise AssertionError("a broken rule was accepted")
+    except redis.ResponseError as e:
+        assert "tierr" in str(e) and "tier" in str(e), e
+    r.xgroup_create("kith:actions", "bankers", id="$")
+    pid = person(r, "Ann")
+    got = {}
+
+    def app():
+        got["reply"] = client(port).xreadgroup("bankers", "app-1", {"kith:actions": ">"}, block=5000)
+
+    t = threading.Thread(target=app)
+    t.start()
+    time.sleep(0.2)
+    r.execute_command("INTERACTION.ADD", pid, '{"attrs":{"interaction_type":"deposit","amount":{"$decimal":"50000"}}}')
+    r.execute_command("INTERACTION.ADD", pid, '{"attrs":{"interaction_type":"withdrawal","amount":{"$decimal":"12500.00"}}}')
+    t.join()
+    [(key, entries)] = got["reply"]
+    assert key == "kith:actions", key
+    assert len(entries) == 1, entries
+    aid, fields = entries[0]
+    assert fields["type"] == "action", fields
+    assert fields["rule"] == "big-withdrawal", fields
+    assert int(fields["customer"]) == pid, fields
+    assert json.loads(fields["fields"])["message"] == "Have their banker call today", fields
+    assert json.loads(fields["why"])["event.after.amount"] == "12500", fields
+    assert r.xack("kith:actions", "bankers", aid) == 1
+    assert r.xlen("kith:actions") == 1
+    assert [e[0] for e in r.xrange("kith:actions", "-", "+")] == [aid]
+    stats = json.loads(r.execute_command("RULE.STATS"))
+    [rule] = stats["rules"]
+    assert rule["fires"] == 1 and rule["evaluations"] == 2, stats
+    listed = json.loads(r.execute_command("RULE.LIST"))
+    assert [x["name"] for x in listed] == ["big-withdrawal"], listed
+    assert r.execute_command("RULE.DEL", "big-withdrawal") == 1
+    assert r.execute_command("RULE.DEL", "big-withdrawal") == 0
+    assert json.loads(r.execute_command("RULE.LIST")) == []
+
+
 if __name__ == "__main__":
     step, port = sys.argv[1], int(sys.argv[2])
     try:
@@ -129,6 +186,8 @@ if __name__ == "__main__":
             group_after(port, int(sys.argv[3]))
         elif step == "claim":
             claim(port)
+        elif step == "actions":
+            actions(port)
         else:
             raise SystemExit("unknown step " + step)
     except AssertionError as e:
