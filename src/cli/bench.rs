@@ -43,6 +43,10 @@ pub enum Workload {
     Empty,
     /// Commit -> change-log follower latency (in process, `--server`, `--redis`).
     Freshness,
+    /// Interaction rules: write throughput with and without `--rules`
+    /// rules, and commit -> action latency at `--rate`, on a bank generated
+    /// for the run (`--persons`, `--writes`).
+    Rules,
 }
 
 /// How keys are drawn.
@@ -549,7 +553,7 @@ fn run_op(
             )
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Workload::Mixed | Workload::Empty | Workload::Freshness => Ok(()),
+        Workload::Mixed | Workload::Empty | Workload::Freshness | Workload::Rules => Ok(()),
     };
     r
 }

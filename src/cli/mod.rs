@@ -9,6 +9,7 @@ mod feed_bench;
 mod import;
 mod out;
 mod reads;
+mod rules_bench;
 mod show;
 
 use clap::{Parser, Subcommand};

@@ -8,10 +8,12 @@
 #[cfg(feature = "records")]
 mod records;
 mod rng;
+mod rules;
 
 #[cfg(feature = "records")]
 pub use records::{generate_records, RecordsConfig, RecordsSummary, RECORD_COLUMNS};
 pub use rng::Rng;
+pub use rules::rule_set;
 
 use crate::model::attrs as a;
 use crate::model::{Date, Decimal, EdgeProps, EntityId, NewEntity, RelKind, Value};

@@ -92,12 +92,14 @@ pub(crate) fn customer(
     now: Timestamp,
 ) -> V {
     let c = &ctx.customer;
+    // Only the parts some rule reads are built (the field check knows them).
     let wants = |part: &str| reads.contains("*") || reads.contains(part);
-    let profile: Attrs = ctx
-        .profile
-        .iter()
-        .map(|p| (p.name.clone(), p.value.clone()))
-        .collect();
+    let profile = |name: &str| {
+        ctx.profile
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.value.as_text())
+    };
     let mut fields = vec![
         ("id", id(c.id)),
         (
@@ -105,29 +107,9 @@ pub(crate) fn customer(
             text(db.entity_kind_name(c.kind).unwrap_or_default()),
         ),
         ("name", text(name(c))),
-        ("profile", attrs(&profile)),
-        (
-            "tier",
-            opt_text(profile.get(a::TIER).and_then(Value::as_text)),
-        ),
-        (
-            "segment",
-            opt_text(profile.get(a::SEGMENT).and_then(Value::as_text)),
-        ),
-        (
-            "status",
-            opt_text(profile.get(a::STATUS).and_then(Value::as_text)),
-        ),
-        ("accounts", accounts(ctx)),
-        (
-            "balances",
-            object(
-                ctx.figures
-                    .balances_by_product
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), V::Float(number(*v)))),
-            ),
-        ),
+        ("tier", opt_text(profile(a::TIER))),
+        ("segment", opt_text(profile(a::SEGMENT))),
+        ("status", opt_text(profile(a::STATUS))),
         ("deposits", V::Float(number(ctx.figures.deposits))),
         ("credit", V::Float(number(ctx.figures.credit))),
         ("open_products", V::Int(ctx.figures.open_products as i64)),
@@ -135,27 +117,48 @@ pub(crate) fn customer(
             "tenure_days",
             ctx.figures.tenure_days.map_or(V::Null, V::Int),
         ),
-        ("open_items", open_items(ctx)),
-        ("relationships", relationships(db, ctx)),
-        ("identifiers", identifiers(ctx)),
+        ("records", V::Int(ctx.identifiers.len() as i64)),
     ];
-    let systems: BTreeSet<&str> = ctx.identifiers.iter().map(|x| x.system.as_str()).collect();
-    fields.push(("systems", list(systems.into_iter().map(text).collect())));
-    fields.push(("records", V::Int(ctx.identifiers.len() as i64)));
-    let households = households(ctx);
-    fields.push((
-        "household",
-        households.first().cloned().unwrap_or_else(no_household),
-    ));
-    fields.push(("households", list(households)));
-    let recent = if wants("interactions") {
-        interactions(db, ctx, now)
-    } else {
-        list(Vec::new())
-    };
-    fields.push(("interactions", recent));
-    if wants("guarantees") {
-        fields.push(("guarantees", guarantees(db, c.id)));
+    type Part = fn(&Db, &CustomerContext, Timestamp) -> V;
+    let parts: [(&str, Part); 11] = [
+        ("profile", |_, ctx, _| {
+            object(
+                ctx.profile
+                    .iter()
+                    .map(|p| (p.name.as_str(), value(&p.value))),
+            )
+        }),
+        ("accounts", |_, ctx, _| accounts(ctx)),
+        ("balances", |_, ctx, _| {
+            object(
+                ctx.figures
+                    .balances_by_product
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), V::Float(number(*v)))),
+            )
+        }),
+        ("open_items", |_, ctx, _| open_items(ctx)),
+        ("relationships", |db, ctx, _| relationships(db, ctx)),
+        ("identifiers", |_, ctx, _| identifiers(ctx)),
+        ("systems", |_, ctx, _| {
+            let systems: BTreeSet<&str> =
+                ctx.identifiers.iter().map(|x| x.system.as_str()).collect();
+            list(systems.into_iter().map(text).collect())
+        }),
+        ("household", |_, ctx, _| {
+            households(ctx)
+                .into_iter()
+                .next()
+                .unwrap_or_else(no_household)
+        }),
+        ("households", |_, ctx, _| list(households(ctx))),
+        ("interactions", |db, ctx, now| interactions(db, ctx, now)),
+        ("guarantees", |db, ctx, _| guarantees(db, ctx.customer.id)),
+    ];
+    for (name, part) in parts {
+        if wants(name) {
+            fields.push((name, part(db, ctx, now)));
+        }
     }
     if wants("group") {
         fields.push(("group", group(db, c)));

@@ -278,12 +278,17 @@ impl Checker<'_, '_> {
     /// Walks `e`; returns the shape of its value when it is a path.
     fn walk(&mut self, e: &IdedExpr) -> Option<Shape> {
         match &e.expr {
-            Expr::Ident(name) => self.ident(e.id, name),
+            Expr::Ident(name) => self.ident(e.id, name, true),
             Expr::Select(s) => {
-                let operand = self.walk(&s.operand)?;
+                let operand = match &s.operand.expr {
+                    // `customer.f`: only the part `f` is read.
+                    Expr::Ident(name) => self.ident(s.operand.id, name, false),
+                    _ => self.walk(&s.operand),
+                }?;
                 let shape = self.field(e.id, &operand, &s.field)?;
                 if let Some(p) = path_of(e) {
-                    if self.scopes.iter().all(|(v, _)| !p.starts_with(v.as_str())) {
+                    let root = p.split('.').next().unwrap_or("");
+                    if self.scopes.iter().all(|(v, _)| v != root) {
                         if let Some(part) = p.strip_prefix("customer.") {
                             let part = part.split('.').next().unwrap_or(part);
                             self.reads.insert(part.to_string());
@@ -347,12 +352,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn ident(&mut self, id: u64, name: &str) -> Option<Shape> {
+    /// A variable; `bare`: read whole, not through one of its fields.
+    fn ident(&mut self, id: u64, name: &str, bare: bool) -> Option<Shape> {
         if let Some((_, s)) = self.scopes.iter().rev().find(|(v, _)| v == name) {
             return Some(s.clone());
         }
         if let Some((_, s)) = ROOTS.iter().find(|(v, _)| *v == name) {
-            if name == "customer" {
+            if name == "customer" && bare {
                 self.reads.insert("*".into());
             }
             return Some(s.clone());

@@ -400,26 +400,31 @@ impl Db {
         true
     }
 
-    /// Dry-runs the rules of `text` (a rules file; `None`: the stored
-    /// rules) against customer `customer`, with `event` as the triggering
-    /// event's fields (JSON object; default: an event of each rule's first
-    /// trigger with no fields). Changes nothing; cooldowns are ignored.
+    /// Checks and compiles a rules file without storing it (what
+    /// [`Db::load_rules`] checks), for [`Db::test_rules`].
+    pub fn parse_rules(&self, text: &str) -> Result<Vec<Arc<Rule>>, RulesError> {
+        let known = |k: &str| self.relationship_kind(k).is_some();
+        let mut r: Vec<Arc<Rule>> = def::parse_file(text, &known)?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        sort(&mut r);
+        Ok(r)
+    }
+
+    /// Dry-runs `rules` (`None`: the stored rules) against customer
+    /// `customer`, with `event` as the triggering event's fields (a JSON
+    /// object; default: an event of each rule's first trigger with no
+    /// fields). Changes nothing; cooldowns are ignored. The customer's facts
+    /// come from its context (assembled, or from the context cache).
     pub fn test_rules(
         &self,
-        text: Option<&str>,
+        rules: Option<&[Arc<Rule>]>,
         customer: EntityId,
         event: Option<&serde_json::Value>,
     ) -> Result<Vec<TestOutcome>, RulesError> {
-        let known = |k: &str| self.relationship_kind(k).is_some();
-        let rules: Vec<Arc<Rule>> = match text {
-            Some(t) => {
-                let mut r: Vec<Arc<Rule>> = def::parse_file(t, &known)?
-                    .into_iter()
-                    .map(Arc::new)
-                    .collect();
-                sort(&mut r);
-                r
-            }
+        let rules: Vec<Arc<Rule>> = match rules {
+            Some(r) => r.to_vec(),
             None => self.rules()?,
         };
         let customer = self
@@ -428,14 +433,14 @@ impl Db {
             .unwrap_or(customer);
         let now = Timestamp::now();
         let mut cache = runner::FactCache::new(self, &rules, now);
-        let Some(facts) = cache.get(customer).cloned() else {
+        if cache.get(customer).is_none() {
             return Err(RulesError::NoCustomer(customer));
-        };
-        let now_ms = (now.as_micros() / 1000) as u64;
+        }
         let mut out = Vec::new();
         for r in &rules {
             let ev = test_event(r, event)?;
-            let o = runner::evaluate(r, &ev, &facts, now_ms);
+            let scope = cache.get(customer).expect("present");
+            let o = runner::evaluate(r, &runner::with_event(scope, &ev));
             out.push(match o {
                 runner::Outcome::Fired(why) => TestOutcome {
                     rule: r.name().into(),

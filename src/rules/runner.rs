@@ -219,15 +219,31 @@ pub(crate) enum Outcome {
     Failed(String),
 }
 
-/// Evaluates one rule against an event and a customer's facts.
-pub(crate) fn evaluate(rule: &Rule, event: &V, customer: &V, now_ms: u64) -> Outcome {
-    let started = Instant::now();
+/// What every condition about one customer sees: `customer`, `now_ms`
+/// and kith's functions, converted once for all the rules and events of a
+/// step (each event is a child scope of it: [`with_event`]).
+pub(crate) fn scope(customer: &V, now_ms: u64) -> cel::Context<'static, 'static> {
     let mut cx = cel::Context::with_env(lang::env().clone());
-    cx.add_variable_from_value("event", event.clone());
     cx.add_variable_from_value("customer", customer.clone());
     cx.add_variable_from_value("now_ms", V::Int(now_ms as i64));
     let _ = cx.add_function("sum", sum);
-    let result = rule.condition.program.execute(&cx);
+    cx
+}
+
+/// A customer's scope with one event's `event`.
+pub(crate) fn with_event<'p>(
+    customer: &'p cel::Context<'static, 'static>,
+    event: &V,
+) -> cel::Context<'p, 'static> {
+    let mut cx = customer.new_inner_scope();
+    cx.add_variable_from_value("event", event.clone());
+    cx
+}
+
+/// Evaluates one rule in a scope (the caller records the outcome in the
+/// rule's counters, after its cooldown).
+pub(crate) fn evaluate(rule: &Rule, cx: &cel::Context<'_, '_>) -> Outcome {
+    let result = rule.condition.program.execute(cx);
     let outcome = match result {
         Ok(V::Bool(true)) => {
             let why = rule
@@ -236,7 +252,7 @@ pub(crate) fn evaluate(rule: &Rule, event: &V, customer: &V, now_ms: u64) -> Out
                 .iter()
                 .map(|(p, prog)| {
                     let v = prog
-                        .execute(&cx)
+                        .execute(cx)
                         .map(|v| show(&v))
                         .unwrap_or_else(|e| format!("(error: {e})"));
                     (p.clone(), v)
@@ -251,7 +267,6 @@ pub(crate) fn evaluate(rule: &Rule, event: &V, customer: &V, now_ms: u64) -> Out
         )),
         Err(e) => Outcome::Failed(e.to_string()),
     };
-    rule.stats.record(&outcome, started.elapsed());
     outcome
 }
 
@@ -287,12 +302,13 @@ fn key(k: &cel::objects::Key) -> String {
     }
 }
 
-/// Facts of customers, assembled once per step.
+/// Facts of customers, assembled once per step, as the scope conditions
+/// about them run in.
 pub(crate) struct FactCache<'a> {
     db: &'a Db,
     reads: BTreeSet<String>,
     now: Timestamp,
-    facts: HashMap<EntityId, Option<V>>,
+    facts: HashMap<EntityId, Option<cel::Context<'static, 'static>>>,
 }
 
 impl<'a> FactCache<'a> {
@@ -309,13 +325,16 @@ impl<'a> FactCache<'a> {
         }
     }
 
-    /// The customer's facts (`None`: it is gone or is no party).
-    pub(crate) fn get(&mut self, id: EntityId) -> Option<&V> {
+    /// The customer's scope (`None`: it is gone or is no party).
+    pub(crate) fn get(&mut self, id: EntityId) -> Option<&cel::Context<'static, 'static>> {
         let (db, reads, now) = (self.db, &self.reads, self.now);
+        let now_ms = (now.as_micros() / 1000) as u64;
         self.facts
             .entry(id)
             .or_insert_with(|| match db.context(id) {
-                Ok(ctx) if ctx.is_party() => Some(facts::customer(db, &ctx, reads, now)),
+                Ok(ctx) if ctx.is_party() => {
+                    Some(scope(&facts::customer(db, &ctx, reads, now), now_ms))
+                }
                 _ => None,
             })
             .as_ref()
@@ -337,18 +356,31 @@ pub(crate) fn evaluate_commit(
     let mut out = Vec::new();
     for event in events(db, commit, depth) {
         for &customer in &event.customers {
+            let mut cx = None;
             for rule in rules {
                 if !rule.triggers.iter().any(|t| t == event.trigger)
                     || own.contains(rule.name())
                     || depth > rule.def.max_depth.unwrap_or(DEFAULT_MAX_DEPTH)
-                    || cooling(db, rule, customer, fired, now_ms)
                 {
                     continue;
                 }
-                let Some(facts) = cache.get(customer) else {
-                    continue;
+                if cx.is_none() {
+                    let Some(scope) = cache.get(customer) else {
+                        break;
+                    };
+                    cx = Some(with_event(scope, &event.facts));
+                }
+                let Some(cx) = &cx else { break };
+                let started = Instant::now();
+                // The cooldown is read only for a rule that would fire.
+                let outcome = match evaluate(rule, cx) {
+                    Outcome::Fired(_) if cooling(db, rule, customer, fired, now_ms) => {
+                        Outcome::Silent
+                    }
+                    o => o,
                 };
-                let Outcome::Fired(why) = evaluate(rule, &event.facts, facts, now_ms) else {
+                rule.stats.record(&outcome, started.elapsed());
+                let Outcome::Fired(why) = outcome else {
                     continue;
                 };
                 fired.insert((rule.name().to_string(), customer), now_ms);

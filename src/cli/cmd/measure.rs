@@ -8,6 +8,18 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
     if args.workload == bench::Workload::Freshness {
         return freshness(db_dir, &args, server.as_deref());
     }
+    if args.workload == bench::Workload::Rules {
+        if server.is_some() {
+            return Err(
+                "--workload rules runs in process on a bank of its own; drop --server".into(),
+            );
+        }
+        let rate = args.rate.unwrap_or(1000.0);
+        if rate <= 0.0 || args.writes == 0 || args.rules == 0 {
+            return Err("--rate, --writes and --rules must be above zero".into());
+        }
+        return rules_bench::run(args.persons, args.rules, args.writes, rate, args.json);
+    }
     if args.rate.is_some_and(|r| r <= 0.0) {
         return Err("--rate must be above zero".into());
     }
@@ -148,6 +160,15 @@ pub(crate) struct BenchArgs {
     /// XADD -> XREAD BLOCK, in the same run.
     #[arg(long)]
     pub(crate) redis: Option<String>,
+    /// For `--workload rules`: how many rules (`kith::generate::rule_set`).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) rules: usize,
+    /// For `--workload rules`: persons in the bank generated for the run.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) persons: u64,
+    /// For `--workload rules`: writes in each of its four runs.
+    #[arg(long, default_value_t = 5_000)]
+    pub(crate) writes: u64,
     /// Open the database without its change log (to measure what the log costs).
     #[arg(long)]
     pub(crate) no_change_log: bool,

@@ -191,7 +191,11 @@ fn test(db: &Db, file: Option<PathBuf>, customer: u64, event: Option<String>) ->
         }
         None => None,
     };
-    let outcomes = db.test_rules(text.as_deref(), EntityId(customer), event.as_ref())?;
+    let parsed = match &text {
+        Some(t) => Some(db.parse_rules(t)?),
+        None => None,
+    };
+    let outcomes = db.test_rules(parsed.as_deref(), EntityId(customer), event.as_ref())?;
     let hint = if event.is_none() {
         " (the event has no fields: give them with --event JSON)"
     } else {
