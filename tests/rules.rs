@@ -561,3 +561,39 @@ summary = "large withdrawal"
     let report = db.check().unwrap();
     assert!(report.is_ok(), "{:?}", report.violations);
 }
+
+#[test]
+fn why_names_what_a_condition_read_also_beside_comprehensions() {
+    let db = Db::temporary().unwrap();
+    // A comprehension variable (`c`) that prefixes another name (`customer`)
+    // must not hide `customer.tier` from the "why".
+    db.set_rule(
+        "tiered",
+        r#"on = ["interaction.added"]
+when = '[1, 2].exists(c, c == 2) && customer.tier == "gold" && event.after.interaction_type == "call"'"#,
+    )
+    .unwrap();
+    let ann = person(&db, "Ann", &[(attrs::TIER, "gold")]);
+    interaction(&db, ann, &[(attrs::INTERACTION_TYPE, Value::from("call"))]);
+    let got = actions(&db);
+    let Change::ActionRaised { why, .. } = &got[0].change else {
+        panic!()
+    };
+    assert!(
+        why.contains(&("customer.tier".into(), "gold".into())),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn the_benchmark_rule_set_loads_and_its_first_rule_fires_on_a_withdrawal() {
+    let db = Db::temporary().unwrap();
+    let names = db.load_rules(&kith::generate::rule_set(100)).unwrap();
+    assert_eq!(names.len(), 100);
+    let ann = person(&db, "Ann", &[(attrs::TIER, "platinum")]);
+    withdrawal(&db, ann, "50.00");
+    let fired = fired(&db);
+    assert_eq!(fired, vec![("r000".to_string(), ann)]);
+    let stats = db.rule_stats().unwrap();
+    assert!(stats.iter().all(|s| s.errors == 0), "{stats:?}");
+}

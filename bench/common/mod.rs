@@ -54,7 +54,8 @@ pub fn bank_with_interactions() -> (Db, PathBuf) {
     bank_of(persons(), interactions())
 }
 
-fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
+/// The bank of `n` persons with `per_person` interactions each, generated on first use.
+pub fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
     let name = if per_person == 0 {
         format!("bank-{n}")
     } else {

@@ -436,11 +436,21 @@ impl Db {
         if cache.get(customer).is_none() {
             return Err(RulesError::NoCustomer(customer));
         }
+        let scope = cache.get(customer).expect("present");
+        // One event (and scope) per trigger, shared by the rules on it.
+        let mut scopes: Vec<(String, cel::Context<'_, 'static>)> = Vec::new();
         let mut out = Vec::new();
         for r in &rules {
-            let ev = test_event(r, event)?;
-            let scope = cache.get(customer).expect("present");
-            let o = runner::evaluate(r, &runner::with_event(scope, &ev));
+            let trigger = r.triggers.first().cloned().unwrap_or_default();
+            let at = match scopes.iter().position(|(t, _)| *t == trigger) {
+                Some(i) => i,
+                None => {
+                    let ev = test_event(&trigger, event)?;
+                    scopes.push((trigger, runner::with_event(scope, &ev)));
+                    scopes.len() - 1
+                }
+            };
+            let o = runner::evaluate(r, &scopes[at].1);
             out.push(match o {
                 runner::Outcome::Fired(why) => TestOutcome {
                     rule: r.name().into(),
@@ -466,10 +476,10 @@ impl Db {
     }
 }
 
-/// The event of a dry run: the rule's first trigger, with the given fields.
-fn test_event(rule: &Rule, event: Option<&serde_json::Value>) -> Result<cel::Value, RulesError> {
+/// The event of a dry run: of `trigger`, with the given fields.
+fn test_event(trigger: &str, event: Option<&serde_json::Value>) -> Result<cel::Value, RulesError> {
     let mut fields: Vec<(String, cel::Value)> = Vec::new();
-    let trigger = rule.triggers.first().cloned().unwrap_or_default();
+    let trigger = trigger.to_string();
     let mut given = serde_json::Map::new();
     match event {
         Some(serde_json::Value::Object(m)) => given = m.clone(),
