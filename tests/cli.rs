@@ -139,6 +139,10 @@ fn demo_builds_a_bank_and_shows_a_customer() {
         "Household",
         "Accounts",
         "µs",
+        "on kith:actions",
+        "rule     platinum-large-withdrawal",
+        "because  customer.tier = platinum",
+        "did      set next_best_action = banker_call",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
@@ -151,6 +155,14 @@ fn demo_builds_a_bank_and_shows_a_customer() {
             .map(str::to_string)
     };
     assert_eq!(line(&out), line(&stdout(&again)));
+    // The second run's withdrawal is another customer's: the rule acts again.
+    assert!(
+        stdout(&again).contains("on kith:actions"),
+        "{}",
+        stdout(&again)
+    );
+    let o = kith(&["--db", d, "rules", "actions"]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
     let o = kith(&["--db", d, "check"]);
     assert!(o.status.success(), "{}", stdout(&o));
 }
