@@ -597,3 +597,102 @@ fn the_benchmark_rule_set_loads_and_its_first_rule_fires_on_a_withdrawal() {
     let stats = db.rule_stats().unwrap();
     assert!(stats.iter().all(|s| s.errors == 0), "{stats:?}");
 }
+
+#[test]
+fn rules_on_rules_stop_at_their_depth_and_never_retrigger_themselves() {
+    let db = Db::temporary().unwrap();
+    // `a` writes on every change to the customer: its own writes must not
+    // trigger it again, or it would never stop.
+    db.load_rules(
+        r#"
+attributes = ["flag_a", "flag_b", "flag_c", "flag_d"]
+
+[[rule]]
+name = "a"
+on = ["interaction.added"]
+when = 'true'
+[[rule.actions]]
+type = "set"
+attribute = "flag_a"
+value = true
+
+[[rule]]
+name = "self"
+on = ["customer.changed"]
+when = 'true'
+[[rule.actions]]
+type = "set"
+attribute = "flag_self"
+value = true
+
+[[rule]]
+name = "b"
+on = ["party.updated"]
+when = '"flag_a" in event.changed'
+[[rule.actions]]
+type = "set"
+attribute = "flag_b"
+value = true
+
+[[rule]]
+name = "c"
+on = ["party.updated"]
+when = '"flag_b" in event.changed'
+[[rule.actions]]
+type = "set"
+attribute = "flag_c"
+value = true
+
+[[rule]]
+name = "d"
+on = ["party.updated"]
+when = '"flag_c" in event.changed'
+[[rule.actions]]
+type = "set"
+attribute = "flag_d"
+value = true
+"#,
+    )
+    .unwrap();
+    let ann = person(&db, "Ann", &[]);
+    // Wait for the person's own commit to be evaluated first.
+    let _ = fired(&db);
+    interaction(&db, ann, &[(attrs::INTERACTION_TYPE, Value::from("call"))]);
+    // a at depth 0, b at 1, c at 2; d would be at 3, past the default 2.
+    let mut seen: Vec<(String, u32)> = Vec::new();
+    for _ in 0..5 {
+        seen = actions(&db)
+            .into_iter()
+            .filter_map(|e| match e.change {
+                Change::ActionRaised {
+                    rule,
+                    depth,
+                    customer,
+                    ..
+                } if customer == ann => Some((rule, depth)),
+                _ => None,
+            })
+            .collect();
+        if seen.len() >= 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("a".to_string(), 0),
+            ("b".to_string(), 1),
+            ("c".to_string(), 2),
+            ("self".to_string(), 0),
+            ("self".to_string(), 0),
+            ("self".to_string(), 2),
+        ],
+        "self fires for the person's creation, the interaction and b's write (depth 2), \
+         never for a commit carrying its own action"
+    );
+    let a = db.get(ann).unwrap().unwrap();
+    assert_eq!(a.attr("flag_c"), Some(Value::Bool(true)));
+    assert!(a.attr("flag_d").is_none());
+}
