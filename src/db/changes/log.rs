@@ -351,14 +351,33 @@ impl<'db> Changes<'db> {
             }
             return Ok(out);
         }
-        // From the row holding `from` (it may start before it) onwards.
-        let holding = engine
-            .scan(&start, Some(&after_key(t, from)), true)
-            .next()
-            .transpose()
-            .map_err(StorageError::from)?
-            .map(|(k, _)| k.to_vec());
-        let lo = holding.unwrap_or_else(|| keys::entry(t, from.ms, from.seq).to_vec());
+        // Most reads start where a commit starts (after a position that
+        // ended one): scan from `from`'s own key. Only when the first row
+        // found starts past `from` does `from` lie inside an earlier row
+        // (or in a trimmed gap): then start from the row holding it.
+        let direct = keys::entry(t, from.ms, from.seq);
+        let first_starts_after = match engine.scan(&direct, Some(&end), false).next() {
+            Some(row) => {
+                let (k, _) = row.map_err(StorageError::from)?;
+                let (_, first) = keys::parse_change(&k).ok_or_else(|| StorageError::Corrupt {
+                    key: keys::describe(&k),
+                    reason: "malformed change key".into(),
+                })?;
+                first > from.seq
+            }
+            None => true,
+        };
+        let lo = if self.stream == Stream::Actions || !first_starts_after {
+            direct.to_vec()
+        } else {
+            engine
+                .scan(&start, Some(&after_key(t, from)), true)
+                .next()
+                .transpose()
+                .map_err(StorageError::from)?
+                .map(|(k, _)| k.to_vec())
+                .unwrap_or_else(|| direct.to_vec())
+        };
         for row in engine.scan(&lo, Some(&end), false) {
             let (k, v) = row.map_err(StorageError::from)?;
             for e in decode_row(&k, &v)? {
