@@ -603,57 +603,24 @@ fn rules_on_rules_stop_at_their_depth_and_never_retrigger_themselves() {
     let db = Db::temporary().unwrap();
     // `a` writes on every change to the customer: its own writes must not
     // trigger it again, or it would never stop.
-    db.load_rules(
-        r#"
-attributes = ["flag_a", "flag_b", "flag_c", "flag_d"]
-
-[[rule]]
-name = "a"
-on = ["interaction.added"]
-when = 'true'
-[[rule.actions]]
-type = "set"
-attribute = "flag_a"
-value = true
-
-[[rule]]
-name = "self"
-on = ["customer.changed"]
-when = 'true'
-[[rule.actions]]
-type = "set"
-attribute = "flag_self"
-value = true
-
-[[rule]]
-name = "b"
-on = ["party.updated"]
-when = '"flag_a" in event.changed'
-[[rule.actions]]
-type = "set"
-attribute = "flag_b"
-value = true
-
-[[rule]]
-name = "c"
-on = ["party.updated"]
-when = '"flag_b" in event.changed'
-[[rule.actions]]
-type = "set"
-attribute = "flag_c"
-value = true
-
-[[rule]]
-name = "d"
-on = ["party.updated"]
-when = '"flag_c" in event.changed'
-[[rule.actions]]
-type = "set"
-attribute = "flag_d"
-value = true
-"#,
-    )
-    .unwrap();
+    // Each rule sets its flag; b, c and d each fire on the flag before theirs.
+    let rule = |name: &str, on: &str, when: &str| {
+        format!(
+            "[[rule]]\nname = \"{name}\"\non = [\"{on}\"]\nwhen = '{when}'\n\
+             [[rule.actions]]\ntype = \"set\"\nattribute = \"flag_{name}\"\nvalue = true\n"
+        )
+    };
+    let mut file = String::from("attributes = [\"flag_a\", \"flag_b\", \"flag_c\"]\n");
+    file += &rule("a", "interaction.added", "true");
+    file += &rule("self", "customer.changed", "true");
+    for (name, after) in [("b", "a"), ("c", "b"), ("d", "c")] {
+        file += &rule(
+            name,
+            "party.updated",
+            &format!("\"flag_{after}\" in event.changed"),
+        );
+    }
+    db.load_rules(&file).unwrap();
     let ann = person(&db, "Ann", &[]);
     // Wait for the person's own commit to be evaluated first.
     let _ = fired(&db);

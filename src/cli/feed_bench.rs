@@ -18,12 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Runs `write` `ops` times, paced at `rate` per second (open loop), and
-/// returns when each write started and when it was acknowledged.
-fn paced_writes(
+/// returns when each write started, when it was acknowledged, and what it
+/// returned.
+pub(crate) fn paced_writes<T>(
     ops: u64,
     rate: f64,
-    mut write: impl FnMut(u64) -> Result<(), Box<dyn std::error::Error>>,
-) -> Result<Vec<(Instant, Instant)>, Box<dyn std::error::Error>> {
+    mut write: impl FnMut(u64) -> Result<T, Box<dyn std::error::Error>>,
+) -> Result<Vec<(Instant, Instant, T)>, Box<dyn std::error::Error>> {
     let mut sent = Vec::with_capacity(ops as usize);
     let start = Instant::now();
     for i in 0..ops {
@@ -32,25 +33,25 @@ fn paced_writes(
             std::thread::sleep(wait);
         }
         let t = Instant::now();
-        write(i)?;
-        sent.push((t, Instant::now()));
+        let value = write(i)?;
+        sent.push((t, Instant::now(), value));
     }
     Ok(sent)
 }
 
 fn histograms(
-    sent: &[(Instant, Instant)],
+    sent: &[(Instant, Instant, ())],
     seen: &[Instant],
 ) -> (hdrhistogram::Histogram<u64>, hdrhistogram::Histogram<u64>) {
     let (mut from_start, mut from_ack) = (new_histogram(), new_histogram());
-    for ((s, a), v) in sent.iter().zip(seen) {
+    for ((s, a, ()), v) in sent.iter().zip(seen) {
         let _ = from_start.record(v.saturating_duration_since(*s).as_nanos().max(1) as u64);
         let _ = from_ack.record(v.saturating_duration_since(*a).as_nanos().max(1) as u64);
     }
     (from_start, from_ack)
 }
 
-fn report(name: &str, sent: &[(Instant, Instant)], seen: &[Instant]) -> serde_json::Value {
+fn report(name: &str, sent: &[(Instant, Instant, ())], seen: &[Instant]) -> serde_json::Value {
     let (s, a) = histograms(sent, seen);
     json!({"system": name, "commits": sent.len(), "seen": seen.len(),
            "from_write_start": summary(&s), "from_ack": summary(&a)})

@@ -57,18 +57,7 @@ fn paced(
     rate: f64,
 ) -> Result<Vec<(Instant, Instant, ChangeId)>, BoxError> {
     let mut rng = Rng::new(7);
-    let mut sent = Vec::with_capacity(ops as usize);
-    let start = Instant::now();
-    for i in 0..ops {
-        let due = start + Duration::from_secs_f64(i as f64 / rate);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let t = Instant::now();
-        let cause = withdraw(db, persons, &mut rng)?;
-        sent.push((t, Instant::now(), cause));
-    }
-    Ok(sent)
+    super::feed_bench::paced_writes(ops, rate, |_| withdraw(db, persons, &mut rng))
 }
 
 /// Follows `kith:actions` and notes when each action of rule `r000` arrived,
