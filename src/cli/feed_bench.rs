@@ -17,6 +17,9 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Each paced write: when it started, when it was acknowledged, what it gave.
+pub(crate) type Sent<T> = Vec<(Instant, Instant, T)>;
+
 /// Runs `write` `ops` times, paced at `rate` per second (open loop), and
 /// returns when each write started, when it was acknowledged, and what it
 /// returned.
@@ -24,7 +27,7 @@ pub(crate) fn paced_writes<T>(
     ops: u64,
     rate: f64,
     mut write: impl FnMut(u64) -> Result<T, Box<dyn std::error::Error>>,
-) -> Result<Vec<(Instant, Instant, T)>, Box<dyn std::error::Error>> {
+) -> Result<Sent<T>, Box<dyn std::error::Error>> {
     let mut sent = Vec::with_capacity(ops as usize);
     let start = Instant::now();
     for i in 0..ops {

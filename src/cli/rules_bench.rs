@@ -55,7 +55,7 @@ fn paced(
     persons: &[EntityId],
     ops: u64,
     rate: f64,
-) -> Result<Vec<(Instant, Instant, ChangeId)>, BoxError> {
+) -> Result<super::feed_bench::Sent<ChangeId>, BoxError> {
     let mut rng = Rng::new(7);
     super::feed_bench::paced_writes(ops, rate, |_| withdraw(db, persons, &mut rng))
 }
