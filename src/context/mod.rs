@@ -168,7 +168,7 @@ impl crate::DbBuilder {
 
 impl Db {
     /// The context cached for `id`, if a current one is.
-    fn cached_context(&self, id: EntityId) -> Option<Arc<CustomerContext>> {
+    pub(crate) fn cached_context(&self, id: EntityId) -> Option<Arc<CustomerContext>> {
         self.inner.views.get(id)?.downcast::<CustomerContext>().ok()
     }
 
@@ -211,13 +211,32 @@ impl Db {
         id: EntityId,
         opts: &ContextOptions,
     ) -> Result<CustomerContext, ContextError> {
+        self.context_parts(id, opts, true, true)
+    }
+
+    /// A context, optionally without its households and relationships
+    /// (left empty): what a reader that needs neither assembles (the
+    /// interaction rules). Never cached.
+    pub(crate) fn context_parts(
+        &self,
+        id: EntityId,
+        opts: &ContextOptions,
+        with_households: bool,
+        with_relationships: bool,
+    ) -> Result<CustomerContext, ContextError> {
         let customer = self.get(id)?.ok_or(ContextError::NotFound(id))?;
         let mut reads = BTreeSet::from([id]);
         let (profile, identifiers) = self.profile_of(&customer, &mut reads)?;
         let mut open_items = Vec::new();
         let (accounts, figures) = self.accounts_of(&customer, &mut reads, &mut open_items)?;
-        let households = self.households_of(id, &mut reads)?;
-        let relationships = self.relationships_of(id, &mut reads)?;
+        let households = match with_households {
+            true => self.households_of(id, &mut reads)?,
+            false => Vec::new(),
+        };
+        let relationships = match with_relationships {
+            true => self.relationships_of(id, &mut reads)?,
+            false => Vec::new(),
+        };
         let recent_interactions = self.interactions_of(id, opts, &mut reads, &mut open_items)?;
         Ok(CustomerContext {
             customer,

@@ -432,7 +432,7 @@ impl Db {
             .map_err(|e| RulesError::Storage(StorageError::io(e.to_string(), e)))?
             .unwrap_or(customer);
         let now = Timestamp::now();
-        let mut cache = runner::FactCache::new(self, &rules, now);
+        let mut cache = runner::FactCache::new(self, &rules, None, now);
         if cache.get(customer).is_none() {
             return Err(RulesError::NoCustomer(customer));
         }
@@ -622,7 +622,10 @@ fn step(db: &Db, engine: &Engine) -> Result<bool, RulesError> {
     let rules = engine.current();
     let now = Timestamp::now();
     let now_ms = (now.as_micros() / 1000) as u64;
-    let mut cache = runner::FactCache::new(db, &rules, now);
+    // The facts hold what the rules on this step's triggers read.
+    let triggers: std::collections::BTreeSet<&str> =
+        entries.iter().filter_map(|e| runner::trigger_of(&e.change)).collect();
+    let mut cache = runner::FactCache::new(db, &rules, Some(&triggers), now);
     let mut fired = HashMap::new();
     let mut firings = Vec::new();
     for commit in entries.chunk_by(|a, b| a.commit == b.commit) {

@@ -93,6 +93,25 @@ fn event_facts(trigger: &str, e: &ChangeEntry, depth: u32, fields: Vec<(&str, V)
     facts::object(all)
 }
 
+/// The trigger a change is an event of, if any (what [`events`] makes of it).
+pub(crate) fn trigger_of(change: &Change) -> Option<&'static str> {
+    match change {
+        Change::EntityCreated { kind, .. } if kind == "interaction" => Some("interaction.added"),
+        Change::EntityUpdated { kind, changed, .. }
+            if kind == "account" && changed.iter().any(|c| c.name == a::BALANCE) =>
+        {
+            Some("account.balance_changed")
+        }
+        Change::EntityUpdated { kind, .. } if kind == "person" || kind == "organization" => {
+            Some("party.updated")
+        }
+        Change::RecordLinked { .. } => Some("record.linked"),
+        Change::CustomersMerged { .. } => Some("customers.merged"),
+        Change::Committed { .. } => Some("customer.changed"),
+        _ => None,
+    }
+}
+
 /// The events of one commit.
 pub(crate) fn events(db: &Db, commit: &[ChangeEntry], depth: u32) -> Vec<Event> {
     let mut out = Vec::new();
@@ -312,9 +331,16 @@ pub(crate) struct FactCache<'a> {
 }
 
 impl<'a> FactCache<'a> {
-    pub(crate) fn new(db: &'a Db, rules: &[Arc<Rule>], now: Timestamp) -> FactCache<'a> {
+    /// Facts for `rules` evaluated on events of `triggers` (`None`: any).
+    pub(crate) fn new(
+        db: &'a Db,
+        rules: &[Arc<Rule>],
+        triggers: Option<&BTreeSet<&str>>,
+        now: Timestamp,
+    ) -> FactCache<'a> {
         let reads = rules
             .iter()
+            .filter(|r| triggers.is_none_or(|t| r.triggers.iter().any(|x| t.contains(x.as_str()))))
             .flat_map(|r| r.condition.reads.iter().cloned())
             .collect();
         FactCache {
@@ -331,14 +357,32 @@ impl<'a> FactCache<'a> {
         let now_ms = (now.as_micros() / 1000) as u64;
         self.facts
             .entry(id)
-            .or_insert_with(|| match db.context(id) {
-                Ok(ctx) if ctx.is_party() => {
+            .or_insert_with(|| match context(db, id, reads) {
+                Some(ctx) if ctx.is_party() => {
                     Some(scope(&facts::customer(db, &ctx, reads, now), now_ms))
                 }
                 _ => None,
             })
             .as_ref()
     }
+}
+
+/// The context the facts are built from: the cached one when current,
+/// else assembled with only the parts the rules read (households and
+/// relationships are the costly ones).
+fn context(db: &Db, id: EntityId, reads: &BTreeSet<String>) -> Option<Arc<crate::CustomerContext>> {
+    let id = db.customer_for(id).ok().flatten().unwrap_or(id);
+    if let Some(c) = db.cached_context(id) {
+        return Some(c);
+    }
+    let wants = |p: &str| reads.contains("*") || reads.contains(p);
+    let households = wants("household") || wants("households");
+    if households && wants("relationships") {
+        return db.context(id).ok();
+    }
+    db.context_parts(id, &crate::ContextOptions::default(), households, wants("relationships"))
+        .ok()
+        .map(Arc::new)
 }
 
 /// Evaluates every rule listening to the events of one commit; returns
