@@ -549,6 +549,7 @@ fn stats(r: &Rule) -> RuleStats {
 
 /// The rules' thread: steps through the log until the database closes.
 fn run(weak: Weak<crate::db::Inner>, engine: Arc<Engine>) {
+    yield_to_writers();
     loop {
         let Some(inner) = weak.upgrade() else { return };
         if inner.closing.load(Ordering::SeqCst) {
@@ -573,6 +574,19 @@ fn run(weak: Weak<crate::db::Inner>, engine: Arc<Engine>) {
 
 /// How many changes one step reads, unless one commit holds more.
 const STEP: usize = 512;
+
+/// Lowers this thread's scheduling priority (nice 5, Linux): on a busy
+/// machine the writers keep the CPU and the rules take what is left —
+/// writes never wait for rules, and rules do not slow them down either.
+fn yield_to_writers() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid` and `setpriority` on this thread's own id have no
+    // memory effects; a failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 5);
+    }
+}
 
 /// Reads whole commits after the position: at most [`STEP`] changes, more
 /// when one commit is larger.
@@ -623,8 +637,10 @@ fn step(db: &Db, engine: &Engine) -> Result<bool, RulesError> {
     let now = Timestamp::now();
     let now_ms = (now.as_micros() / 1000) as u64;
     // The facts hold what the rules on this step's triggers read.
-    let triggers: std::collections::BTreeSet<&str> =
-        entries.iter().filter_map(|e| runner::trigger_of(&e.change)).collect();
+    let triggers: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| runner::trigger_of(&e.change))
+        .collect();
     let mut cache = runner::FactCache::new(db, &rules, Some(&triggers), now);
     let mut fired = HashMap::new();
     let mut firings = Vec::new();

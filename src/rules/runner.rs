@@ -380,9 +380,14 @@ fn context(db: &Db, id: EntityId, reads: &BTreeSet<String>) -> Option<Arc<crate:
     if households && wants("relationships") {
         return db.context(id).ok();
     }
-    db.context_parts(id, &crate::ContextOptions::default(), households, wants("relationships"))
-        .ok()
-        .map(Arc::new)
+    db.context_parts(
+        id,
+        &crate::ContextOptions::default(),
+        households,
+        wants("relationships"),
+    )
+    .ok()
+    .map(Arc::new)
 }
 
 /// Evaluates every rule listening to the events of one commit; returns
