@@ -1030,6 +1030,43 @@ fn rules_through_the_command_and_through_a_running_server() {
     assert_eq!(stdout(&o), "", "a dry run raised an action");
     let o = kith(&["--db", &d, "rules", "test", "--customer", "99999999"]);
     assert_eq!(o.status.code(), Some(1));
+    // A writing command lets the rules act before it exits; reads run none,
+    // so `check` sees a quiet database.
+    let calls = tmp.path().join("calls.toml");
+    std::fs::write(
+        &calls,
+        "[[rule]]\nname = \"complaint\"\non = [\"interaction.added\"]\nwhen = 'event.after.interaction_type == \"complaint\"'\n",
+    )
+    .unwrap();
+    assert!(
+        kith(&["--db", &d, "rules", "load", calls.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = kith(&[
+        "--db",
+        &d,
+        "interact",
+        &ann,
+        "--channel",
+        "call",
+        "--type",
+        "complaint",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = kith(&["--db", &d, "rules", "actions"]);
+    assert!(
+        stdout(&o).contains("rule complaint for customer"),
+        "{}",
+        stdout(&o)
+    );
+    let o = kith(&["--db", &d, "rules", "stats"]);
+    assert!(stdout(&o).contains("this one runs none"), "{}", stdout(&o));
+    assert!(kith(&["--db", &d, "rules", "delete", "complaint"])
+        .status
+        .success());
+    let o = kith(&["--db", &d, "check"]);
+    assert!(o.status.success(), "{}", stdout(&o));
     // Through a running server: the withdrawal goes over the wire, the
     // command line reads the action and the stats from the server.
     let (server, addr, _) = serve(&d, &[]);
@@ -1043,7 +1080,7 @@ fn rules_through_the_command_and_through_a_running_server() {
     let mut seen = String::new();
     for _ in 0..100 {
         seen = stdout(&kith(&["--db", &d, "rules", "actions"]));
-        if !seen.is_empty() {
+        if seen.contains("platinum") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -1055,5 +1092,7 @@ fn rules_through_the_command_and_through_a_running_server() {
     assert!(seen.contains("did: task"), "{seen}");
     let o = kith(&["--db", &d, "rules", "stats"]);
     assert!(stdout(&o).contains("1 fires"), "{}", stdout(&o));
+    let o = kith(&["--db", &d, "rules", "actions"]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
     stop(server);
 }

@@ -263,8 +263,37 @@ fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Err
     Ok(target)
 }
 
+/// Opens a database that must exist, to read it: its interaction rules do
+/// not run in this process (a read writes nothing).
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
+    open_existing_with(Db::builder().run_rules(false), path)
+}
+
+/// Opens a database that must exist, to write to it: its interaction rules
+/// run, and [`finish_rules`] lets them act on what this process wrote.
+fn open_existing_to_write(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
     open_existing_with(Db::builder(), path)
+}
+
+/// Before a writing command exits: waits (up to a minute) for the rules to
+/// evaluate what it wrote, so that their actions are there when it ends;
+/// says so when they could not finish (the next process that opens the
+/// database to write, or `kith serve`, goes on from where they are).
+fn finish_rules(db: &Db) {
+    let Ok(status) = db.rules_status() else {
+        return;
+    };
+    if !status.running || status.lag == 0 {
+        return;
+    }
+    if !db.wait_for_rules(std::time::Duration::from_secs(60)) {
+        if let Ok(s) = db.rules_status() {
+            eprintln!(
+                "kith: the interaction rules have {} changes left to evaluate; the next process that writes to the database, or `kith serve`, goes on from {}",
+                s.lag, s.position
+            );
+        }
+    }
 }
 
 /// Opens a database that must already exist (a read never creates one).

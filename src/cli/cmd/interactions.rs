@@ -13,7 +13,7 @@ pub(crate) fn interact(
     status: String,
     at: Option<String>,
 ) -> CliResult {
-    let db = open_existing(db_dir)?;
+    let db = open_existing_to_write(db_dir)?;
     let when = match at {
         Some(t) => kith::Timestamp::parse(&t)?,
         None => kith::Timestamp::now(),
@@ -27,6 +27,7 @@ pub(crate) fn interact(
         e = e.attr(kith::attrs::SUMMARY, summary);
     }
     let iid = db.append_interaction(EntityId(id), e)?;
+    finish_rules(&db);
     say!("{iid}");
     Ok(0)
 }

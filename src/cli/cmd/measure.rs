@@ -53,7 +53,9 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
             .collect::<Result<Vec<_>, _>>()?;
         return bench::curve(dir, &sizes, &options);
     }
+    // A benchmark's writes are not the customers' changes: rules stay off.
     let mut builder = Db::builder()
+        .run_rules(false)
         .cache_bytes(mib("cache-mib", args.cache_mib)?)
         .change_log(!args.no_change_log);
     if args.workload == bench::Workload::ContextCached {
@@ -70,6 +72,7 @@ fn freshness(db_dir: &PathBuf, args: &BenchArgs, server: Option<&str>) -> CliRes
         Some(_) => None,
         None => Some(
             kith::Db::builder()
+                .run_rules(false)
                 .path(db_dir)
                 .cache_bytes(mib("cache-mib", args.cache_mib)?)
                 .change_log(!args.no_change_log)

@@ -17,7 +17,9 @@ pub(crate) fn import(
         .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(Durability::Background { every_ms: 1000 })
         .open()?;
-    import::run(&db, &mapping, &files, &rejects, max_rejects)
+    let code = import::run(&db, &mapping, &files, &rejects, max_rejects);
+    finish_rules(&db);
+    code
 }
 
 /// `kith explain`.
@@ -76,9 +78,10 @@ pub(crate) fn lineage(db: &Db, id: u64) -> CliResult {
 
 /// `kith same`.
 pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
-    let db = open_existing(db_dir)?;
+    let db = open_existing_to_write(db_dir)?;
     let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
     db.flush()?;
+    finish_rules(&db);
     say!(
         "{}:{} and {}:{} are customer {c}",
         records[0],
@@ -91,13 +94,14 @@ pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
 
 /// `kith apart`.
 pub(crate) fn apart(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
-    let db = open_existing(db_dir)?;
+    let db = open_existing_to_write(db_dir)?;
     let (x, y) = db.force_apart(
         (&records[0], &records[1]),
         (&records[2], &records[3]),
         &kith::resolve::ResolveConfig::default(),
     )?;
     db.flush()?;
+    finish_rules(&db);
     say!(
         "{}:{} is customer {x}; {}:{} is customer {y}",
         records[0],
@@ -114,5 +118,7 @@ pub(crate) fn apply(db_dir: &PathBuf, events: PathBuf) -> CliResult {
         .path(db_dir)
         .durability(Durability::Background { every_ms: 1000 })
         .open()?;
-    import::apply(&db, &events)
+    let code = import::apply(&db, &events);
+    finish_rules(&db);
+    code
 }

@@ -157,6 +157,9 @@ fn stats(db: &Db) -> CliResult {
     if let Some(e) = &s.last_error {
         say!("last engine error: {e}");
     }
+    if !s.running {
+        say!("(counts are kept by the process that runs the rules — `kith serve`, or a writing command while it runs; this one runs none)");
+    }
     for r in db.rule_stats()? {
         say!(
             "{}: {} evaluations, {} fires, {} errors, mean {:.1} µs{}{}",
