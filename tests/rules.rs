@@ -663,3 +663,54 @@ fn rules_on_rules_stop_at_their_depth_and_never_retrigger_themselves() {
     assert_eq!(a.attr("flag_c"), Some(Value::Bool(true)));
     assert!(a.attr("flag_d").is_none());
 }
+
+#[test]
+fn rules_tag_and_untag_a_customer() {
+    let db = Db::temporary().unwrap();
+    db.load_rules(
+        r#"
+[[rule]]
+name = "vip-on-big-deposit"
+on = ["interaction.added"]
+when = 'event.after.interaction_type == "deposit"'
+[[rule.actions]]
+type = "tag"
+value = "vip"
+
+[[rule]]
+name = "not-vip-on-complaint"
+on = ["interaction.added"]
+when = 'event.after.interaction_type == "complaint" && has(customer.profile.tags) && "vip" in customer.profile.tags'
+[[rule.actions]]
+type = "untag"
+value = "vip"
+"#,
+    )
+    .unwrap();
+    let ann = person(&db, "Ann", &[]);
+    interaction(
+        &db,
+        ann,
+        &[(attrs::INTERACTION_TYPE, Value::from("deposit"))],
+    );
+    interaction(
+        &db,
+        ann,
+        &[(attrs::INTERACTION_TYPE, Value::from("deposit"))],
+    );
+    let _ = fired(&db);
+    assert_eq!(
+        db.get(ann).unwrap().unwrap().attr("tags"),
+        Some(Value::List(vec![Value::from("vip")])),
+        "tagged once, however often"
+    );
+    interaction(
+        &db,
+        ann,
+        &[(attrs::INTERACTION_TYPE, Value::from("complaint"))],
+    );
+    let got = fired(&db);
+    assert_eq!(got.last().unwrap().0, "not-vip-on-complaint", "{got:?}");
+    assert!(db.get(ann).unwrap().unwrap().attr("tags").is_none());
+    assert!(db.load_rules("[[rule]]\nname = \"x\"\non = [\"customer.changed\"]\nwhen = 'true'\n[[rule.actions]]\ntype = \"tag\"\n").is_err());
+}

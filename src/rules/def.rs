@@ -34,7 +34,7 @@ pub const TRIGGERS: &[(&str, &str)] = &[
 ];
 
 /// The action types a rule can take besides its entry on `kith:actions`.
-pub const ACTION_TYPES: &[&str] = &["set", "clear", "task", "alert"];
+pub const ACTION_TYPES: &[&str] = &["set", "clear", "tag", "untag", "task", "alert"];
 
 /// A rules file: rules, and the extra attribute names they may read.
 #[derive(Deserialize)]
@@ -107,6 +107,8 @@ pub(crate) enum Effect {
     SetAfter { attribute: String, after: Duration },
     /// Remove an attribute of the customer.
     Clear { attribute: String },
+    /// Add (`on`) or remove a tag in the customer's `tags` list.
+    Tag { tag: String, on: bool },
     /// Create an open interaction (`task` or `alert`) for the customer.
     Item {
         kind: &'static str,
@@ -336,6 +338,13 @@ fn effect(a: &ActionDef, known_kinds: &dyn Fn(&str) -> bool) -> Result<Effect, S
         "clear" => Ok(Effect::Clear {
             attribute: attribute()?,
         }),
+        kind @ ("tag" | "untag") => match &a.value {
+            Some(toml::Value::String(t)) if !t.trim().is_empty() => Ok(Effect::Tag {
+                tag: t.clone(),
+                on: kind == "tag",
+            }),
+            _ => Err(format!("`{kind}` needs a text `value`: the tag")),
+        },
         kind @ ("task" | "alert") => {
             let summary = a
                 .summary

@@ -187,6 +187,7 @@ pub(crate) fn builtin_attributes() -> &'static [&'static str] {
         "rule",
         "action",
         "next_best_action",
+        "tags",
         "do_not_call_until",
     ]
 }

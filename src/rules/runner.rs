@@ -545,6 +545,32 @@ fn effect(
             tx.update(f.customer, Patch::new().remove(attribute.as_str()))?;
             format!("cleared {attribute}")
         }
+        Effect::Tag { tag, on } => {
+            let mut tags: Vec<Value> = match tx.get(f.customer)?.and_then(|c| c.attr(TAGS)) {
+                Some(Value::List(l)) => l,
+                Some(other) => vec![other],
+                None => Vec::new(),
+            };
+            let this = Value::Text(tag.clone());
+            let had = tags.contains(&this);
+            match (on, had) {
+                (true, false) => tags.push(this),
+                (false, true) => tags.retain(|t| *t != this),
+                _ => {
+                    return Ok(format!(
+                        "{} {tag}: unchanged",
+                        if *on { "tag" } else { "untag" }
+                    ))
+                }
+            }
+            let patch = if tags.is_empty() {
+                Patch::new().remove(TAGS)
+            } else {
+                Patch::new().set(TAGS, Value::List(tags))
+            };
+            tx.update(f.customer, patch)?;
+            format!("{} {tag}", if *on { "tagged" } else { "untagged" })
+        }
         Effect::Item {
             kind,
             summary,
@@ -575,6 +601,9 @@ fn effect(
         }
     })
 }
+
+/// The attribute holding a customer's tags (a list of text).
+const TAGS: &str = "tags";
 
 /// Follows the assignee chain from the customer: the first party reached.
 fn assign(
