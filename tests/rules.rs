@@ -714,3 +714,28 @@ value = "vip"
     assert!(db.get(ann).unwrap().unwrap().attr("tags").is_none());
     assert!(db.load_rules("[[rule]]\nname = \"x\"\non = [\"customer.changed\"]\nwhen = 'true'\n[[rule.actions]]\ntype = \"tag\"\n").is_err());
 }
+
+#[test]
+fn a_huge_or_deeply_nested_condition_is_refused_or_runs_never_crashes() {
+    let db = Db::temporary().unwrap();
+    let huge = vec!["1"; 100_000].join(" + ");
+    let Err(RulesError::Invalid(errs)) = db.set_rule(
+        "huge",
+        &format!("on = [\"customer.changed\"]\nwhen = '{huge} > 0'"),
+    ) else {
+        panic!("accepted")
+    };
+    assert!(errs[0].message.contains("at most 4096"), "{errs:?}");
+    // Deep, but within the bound: checked, run, silent.
+    let deep = format!("{}false", "!".repeat(4000));
+    db.set_rule(
+        "deep",
+        &format!("on = [\"interaction.added\"]\nwhen = '{deep}'"),
+    )
+    .unwrap();
+    let ann = person(&db, "Ann", &[]);
+    interaction(&db, ann, &[(attrs::INTERACTION_TYPE, Value::from("call"))]);
+    assert!(fired(&db).is_empty());
+    let stats = db.rule_stats().unwrap();
+    assert_eq!((stats[0].evaluations, stats[0].errors), (1, 0), "{stats:?}");
+}

@@ -280,6 +280,15 @@ fn compile(def: RuleDef, known_kinds: &dyn Fn(&str) -> bool) -> Result<Rule, Vec
         }
     }
     let attributes: BTreeSet<String> = def.attributes.iter().cloned().collect();
+    if def.when.len() > MAX_CONDITION {
+        // The parser and the interpreter recurse: a bounded text keeps a
+        // hostile condition from exhausting a thread's stack.
+        err(format!(
+            "the condition is {} bytes; at most {MAX_CONDITION}",
+            def.when.len()
+        ));
+        return Err(errors);
+    }
     let condition = match lang::compile(
         &def.when,
         &Schema {
@@ -369,6 +378,9 @@ fn effect(a: &ActionDef, known_kinds: &dyn Fn(&str) -> bool) -> Result<Effect, S
         )),
     }
 }
+
+/// The longest condition accepted, in bytes.
+pub const MAX_CONDITION: usize = 4096;
 
 /// Attributes kith itself keeps, which rules may not write.
 const RESERVED: &[&str] = &[

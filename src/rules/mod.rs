@@ -50,7 +50,7 @@ mod facts;
 mod lang;
 mod runner;
 
-pub use def::{Rule, ACTION_TYPES, TRIGGERS};
+pub use def::{Rule, ACTION_TYPES, MAX_CONDITION, TRIGGERS};
 
 use crate::error::StorageError;
 use crate::model::{ChangeEntry, ChangeId, EntityId, Timestamp};
