@@ -163,8 +163,36 @@ pub fn identity_fields(data: &[u8]) {
     assert!(!compare(x, x).1.is_nan());
 }
 
+/// The rules-file parser, the condition checker and the interpreter on
+/// arbitrary text: parsing never panics; a rule that parses is evaluated
+/// against a fixed event and customer, which must give an outcome (fired,
+/// silent or an error), never a panic; its stored text parses back to a
+/// rule of the same name.
+#[cfg(feature = "rules")]
+pub fn rules_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    crate::rules::fuzz_one(text);
+}
+
 #[cfg(test)]
 mod tests {
+    /// The rules target on a valid file, a broken one and odd conditions.
+    #[cfg(feature = "rules")]
+    #[test]
+    fn rules_file_on_seeds() {
+        for s in [
+            include_str!("../docs/rules/large-withdrawal.toml"),
+            include_str!("../docs/rules/collections-dispute.toml"),
+            "[[rule]]\nname = \"x\"\non = [\"customer.changed\"]\nwhen = 'customer.accounts.map(a, a.balance).exists(b, b > 1.0) || sum([1, null]) / 0.0 > 1.0'\n",
+            "[[rule]]\nname = \"y\"\non = [\"customer.changed\"]\nwhen = '1 / 0 == 1 || \"a\" + 1'\n",
+            "[[rule]\nname = ",
+        ] {
+            super::rules_file(s.as_bytes());
+        }
+    }
+
     /// The identity-field target on inputs like the ones it is seeded with,
     /// so that `cargo test` runs its checks too.
     #[test]

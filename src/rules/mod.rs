@@ -575,6 +575,31 @@ fn run(weak: Weak<crate::db::Inner>, engine: Arc<Engine>) {
 /// How many changes one step reads, unless one commit holds more.
 const STEP: usize = 512;
 
+/// What the `rules_file` fuzz target runs (`crate::fuzzing::rules_file`).
+#[doc(hidden)]
+pub(crate) fn fuzz_one(text: &str) {
+    let known = |k: &str| k == "MANAGED_BY";
+    let Ok(rules) = def::parse_file(text, &known) else {
+        return;
+    };
+    let customer = facts::object([
+        ("id", cel::Value::Int(1)),
+        ("tier", cel::Value::String(Arc::new("gold".into()))),
+        ("deposits", cel::Value::Float(1.5)),
+        ("accounts", cel::Value::List(Arc::new(vec![facts::object([
+            ("balance", cel::Value::Float(2.0)),
+        ])]))),
+    ]);
+    let scope = runner::scope(&customer, 0);
+    for r in &rules {
+        let event = test_event(r.triggers.first().map_or("", |t| t.as_str()), None)
+            .expect("no event given");
+        let _ = runner::evaluate(r, &runner::with_event(&scope, &event));
+        let back = def::parse_one(r.name(), r.text(), &known).expect("a stored rule parses back");
+        assert_eq!(back.name(), r.name());
+    }
+}
+
 /// Lowers this thread's scheduling priority (nice 5, Linux): on a busy
 /// machine the writers keep the CPU and the rules take what is left —
 /// writes never wait for rules, and rules do not slow them down either.
