@@ -29,7 +29,8 @@
 //!
 //! Layout of the crate: [`model`](crate::attrs) types are public; `db` holds
 //! the [`Db`] handle and its operations; `storage` (private) is the only code
-//! that touches the key-value engine; `generate` builds synthetic banks for
+//! that touches the key-value engine; [`rules`] runs interaction rules over
+//! the change log (feature `rules`); `generate` builds synthetic banks for
 //! the demo, tests and benchmarks.
 
 #![deny(missing_docs)]

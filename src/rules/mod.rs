@@ -586,9 +586,13 @@ pub(crate) fn fuzz_one(text: &str) {
         ("id", cel::Value::Int(1)),
         ("tier", cel::Value::String(Arc::new("gold".into()))),
         ("deposits", cel::Value::Float(1.5)),
-        ("accounts", cel::Value::List(Arc::new(vec![facts::object([
-            ("balance", cel::Value::Float(2.0)),
-        ])]))),
+        (
+            "accounts",
+            cel::Value::List(Arc::new(vec![facts::object([(
+                "balance",
+                cel::Value::Float(2.0),
+            )])])),
+        ),
     ]);
     let scope = runner::scope(&customer, 0);
     for r in &rules {
