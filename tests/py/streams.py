@@ -170,6 +170,8 @@ def actions(port):
     assert rule["fires"] == 1 and rule["evaluations"] == 2, stats
     listed = json.loads(r.execute_command("RULE.LIST"))
     assert [x["name"] for x in listed] == ["big-withdrawal"], listed
+    info = r.info("rules")
+    assert info["rules"] == 1 and info["rules_running"] == 1 and info["rules_actions"] == 1, info
     assert r.execute_command("RULE.DEL", "big-withdrawal") == 1
     assert r.execute_command("RULE.DEL", "big-withdrawal") == 0
     assert json.loads(r.execute_command("RULE.LIST")) == []

@@ -35,7 +35,7 @@ impl Command for Info {
         -1
     }
     fn summary(&self) -> &'static str {
-        "INFO [server|clients|stats|replies|entities|memory|persistence|all]"
+        "INFO [server|clients|stats|replies|rules|entities|memory|persistence|all]"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         let want = args
@@ -103,6 +103,19 @@ impl Command for Info {
                 ],
             };
             section(&mut out, "Replies", &fields);
+        }
+        if show("rules") {
+            let fields = match cx.db.rules_status() {
+                Ok(r) => vec![
+                    ("rules", r.rules.to_string()),
+                    ("rules_running", (r.running as u8).to_string()),
+                    ("rules_position", r.position.to_string()),
+                    ("rules_lag", r.lag.to_string()),
+                    ("rules_actions", r.actions.to_string()),
+                ],
+                Err(e) => vec![("rules_error", e.to_string().replace(['\r', '\n'], " "))],
+            };
+            section(&mut out, "Rules", &fields);
         }
         let stats = cx.db.stats();
         if show("entities") {
