@@ -1028,8 +1028,36 @@ fn rules_through_the_command_and_through_a_running_server() {
     );
     let o = kith(&["--db", &d, "rules", "actions"]);
     assert_eq!(stdout(&o), "", "a dry run raised an action");
-    let o = kith(&["--db", &d, "rules", "test", "--customer", "99999999"]);
-    assert_eq!(o.status.code(), Some(1));
+    // Bad input: one clear line and exit code 1, nothing stored.
+    for (args, needle) in [
+        (
+            vec!["rules", "test", "--customer", "99999999"],
+            "no customer",
+        ),
+        (
+            vec!["rules", "test", "--customer", &ann, "--event", "{oops"],
+            "--event is not JSON",
+        ),
+        (
+            vec!["rules", "test", "--customer", &ann, "--event", "[1]"],
+            "not a JSON object",
+        ),
+        (vec!["rules", "actions", "--from", "yesterday"], "--from"),
+        (vec!["rules", "delete", "no-such-rule"], "no rule named"),
+        (
+            vec!["rules", "load", "/no/such/file.toml"],
+            "cannot read rules file",
+        ),
+    ] {
+        let mut all = vec!["--db", d.as_str()];
+        all.extend(args);
+        assert_one_line_error(&kith(&all), needle);
+    }
+    let o = kith(&["--db", &d, "rules", "list"]);
+    assert_eq!(
+        stdout(&o).lines().filter(|l| !l.starts_with(' ')).count(),
+        1
+    );
     // A writing command lets the rules act before it exits; reads run none,
     // so `check` sees a quiet database.
     let calls = tmp.path().join("calls.toml");

@@ -739,3 +739,37 @@ fn a_huge_or_deeply_nested_condition_is_refused_or_runs_never_crashes() {
     let stats = db.rule_stats().unwrap();
     assert_eq!((stats[0].evaluations, stats[0].errors), (1, 0), "{stats:?}");
 }
+
+#[test]
+fn a_window_cut_by_its_limit_says_truncated_and_keeps_the_newest() {
+    let db = Db::temporary().unwrap();
+    let ann = person(&db, "Ann", &[]);
+    // 1,005 withdrawals: the window holds the newest 1,000 and says so.
+    db.transaction(|tx| {
+        for _ in 0..1005 {
+            tx.append_interaction(
+                ann,
+                NewEntity::new(EntityKind::INTERACTION)
+                    .attr(attrs::INTERACTION_TYPE, "withdrawal")
+                    .attr(attrs::AMOUNT, money("1")),
+            )?;
+        }
+        Ok::<_, kith::Error>(())
+    })
+    .unwrap();
+    let rules = db
+        .parse_rules(
+            r#"[[rule]]
+name = "w"
+on = ["customer.changed"]
+when = 'customer.interactions_truncated && size(customer.interactions) == 1000 && customer.interactions[999].age_hours < 1.0'
+"#,
+        )
+        .unwrap();
+    let got = db.test_rules(Some(&rules), ann, None).unwrap();
+    assert!(got[0].fires, "{got:?}");
+    let bob = person(&db, "Bob", &[]);
+    withdrawal(&db, bob, "5");
+    let got = db.test_rules(Some(&rules), bob, None).unwrap();
+    assert!(!got[0].fires && got[0].error.is_none(), "{got:?}");
+}

@@ -120,7 +120,7 @@ pub(crate) fn customer(
         ("records", V::Int(ctx.identifiers.len() as i64)),
     ];
     type Part = fn(&Db, &CustomerContext, Timestamp) -> V;
-    let parts: [(&str, Part); 11] = [
+    let parts: [(&str, Part); 10] = [
         ("profile", |_, ctx, _| {
             object(
                 ctx.profile
@@ -152,7 +152,6 @@ pub(crate) fn customer(
                 .unwrap_or_else(no_household)
         }),
         ("households", |_, ctx, _| list(households(ctx))),
-        ("interactions", |db, ctx, now| interactions(db, ctx, now)),
         ("guarantees", |db, ctx, _| guarantees(db, ctx.customer.id)),
     ];
     for (name, part) in parts {
@@ -162,6 +161,11 @@ pub(crate) fn customer(
     }
     if wants("group") {
         fields.push(("group", group(db, c)));
+    }
+    if wants("interactions") || wants("interactions_truncated") {
+        let (list, truncated) = interactions(db, ctx, now);
+        fields.push(("interactions", list));
+        fields.push(("interactions_truncated", V::Bool(truncated)));
     }
     object(fields)
 }
@@ -313,16 +317,22 @@ fn identifiers(ctx: &CustomerContext) -> V {
 const INTERACTION_WINDOW_DAYS: i64 = 30;
 const INTERACTION_LIMIT: usize = 1_000;
 
-/// The customer's interactions of the last 30 days (at most 1,000, newest
-/// last), each with its age in hours.
-fn interactions(db: &Db, ctx: &CustomerContext, now: Timestamp) -> V {
-    let from = Timestamp::from_micros(now.as_micros() - INTERACTION_WINDOW_DAYS * 86_400_000_000);
-    let to = Timestamp::from_micros(now.as_micros() + 1);
-    let Ok(rows) = db.interactions_between(ctx.customer.id, from, to, INTERACTION_LIMIT) else {
-        return list(Vec::new());
+/// The customer's interactions of the last 30 days (the newest 1,000 of
+/// them, oldest first), each with its age in hours; and whether older ones
+/// of the window were left out (or could not be read).
+fn interactions(db: &Db, ctx: &CustomerContext, now: Timestamp) -> (V, bool) {
+    let from = now.as_micros() - INTERACTION_WINDOW_DAYS * 86_400_000_000;
+    let Ok(rows) = db.recent_interactions(ctx.customer.id, INTERACTION_LIMIT + 1) else {
+        return (list(Vec::new()), true);
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for (t, iid) in rows {
+    let in_window: Vec<_> = rows
+        .into_iter()
+        .filter(|(t, _)| t.as_micros() <= now.as_micros())
+        .take_while(|(t, _)| t.as_micros() >= from)
+        .collect();
+    let truncated = in_window.len() > INTERACTION_LIMIT;
+    let mut out = Vec::with_capacity(in_window.len().min(INTERACTION_LIMIT));
+    for (t, iid) in in_window.into_iter().take(INTERACTION_LIMIT).rev() {
         let Ok(Some(e)) = db.get(iid) else { continue };
         let age = (now.as_micros() - t.as_micros()) as f64 / 3_600_000_000.0;
         out.push(object([
@@ -335,7 +345,7 @@ fn interactions(db: &Db, ctx: &CustomerContext, now: Timestamp) -> V {
             ("attrs", entity_attrs(&e)),
         ]));
     }
-    list(out)
+    (list(out), truncated)
 }
 
 fn guarantees(db: &Db, customer: EntityId) -> V {
@@ -344,11 +354,14 @@ fn guarantees(db: &Db, customer: EntityId) -> V {
             ("count", V::Int(n.guarantees.len() as i64)),
             ("guaranteed_by", V::Int(n.guaranteed_by.len() as i64)),
             ("exposure", V::Float(number(n.total_exposure))),
+            ("truncated", V::Bool(n.truncated)),
         ]),
+        // Not read: nothing known, and said so.
         Err(_) => object([
             ("count", V::Int(0)),
             ("guaranteed_by", V::Int(0)),
             ("exposure", V::Float(0.0)),
+            ("truncated", V::Bool(true)),
         ]),
     }
 }
@@ -357,22 +370,25 @@ fn guarantees(db: &Db, customer: EntityId) -> V {
 const GROUP_LIMIT: usize = 10_000;
 
 fn group(db: &Db, c: &Entity) -> V {
-    let none = || {
+    let none = |truncated: bool| {
         object([
             ("members", V::Int(0)),
             ("exposure", V::Float(0.0)),
             ("ultimate_parent", V::Null),
+            ("truncated", V::Bool(truncated)),
         ])
     };
     if c.kind != crate::EntityKind::ORGANIZATION {
-        return none();
+        return none(false);
     }
     match db.group_on(c.id, &crate::traverse::When::ANY, GROUP_LIMIT) {
         Ok(g) => object([
             ("members", V::Int(g.members.len() as i64)),
             ("exposure", V::Float(number(g.consolidated_exposure))),
             ("ultimate_parent", id(g.ultimate_parent)),
+            ("truncated", V::Bool(g.truncated)),
         ]),
-        Err(_) => none(),
+        // Not read: nothing known, and said so.
+        Err(_) => none(true),
     }
 }

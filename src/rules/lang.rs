@@ -94,6 +94,7 @@ const CUSTOMER: Shape = Object(&[
     ("household", HOUSEHOLD),
     ("open_items", List(&ITEM)),
     ("interactions", List(&INTERACTION)),
+    ("interactions_truncated", Scalar),
     ("relationships", List(&RELATED)),
     ("identifiers", List(&IDENTIFIER)),
     ("systems", List(&Scalar)),
@@ -104,6 +105,7 @@ const CUSTOMER: Shape = Object(&[
             ("count", Scalar),
             ("guaranteed_by", Scalar),
             ("exposure", Scalar),
+            ("truncated", Scalar),
         ]),
     ),
     (
@@ -112,6 +114,7 @@ const CUSTOMER: Shape = Object(&[
             ("members", Scalar),
             ("exposure", Scalar),
             ("ultimate_parent", Scalar),
+            ("truncated", Scalar),
         ]),
     ),
 ]);
