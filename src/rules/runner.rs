@@ -112,10 +112,19 @@ pub(crate) fn trigger_of(change: &Change) -> Option<&'static str> {
     }
 }
 
-/// The events of one commit.
-pub(crate) fn events(db: &Db, commit: &[ChangeEntry], depth: u32) -> Vec<Event> {
+/// The events of one commit that some rule listens to (`listened`: the
+/// triggers of the rules); the others are never built.
+pub(crate) fn events(
+    db: &Db,
+    commit: &[ChangeEntry],
+    depth: u32,
+    listened: &BTreeSet<&str>,
+) -> Vec<Event> {
     let mut out = Vec::new();
     for e in commit {
+        if !trigger_of(&e.change).is_some_and(|t| listened.contains(t)) {
+            continue;
+        }
         let ev = |trigger: &'static str, fields: Vec<(&str, V)>, customers: Vec<EntityId>| Event {
             trigger,
             cause: e.id,
@@ -403,7 +412,11 @@ pub(crate) fn evaluate_commit(
 ) -> Vec<Firing> {
     let (own, depth) = origin(commit);
     let mut out = Vec::new();
-    for event in events(db, commit, depth) {
+    let listened: BTreeSet<&str> = rules
+        .iter()
+        .flat_map(|r| r.triggers.iter().map(String::as_str))
+        .collect();
+    for event in events(db, commit, depth, &listened) {
         for &customer in &event.customers {
             let mut cx = None;
             for rule in rules {
