@@ -28,11 +28,15 @@ pub enum Index {
     RegistrationNumber,
     /// `blocking_keys`: identity resolution's candidate keys, exactly as given.
     BlockingKey,
+    /// `name`: each word of a party's names (given, middle, family, full,
+    /// organization, `name`), lower-case letters and digits. Persons and
+    /// organizations only; searched by prefix with [`crate::Db::search_names`].
+    Name,
 }
 
 impl Index {
     /// Every index.
-    pub const ALL: [Index; 9] = [
+    pub const ALL: [Index; 10] = [
         Index::Email,
         Index::Phone,
         Index::NationalId,
@@ -42,6 +46,7 @@ impl Index {
         Index::PostalCode,
         Index::RegistrationNumber,
         Index::BlockingKey,
+        Index::Name,
     ];
 
     /// The stored code of the index (never changes once given).
@@ -56,6 +61,7 @@ impl Index {
             Index::PostalCode => 7,
             Index::RegistrationNumber => 8,
             Index::BlockingKey => 9,
+            Index::Name => 10,
         }
     }
 
@@ -75,6 +81,7 @@ impl Index {
             Index::PostalCode => attrs::POSTAL_CODE,
             Index::RegistrationNumber => attrs::REGISTRATION_NUMBER,
             Index::BlockingKey => attrs::BLOCKING_KEYS,
+            Index::Name => attrs::NAME,
         }
     }
 
@@ -100,6 +107,7 @@ impl Index {
                 let t = raw.trim();
                 (!t.is_empty()).then(|| t.to_string())
             }
+            Index::Name => name_key(raw),
             _ => identifier(raw),
         }
     }
@@ -163,9 +171,43 @@ pub fn name_key(raw: &str) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Every `(index, normalized value)` an entity with `attrs` has, sorted, unique.
-pub(crate) fn entries(attrs: &Attrs, country_code: &str) -> Vec<(Index, String)> {
+/// The attributes whose words the [`Index::Name`] index holds.
+pub const NAME_ATTRS: [&str; 6] = [
+    attrs::GIVEN_NAME,
+    attrs::MIDDLE_NAME,
+    attrs::FAMILY_NAME,
+    attrs::FULL_NAME,
+    attrs::ORGANIZATION_NAME,
+    attrs::NAME,
+];
+
+/// The words of a name as [`Index::Name`] keys: split at anything that is not
+/// a letter or digit, lower-case (`"O'Brien-Smith"` gives `o`, `brien`, `smith`).
+pub fn name_words(raw: &str) -> impl Iterator<Item = String> + '_ {
+    raw.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+}
+
+/// Every `(index, normalized value)` an entity of `kind` with `attrs` has,
+/// sorted, unique.
+pub(crate) fn entries(
+    kind: crate::model::EntityKind,
+    attrs: &Attrs,
+    country_code: &str,
+) -> Vec<(Index, String)> {
     let mut out = Vec::new();
+    if kind == crate::model::EntityKind::PERSON || kind == crate::model::EntityKind::ORGANIZATION {
+        for name in NAME_ATTRS {
+            if let Some(v) = attrs.get(name) {
+                for t in v.texts() {
+                    out.extend(name_words(t).map(|w| (Index::Name, w)));
+                    // `O'Brien` is also found as `obrien`.
+                    out.extend(name_key(t).map(|w| (Index::Name, w)));
+                }
+            }
+        }
+    }
     let mut each_text = |name: &str, index: Index, f: &dyn Fn(&str) -> Option<String>| {
         if let Some(v) = attrs.get(name) {
             for t in v.texts() {
@@ -245,13 +287,16 @@ mod tests {
             "birth_date".into(),
             Value::Date(crate::model::Date::parse("1980-02-01").unwrap()),
         );
-        let e = entries(&a, "1");
+        let e = entries(crate::model::EntityKind::PERSON, &a, "1");
         assert_eq!(
             e,
             vec![
                 (Index::Email, "a@x.io".to_string()),
                 (Index::Email, "b@x.io".to_string()),
                 (Index::NameBirthDate, "obrien|1980-02-01".to_string()),
+                (Index::Name, "brien".to_string()),
+                (Index::Name, "o".to_string()),
+                (Index::Name, "obrien".to_string()),
             ]
         );
         assert_eq!(

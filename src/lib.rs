@@ -68,8 +68,8 @@ pub use db::changes::{
     FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention, Stream,
 };
 pub use db::{
-    CheckReport, Commit, Committed, Db, DbBuilder, Durability, Page, Prewarmed, RawBaseline, Stats,
-    Transaction, Violation, WriteSet,
+    CheckReport, Commit, Committed, Db, DbBuilder, Durability, NameMatch, NameSearch, Page,
+    Prewarmed, RawBaseline, Stats, Transaction, Violation, WriteSet,
 };
 pub use error::{Cause, Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;

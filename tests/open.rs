@@ -113,7 +113,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
     );
     let db = kith_open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
@@ -200,7 +200,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
-            assert_eq!(supported, 5);
+            assert_eq!(supported, 6);
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -302,7 +302,7 @@ fn format_v2_fixture_gains_timelines_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
     );
 }
 
@@ -339,7 +339,7 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
     );
 }
 
@@ -372,8 +372,44 @@ fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 5])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
     );
+}
+
+#[test]
+fn format_v5_fixture_gains_a_name_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v5"), &dir);
+    // Written by `kith generate --persons 10 --seed 17 --interactions 2
+    // --change-log` at format 5.
+    let db = kith_open(&dir).unwrap();
+    assert_eq!(db.migrated_from(), Some(5));
+    let persons = db.list(kith::EntityKind::PERSON, None, 100).unwrap().ids;
+    assert_eq!(persons.len(), 10);
+    for id in persons {
+        let e = db.get(id).unwrap().unwrap();
+        let family = e.text(kith::attrs::FAMILY_NAME).unwrap().to_string();
+        let found = db.search_names(&family, 1_000).unwrap();
+        assert!(
+            found.matches.iter().any(|m| m.id == id),
+            "{family}: {found:?}"
+        );
+    }
+    let orgs = db
+        .list(kith::EntityKind::ORGANIZATION, None, 100)
+        .unwrap()
+        .ids;
+    let e = db.get(orgs[0]).unwrap().unwrap();
+    let name = e.text(kith::attrs::ORGANIZATION_NAME).unwrap().to_string();
+    assert!(db
+        .search_names(&name, 10)
+        .unwrap()
+        .matches
+        .iter()
+        .any(|m| m.id == orgs[0]));
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.violations);
 }
 
 #[test]
@@ -383,6 +419,7 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         ("format-v2", 2),
         ("format-v3", 3),
         ("format-v4", 4),
+        ("format-v5", 5),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("db");

@@ -238,7 +238,7 @@ impl Checker<'_> {
                 },
             }
         }
-        for (ix, value) in index::entries(&e.attrs, &self.db.inner.country_code) {
+        for (ix, value) in index::entries(e.kind, &e.attrs, &self.db.inner.country_code) {
             if !self.exists(&keys::idx(ix.code(), value.as_bytes(), id))? {
                 self.flag(k, format!("{ix} value {value:?} is not in the index"));
             }
@@ -369,7 +369,7 @@ impl Checker<'_> {
             ),
             Some(e) => {
                 let value = String::from_utf8_lossy(&value).into_owned();
-                let has = index::entries(&e.attrs, &self.db.inner.country_code)
+                let has = index::entries(e.kind, &e.attrs, &self.db.inner.country_code)
                     .into_iter()
                     .any(|(i, val)| i == ix && val == value);
                 if !has {

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 5;
+pub(crate) const CURRENT_FORMAT: u32 = 6;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -297,6 +297,36 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
         }
         3 => empty_log(&mut b),
         4 => {}
+        5 => {
+            // The name index of every person and organization, in bounded
+            // batches; the format changes with the last one.
+            let mut n = 0;
+            for kind in [
+                crate::model::EntityKind::PERSON,
+                crate::model::EntityKind::ORGANIZATION,
+            ] {
+                for row in engine.scan_prefix(&keys::kind_prefix(kind.0)) {
+                    let (k, _) = row?;
+                    let Some((_, id)) = keys::parse_kind(&k) else {
+                        continue;
+                    };
+                    let node = keys::node(id);
+                    let Some(v) = engine.get(&node)? else {
+                        continue;
+                    };
+                    let r = codec::decode_record(&node, crate::model::EntityId(id), &v)?;
+                    for (ix, value) in crate::index::entries(r.kind, &r.attrs, "1") {
+                        if ix == crate::index::Index::Name {
+                            b.put(keys::idx(ix.code(), value.as_bytes(), id), codec::MARKER);
+                            n += 1;
+                            if n % MIGRATION_BATCH == 0 {
+                                engine.apply(std::mem::take(&mut b))?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         other => {
             return Err(StorageError::Corrupt {
                 key: "meta/format".into(),

@@ -7,6 +7,7 @@ mod format;
 mod read;
 #[cfg(feature = "rules")]
 mod rule_rows;
+mod search;
 mod tx;
 pub(crate) mod views;
 mod write;
@@ -15,6 +16,7 @@ pub use check::{CheckReport, Violation};
 pub use commit::Commit;
 pub(crate) use read::scan_prefix;
 pub use read::{Page, Prewarmed, RawBaseline, Stats};
+pub use search::{NameMatch, NameSearch};
 pub use tx::Transaction;
 pub use write::{Committed, WriteSet};
 

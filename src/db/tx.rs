@@ -258,7 +258,7 @@ impl<'db> Transaction<'db> {
     ) {
         let cc = &self.db.inner.country_code;
         let entries = |r: Option<&EntityRecord>| -> BTreeSet<(Index, String)> {
-            r.map(|r| index::entries(&r.attrs, cc).into_iter().collect())
+            r.map(|r| index::entries(r.kind, &r.attrs, cc).into_iter().collect())
                 .unwrap_or_default()
         };
         let (old_index, new_index) = (entries(old), entries(new));
