@@ -43,6 +43,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "import")]
 pub mod import;
 mod index;

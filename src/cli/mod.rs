@@ -104,6 +104,8 @@ enum Command {
     },
     /// Serve the database over RESP (the Redis protocol) until SIGTERM/SIGINT.
     Serve(cmd::serve::ServeArgs),
+    /// Serve the customer 360 page of a local database over HTTP.
+    Ui(cmd::serve::UiArgs),
     /// Measure lookup latency on this database, in-process.
     Bench(cmd::measure::BenchArgs),
     /// Write the graph as CSV (nodes.csv, edges.csv) for loading into other databases.
@@ -350,6 +352,7 @@ fn dispatch(cli: Cli) -> CliResult {
         } => cmd::interactions::interact(&db_dir, id, channel, kind, summary, status, at),
         Command::Upgrade => cmd::upgrade::upgrade(&db_dir),
         Command::Serve(args) => cmd::serve::serve(&db_dir, args),
+        Command::Ui(args) => cmd::serve::ui(&db_dir, args),
         Command::Bench(args) => cmd::measure::bench(&db_dir, args, cli.server.clone()),
         Command::ExportGraph { out } => cmd::export::export_graph(&db_dir, out),
         Command::Import {

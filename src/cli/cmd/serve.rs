@@ -18,6 +18,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
         retain_changes,
         retain_hours,
         reply_cache_mib,
+        http,
     } = args;
     if write_threads == 0 {
         return Err("--write-threads must be at least 1".into());
@@ -41,7 +42,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
     }
     let mut config = kith::server::ServerConfig {
         listen,
-        password: requirepass,
+        password: requirepass.clone(),
         max_connections,
         idle_timeout: (idle_timeout > 0).then(|| std::time::Duration::from_secs(idle_timeout)),
         write_threads,
@@ -54,6 +55,23 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
     // The command line's reads, answered here while this process holds the
     // database (`kith --db DIR context 42` finds this server by its file).
     config.extensions.push(reads::extension());
+    // The web page, on its own threads over the same database.
+    let web = match http {
+        Some(addr) => {
+            let web = kith::http::HttpServer::bind(
+                db.clone(),
+                kith::http::HttpConfig {
+                    listen: addr,
+                    password: requirepass,
+                    ..Default::default()
+                },
+            )?;
+            eprintln!("kith: the customer page is at http://{}/", web.local_addr());
+            let stop = web.shutdown_handle();
+            Some((std::thread::spawn(move || web.run()), stop))
+        }
+        None => None,
+    };
     let server = kith::server::Server::bind(db, config)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let handle = server.shutdown_handle();
@@ -82,6 +100,10 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
     }
     let ran = server.run();
     let _ = std::fs::remove_file(&file);
+    if let Some((thread, stop)) = web {
+        stop.shutdown();
+        let _ = thread.join();
+    }
     ran?;
     eprintln!("kith: stopped; database flushed");
     Ok(0)
@@ -129,4 +151,56 @@ pub(crate) struct ServeArgs {
     /// a commit touches them (0: no reply cache).
     #[arg(long, default_value_t = 256)]
     pub(crate) reply_cache_mib: u64,
+    /// Also serve the customer 360 page and its JSON API over HTTP on this
+    /// address (same password as RESP).
+    #[arg(long)]
+    pub(crate) http: Option<std::net::SocketAddr>,
+}
+
+/// The arguments of `kith ui`.
+#[derive(clap::Args)]
+pub(crate) struct UiArgs {
+    /// Address to serve the page on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Password the page asks for.
+    #[arg(long)]
+    pub(crate) requirepass: Option<String>,
+    /// Page cache in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub(crate) cache_mib: u64,
+}
+
+/// `kith ui`: the customer 360 page over a local database, until SIGTERM/SIGINT.
+pub(crate) fn ui(db_dir: &PathBuf, args: UiArgs) -> CliResult {
+    let db = Db::builder()
+        .path(db_dir)
+        .cache_bytes(mib("cache-mib", args.cache_mib)?)
+        .open()?;
+    let web = kith::http::HttpServer::bind(
+        db,
+        kith::http::HttpConfig {
+            listen: args.listen,
+            password: args.requirepass,
+            ..Default::default()
+        },
+    )?;
+    let stop = web.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            stop.shutdown();
+        }
+    });
+    eprintln!(
+        "kith: the customer page for {} is at http://{}/",
+        db_dir.display(),
+        web.local_addr()
+    );
+    web.run()?;
+    eprintln!("kith: stopped");
+    Ok(0)
 }
