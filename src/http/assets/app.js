@@ -17,7 +17,7 @@ function h(tag, attrs, ...children) {
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -62,7 +62,7 @@ async function api(path, options) {
 
 // Replaces an element's children, leaving out the absent ones.
 function fill(el, ...children) {
-  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 function card(title, body, opts) {
@@ -148,7 +148,7 @@ function accounts(p) {
     const a = x.account.attrs || {};
     const troubled = ["delinquent", "past_due", "in_arrears", "charged_off"].includes(val(a.status));
     return h("tr", {"data-account": x.account.id},
-      h("td", {}, val(a.product_type)), h("td", {}, val(a.account_number)),
+      h("td", {}, val(a.product_type)), h("td", {class: "nowrap"}, val(a.account_number)),
       h("td", {class: "num"}, money(a.balance)), h("td", {}, val(a.currency)),
       h("td", {class: troubled ? "open" : ""}, val(a.status)), h("td", {}, x.role || ""),
       h("td", {}, x.co_owners.map((o, i) => [i ? ", " : "", partyLink(o.id, o.name), o.role ? " (" + o.role + ")" : ""])));
@@ -176,7 +176,8 @@ function nameOf(p, id) {
 
 function guarantors(p) {
   const g = p.guarantors;
-  const link = (l) => h("li", {}, partyLink(l.id, nameOf(p, l.id)),
+  const isParty = (id) => { const n = p.names[String(id)]; return n && (n.kind === "person" || n.kind === "organization"); };
+  const link = (l) => h("li", {}, isParty(l.id) ? partyLink(l.id, nameOf(p, l.id)) : nameOf(p, l.id),
     h("span", {class: "src"}, " " + l.kind + (l.depth > 1 ? " · via " + l.chain.slice(0, -1).map((c) => nameOf(p, c)).join(" → ") : "")));
   return card("Guarantor network", [
     h("p", {}, "Guarantees: ", g.guarantees.length ? "" : "nothing"), h("ul", {}, g.guarantees.map(link)),
@@ -243,6 +244,9 @@ async function decide(a, b, what) {
 }
 
 function sources(p) {
+  if (!p.records.length) {
+    return card("Source records (0)", h("p", {class: "muted"}, "No source records resolve to this customer: it was created directly, not by identity resolution."), {id: "records", wide: true});
+  }
   return card("Source records (" + p.records.length + ")", [
     p.records.map((r) => {
       const x = (r.record.identifiers || [])[0];
@@ -315,8 +319,8 @@ async function showParty(id, quiet) {
     fill(main, 
       header(p),
       h("div", {class: "grid"},
-        matches(p), profile(p), identifiers(p), accounts(p), households(p),
-        guarantors(p), group(p), graphCard(), actions(p), timeline(p), sources(p)));
+        matches(p), actions(p), accounts(p), households(p), profile(p), identifiers(p),
+        graphCard(), guarantors(p), group(p), timeline(p), sources(p)));
     main.dataset.party = String(p.id);
     main.dataset.loadedAt = String(Date.now());
     drawGraph(id);
