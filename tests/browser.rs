@@ -222,7 +222,16 @@ fn the_customer_page_renders_draws_its_graph_and_updates_live() {
     assert!(nodes.as_u64().unwrap() > 2, "graph nodes: {nodes}");
     let canvas = b.eval("document.querySelectorAll('#graph canvas').length");
     assert!(canvas.as_u64().unwrap() >= 1, "cytoscape drew no canvas");
-    for section in ["profile", "identifiers", "accounts", "household", "guarantors", "relationships", "timeline", "records"] {
+    for section in [
+        "profile",
+        "identifiers",
+        "accounts",
+        "household",
+        "guarantors",
+        "relationships",
+        "timeline",
+        "records",
+    ] {
         let found = b.eval(&format!("!!document.getElementById('{section}')"));
         assert_eq!(found, json!(true), "section {section} missing");
     }
@@ -236,7 +245,12 @@ fn the_customer_page_renders_draws_its_graph_and_updates_live() {
         .neighbour_ids(rich, kith::RelKind::OWNS, kith::Direction::Out)
         .unwrap()
         .into_iter()
-        .map(|a| db.neighbour_ids(a, kith::RelKind::OWNS, kith::Direction::In).unwrap().len() - 1)
+        .map(|a| {
+            db.neighbour_ids(a, kith::RelKind::OWNS, kith::Direction::In)
+                .unwrap()
+                .len()
+                - 1
+        })
         .sum::<usize>();
     let links = b.eval("document.querySelectorAll('table.accounts a[data-party]').length");
     assert_eq!(links.as_u64().unwrap() as usize, co);
@@ -247,31 +261,55 @@ fn the_customer_page_renders_draws_its_graph_and_updates_live() {
     let body = json!({"attrs": {"channel": "phone", "interaction_type": "call", "summary": summary, "status": "open"}});
     let wrote = Instant::now();
     let reply = client
-        .command(&[b"INTERACTION.ADD", rich.0.to_string().as_bytes(), body.to_string().as_bytes()])
+        .command(&[
+            b"INTERACTION.ADD",
+            rich.0.to_string().as_bytes(),
+            body.to_string().as_bytes(),
+        ])
         .unwrap();
-    assert!(matches!(reply, kith::server::Frame::Integer(_)), "{reply:?}");
+    assert!(
+        matches!(reply, kith::server::Frame::Integer(_)),
+        "{reply:?}"
+    );
     let seen = format!("document.getElementById('timeline').innerText.includes('{summary}')");
     b.wait_for(&seen, Duration::from_secs(5));
     let took = wrote.elapsed();
     let lag = b.eval("Number(document.body.dataset.lastUpdateLagMs)");
-    eprintln!("the write showed on the open page after {took:?} (commit to render in the page: {lag} ms)");
-    assert!(took <= Duration::from_secs(1), "the page took {took:?} to show the write");
-    assert_eq!(b.eval("document.body.dataset.liveUpdates >= 1"), json!(true));
+    eprintln!(
+        "the write showed on the open page after {took:?} (commit to render in the page: {lag} ms)"
+    );
+    assert!(
+        took <= Duration::from_secs(1),
+        "the page took {took:?} to show the write"
+    );
+    assert_eq!(
+        b.eval("document.body.dataset.liveUpdates >= 1"),
+        json!(true)
+    );
 
     // Search from the page, by keyboard: type, Enter, first result focused.
     b.eval(&format!(
         "document.getElementById('q').value = '{family}'; document.getElementById('search').requestSubmit(); true"
     ));
-    b.wait_for("!!document.getElementById('results')", Duration::from_secs(10));
+    b.wait_for(
+        "!!document.getElementById('results')",
+        Duration::from_secs(10),
+    );
     let focused = b.eval("document.activeElement && document.activeElement.dataset.party || ''");
-    assert!(!focused.as_str().unwrap().is_empty(), "the first result is focused");
+    assert!(
+        !focused.as_str().unwrap().is_empty(),
+        "the first result is focused"
+    );
 
     // A phone's width: no sideways scrolling of the page itself.
     b.viewport(390, 844, true);
     b.call("Page.navigate", json!({"url": url}));
     b.wait_for(LOADED, Duration::from_secs(20));
     let overflow = b.eval("document.documentElement.scrollWidth - window.innerWidth");
-    assert!(overflow.as_i64().unwrap() <= 0, "the page is {overflow} px wider than the phone");
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page is {overflow} px wider than the phone"
+    );
     b.screenshot(&shots.join("customer-390x844.png"), false);
     drop(resp);
 }

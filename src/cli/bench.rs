@@ -43,6 +43,9 @@ pub enum Workload {
     Empty,
     /// Commit -> change-log follower latency (in process, `--server`, `--redis`).
     Freshness,
+    /// The customer page's API: `GET /api/party/ID` over loopback HTTP,
+    /// beside the same JSON built in process and the context alone.
+    Page,
     /// Interaction rules: write throughput with and without `--rules`
     /// rules, and commit -> action latency at `--rate`, on a bank generated
     /// for the run (`--persons`, `--writes`).
@@ -375,6 +378,19 @@ fn plan_kinds(o: &Options, total: usize) -> Result<(Vec<Workload>, Vec<u8>), Str
     Ok((kinds, plan))
 }
 
+/// The ids a run draws (`warmup + ops` of them) from the database's
+/// persons or the ids file, as `o` says.
+pub(crate) fn drawn_ids(db: &Db, o: &Options) -> Result<Vec<EntityId>, Box<dyn std::error::Error>> {
+    let all = match &o.ids {
+        Some(ids) => ids.clone(),
+        None => parties(db)?,
+    };
+    if all.is_empty() {
+        return Err("the database holds no persons to draw keys from".into());
+    }
+    Ok(draw_ids(&all, (o.ops + o.warmup) as usize, o))
+}
+
 /// The start ids of a run: the ids file in order when it is long enough and
 /// the draw is uniform; otherwise `total` draws (uniform or Zipf) from `all`.
 fn draw_ids(all: &[EntityId], total: usize, o: &Options) -> Vec<EntityId> {
@@ -553,7 +569,11 @@ fn run_op(
             )
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Workload::Mixed | Workload::Empty | Workload::Freshness | Workload::Rules => Ok(()),
+        Workload::Mixed
+        | Workload::Empty
+        | Workload::Freshness
+        | Workload::Rules
+        | Workload::Page => Ok(()),
     };
     r
 }

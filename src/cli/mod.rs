@@ -8,6 +8,7 @@ mod demo;
 mod feed_bench;
 mod import;
 mod out;
+mod page_bench;
 mod reads;
 mod rules_bench;
 mod show;

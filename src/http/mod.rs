@@ -94,11 +94,27 @@ impl HttpShutdown {
     }
 }
 
-/// An error answer: a status and a message, sent as `{"error": message}`.
-#[derive(Debug)]
-pub(crate) struct HttpError {
-    status: u16,
-    message: String,
+/// An error answer: an HTTP status and a message, sent as `{"error": message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    /// The HTTP status (400, 404, 409, 500, …).
+    pub status: u16,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// The JSON of `/api/party/ID` (with at most 50 interactions), built in
+/// process: what the page shows, for programs that embed kith.
+pub fn party_json(db: &Db, id: crate::EntityId) -> Result<serde_json::Value, HttpError> {
+    api::party(db, id, 50)
 }
 
 impl HttpError {
@@ -131,7 +147,9 @@ pub(crate) enum Answer {
 impl HttpServer {
     /// Binds `config.listen` over `db`.
     pub fn bind(db: Db, config: HttpConfig) -> std::io::Result<HttpServer> {
-        let server = tiny_http::Server::http(config.listen).map_err(|e| {
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        no_delay(&listener);
+        let server = tiny_http::Server::from_listener(listener, None).map_err(|e| {
             std::io::Error::other(format!("cannot listen on {}: {e}", config.listen))
         })?;
         let addr = server
@@ -190,6 +208,27 @@ impl HttpServer {
             let _ = t.join();
         }
         Ok(())
+    }
+}
+
+/// Turns Nagle's algorithm off on the listening socket; Linux hands the
+/// setting to every accepted connection. Without it a reply written in
+/// pieces waits for the client's delayed acknowledgement (40 ms a request).
+fn no_delay(listener: &std::net::TcpListener) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket descriptor and a c_int option of the right size.
+        unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
     }
 }
 

@@ -53,6 +53,21 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
             .collect::<Result<Vec<_>, _>>()?;
         return bench::curve(dir, &sizes, &options);
     }
+    if args.workload == bench::Workload::Page {
+        if server.is_some() {
+            return Err(
+                "--workload page starts its own web server over --db; drop --server".into(),
+            );
+        }
+        let db = open_existing_with(
+            Db::builder()
+                .run_rules(false)
+                .cache_bytes(mib("cache-mib", args.cache_mib)?),
+            db_dir,
+        )?;
+        let ids = bench::drawn_ids(&db, &options)?;
+        return page_bench::run(&db, &ids, args.warmup as usize, args.threads, args.json);
+    }
     // A benchmark's writes are not the customers' changes: rules stay off.
     let mut builder = Db::builder()
         .run_rules(false)
