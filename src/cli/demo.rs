@@ -125,6 +125,10 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
     println!();
     println!("Try: kith --db {} context {customer}", dir.display());
     println!(
+        "Try: kith --db {} ui   then open http://127.0.0.1:8080/party/{customer}",
+        dir.display()
+    );
+    println!(
         "Try: kith --db {} get {customer}   |   kith --db {} stats   |   kith --db {} check",
         dir.display(),
         dir.display(),
