@@ -1,6 +1,8 @@
 //! The `kith` command as a user runs it: output, exit codes, one-line errors.
 #![cfg(feature = "cli")] // needs the `kith` command / the server
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -1123,4 +1125,78 @@ fn rules_through_the_command_and_through_a_running_server() {
     let o = kith(&["--db", &d, "rules", "actions"]);
     assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
     stop(server);
+}
+
+/// The address in a line ending `… http://ADDR/`.
+fn page_addr(line: &str) -> std::net::SocketAddr {
+    line.trim()
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+#[test]
+fn serve_with_http_serves_the_page_with_the_same_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let (server, _, before) = serve(&d, &["--http", "127.0.0.1:0", "--requirepass", "pw"]);
+    let line = before
+        .iter()
+        .find(|l| l.contains("customer page"))
+        .unwrap_or_else(|| panic!("{before:?}"));
+    let addr = page_addr(line);
+    assert_eq!(
+        common::http(addr, "GET", "/api/party/1", &[], b"").status,
+        401
+    );
+    let r = common::http(
+        addr,
+        "GET",
+        "/api/party/1",
+        &[("Authorization", "Bearer pw")],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], 1);
+    stop(server);
+}
+
+#[test]
+fn ui_serves_a_local_database_until_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = generated(tmp.path());
+    let mut ui = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .args(["--db", &d, "ui", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(ui.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("customer page") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0,
+            "ui stopped"
+        );
+    }
+    let addr = page_addr(&line);
+    let page = common::http(addr, "GET", "/", &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("customer 360"));
+    let found = common::http(addr, "GET", "/api/search?q=1", &[], b"").json();
+    assert_eq!(found["results"][0]["id"], 1, "{found}");
+    assert_eq!(unsafe { libc::kill(ui.id() as i32, libc::SIGTERM) }, 0);
+    assert!(ui.wait().unwrap().success());
+    // A database that is not there is an error, not a new empty one.
+    let o = kith(&[
+        "--db",
+        &format!("{d}-missing"),
+        "ui",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }

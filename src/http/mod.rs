@@ -75,6 +75,13 @@ pub struct HttpServer {
     addr: SocketAddr,
 }
 
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        // The change-log follower holds a handle on the database: let it go.
+        self.shared.live.close();
+    }
+}
+
 /// Stops a running [`HttpServer`] from another thread.
 #[derive(Clone)]
 pub struct HttpShutdown {

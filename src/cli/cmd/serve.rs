@@ -173,10 +173,10 @@ pub(crate) struct UiArgs {
 
 /// `kith ui`: the customer 360 page over a local database, until SIGTERM/SIGINT.
 pub(crate) fn ui(db_dir: &PathBuf, args: UiArgs) -> CliResult {
-    let db = Db::builder()
-        .path(db_dir)
-        .cache_bytes(mib("cache-mib", args.cache_mib)?)
-        .open()?;
+    let db = open_existing_with(
+        Db::builder().cache_bytes(mib("cache-mib", args.cache_mib)?),
+        db_dir,
+    )?;
     let web = kith::http::HttpServer::bind(
         db,
         kith::http::HttpConfig {

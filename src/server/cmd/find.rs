@@ -13,7 +13,7 @@ impl Command for Find {
         3
     }
     fn summary(&self) -> &'static str {
-        "FIND email|phone|national_id|tax_id|account_number|postal_code|registration_number|family_name+birth_date value: matching ids"
+        "FIND email|phone|national_id|tax_id|account_number|postal_code|registration_number|family_name+birth_date|name value: matching ids (name: one whole word of a party's names)"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
         reply((|| {
