@@ -313,3 +313,26 @@ fn the_customer_page_renders_draws_its_graph_and_updates_live() {
     b.screenshot(&shots.join("customer-390x844.png"), false);
     drop(resp);
 }
+
+/// A screenshot of any page for people checking the page by eye:
+/// `KITH_SHOT_URL=http://127.0.0.1:8080/party/42 cargo test --test browser
+/// -- --ignored screenshot` writes `target/screenshots/shot.png` (whole
+/// page; `KITH_SHOT_WIDTH` sets the width, default 1280).
+#[test]
+#[ignore]
+fn screenshot() {
+    let url = std::env::var("KITH_SHOT_URL").expect("set KITH_SHOT_URL");
+    let width = std::env::var("KITH_SHOT_WIDTH")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1280);
+    let mut b = Browser::launch(&chromium().expect("chromium"));
+    b.viewport(width, 800, width < 600);
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("!!document.body && (document.body.dataset.live === 'open' || !!document.getElementById('results')) && (!document.getElementById('graph') || !!document.querySelector('#graph[data-nodes]'))", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/shot.png");
+    b.screenshot(&out, true);
+    eprintln!("wrote {}", out.display());
+}

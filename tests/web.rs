@@ -310,7 +310,7 @@ fn records_explain_and_review_decisions_merge_or_separate() {
     assert_eq!(p["identifiers_by_system"]["crm"][0], "1");
     let m = &p["possible_matches"][0];
     assert_eq!(m["id"], b.0);
-    assert_eq!(m["score"], 61);
+    assert_eq!(m["score"], 0.61);
     // "Not the same", then "same".
     let r = http(
         web.addr,

@@ -317,7 +317,11 @@ pub(crate) fn party(db: &Db, id: EntityId, interactions: usize) -> Result<J, Htt
                     "kind": kind_name(db, &o),
                     "city": o.text(a::CITY),
                     "birth_date": o.attr(a::BIRTH_DATE).map(|v| v.to_string()),
-                    "score": n.props.attrs.get("score").map(|v| v.to_json()),
+                    // Stored as the resolution score × 100.
+                    "score": match n.props.attrs.get("score") {
+                        Some(crate::Value::Int(x)) => Some(*x as f64 / 100.0),
+                        _ => None,
+                    },
                 }));
             }
         }

@@ -36,6 +36,13 @@ function val(v) {
   return String(v);
 }
 
+// "2026-12-02T21:51:14.819911Z" → "2026-12-02 21:51" (the full time on hover).
+function when(t) {
+  const s = val(t);
+  const m = s.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/);
+  return m ? h("time", {datetime: s, title: s}, m[1] + " " + m[2]) : s;
+}
+
 function money(v) {
   const t = val(v);
   const n = Number(t);
@@ -128,7 +135,7 @@ function profile(p) {
     return card("Golden profile", table(["Attribute", "Value", "Source", "Changed", "Rule"],
       lineage.map((l) => h("tr", {},
         h("th", {scope: "row"}, l.attr), h("td", {}, val(l.value)),
-        h("td", {class: "src"}, l.record), h("td", {class: "src"}, l.at),
+        h("td", {class: "src"}, l.record), h("td", {class: "src nowrap"}, when(l.at)),
         h("td", {class: "src", title: l.agreeing + " record(s) agree"}, l.rule)))), {id: "profile"});
   }
   return card("Profile", table(["Attribute", "Value", "Source"],
@@ -203,7 +210,7 @@ function timeline(p) {
   const rows = p.timeline.map((i) => {
     const a = i.attrs || {};
     return h("tr", {"data-interaction": i.id},
-      h("td", {class: "src"}, val(a.occurred_at) || i.created), h("td", {}, val(a.channel || a.interaction_type)),
+      h("td", {class: "src nowrap"}, when(a.occurred_at || i.created)), h("td", {}, val(a.channel || a.interaction_type)),
       h("td", {}, val(a.interaction_type)), h("td", {}, val(a.summary)),
       h("td", {class: open.has(i.id) ? "open" : ""}, val(a.status) + (open.has(i.id) ? " (open)" : "")));
   });
@@ -226,7 +233,7 @@ function matches(p) {
   return card("Possible matches awaiting review", p.possible_matches.map((m) => h("div", {class: "match", "data-match": m.id},
     partyLink(m.id, m.name || ("#" + m.id)), " ",
     h("span", {class: "muted"}, [m.kind, m.city, m.birth_date].filter(Boolean).join(" · ")),
-    m.score != null ? h("span", {class: "src"}, " · score " + val(m.score)) : null,
+    m.score != null ? h("span", {class: "src"}, " · match score " + Number(m.score).toFixed(2)) : null,
     h("div", {class: "actions"},
       h("button", {class: "primary", onclick: () => decide(p.id, m.id, "same")}, "Same customer"),
       h("button", {class: "danger", onclick: () => decide(p.id, m.id, "apart")}, "Not the same")))), {id: "matches", wide: true});
@@ -253,7 +260,7 @@ function sources(p) {
       const name = x ? x.system + ":" + x.key : "#" + r.record.id;
       const cmp = (r.explain && r.explain.comparisons) || [];
       return h("details", {},
-        h("summary", {}, name, h("span", {class: "src"}, " · updated " + r.record.updated)),
+        h("summary", {}, name, h("span", {class: "src"}, " · updated ", when(r.record.updated))),
         table(["Field", "Value"], Object.entries(r.record.attrs || {}).filter(([k]) => k !== "blocking_keys")
           .map(([k, v]) => h("tr", {}, h("th", {scope: "row"}, k), h("td", {}, val(v))))),
         cmp.length ? h("p", {}, "Why it belongs: compared with " + cmp.map((c) => c.record + " (score " + Number(c.total).toFixed(1) + ")").join(", ")) : h("p", {class: "muted"}, "The customer's only record."));
@@ -297,6 +304,8 @@ async function drawGraph(id) {
       ],
       layout: {name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true},
       wheelSensitivity: 0.3,
+      minZoom: 0.1,
+      maxZoom: 1.6,
     });
     cy.on("tap", "node", (ev) => {
       const n = g.nodes.find((x) => String(x.id) === ev.target.id());
