@@ -180,13 +180,16 @@ fn apply_runs_upserts_and_deletes_and_reports_bad_lines() {
 not json
 {"op":"delete","system":"crm","key":"1"}
 {"op":"explode","system":"crm","key":"2"}
+{"op":"delete","system":"crm","key":"never-there"}
 "#;
     std::fs::write(p("events.jsonl"), events).unwrap();
     let o = kith(&["--db", &p("db"), "apply", &p("events.jsonl")]);
     assert_eq!(o.status.code(), Some(1), "bad lines make the exit code 1");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("upserts 2; deletes 1; overrides 0; rejected 2"),
+        out.contains(
+            "upserts 2; deletes 1 (1 not found: nothing to delete); overrides 0; rejected 2"
+        ),
         "{out}"
     );
     let err = String::from_utf8_lossy(&o.stderr);
@@ -307,4 +310,209 @@ occurred_at = "at"
     let o = kith(&["--db", &db, "context", &customer, "--json"]);
     let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(c["recent_interactions"].as_array().unwrap().len(), 2);
+}
+
+/// Runs `kith import` of `files` (written into a temporary directory) with
+/// `mapping`; returns the output and the rejects file's rows.
+fn import_files(
+    mapping: &str,
+    files: &[(&str, &[u8])],
+    more: &[&str],
+) -> (std::process::Output, Vec<String>, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(p("map.toml"), mapping).unwrap();
+    let db = p("db");
+    let rejects = p("rejects.csv");
+    let mut args = vec!["--db", &db, "import", "--mapping"];
+    let map = p("map.toml");
+    args.push(&map);
+    args.extend(["--rejects", &rejects]);
+    args.extend_from_slice(more);
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(name, body)| {
+            std::fs::write(p(name), body).unwrap();
+            p(name)
+        })
+        .collect();
+    args.extend(paths.iter().map(String::as_str));
+    let o = kith(&args);
+    let rows = std::fs::read_to_string(&rejects)
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    (o, rows, tmp)
+}
+
+#[test]
+fn split_names_fill_name_columns_that_are_empty() {
+    let mapping = r#"
+system = "crm"
+kind = "person"
+key = "id"
+[split_name]
+column = "name"
+[columns]
+given_name = "first"
+family_name = "last"
+"#;
+    let csv = b"id,name,first,last\n1,\"Lee, Ann Marie\",,\n2,Bob Jones,Robert,\n";
+    let (o, rejects, tmp) = import_files(mapping, &[("p.csv", csv)], &[]);
+    assert!(
+        o.status.success(),
+        "{} {rejects:?}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let db = tmp.path().join("db");
+    let one = kith(&[
+        "--db",
+        db.to_str().unwrap(),
+        "lookup",
+        "crm",
+        "1",
+        "--record",
+        "--json",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let attrs = &j["attrs"];
+    assert_eq!(attrs["given_name"], "Ann", "{j}");
+    assert_eq!(attrs["middle_name"], "Marie", "{j}");
+    assert_eq!(attrs["family_name"], "Lee", "{j}");
+    // A mapped column with a value wins over the split; an empty one does not.
+    let two = kith(&[
+        "--db",
+        db.to_str().unwrap(),
+        "lookup",
+        "crm",
+        "2",
+        "--record",
+        "--json",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&two.stdout).unwrap();
+    assert_eq!(j["attrs"]["given_name"], "Robert", "{j}");
+    assert_eq!(j["attrs"]["family_name"], "Jones", "{j}");
+}
+
+#[test]
+fn crlf_lines_and_unclosed_quotes_are_rejected_at_the_right_line() {
+    // CRLF: the bad date is on line 3.
+    let csv = b"id,first,last,dob,email\r\n1,Ann,Lee,1970-01-02,a@x.io\r\n2,Bob,Ray,1970-13-45,b@x.io\r\n3,Cy,Day,1980-01-01,c@x.io\r\n";
+    let (o, rejects, _t) = import_files(MAPPING, &[("crlf.csv", csv)], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0].contains(",3,"), "{rejects:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("rows 3;"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // An unclosed quote on line 3 loses that row, not the ones after it.
+    let csv = b"id,first,last,dob,email\n1,Ann,Lee,1970-01-02,a@x.io\n2,\"Bob,Ray,1970-01-03,b@x.io\n3,Cy,Day,1980-01-01,c@x.io\n4,Di,Fox,1981-01-01,d@x.io\n";
+    let (o, rejects, t) = import_files(MAPPING, &[("quote.csv", csv)], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(
+        rejects[0].contains(",3,") && rejects[0].contains("quote"),
+        "{rejects:?}"
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("rows 4;") && out.contains("records created 3"),
+        "{out}"
+    );
+    let db = t.path().join("db");
+    for key in ["1", "3", "4"] {
+        let found = kith(&[
+            "--db",
+            db.to_str().unwrap(),
+            "lookup",
+            "crm",
+            key,
+            "--record",
+        ]);
+        assert!(
+            found.status.success(),
+            "record {key} was lost: {}",
+            String::from_utf8_lossy(&found.stderr)
+        );
+    }
+}
+
+#[test]
+fn import_input_problems_are_found_before_anything_is_imported() {
+    // Every row rejected: the exit code says so even when rejects are allowed.
+    let csv = b"id,first,last,dob,email\n1,Ann,Lee,1970-13-01,a@x.io\n2,Bo,Ray,1970-14-01,b@x.io\n";
+    let (o, rejects, _t) = import_files(MAPPING, &[("bad.csv", csv)], &["--max-rejects", "10"]);
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("every row"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // An empty file says so.
+    let (o, _, _t) = import_files(MAPPING, &[("empty.csv", b"")], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("empty.csv") && e.contains("is empty"), "{e}");
+    // A second file missing a column stops the import before the first is read.
+    let good = b"id,first,last,dob,email\n1,Ann,Lee,1970-01-02,a@x.io\n";
+    let bad = b"id,first,last,dob\n2,Bo,Ray,1970-01-03\n";
+    let (o, _, t) = import_files(MAPPING, &[("a.csv", good), ("b.csv", bad)], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("b.csv") && e.contains("email"), "{e}");
+    let db = t.path().join("db");
+    let stats = kith(&["--db", db.to_str().unwrap(), "stats", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap_or_default();
+    assert!(
+        j["entities"]["source_record"].is_null() || j["entities"]["source_record"] == 0,
+        "a.csv was imported: {j}"
+    );
+}
+
+#[test]
+fn rejects_go_beside_the_database_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(p("map.toml"), MAPPING).unwrap();
+    std::fs::write(
+        p("x.csv"),
+        b"id,first,last,dob,email\n1,Ann,Lee,1970-13-01,a@x.io\n",
+    )
+    .unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kith"))
+        .current_dir(cwd.path())
+        .args([
+            "--db",
+            &p("db"),
+            "import",
+            "--mapping",
+            &p("map.toml"),
+            &p("x.csv"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        std::fs::read_dir(cwd.path()).unwrap().next().is_none(),
+        "wrote into the current directory"
+    );
+    let beside = std::fs::read_to_string(p("db.rejects.csv")).unwrap();
+    assert!(beside.contains("x.csv,2,"), "{beside}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("db.rejects.csv"));
 }

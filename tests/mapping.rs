@@ -346,7 +346,9 @@ fn users_decide_same_and_apart_through_apply_and_the_cli() {
     let o = kith(&["--db", &db, "apply", &p("events.jsonl")]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("upserts 2; deletes 0; overrides 1; rejected 1"),
+        out.contains(
+            "upserts 2; deletes 0 (0 not found: nothing to delete); overrides 1; rejected 1"
+        ),
         "{out}"
     );
     let err = String::from_utf8_lossy(&o.stderr);

@@ -165,6 +165,15 @@ fn a_record_that_bridges_two_customers_merges_them() {
                 db.edges(gone, Direction::In).unwrap().is_empty(),
                 "relationships move to the survivor"
             );
+            // The redirect keeps nothing else: no stale golden values that
+            // `find` or name search would answer beside the survivor.
+            let left = db.get(gone).unwrap().unwrap().attrs();
+            assert_eq!(left.keys().collect::<Vec<_>>(), vec![attrs::MERGED_INTO]);
+            let by_id = db.find(kith::Index::NationalId, "123456789").unwrap();
+            assert!(!by_id.contains(&gone), "{by_id:?}");
+            let by_name = db.search_names("ann lee", 10).unwrap().matches;
+            assert_eq!(by_name.len(), 1, "{by_name:?}");
+            assert_eq!(by_name[0].id, *survivor);
         }
         other => panic!("expected a merge, got {other:?}"),
     }
@@ -924,4 +933,138 @@ fn addresses_and_phones_compare_after_normalization() {
     let (fields, _) = compare(&x, &z);
     let street = fields.iter().find(|s| s.field == attrs::STREET).unwrap();
     assert_ne!(street.agreement, Agreement::Exact);
+}
+
+/// Two people of one family: one mailbox, one phone, one address; their
+/// national ids, birth dates and first names all differ.
+fn family(config: &ResolveConfig) -> (Db, kith::EntityId, kith::EntityId) {
+    let db = Db::temporary().unwrap();
+    let shared = [
+        ("email", "the.smiths@example.com"),
+        ("phone", "+1 555 010 2000"),
+        ("house_number", "12"),
+        ("street", "Elm Road"),
+        ("city", "Springfield"),
+        ("postal_code", "62701"),
+    ];
+    let person = |given, born, nid| {
+        let mut r: Vec<(&str, &str)> = vec![
+            ("given_name", given),
+            ("family_name", "Smith"),
+            ("birth_date", born),
+            ("national_id", nid),
+        ];
+        r.extend(shared);
+        rec(&r)
+    };
+    let a = db
+        .upsert_record(
+            "crm",
+            "1",
+            EntityKind::PERSON,
+            person("John", "1961-03-04", "111-22-3333"),
+            config,
+        )
+        .unwrap();
+    let b = db
+        .upsert_record(
+            "web",
+            "9",
+            EntityKind::PERSON,
+            person("Mary", "1964-11-23", "444-55-6666"),
+            config,
+        )
+        .unwrap();
+    (db, customer(&a), customer(&b))
+}
+
+#[test]
+fn people_who_share_a_mailbox_phone_and_address_are_not_merged() {
+    let (db, john, mary) = family(&ResolveConfig::default());
+    assert_ne!(
+        john, mary,
+        "a shared email, phone and address merged two people"
+    );
+    assert!(db.check().unwrap().is_ok());
+    // Without the vetoes the shared contact data alone merges them: the
+    // vetoes are what holds them apart.
+    let mut off = ResolveConfig::default();
+    off.rules.set_vetoes(&[]).unwrap();
+    let (_, j, m) = family(&off);
+    assert_eq!(j, m, "the case no longer needs a veto; make it harder");
+    // Only the national-id veto, or only the birth-date one, holds too.
+    for only in ["national_id", "birth_date"] {
+        let mut one = ResolveConfig::default();
+        one.rules.set_vetoes(&[only.to_string()]).unwrap();
+        let (_, j, m) = family(&one);
+        assert_ne!(j, m, "{only} alone");
+    }
+    assert!(ResolveConfig::default()
+        .rules
+        .set_vetoes(&["nid".into()])
+        .unwrap_err()
+        .contains("national_id"));
+}
+
+#[test]
+fn a_mistyped_id_or_date_still_links_one_person() {
+    let db = Db::temporary().unwrap();
+    let a = upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Okafor"),
+            ("birth_date", "1980-02-01"),
+            ("national_id", "123-45-6789"),
+            ("email", "ann@x.io"),
+        ]),
+    );
+    // Another system replaced the id by a wrong one, and mistyped the date.
+    let b = upsert(
+        &db,
+        "billing",
+        "7",
+        rec(&[
+            ("given_name", "Ann"),
+            ("family_name", "Okafor"),
+            ("birth_date", "1980-02-10"),
+            ("national_id", "987-00-1111"),
+            ("email", "ann@x.io"),
+        ]),
+    );
+    assert_eq!(customer(&a), customer(&b), "{b:?}");
+    // Given and family names swapped by a source, a different id: still one.
+    let c = upsert(
+        &db,
+        "core",
+        "X",
+        rec(&[
+            ("given_name", "Okafor"),
+            ("family_name", "Ann"),
+            ("birth_date", "1980-02-01"),
+            ("national_id", "555-66-7777"),
+            ("email", "ann@x.io"),
+        ]),
+    );
+    assert_eq!(customer(&a), customer(&c), "{c:?}");
+}
+
+#[test]
+#[cfg(feature = "import")]
+fn a_mapping_file_chooses_the_vetoes() {
+    let m = kith::import::Mapping::parse(
+        "system = \"crm\"\nkey = \"id\"\n[columns]\ngiven_name = \"g\"\n[resolution]\nvetoes = [\"birth_date\"]\n",
+    )
+    .unwrap();
+    assert_eq!(m.config().unwrap().rules.vetoes, vec!["birth_date"]);
+    let e = kith::import::Mapping::parse(
+        "system = \"crm\"\nkey = \"id\"\n[columns]\ngiven_name = \"g\"\n[resolution]\nvetoes = [\"dob\"]\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("unknown veto \"dob\"") && e.contains("birth_date"),
+        "{e}"
+    );
 }

@@ -78,6 +78,14 @@ pub fn run(
         s.rows, s.created, s.possible, s.linked, s.merged, s.unmerged, s.updated, s.entities, s.relationships, s.interactions, s.unchanged, s.rejected, rejects.display(),
         s.rows as f64 / secs.max(1e-9)
     );
+    if s.rows > 0 && s.rejected == s.rows {
+        eprintln!(
+            "kith: every row ({}) was rejected; nothing was imported; each is in {} with its file, line and reason",
+            s.rows,
+            rejects.display()
+        );
+        return Ok(1);
+    }
     if s.rejected > max_rejects {
         eprintln!(
             "kith: {} rows rejected (more than --max-rejects {max_rejects}); each is in {} with its file, line and reason",
@@ -102,8 +110,8 @@ pub fn apply(db: &Db, path: &Path) -> Result<i32, Box<dyn std::error::Error>> {
         eprintln!("{}:{}: {}", r.file.display(), r.line, r.reason)
     })?;
     println!(
-        "upserts {}; deletes {}; overrides {}; rejected {}",
-        a.upserts, a.deletes, a.overrides, a.rejected
+        "upserts {}; deletes {} ({} not found: nothing to delete); overrides {}; rejected {}",
+        a.upserts, a.deletes, a.not_found, a.overrides, a.rejected
     );
     Ok(if a.rejected > 0 { 1 } else { 0 })
 }

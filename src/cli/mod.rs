@@ -120,9 +120,10 @@ enum Command {
         /// The mapping file (TOML; see docs/mapping.md).
         #[arg(long)]
         mapping: PathBuf,
-        /// Where rejected rows go (file, line, reason).
-        #[arg(long, default_value = "rejects.csv")]
-        rejects: PathBuf,
+        /// Where rejected rows go (file, line, reason); by default beside the
+        /// database, `DIR.rejects.csv`.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
         /// Page cache in MiB: memory stays near this, whatever the file size.
         #[arg(long, default_value_t = 256)]
         cache_mib: u64,
@@ -306,7 +307,7 @@ fn open_existing_with(
 ) -> Result<Db, Box<dyn std::error::Error>> {
     if !path.exists() {
         return Err(format!(
-            "no database at {} (create one with `kith generate --db {}` or `kith demo`)",
+            "no database at {} (load your data with `kith --db {} import --mapping MAP.toml FILE…`, see docs/mapping.md; or try `kith demo`)",
             path.display(),
             path.display()
         )

@@ -567,8 +567,9 @@ impl<'db> Transaction<'db> {
     /// Merges entity `from` into `into`: every relationship of `from` moves
     /// to `into` (relationships between the two are dropped; one `into`
     /// already has keeps `into`'s properties), its interactions move to
-    /// `into`'s timeline, and `from` keeps only the attributes in
-    /// `redirect` set on it (a `merged_into` marker, say).
+    /// `into`'s timeline, and `redirect`'s attributes are removed from and
+    /// set on `from` (a `merged_into` marker, say; identity resolution
+    /// removes every other attribute, so the redirect answers no index).
     pub fn merge_into(
         &mut self,
         from: EntityId,
@@ -601,6 +602,9 @@ impl<'db> Transaction<'db> {
             self.put_edge(src, k, dst, Some(&props))?;
         }
         let mut new = old.clone();
+        for k in &redirect.remove {
+            new.attrs.remove(k);
+        }
         for (k, v) in redirect.set {
             new.attrs.insert(k, v);
         }

@@ -82,8 +82,8 @@ impl Db {
     /// Merges entity `from` into `into`, atomically: every relationship of
     /// `from` moves to `into` (relationships between the two are dropped;
     /// one `into` already has keeps `into`'s properties), its interactions
-    /// move to `into`'s timeline, and `from` keeps only the attributes in
-    /// `redirect` set on it (a `merged_into` marker, say). One batch: a crash
+    /// move to `into`'s timeline, and `redirect` is applied to `from` (its
+    /// attributes removed and set: a `merged_into` marker, say). One batch: a crash
     /// leaves either both entities as they were or the merge complete.
     pub fn merge_into(
         &self,

@@ -161,6 +161,8 @@ pub struct Resolution {
     pub max_block: Option<usize>,
     /// Blocking-key families in use.
     pub blocking: Option<Vec<String>>,
+    /// Vetoes in use (`[]`: none); see `kith::resolve::compare::VETOES`.
+    pub vetoes: Option<Vec<String>>,
     /// `[resolution.weights.person] email = [exact, close, partial, disagree]`.
     #[serde(default)]
     pub weights: BTreeMap<String, BTreeMap<String, [f64; 4]>>,
@@ -302,6 +304,9 @@ impl Mapping {
         if let Some(b) = &r.blocking {
             rules.set_blocking(b)?;
         }
+        if let Some(v) = &r.vetoes {
+            rules.set_vetoes(v)?;
+        }
         for (kind, fields) in &r.weights {
             for (field, w) in fields {
                 rules.set_weights(
@@ -375,6 +380,10 @@ impl Mapping {
                     parts.join(with)
                 }
             };
+            // An empty column leaves what `[split_name]` found; a value wins.
+            if v.trim().is_empty() && raw.contains_key(attr) {
+                continue;
+            }
             raw.insert(attr.clone(), v);
         }
         let formats: Vec<&str> = self.date_formats.iter().map(String::as_str).collect();

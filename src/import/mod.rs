@@ -391,6 +391,11 @@ pub fn import_files(
         path: mapping_path.to_path_buf(),
         reason,
     })?;
+    // Every file is checked before any is imported: a missing column in the
+    // last file must not leave the first ones half a load.
+    for file in files {
+        check_file(m, file)?;
+    }
     let mut s = Summary::default();
     for file in files {
         let file_err = |reason: String| file_error(file, reason);
@@ -417,6 +422,30 @@ pub fn import_files(
     }
     db.flush()?;
     Ok(s)
+}
+
+/// Whether a file can be imported through `m`: readable, not empty, and
+/// (CSV) holding every column the mapping reads.
+fn check_file(m: &Mapping, file: &Path) -> Result<(), ImportError> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| file_error(file, format!("cannot read: {e}")))?
+        .len();
+    if size == 0 {
+        return Err(file_error(
+            file,
+            "the file is empty (no header, no rows)".into(),
+        ));
+    }
+    if m.format != "jsonl" {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(m.delimiter.as_bytes()[0])
+            .has_headers(m.header)
+            .flexible(true)
+            .from_path(file)
+            .map_err(|e| file_error(file, format!("cannot read: {e}")))?;
+        column_index(m, &mut rdr, file)?;
+    }
+    Ok(())
 }
 
 fn file_error(path: &Path, reason: String) -> ImportError {
@@ -557,22 +586,44 @@ fn import_csv(
         .map_err(|e| file_error(file, format!("cannot read: {e}")))?;
     let (index, width) = column_index(m, &mut rdr, file)?;
     let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::open(file)?;
     loop {
-        let line = rdr.position().line();
+        let before = rdr.position().clone();
         match rdr.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
                 s.rows += 1;
+                let line = lines.line_at(e.position().map_or(before.byte(), |p| p.byte()))?;
                 reject(line, &e.to_string(), s);
                 continue;
             }
         }
+        // The line the record starts on, counted from its byte offset (the
+        // CSV reader's own line numbers are one short after each CRLF).
+        let line = lines.line_at(record.position().map_or(before.byte(), |p| p.byte()))?;
         s.rows += 1;
         if s.rows % 1000 == 0 {
             run.at(rdr.position().byte());
         }
         if let Some(w) = width.filter(|w| *w != record.len()) {
+            // A quote left open runs into the lines after it: reject its own
+            // line only and read on from the next one.
+            let start = record.position().map_or(before.byte(), |p| p.byte());
+            if record.iter().any(|f| f.contains(&b'\n')) {
+                let next = next_line(file, start)?;
+                reject(
+                    line,
+                    &format!("a quote is not closed on this line (the row would run into the next lines; expected {w} columns)"),
+                    s,
+                );
+                let mut pos = csv::Position::new();
+                pos.set_byte(next).set_line(line + 1);
+                rdr.seek(pos).map_err(|e| {
+                    file_error(file, format!("cannot read on after line {line}: {e}"))
+                })?;
+                continue;
+            }
             reject(
                 line,
                 &format!("expected {w} columns, found {}", record.len()),
@@ -590,6 +641,72 @@ fn import_csv(
             reject(line, &reason, s);
         }
     }
+}
+
+/// Line numbers of byte offsets in a file, read forward once.
+struct LineCounter<'f> {
+    file: &'f Path,
+    reader: std::io::BufReader<std::fs::File>,
+    at: u64,
+    line: u64,
+}
+
+impl<'f> LineCounter<'f> {
+    fn open(file: &'f Path) -> Result<LineCounter<'f>, ImportError> {
+        let f =
+            std::fs::File::open(file).map_err(|e| file_error(file, format!("cannot read: {e}")))?;
+        Ok(LineCounter {
+            file,
+            reader: std::io::BufReader::with_capacity(1 << 16, f),
+            at: 0,
+            line: 1,
+        })
+    }
+
+    /// The (1-based) line of a record starting at byte `offset`; offsets
+    /// only go forward.
+    fn line_at(&mut self, offset: u64) -> Result<u64, ImportError> {
+        use std::io::BufRead;
+        while self.at < offset {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| file_error(self.file, format!("cannot read: {e}")))?;
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((offset - self.at) as usize);
+            self.line += buf[..take].iter().filter(|b| **b == b'\n').count() as u64;
+            self.reader.consume(take);
+            self.at += take as u64;
+        }
+        // A record's offset may sit before the end of the previous line's
+        // terminator (the `\n` of a CRLF): the record starts after it.
+        loop {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| file_error(self.file, format!("cannot read: {e}")))?;
+            match buf.first() {
+                Some(b'\n') => self.line += 1,
+                Some(b'\r') => {}
+                _ => return Ok(self.line),
+            }
+            self.reader.consume(1);
+            self.at += 1;
+        }
+    }
+}
+
+/// The byte offset of the line after the one starting at `start`.
+fn next_line(file: &Path, start: u64) -> Result<u64, ImportError> {
+    use std::io::{BufRead, Seek};
+    let err = |e: std::io::Error| file_error(file, format!("cannot read: {e}"));
+    let mut f = std::io::BufReader::new(std::fs::File::open(file).map_err(err)?);
+    f.seek(std::io::SeekFrom::Start(start)).map_err(err)?;
+    let mut skipped = Vec::new();
+    let n = f.read_until(b'\n', &mut skipped).map_err(err)?;
+    Ok(start + n as u64)
 }
 
 /// One interaction row: the party is the customer of the record
@@ -654,6 +771,8 @@ pub struct Applied {
     pub upserts: u64,
     /// Records deleted.
     pub deletes: u64,
+    /// Deletes of records that were not there (nothing changed).
+    pub not_found: u64,
     /// Forced together / apart.
     pub overrides: u64,
     /// Lines rejected (each reported to the reject callback).
@@ -723,9 +842,13 @@ fn apply_event(
             applied.upserts += 1;
         }
         "delete" => {
-            db.delete_record(system, key, config)
-                .map_err(|e| e.to_string())?;
-            applied.deletes += 1;
+            match db
+                .delete_record(system, key, config)
+                .map_err(|e| e.to_string())?
+            {
+                Some(_) => applied.deletes += 1,
+                None => applied.not_found += 1,
+            }
         }
         op @ ("same" | "apart") => {
             let other = v.get("other").ok_or("missing \"other\": {system, key}")?;

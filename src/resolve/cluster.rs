@@ -148,6 +148,8 @@ impl Transaction<'_> {
                 );
                 let s = if together.contains(&(i, j)) {
                     f64::INFINITY
+                } else if config.rules.veto(&attrs[i], &attrs[j]).is_some() {
+                    continue;
                 } else {
                     c.identifying
                 };

@@ -130,7 +130,26 @@ pub struct Rules {
     pub organization: Vec<(&'static str, Weights)>,
     /// Blocking-key families in use (a subset of [`BLOCKING_FAMILIES`]).
     pub blocking: Vec<&'static str>,
+    /// Strong evidence that two person records are different people, which
+    /// no amount of shared contact data outweighs (a subset of [`VETOES`]).
+    pub vetoes: Vec<&'static str>,
 }
+
+/// The vetoes: `national_id` — both records hold a national id, the two
+/// differ by more than two edits (not a typo), and fewer than two of the
+/// given name, the family name and the birth date are alike (names also
+/// compared swapped); `birth_date` — both hold a full birth date, fewer than two of
+/// year, month and day agree, the digits are not one typo or transposition
+/// apart, the national ids do not agree, and the given and family names are
+/// not both alike (Jaro-Winkler over the lower threshold). So two people who share a mailbox, a phone or an address
+/// (a family, a company's `info@`) stay two customers, while one person
+/// whose source mistyped an id or a date still links. Two person records a
+/// veto holds apart are never linked on the strength of each other; they
+/// may still join one customer through a third record that matches both
+/// without a veto.
+pub const VETOES: &[&str] = &["national_id", "birth_date"];
+/// The vetoes on by default.
+pub const DEFAULT_VETOES: &[&str] = VETOES;
 
 impl Default for Rules {
     fn default() -> Rules {
@@ -138,6 +157,7 @@ impl Default for Rules {
             person: PERSON_WEIGHTS.to_vec(),
             organization: ORGANIZATION_WEIGHTS.to_vec(),
             blocking: BLOCKING_FAMILIES.to_vec(),
+            vetoes: DEFAULT_VETOES.to_vec(),
         }
     }
 }
@@ -192,6 +212,85 @@ impl Rules {
 
     fn uses(&self, family: &str) -> bool {
         self.blocking.contains(&family)
+    }
+
+    /// Uses only these vetoes (none: an empty list). An unknown veto is an
+    /// error naming the known ones.
+    pub fn set_vetoes(&mut self, vetoes: &[String]) -> Result<(), String> {
+        let mut out = Vec::new();
+        for v in vetoes {
+            match VETOES.iter().find(|k| **k == v.as_str()) {
+                Some(k) => out.push(*k),
+                None => return Err(format!("unknown veto {v:?}; known: {}", VETOES.join(", "))),
+            }
+        }
+        self.vetoes = out;
+        Ok(())
+    }
+
+    /// Which veto, if any, holds two person records apart (see [`VETOES`]).
+    pub fn veto(&self, x: &Attrs, y: &Attrs) -> Option<&'static str> {
+        if is_organization(x) || is_organization(y) {
+            return None;
+        }
+        let alike =
+            |g: Agreement| matches!(g, Agreement::Exact | Agreement::Close | Agreement::Partial);
+        let field = |f: &'static str| alike(compare_field(f, x, y));
+        // Given and family names, also when one source swapped them.
+        let swapped_names = {
+            let swap = |r: &Attrs| {
+                let mut r = r.clone();
+                let (g, f) = (r.remove(a::GIVEN_NAME), r.remove(a::FAMILY_NAME));
+                if let Some(f) = f {
+                    r.insert(a::GIVEN_NAME.into(), f);
+                }
+                if let Some(g) = g {
+                    r.insert(a::FAMILY_NAME.into(), g);
+                }
+                r
+            };
+            let y2 = swap(y);
+            alike(compare_field(a::GIVEN_NAME, x, &y2))
+                && alike(compare_field(a::FAMILY_NAME, x, &y2))
+        };
+        let (given, family) = (field(a::GIVEN_NAME), field(a::FAMILY_NAME));
+        let names = (given && family) || swapped_names;
+        let ids = (
+            text(x, a::NATIONAL_ID).map(alnum),
+            text(y, a::NATIONAL_ID).map(alnum),
+        );
+        let ids_agree = matches!(&ids, (Some(p), Some(q)) if p == q && !p.is_empty());
+        if self.vetoes.contains(&"national_id") {
+            if let (Some(p), Some(q)) = &ids {
+                // A source that mistyped or replaced the id still agrees on
+                // the person: two of the given name, the family name and
+                // the birth date.
+                let agreeing = if swapped_names {
+                    2
+                } else {
+                    given as u8 + family as u8
+                } + field(a::BIRTH_DATE) as u8;
+                if p.len() >= 4
+                    && q.len() >= 4
+                    && strsim::damerau_levenshtein(p, q) > 2
+                    && agreeing < 2
+                {
+                    return Some("national_id");
+                }
+            }
+        }
+        if self.vetoes.contains(&"birth_date") && !ids_agree && !names {
+            if let (Some(p), Some(q)) = (date(x, a::BIRTH_DATE), date(y, a::BIRTH_DATE)) {
+                let ((py, pm, pd), (qy, qm, qd)) = (p.ymd(), q.ymd());
+                let same = (py == qy) as u8 + (pm == qm) as u8 + (pd == qd) as u8;
+                let swapped = py == qy && pm == qd && pd == qm;
+                let digits = |d: Date| d.to_string().replace('-', "");
+                if same < 2 && !swapped && !one_edit(&digits(p), &digits(q)) {
+                    return Some("birth_date");
+                }
+            }
+        }
+        None
     }
 }
 

@@ -500,8 +500,12 @@ impl Transaction<'_> {
                     continue;
                 }
                 let Some(c) = self.get(cand)? else { continue };
-                let cmp =
-                    compare::compare_with(&config.rules, attrs, &comparable_entity(&c), &freq);
+                let other = comparable_entity(&c);
+                // Strong evidence of two people outweighs whatever they share.
+                if config.rules.veto(attrs, &other).is_some() {
+                    continue;
+                }
+                let cmp = compare::compare_with(&config.rules, attrs, &other, &freq);
                 if cmp.total < config.possible_threshold {
                     continue;
                 }
@@ -587,6 +591,9 @@ impl Transaction<'_> {
                 let mut profile = comparable_entity(&o);
                 profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
                 profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
+                if config.rules.veto(attrs, &profile).is_some() {
+                    continue; // a joint account's other owner, say
+                }
                 let cmp = compare::compare_with(&config.rules, attrs, &profile, freq);
                 if cmp.total >= config.possible_threshold {
                     best.offer(owner, &cmp);
@@ -787,12 +794,19 @@ impl Transaction<'_> {
 
     /// Moves every relationship of `from` to `into` and leaves `from` as a
     /// redirect (`merged_into`), in one atomic write.
+    /// The redirect keeps no attribute of its own: its golden values now live
+    /// in the survivor, and a stale copy would answer `find`, name search
+    /// and the indexes beside the survivor.
     fn merge_customer(&mut self, from: EntityId, into: EntityId) -> Result<(), ResolveError> {
-        self.merge_into(
-            from,
-            into,
-            Patch::new().set(a::MERGED_INTO, Value::Int(into.0 as i64)),
-        )?;
+        let mut redirect = Patch::new().set(a::MERGED_INTO, Value::Int(into.0 as i64));
+        if let Some(e) = self.get(from)? {
+            for (name, _) in e.attr_refs() {
+                if name != a::MERGED_INTO {
+                    redirect = redirect.remove(name);
+                }
+            }
+        }
+        self.merge_into(from, into, redirect)?;
         Ok(())
     }
 }

@@ -7,11 +7,17 @@ use crate::cli::*;
 pub(crate) fn import(
     db_dir: &PathBuf,
     mapping: PathBuf,
-    rejects: PathBuf,
+    rejects: Option<PathBuf>,
     cache_mib: u64,
     max_rejects: u64,
     files: Vec<PathBuf>,
 ) -> CliResult {
+    // Beside the database, not wherever the command happens to run.
+    let rejects = rejects.unwrap_or_else(|| {
+        let mut name = db_dir.file_name().unwrap_or_default().to_os_string();
+        name.push(".rejects.csv");
+        db_dir.with_file_name(name)
+    });
     let db = Db::builder()
         .path(db_dir)
         .cache_bytes(mib("cache-mib", cache_mib)?)
@@ -68,17 +74,57 @@ pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>
 
 /// `kith lineage`.
 pub(crate) fn lineage(db: &Db, id: u64) -> CliResult {
-    let id = db.follow_merges(EntityId(id))?;
-    if !db.contains(id)? {
-        return Err(format!("no entity with id {}", id.0).into());
+    let asked = EntityId(id);
+    let Some(e) = db.get(asked)? else {
+        return Err(format!("no entity with id {id}").into());
+    };
+    let id = db.customer_for(asked)?.unwrap_or(asked);
+    if id != asked {
+        eprintln!("kith: {asked} is not a customer; showing its customer {id}");
+    } else if !e.kind.is_party() {
+        let kind = db.entity_kind_name(e.kind).unwrap_or_default();
+        return Err(
+            format!("entity {id} is a {kind}, not a customer: lineage is a customer's").into(),
+        );
+    }
+    if db
+        .neighbour_ids(id, kith::RelKind::RESOLVES_TO, kith::Direction::In)?
+        .is_empty()
+    {
+        eprintln!("kith: customer {id} has no source records: its attributes were written directly, not chosen by survivorship");
     }
     show::lineage(&db.lineage(id)?);
+    Ok(0)
+}
+
+/// Says so when a decision replaces an earlier, opposite one between the
+/// same two records (`kind` is that earlier decision's relationship).
+fn replaces(db: &Db, records: &[String], kind: kith::RelKind, earlier: &str) -> CliResult {
+    let (Some(x), Some(y)) = (
+        db.lookup(&records[0], &records[1])?,
+        db.lookup(&records[2], &records[3])?,
+    ) else {
+        return Ok(0);
+    };
+    let linked = db
+        .neighbour_ids(x, kind, kith::Direction::Out)?
+        .contains(&y)
+        || db
+            .neighbour_ids(y, kind, kith::Direction::Out)?
+            .contains(&x);
+    if linked {
+        eprintln!(
+            "kith: {}:{} and {}:{} were decided {earlier} earlier; this decision replaces that one",
+            records[0], records[1], records[2], records[3]
+        );
+    }
     Ok(0)
 }
 
 /// `kith same`.
 pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
     let db = open_existing_to_write(db_dir)?;
+    replaces(&db, &records, kith::RelKind::NOT_SAME, "not the same")?;
     let c = db.force_together((&records[0], &records[1]), (&records[2], &records[3]))?;
     db.flush()?;
     finish_rules(&db);
@@ -95,6 +141,7 @@ pub(crate) fn same(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
 /// `kith apart`.
 pub(crate) fn apart(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
     let db = open_existing_to_write(db_dir)?;
+    replaces(&db, &records, kith::RelKind::SAME_AS, "the same")?;
     let (x, y) = db.force_apart(
         (&records[0], &records[1]),
         (&records[2], &records[3]),
