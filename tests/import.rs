@@ -516,3 +516,72 @@ fn rejects_go_beside_the_database_by_default() {
     assert!(beside.contains("x.csv,2,"), "{beside}");
     assert!(String::from_utf8_lossy(&o.stdout).contains("db.rejects.csv"));
 }
+
+#[test]
+fn explain_with_says_what_keeps_two_records_apart() {
+    let mapping = r#"
+system = "crm"
+kind = "person"
+key = "id"
+dates = ["birth_date"]
+[columns]
+given_name = "first"
+family_name = "last"
+birth_date = "dob"
+email = "email"
+national_id = "nid"
+phone = "phone"
+house_number = "no"
+street = "street"
+city = "city"
+postal_code = "zip"
+"#;
+    let csv = b"id,first,last,dob,email,nid,phone,no,street,city,zip\n\
+1,John,Smith,1961-03-04,the.smiths@example.com,111-22-3333,+1 555 010 2000,12,Elm Road,Springfield,62701\n\
+2,Mary,Smith,1964-11-23,the.smiths@example.com,444-55-6666,+1 555 010 2000,12,Elm Road,Springfield,62701\n\
+3,Jon,Smith,1961-03-04,jsmith@work.example,111-22-3333,,,,,\n\
+4,Zed,Quinn,1990-01-01,zed@example.com,999-88-7777,,,,,\n";
+    let (o, _, t) = import_files(mapping, &[("fam.csv", csv)], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = t.path().join("db");
+    let db = db.to_str().unwrap();
+    let explain = |a: &str, b: &str| {
+        let o = kith(&["--db", db, "explain", "crm", a, "--with", "crm", b]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    let family = explain("1", "2");
+    assert!(family.contains("national_id veto"), "{family}");
+    assert!(
+        explain("1", "3").ends_with("one customer"),
+        "{}",
+        explain("1", "3")
+    );
+    assert!(
+        explain("1", "4").contains("below the match threshold"),
+        "{}",
+        explain("1", "4")
+    );
+    let o = kith(&["--db", db, "apart", "crm", "1", "crm", "3"]);
+    assert!(o.status.success());
+    assert!(
+        explain("1", "3").contains("a user decided they are not the same"),
+        "{}",
+        explain("1", "3")
+    );
+    let o = kith(&["--db", db, "same", "crm", "1", "crm", "3"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("replaces"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        explain("1", "3").contains("a user decided they are the same"),
+        "{}",
+        explain("1", "3")
+    );
+}

@@ -847,7 +847,97 @@ pub struct Explanation {
     pub comparisons: Vec<(crate::model::ExternalId, Vec<compare::FieldScore>, f64)>,
 }
 
+/// Two source records side by side: how they compare and, when they are in
+/// different customers, what keeps them apart.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct PairExplanation {
+    /// The first record's customer.
+    pub customer_a: Option<EntityId>,
+    /// The second record's customer.
+    pub customer_b: Option<EntityId>,
+    /// Field by field (without the store's value frequencies).
+    pub fields: Vec<compare::FieldScore>,
+    /// The total of `fields`.
+    pub total: f64,
+    /// Why they are where they are.
+    pub why: PairWhy,
+}
+
+/// Why two records are in one customer, or not.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PairWhy {
+    /// One customer.
+    Together {
+        /// A user decided so (`kith same`).
+        forced: bool,
+    },
+    /// A user decided they are not the same (`kith apart`).
+    ForcedApart,
+    /// A veto holds them apart (`compare::VETOES`).
+    Veto(&'static str),
+    /// Their score is below the match threshold (and this one, the
+    /// possible-match threshold, says whether it is a possible match).
+    BelowThreshold {
+        /// The match threshold.
+        threshold: f64,
+        /// Whether the score reaches the possible-match threshold.
+        possible: bool,
+    },
+    /// Their score reaches the threshold, yet they are apart: a third record
+    /// or the values' frequencies in the store decided (a shared phone or
+    /// address weighs less as more records hold it).
+    Other,
+}
+
 impl Db {
+    /// Two records side by side: their comparison and why they are in one
+    /// customer or two (a user's decision, a veto, the threshold).
+    pub fn explain_pair(
+        &self,
+        a: (&str, &str),
+        b: (&str, &str),
+        config: &ResolveConfig,
+    ) -> Result<PairExplanation, ResolveError> {
+        let (ra, x) = self.record_attrs(a.0, a.1)?;
+        let (rb, y) = self.record_attrs(b.0, b.1)?;
+        let (fields, total) = compare::compare(&x, &y);
+        let (ca, cb) = (self.customer_of(ra)?, self.customer_of(rb)?);
+        let linked = |kind| -> Result<bool, ResolveError> {
+            Ok(self.neighbour_ids(ra, kind, Direction::Out)?.contains(&rb)
+                || self.neighbour_ids(rb, kind, Direction::Out)?.contains(&ra))
+        };
+        let why = if ca.is_some() && ca == cb {
+            PairWhy::Together {
+                forced: linked(RelKind::SAME_AS)?,
+            }
+        } else if linked(RelKind::NOT_SAME)? {
+            PairWhy::ForcedApart
+        } else if let Some(v) = config
+            .rules
+            .veto(&x, &y)
+            .filter(|_| total >= config.possible_threshold)
+        {
+            // A veto that mattered: without it they could have linked.
+            PairWhy::Veto(v)
+        } else if total < config.match_threshold {
+            PairWhy::BelowThreshold {
+                threshold: config.match_threshold,
+                possible: total >= config.possible_threshold,
+            }
+        } else {
+            PairWhy::Other
+        };
+        Ok(PairExplanation {
+            customer_a: ca,
+            customer_b: cb,
+            fields,
+            total,
+            why,
+        })
+    }
+
     /// How two source records compare, field by field.
     pub fn compare_records(
         &self,

@@ -42,9 +42,29 @@ pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>
         say!("    {:<22} {:<9} {:+.1}", "total", "", total);
     };
     if let Some(other) = with {
-        let (scores, total) = db.compare_records((system, key), (&other[0], &other[1]))?;
-        say!("{system}:{key} against {}:{}", other[0], other[1]);
-        print(&scores, total);
+        let (b0, b1) = (other[0].as_str(), other[1].as_str());
+        let config = kith::resolve::ResolveConfig::default();
+        let p = db.explain_pair((system, key), (b0, b1), &config)?;
+        say!("{system}:{key} against {b0}:{b1}");
+        print(&p.fields, p.total);
+        let cust = |c: Option<kith::EntityId>| {
+            c.map_or("no customer".to_string(), |c| format!("customer {c}"))
+        };
+        use kith::resolve::PairWhy as W;
+        let why = match p.why {
+            W::Together { forced: true } => "one customer: a user decided they are the same".to_string(),
+            W::Together { forced: false } => "one customer".to_string(),
+            W::ForcedApart => "kept apart: a user decided they are not the same".to_string(),
+            W::Veto(v) => format!("kept apart by the {v} veto: strong evidence of two people, whatever else they share (docs/resolution.md)"),
+            W::BelowThreshold { threshold, possible: true } => format!("kept apart: the total is below the match threshold {threshold}, a possible match"),
+            W::BelowThreshold { threshold, .. } => format!("kept apart: the total is below the match threshold {threshold}"),
+            _ => "apart although the total reaches the threshold: the store's value frequencies (a phone or address many records share weighs less) or another record decided".to_string(),
+        };
+        say!(
+            "{system}:{key} is {}; {b0}:{b1} is {}: {why}",
+            cust(p.customer_a),
+            cust(p.customer_b)
+        );
         return Ok(0);
     }
     let x = db.explain(system, key)?;
