@@ -585,3 +585,51 @@ postal_code = "zip"
         explain("1", "3")
     );
 }
+
+#[test]
+fn evaluate_scores_pairs_and_lists_false_merges_and_splits() {
+    let csv = b"id,first,last,dob,email\n1,Ann,Lee,1970-01-02,ann@x.io\n2,Ann,Lee,1970-01-02,ann@x.io\n3,Bob,Ray,1971-05-06,bob@x.io\n4,Cy,Day,1980-01-01,cy@x.io\n";
+    let (o, _, t) = import_files(MAPPING, &[("p.csv", csv)], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = t.path().join("db");
+    let db = db.to_str().unwrap();
+    let truth = t.path().join("truth.csv");
+    let run = |rows: &str| {
+        std::fs::write(&truth, format!("entity_id,system,key\n{rows}")).unwrap();
+        kith(&["--db", db, "evaluate", "--truth", truth.to_str().unwrap()])
+    };
+    // The truth the import got right.
+    let o = run("a,crm,1\na,crm,2\nb,crm,3\nc,crm,4\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("predicted pairs 1; true pairs 1; true positives 1; precision 1.0000; recall 1.0000; F1 1.0000"), "{out}");
+    // A truth that says 1 and 2 are two people, and 3 and 4 one.
+    let o = run("a,crm,1\nz,crm,2\nb,crm,3\nb,crm,4\n");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("false merges: 1 pairs") && out.contains("crm:1 [Ann | Lee | 1970-01-02"),
+        "{out}"
+    );
+    assert!(
+        out.contains("false splits: 1 pairs") && out.contains("crm:3 (customer"),
+        "{out}"
+    );
+    assert!(out.contains("F1 0.0000"), "{out}");
+    // A record the database does not hold is left out, and the exit code says so.
+    let o = run("a,crm,1\na,crm,2\nq,crm,999\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("crm:999"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A truth file without the columns says which it needs.
+    std::fs::write(&truth, "id,sys,k\n1,crm,1\n").unwrap();
+    let o = kith(&["--db", db, "evaluate", "--truth", truth.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("entity_id,system,key"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

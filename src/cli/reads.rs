@@ -119,6 +119,20 @@ pub(crate) enum ReadCommand {
         #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
         with: Option<Vec<String>>,
     },
+    /// Score the customers against a truth file (CSV `entity_id,system,key`):
+    /// pairwise precision, recall, F1, and the false merges and splits.
+    Evaluate {
+        /// The truth: one row per source record, records of one real entity
+        /// sharing its `entity_id`.
+        #[arg(long)]
+        truth: PathBuf,
+        /// Most false merges and false splits listed (the counts are exact).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Where each golden attribute of a customer comes from (survivorship).
     Lineage {
         /// Customer id (a merged id is followed to its survivor).
@@ -166,6 +180,7 @@ pub(crate) fn execute(db: &Db, command: ReadCommand) -> CliResult {
         R::Graph { id, depth, dot } => cmd::queries::graph(db, id, depth, dot),
         R::Explain { system, key, with } => cmd::resolution::explain(db, &system, &key, with),
         R::Lineage { id } => cmd::resolution::lineage(db, id),
+        R::Evaluate { truth, limit, json } => cmd::resolution::evaluate(db, &truth, limit, json),
         R::Stats { json } => cmd::read::stats(db, json),
         R::Rules { command } => cmd::rules::run(db, command),
     }

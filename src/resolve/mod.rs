@@ -13,10 +13,12 @@
 
 mod cluster;
 pub mod compare;
+mod evaluate;
 pub mod normalize;
 pub(crate) mod survive;
 
 pub use cluster::Deleted;
+pub use evaluate::Evaluation;
 pub use survive::Lineage;
 
 use crate::error::{ReadError, WriteError};

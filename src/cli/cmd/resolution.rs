@@ -1,4 +1,4 @@
-//! Identity resolution: `import`, `explain`, `lineage`, `same`, `apart`, `apply`.
+//! Identity resolution: `import`, `explain`, `lineage`, `same`, `apart`, `apply`, `evaluate`.
 
 #[allow(unused_imports)]
 use crate::cli::*;
@@ -188,4 +188,137 @@ pub(crate) fn apply(db_dir: &PathBuf, events: PathBuf) -> CliResult {
     let code = import::apply(&db, &events);
     finish_rules(&db);
     code
+}
+
+/// Reads a truth file: CSV with a header naming `entity_id`, `system` and
+/// `key` (in any order; other columns ignored).
+fn read_truth(
+    path: &std::path::Path,
+) -> Result<Vec<(String, String, String)>, Box<dyn std::error::Error>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: cannot read the header: {e}", path.display()))?
+        .clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            format!(
+                "{}: no column {name:?} (a truth file has the columns entity_id,system,key; found {})",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(",")
+            )
+        })
+    };
+    let (e, s, k) = (col("entity_id")?, col("system")?, col("key")?);
+    let mut out = Vec::new();
+    for (i, row) in rdr.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|err| format!("{}:{line}: {err}", path.display()))?;
+        let get = |c: usize, name: &str| {
+            row.get(c)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| format!("{}:{line}: {name} is empty", path.display()))
+        };
+        out.push((get(e, "entity_id")?, get(s, "system")?, get(k, "key")?));
+    }
+    if out.is_empty() {
+        return Err(format!("{}: the truth file has no rows", path.display()).into());
+    }
+    Ok(out)
+}
+
+/// `kith evaluate --truth FILE`.
+pub(crate) fn evaluate(db: &Db, truth: &std::path::Path, limit: usize, json: bool) -> CliResult {
+    let rows = read_truth(truth)?;
+    let ev = db.evaluate(&rows, limit)?;
+    let fields = |x: &kith::ExternalId| -> String {
+        let Ok(Some(id)) = db.lookup(&x.system, &x.key) else {
+            return String::new();
+        };
+        let Ok(Some(e)) = db.get(id) else {
+            return String::new();
+        };
+        [
+            kith::attrs::GIVEN_NAME,
+            kith::attrs::FAMILY_NAME,
+            kith::attrs::BIRTH_DATE,
+            kith::attrs::NATIONAL_ID,
+            kith::attrs::EMAIL,
+            kith::attrs::POSTAL_CODE,
+        ]
+        .iter()
+        .filter_map(|f| e.attr(f).map(|v| v.to_string()))
+        .collect::<Vec<_>>()
+        .join(" | ")
+    };
+    if json {
+        let j = serde_json::json!({
+            "records": ev.records,
+            "missing": ev.missing.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+            "predicted_pairs": ev.predicted_pairs,
+            "true_pairs": ev.true_pairs,
+            "true_positives": ev.true_positives,
+            "precision": ev.precision(),
+            "recall": ev.recall(),
+            "f1": ev.f1(),
+            "false_merge_count": ev.false_merge_count,
+            "false_split_count": ev.false_split_count,
+            "false_merges": ev.false_merges.iter().map(|(a, b, c)| serde_json::json!({"a": a.to_string(), "b": b.to_string(), "customer": c.0, "a_fields": fields(a), "b_fields": fields(b)})).collect::<Vec<_>>(),
+            "false_splits": ev.false_splits.iter().map(|(a, b, ca, cb)| serde_json::json!({"a": a.to_string(), "b": b.to_string(), "customers": [ca.0, cb.0], "a_fields": fields(a), "b_fields": fields(b)})).collect::<Vec<_>>(),
+        });
+        say!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        say!(
+            "records {}; predicted pairs {}; true pairs {}; true positives {}; precision {:.4}; recall {:.4}; F1 {:.4}",
+            ev.records, ev.predicted_pairs, ev.true_pairs, ev.true_positives, ev.precision(), ev.recall(), ev.f1()
+        );
+        say!(
+            "false merges: {} pairs{}",
+            ev.false_merge_count,
+            if ev.false_merge_count > ev.false_merges.len() as u64 {
+                format!(" (the first {} shown)", ev.false_merges.len())
+            } else {
+                String::new()
+            }
+        );
+        for (a, b, c) in &ev.false_merges {
+            say!(
+                "  customer {c}: {a} [{}]  vs  {b} [{}]",
+                fields(a),
+                fields(b)
+            );
+        }
+        say!(
+            "false splits: {} pairs{}",
+            ev.false_split_count,
+            if ev.false_split_count > ev.false_splits.len() as u64 {
+                format!(" (the first {} shown)", ev.false_splits.len())
+            } else {
+                String::new()
+            }
+        );
+        for (a, b, ca, cb) in &ev.false_splits {
+            say!(
+                "  {a} (customer {ca}) [{}]  vs  {b} (customer {cb}) [{}]",
+                fields(a),
+                fields(b)
+            );
+        }
+    }
+    if !ev.missing.is_empty() {
+        let first: Vec<String> = ev.missing.iter().take(5).map(|x| x.to_string()).collect();
+        eprintln!(
+            "kith: {} truth rows name records this database does not hold (left out of the scores): {}{}",
+            ev.missing.len(),
+            first.join(", "),
+            if ev.missing.len() > 5 { ", …" } else { "" }
+        );
+        return Ok(1);
+    }
+    Ok(0)
 }
