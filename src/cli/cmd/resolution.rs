@@ -190,11 +190,12 @@ pub(crate) fn apply(db_dir: &PathBuf, events: PathBuf) -> CliResult {
     code
 }
 
+/// Truth rows: `(entity_id, system, key)`.
+type TruthRows = Vec<(String, String, String)>;
+
 /// Reads a truth file: CSV with a header naming `entity_id`, `system` and
 /// `key` (in any order; other columns ignored).
-fn read_truth(
-    path: &std::path::Path,
-) -> Result<Vec<(String, String, String)>, Box<dyn std::error::Error>> {
+fn read_truth(path: &std::path::Path) -> Result<TruthRows, Box<dyn std::error::Error>> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)
