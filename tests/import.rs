@@ -623,6 +623,13 @@ fn evaluate_scores_pairs_and_lists_false_merges_and_splits() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // Nothing to review here.
+    let o = kith(&["--db", db, "review"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 possible matches await review"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     // A truth file without the columns says which it needs.
     std::fs::write(&truth, "id,sys,k\n1,crm,1\n").unwrap();
     let o = kith(&["--db", db, "evaluate", "--truth", truth.to_str().unwrap()]);

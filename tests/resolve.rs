@@ -1068,3 +1068,60 @@ fn a_mapping_file_chooses_the_vetoes() {
         "{e}"
     );
 }
+
+#[test]
+fn the_review_queue_lists_undecided_possible_matches_best_first() {
+    let db = Db::temporary().unwrap();
+    let c = |key: &str, given: &str, family: &str, born: &str| {
+        customer(&upsert(
+            &db,
+            "crm",
+            key,
+            rec(&[
+                ("given_name", given),
+                ("family_name", family),
+                ("birth_date", born),
+            ]),
+        ))
+    };
+    let (a, b) = (
+        c("1", "Ann", "Lee", "1970-01-02"),
+        c("2", "Anne", "Leigh", "1981-05-06"),
+    );
+    let (x, y) = (
+        c("3", "Bob", "Ray", "1960-03-04"),
+        c("4", "Rob", "Rae", "1962-07-08"),
+    );
+    assert!(db.review_queue(10).unwrap().matches.is_empty());
+    let possible = |p, q, score| {
+        db.relate(
+            p,
+            RelKind::POSSIBLY_SAME,
+            q,
+            kith::EdgeProps::new().attr("score", Value::Int(score)),
+        )
+        .unwrap()
+    };
+    possible(b, a, 950);
+    possible(y, x, 1100);
+    let q = db.review_queue(10).unwrap();
+    assert_eq!(q.total, 2);
+    assert_eq!(
+        (
+            q.matches[0].customer,
+            q.matches[0].candidate,
+            q.matches[0].score
+        ),
+        (y, x, 11.0)
+    );
+    assert_eq!(q.matches[1].score, 9.5);
+    assert_eq!(db.review_queue(1).unwrap().matches.len(), 1, "the limit");
+    assert_eq!(db.review_queue(1).unwrap().total, 2, "the count is of all");
+    // Deciding takes a pair off the queue, either way.
+    db.force_apart(("crm", "3"), ("crm", "4"), &ResolveConfig::default())
+        .unwrap();
+    let q = db.review_queue(10).unwrap();
+    assert_eq!(q.total, 1, "{q:?}");
+    db.force_together(("crm", "1"), ("crm", "2")).unwrap();
+    assert_eq!(db.review_queue(10).unwrap().total, 0);
+}

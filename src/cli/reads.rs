@@ -119,6 +119,16 @@ pub(crate) enum ReadCommand {
         #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
         with: Option<Vec<String>>,
     },
+    /// The possible matches awaiting a decision, best first, each with how
+    /// its records compare and the commands that decide it.
+    Review {
+        /// Most shown.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Score the customers against a truth file (CSV `entity_id,system,key`):
     /// pairwise precision, recall, F1, and the false merges and splits.
     Evaluate {
@@ -180,6 +190,7 @@ pub(crate) fn execute(db: &Db, command: ReadCommand) -> CliResult {
         R::Graph { id, depth, dot } => cmd::queries::graph(db, id, depth, dot),
         R::Explain { system, key, with } => cmd::resolution::explain(db, &system, &key, with),
         R::Lineage { id } => cmd::resolution::lineage(db, id),
+        R::Review { limit, json } => cmd::resolution::review(db, limit, json),
         R::Evaluate { truth, limit, json } => cmd::resolution::evaluate(db, &truth, limit, json),
         R::Stats { json } => cmd::read::stats(db, json),
         R::Rules { command } => cmd::rules::run(db, command),

@@ -15,10 +15,12 @@ mod cluster;
 pub mod compare;
 mod evaluate;
 pub mod normalize;
+mod review;
 pub(crate) mod survive;
 
 pub use cluster::Deleted;
 pub use evaluate::Evaluation;
+pub use review::{PossibleMatch, ReviewQueue};
 pub use survive::Lineage;
 
 use crate::error::{ReadError, WriteError};

@@ -323,3 +323,103 @@ pub(crate) fn evaluate(db: &Db, truth: &std::path::Path, limit: usize, json: boo
     }
     Ok(0)
 }
+
+/// `kith review`.
+pub(crate) fn review(db: &Db, limit: usize, json: bool) -> CliResult {
+    let q = db.review_queue(limit)?;
+    let first_record = |c: EntityId| -> Result<Option<kith::ExternalId>, kith::ReadError> {
+        for r in db.neighbour_ids(c, kith::RelKind::RESOLVES_TO, kith::Direction::In)? {
+            if let Some(x) = db.get(r)?.and_then(|e| e.identifiers().into_iter().next()) {
+                return Ok(Some(x));
+            }
+        }
+        Ok(None)
+    };
+    let label = |c: EntityId| -> String {
+        db.get(c)
+            .ok()
+            .flatten()
+            .map(|e| show::label(&e))
+            .unwrap_or_default()
+    };
+    let config = kith::resolve::ResolveConfig::default();
+    let mut out = Vec::new();
+    for m in &q.matches {
+        let (ra, rb) = (first_record(m.customer)?, first_record(m.candidate)?);
+        let pair = match (&ra, &rb) {
+            (Some(a), Some(b)) => {
+                Some(db.explain_pair((&a.system, &a.key), (&b.system, &b.key), &config)?)
+            }
+            _ => None,
+        };
+        out.push((m, ra, rb, pair));
+    }
+    if json {
+        let j: Vec<serde_json::Value> = out
+            .iter()
+            .map(|(m, ra, rb, pair)| {
+                serde_json::json!({
+                    "customer": m.customer.0,
+                    "candidate": m.candidate.0,
+                    "score": m.score,
+                    "records": [ra.as_ref().map(|x| x.to_string()), rb.as_ref().map(|x| x.to_string())],
+                    "fields": pair.as_ref().map(|p| kith::json::field_scores_to_json(&p.fields)),
+                })
+            })
+            .collect();
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"total": q.total, "matches": j}))?
+        );
+        return Ok(0);
+    }
+    say!(
+        "{} possible matches await review{}",
+        q.total,
+        if q.total > q.matches.len() as u64 {
+            format!(" (the best {} shown)", q.matches.len())
+        } else {
+            String::new()
+        }
+    );
+    for (m, ra, rb, pair) in out {
+        say!();
+        say!(
+            "customer {} ({}) may be customer {} ({}): score {:.2}",
+            m.customer,
+            label(m.customer),
+            m.candidate,
+            label(m.candidate),
+            m.score
+        );
+        if let Some(p) = pair {
+            let agree: Vec<String> = p
+                .fields
+                .iter()
+                .filter(|f| f.agreement != kith::resolve::compare::Agreement::Missing)
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f.field,
+                        format!("{:?}", f.agreement).to_lowercase()
+                    )
+                })
+                .collect();
+            say!("  {}", agree.join(", "));
+        }
+        if let (Some(a), Some(b)) = (ra, rb) {
+            say!(
+                "  decide: kith same {} {} {} {}   |   kith apart {} {} {} {}",
+                a.system,
+                a.key,
+                b.system,
+                b.key,
+                a.system,
+                a.key,
+                b.system,
+                b.key
+            );
+        }
+    }
+    Ok(0)
+}
