@@ -1125,3 +1125,57 @@ fn the_review_queue_lists_undecided_possible_matches_best_first() {
     db.force_together(("crm", "1"), ("crm", "2")).unwrap();
     assert_eq!(db.review_queue(10).unwrap().total, 0);
 }
+
+#[test]
+fn a_shared_role_mailbox_identifies_no_one() {
+    let db = Db::temporary().unwrap();
+    let a = upsert(
+        &db,
+        "crm",
+        "1",
+        rec(&[
+            ("given_name", "J"),
+            ("family_name", "Smith"),
+            ("email", "info@acme.example"),
+        ]),
+    );
+    let b = upsert(
+        &db,
+        "web",
+        "2",
+        rec(&[
+            ("given_name", "Jo"),
+            ("family_name", "Smith"),
+            ("email", "INFO@acme.example"),
+        ]),
+    );
+    assert_ne!(customer(&a), customer(&b), "info@ merged two people: {b:?}");
+    // A personal address still links one person's records.
+    let c = upsert(
+        &db,
+        "crm",
+        "3",
+        rec(&[
+            ("given_name", "J"),
+            ("family_name", "Smith"),
+            ("email", "j.smith@acme.example"),
+        ]),
+    );
+    let d = upsert(
+        &db,
+        "web",
+        "4",
+        rec(&[
+            ("given_name", "Jo"),
+            ("family_name", "Smith"),
+            ("email", "j.smith@acme.example"),
+        ]),
+    );
+    assert_eq!(customer(&c), customer(&d), "{d:?}");
+    assert!(kith::resolve::compare::is_role_mailbox(
+        "Sales+eu@shop.example"
+    ));
+    assert!(!kith::resolve::compare::is_role_mailbox(
+        "sally@shop.example"
+    ));
+}

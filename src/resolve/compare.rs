@@ -305,6 +305,64 @@ pub struct Frequencies {
     pub address: usize,
     /// Records with the same family name.
     pub family_name: usize,
+    /// Records with the same email.
+    pub email: usize,
+}
+
+/// The prefix of the email key (its hits count the email's frequency).
+pub const EMAIL_KEY: &str = "e:";
+
+/// Local parts of shared role mailboxes (`info@`, `sales@`, …): an exact
+/// match on one is weak evidence of one person, whoever else shares it.
+pub const ROLE_MAILBOXES: &[&str] = &[
+    "info",
+    "sales",
+    "admin",
+    "administrator",
+    "contact",
+    "contactus",
+    "office",
+    "support",
+    "help",
+    "hello",
+    "enquiries",
+    "enquiry",
+    "inquiries",
+    "inquiry",
+    "billing",
+    "accounts",
+    "accounting",
+    "finance",
+    "team",
+    "mail",
+    "email",
+    "noreply",
+    "no-reply",
+    "reception",
+    "service",
+    "customerservice",
+    "marketing",
+    "hr",
+    "jobs",
+    "careers",
+    "webmaster",
+    "postmaster",
+    "orders",
+    "bookings",
+    "reservations",
+    "general",
+];
+
+/// Whether an email is a shared role mailbox (`info@acme.example`).
+pub fn is_role_mailbox(email: &str) -> bool {
+    let local = email
+        .trim()
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let local = local.split('+').next().unwrap_or("");
+    ROLE_MAILBOXES.contains(&local)
 }
 
 /// A family name shared by at most this many records is rare (stronger evidence).
@@ -324,6 +382,7 @@ impl Frequencies {
         };
         match field {
             a::PHONE => w * shared(self.phone),
+            a::EMAIL => w * shared(self.email),
             a::STREET | a::HOUSE_NUMBER | a::UNIT | a::POSTAL_CODE => w * shared(self.address),
             a::FAMILY_NAME if self.family_name == 0 => w,
             a::FAMILY_NAME if self.family_name <= RARE_NAME => w + 0.75,
@@ -669,6 +728,12 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
             agreement = Agreement::Close;
         }
         let weight = match agreement {
+            // A person's shared role mailbox identifies no one.
+            Agreement::Exact
+                if *field == a::EMAIL && !org && text(x, a::EMAIL).is_some_and(is_role_mailbox) =>
+            {
+                wt.exact * 0.25
+            }
             Agreement::Exact => freq.exact(field, wt.exact),
             Agreement::Close => wt.close,
             Agreement::Partial => wt.partial,

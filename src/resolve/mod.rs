@@ -567,6 +567,8 @@ impl Transaction<'_> {
                 freq.phone = n;
             } else if bare.starts_with(compare::ADDRESS_KEY) {
                 freq.address = n;
+            } else if bare.starts_with(compare::EMAIL_KEY) {
+                freq.email = n;
             }
             if hits.len() <= config.max_block {
                 hits_by_key.push(hits);
