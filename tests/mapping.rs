@@ -367,3 +367,141 @@ fn users_decide_same_and_apart_through_apply_and_the_cli() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no source record web:404"));
 }
+
+#[test]
+fn dates_names_emails_and_shares_as_sources_write_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(
+        p("map.toml"),
+        r#"
+system = "crm"
+kind = "person"
+key = "id"
+dates = ["birth_date"]
+date_formats = ["iso", "eu", "month"]
+[split_name]
+column = "name"
+[columns]
+email = "email"
+birth_date = "dob"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("people.csv"),
+        "id,name,email,dob\n\
+         1,Dr. Ann Marie Lee Jr.,Ann Lee <ANN.LEE@x.io>,Mar 1 1970\n\
+         2,\"Lee, Bob\",mailto:bob@x.io,01-MAR-70\n\
+         3,Mrs Cy Day,cy@x.io,1 March 1961\n\
+         4,Di Fox,di@x.io,1970\n\
+         5,Ed Yu,ed@x.io,03/1970\n\
+         6,Flo Ma,flo@x.io,31/12/05\n\
+         7,Gus Oh,gus@x.io,Mar 45 1970\n",
+    )
+    .unwrap();
+    let db = p("db");
+    let o = kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("map.toml"),
+        "--rejects",
+        &p("rej.csv"),
+        &p("people.csv"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "row 7 is rejected: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rejects = std::fs::read_to_string(p("rej.csv")).unwrap();
+    assert!(
+        rejects.contains(",8,") && rejects.contains("Mar 45 1970"),
+        "{rejects}"
+    );
+    let attrs = |key: &str| -> serde_json::Value {
+        let j: serde_json::Value = serde_json::from_str(&ok(&kith(&[
+            "--db", &db, "lookup", "crm", key, "--record", "--json",
+        ])))
+        .unwrap();
+        j["attrs"].clone()
+    };
+    let a = attrs("1");
+    assert_eq!(
+        (
+            a["given_name"].as_str(),
+            a["middle_name"].as_str(),
+            a["family_name"].as_str()
+        ),
+        (Some("Ann"), Some("Marie"), Some("Lee")),
+        "{a}"
+    );
+    assert_eq!(a["email"], "ANN.LEE@x.io");
+    assert_eq!(a["birth_date"]["$date"], "1970-03-01");
+    let b = attrs("2");
+    assert_eq!(
+        (b["given_name"].as_str(), b["family_name"].as_str()),
+        (Some("Bob"), Some("Lee"))
+    );
+    assert_eq!(b["email"], "bob@x.io");
+    assert_eq!(
+        b["birth_date"]["$date"], "1970-03-01",
+        "a two-digit year is the latest not after this year"
+    );
+    let c = attrs("3");
+    assert_eq!(
+        (c["given_name"].as_str(), c["family_name"].as_str()),
+        (Some("Cy"), Some("Day"))
+    );
+    assert_eq!(c["birth_date"]["$date"], "1961-03-01");
+    assert_eq!(
+        attrs("4")["birth_date"],
+        "1970",
+        "a year alone is kept as a partial date"
+    );
+    assert_eq!(attrs("5")["birth_date"], "1970-03");
+    assert_eq!(attrs("6")["birth_date"]["$date"], "2005-12-31");
+    // The email index finds the bare address.
+    let found = ok(&kith(&["--db", &db, "find", "email", "ann.lee@x.io"]));
+    assert!(!found.trim().is_empty(), "{found}");
+}
+
+#[test]
+fn partial_dates_agree_partly_and_percent_shares_are_fractions() {
+    use kith::resolve::compare::{compare, Agreement};
+    let rec = |dob: kith::Value| -> kith::Attrs {
+        [
+            ("given_name", kith::Value::from("Ann")),
+            ("family_name", "Lee".into()),
+            ("birth_date", dob),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    let full = rec(kith::Value::Date(kith::Date::parse("1970-03-01").unwrap()));
+    let agreement = |other: &kith::Attrs| {
+        compare(&full, other)
+            .0
+            .into_iter()
+            .find(|f| f.field == "birth_date")
+            .unwrap()
+            .agreement
+    };
+    assert_eq!(agreement(&rec("1970".into())), Agreement::Partial);
+    assert_eq!(agreement(&rec("1970-03".into())), Agreement::Partial);
+    assert_eq!(agreement(&rec("1971".into())), Agreement::Disagree);
+    assert_eq!(agreement(&rec("1970-04".into())), Agreement::Disagree);
+    let d = kith::import::mapping::source_decimal("60%").unwrap();
+    assert_eq!(d.to_string(), "0.60");
+    assert_eq!(
+        kith::import::mapping::source_decimal(" 12.5 %")
+            .unwrap()
+            .to_string(),
+        "0.125"
+    );
+    assert!(kith::import::mapping::source_decimal("%").is_err());
+}

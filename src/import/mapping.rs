@@ -193,7 +193,7 @@ fn date_formats() -> Vec<String> {
 const TRANSFORMS: &[&str] = &[
     "trim", "lower", "upper", "title", "digits", "alnum", "collapse",
 ];
-const DATE_FORMATS: &[&str] = &["iso", "compact", "eu", "us"];
+const DATE_FORMATS: &[&str] = &["iso", "compact", "eu", "us", "month"];
 
 impl Mapping {
     /// Reads and checks a mapping file: every problem is named with the file.
@@ -412,8 +412,13 @@ impl Mapping {
             } else if self.dates.contains(&attr) {
                 match normalize::date(v, &formats) {
                     Some(d) => Value::Date(d),
-                    None if self.invalid_dates == "keep" => Value::Text(v.to_string()),
-                    None => return Err(format!("{attr}: {v:?} is not a date in {formats:?}")),
+                    // Only the year or the month is known: kept as such,
+                    // compared as partial agreement.
+                    None => match normalize::partial_date(v) {
+                        Some(p) => Value::Text(p),
+                        None if self.invalid_dates == "keep" => Value::Text(v.to_string()),
+                        None => return Err(format!("{attr}: {v:?} is not a date in {formats:?}")),
+                    },
                 }
             } else if self.decimals.contains(&attr) {
                 Value::Decimal(source_decimal(v).map_err(|why| format!("{attr}: {v:?} {why}"))?)
@@ -422,6 +427,8 @@ impl Mapping {
                     v.parse()
                         .map_err(|_| format!("{attr}: {v:?} is not an integer"))?,
                 )
+            } else if attr == crate::attrs::EMAIL {
+                Value::Text(bare_email(v))
             } else if attr == crate::attrs::PHONE {
                 match &self.phone_country {
                     Some(cc) => Value::Text(phone_with_country(v, cc)),
@@ -473,10 +480,18 @@ fn transform(t: &str, v: &str) -> String {
     }
 }
 
-/// A decimal as sources write it: plain (`-1234.56`), with any number of
+/// A decimal as sources write it (`60%` is 0.6): plain (`-1234.56`), with any number of
 /// places (more than 18 are cut to 18, toward zero), or in scientific
 /// notation (`2.868341186312864e-06`). At most 36 significant digits.
 pub fn source_decimal(v: &str) -> Result<Decimal, String> {
+    // A share written `60%` is 0.6 (shares are fractions).
+    if let Some(pct) = v.trim().strip_suffix('%') {
+        let d = source_decimal(pct.trim_end())?;
+        if d.scale() > 16 {
+            return Err("has too many places for a percentage".into());
+        }
+        return Ok(Decimal::new(d.mantissa(), d.scale() + 2));
+    }
     if let Ok(d) = Decimal::parse(v) {
         return Ok(d);
     }
@@ -526,9 +541,48 @@ pub fn source_decimal(v: &str) -> Result<Decimal, String> {
     Ok(Decimal::new(if neg { -m } else { m }, scale as u8))
 }
 
-/// `Given Middle Family` or `Family, Given Middle` as (given, middle, family).
+/// The address of an email as sources write it: `Ann Lee <ann@x.io>`,
+/// `"Lee, Ann" <ann@x.io>`, `mailto:ann@x.io` give `ann@x.io`.
+pub fn bare_email(v: &str) -> String {
+    let t = v.trim();
+    let inner = match (t.rfind('<'), t.rfind('>')) {
+        (Some(i), Some(j)) if i < j => &t[i + 1..j],
+        _ => t,
+    };
+    let inner = inner.trim();
+    inner
+        .strip_prefix("mailto:")
+        .or_else(|| inner.strip_prefix("MAILTO:"))
+        .unwrap_or(inner)
+        .trim()
+        .to_string()
+}
+
+/// Titles before a name and suffixes after it, left out when a full name
+/// is split (compared without dots, case-blind).
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "fr", "lord", "lady",
+];
+const SUFFIXES: &[&str] = &[
+    "jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "dds", "cpa",
+];
+
+fn is_in(list: &[&str], w: &str) -> bool {
+    let w = w.trim_end_matches(['.', ',']).to_ascii_lowercase();
+    list.contains(&w.as_str())
+}
+
+/// `Given Middle Family` or `Family, Given Middle` as (given, middle,
+/// family), without titles (`Dr`, `Mrs.`) or suffixes (`Jr.`, `III`, `PhD`).
 pub fn split_full_name(full: &str) -> (String, String, String) {
-    let full = full.trim();
+    let words: Vec<&str> = full
+        .split_whitespace()
+        .filter(|w| !is_in(TITLES, w) && !is_in(SUFFIXES, w))
+        .collect();
+    // A suffix written after a comma (`Lee, Jr.`) leaves a trailing comma.
+    let joined = words.join(" ");
+    let joined = joined.trim().trim_end_matches(',');
+    let full = joined.trim();
     if let Some((family, rest)) = full.split_once(',') {
         let mut words = rest.split_whitespace();
         let given = words.next().unwrap_or("").to_string();

@@ -553,9 +553,18 @@ fn compare_dates(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
         };
         return match (digits(x), digits(y)) {
             (Some(p), Some(q)) if !p.is_empty() && !q.is_empty() => {
+                // A year (`1970`) or a month (`1970-03`) against a date in it.
+                let (short, long) = if p.len() <= q.len() {
+                    (&p, &q)
+                } else {
+                    (&q, &p)
+                };
                 if p == q {
                     Agreement::Exact
-                } else if one_edit(&p, &q) {
+                } else if ((short.len() == 4 || short.len() == 6)
+                    && long.starts_with(short.as_str()))
+                    || one_edit(&p, &q)
+                {
                     Agreement::Partial
                 } else {
                     Agreement::Disagree

@@ -245,7 +245,9 @@ pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
         _ => t,
     };
     for f in formats {
-        let d = match *f {
+        // Each format in its own closure: one that does not fit returns
+        // `None` for itself, and the next is tried.
+        let d = (|| match *f {
             "iso" => Date::parse(t).ok(),
             "compact" if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) => Date::from_ymd(
                 t[..4].parse().ok()?,
@@ -254,10 +256,10 @@ pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
             ),
             "eu" | "us" => {
                 let p: Vec<&str> = t.split(['/', '.', '-']).collect();
-                if p.len() != 3 || p[2].len() != 4 {
+                if p.len() != 3 || (p[2].len() != 4 && p[2].len() != 2) {
                     None
                 } else {
-                    let (a, b, y) = (p[0].parse().ok()?, p[1].parse().ok()?, p[2].parse().ok()?);
+                    let (a, b, y) = (p[0].parse().ok()?, p[1].parse().ok()?, full_year(p[2])?);
                     if *f == "eu" {
                         Date::from_ymd(y, b, a)
                     } else {
@@ -265,13 +267,121 @@ pub fn date(s: &str, formats: &[&str]) -> Option<Date> {
                     }
                 }
             }
+            "month" => month_name_date(t),
             _ => None,
-        };
+        })();
         if d.is_some() {
             return d;
         }
     }
     None
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// A month's number from its English name or first three letters (`Mar`,
+/// `march`, `Sept`).
+fn month_number(w: &str) -> Option<u32> {
+    let w = w.trim_end_matches('.').to_ascii_lowercase();
+    if w.len() < 3 || !w.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| w.starts_with(m))
+        .map(|i| i as u32 + 1)
+        .filter(|i| {
+            let full = [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ][*i as usize - 1];
+            full.starts_with(&w) || (w == "sept" && *i == 9)
+        })
+}
+
+/// A year of two digits: the latest year ending so that is not after this
+/// year (`70` → 1970, `05` → 2005 until 2105); four digits as they are.
+pub fn full_year(y: &str) -> Option<i32> {
+    let n: i32 = y.parse().ok()?;
+    match y.len() {
+        4 => Some(n),
+        2 => {
+            let days = crate::model::Timestamp::now()
+                .as_micros()
+                .div_euclid(86_400_000_000);
+            let this = Date::from_days_since_epoch(days as i32).ymd().0;
+            let century = this - this.rem_euclid(100);
+            Some(if century + n <= this {
+                century + n
+            } else {
+                century - 100 + n
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Dates written with a month's name: `Mar 1 1970`, `March 1, 1970`,
+/// `1 Mar 1970`, `01-MAR-70`, `1-Mar-1970` (two-digit years by
+/// [`full_year`]).
+fn month_name_date(t: &str) -> Option<Date> {
+    let parts: Vec<&str> = t
+        .split([' ', '-', ',', '/'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let (m, d, y) = if let Some(m) = month_number(parts[0]) {
+        (m, parts[1], parts[2])
+    } else {
+        (month_number(parts[1])?, parts[0], parts[2])
+    };
+    let day: u32 = d.parse().ok()?;
+    Date::from_ymd(full_year(y)?, m, day)
+}
+
+/// A date known only to its year or month — `1970`, `1970-03`, `03/1970`,
+/// `Mar 1970` — as `YYYY` or `YYYY-MM` text (compared as partial agreement
+/// with a full date in it).
+pub fn partial_date(s: &str) -> Option<String> {
+    let t = s.trim();
+    let parts: Vec<&str> = t
+        .split([' ', '-', '/', '.', ','])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let year = |y: &str| {
+        (y.len() == 4)
+            .then(|| y.parse::<i32>().ok())
+            .flatten()
+            .filter(|y| (1000..=9999).contains(y))
+    };
+    match parts.as_slice() {
+        [y] => year(y).map(|y| format!("{y:04}")),
+        [a, b] => {
+            let (y, m) = if let Some(y) = year(a) {
+                (y, *b)
+            } else {
+                (year(b)?, *a)
+            };
+            let m = month_number(m)
+                .or_else(|| m.parse::<u32>().ok().filter(|m| (1..=12).contains(m)))?;
+            Some(format!("{y:04}-{m:02}"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
