@@ -505,3 +505,83 @@ fn partial_dates_agree_partly_and_percent_shares_are_fractions() {
     );
     assert!(kith::import::mapping::source_decimal("%").is_err());
 }
+
+#[test]
+fn several_columns_feed_one_multi_valued_attribute_compared_value_by_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(
+        p("crm.toml"),
+        "system = \"crm\"\nkind = \"person\"\nkey = \"id\"\n[columns]\ngiven_name = \"first\"\nfamily_name = \"last\"\nphone = { each = [\"phone_home\", \"phone_mobile\"] }\nemail = { each = [\"email_work\", \"email_home\"] }\n[transforms]\nphone = [\"digits\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("crm.csv"),
+        "id,first,last,phone_home,phone_mobile,email_work,email_home\n\
+         1,Ann,Lee,(555) 010-1111,555 010 2222,ann@work.example,\n\
+         2,Bob,Ray,555 010 3333,555 010 3333,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("web.toml"),
+        "system = \"web\"\nkind = \"person\"\nkey = \"id\"\n[columns]\ngiven_name = \"first\"\nfamily_name = \"last\"\nphone = \"phone\"\nemail = \"email\"\n",
+    )
+    .unwrap();
+    // The web record has Ann's mobile (not her home phone) and another email.
+    std::fs::write(
+        p("web.csv"),
+        "id,first,last,phone,email\nu1,Ann,Lee,+1 555 010 2222,ann@home.example\n",
+    )
+    .unwrap();
+    let db = p("db");
+    ok(&kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("crm.toml"),
+        "--rejects",
+        &p("r1.csv"),
+        &p("crm.csv"),
+    ]));
+    ok(&kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("web.toml"),
+        "--rejects",
+        &p("r2.csv"),
+        &p("web.csv"),
+    ]));
+    let j: serde_json::Value = serde_json::from_str(&ok(&kith(&[
+        "--db", &db, "lookup", "crm", "1", "--record", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        j["attrs"]["phone"],
+        serde_json::json!(["5550101111", "5550102222"]),
+        "{j}"
+    );
+    assert_eq!(
+        j["attrs"]["email"], "ann@work.example",
+        "one value stays a single value"
+    );
+    let bob: serde_json::Value = serde_json::from_str(&ok(&kith(&[
+        "--db", &db, "lookup", "crm", "2", "--record", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        bob["attrs"]["phone"], "5550103333",
+        "a repeated value is kept once"
+    );
+    let l = links(&db);
+    assert_eq!(
+        l["crm,1"], l["web,u1"],
+        "the mobile matched one of the two phones: {l:?}"
+    );
+    // Every value is indexed.
+    assert!(!ok(&kith(&["--db", &db, "find", "phone", "5550101111"]))
+        .trim()
+        .is_empty());
+}

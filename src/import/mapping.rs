@@ -104,6 +104,13 @@ pub enum Source {
         #[serde(default = "space")]
         with: String,
     },
+    /// Each column one value of a multi-valued attribute (`phone = { each =
+    /// ["phone_home", "phone_mobile"] }`): the non-empty ones, each
+    /// converted like a cell, stored as a list when there are several.
+    Each {
+        /// The columns, in order.
+        each: Vec<String>,
+    },
     /// The same value on every row (`product_type = { value = "loan" }`),
     /// converted like a cell (dates, decimals, transforms).
     Constant {
@@ -335,6 +342,7 @@ impl Mapping {
             match s {
                 Source::Column(c) => out.push(c.clone()),
                 Source::Join { join, .. } => out.extend(join.iter().cloned()),
+                Source::Each { each } => out.extend(each.iter().cloned()),
                 Source::Constant { .. } => {}
             }
         }
@@ -379,6 +387,16 @@ impl Mapping {
                     }
                     parts.join(with)
                 }
+                Source::Each { each } => {
+                    let mut parts = Vec::new();
+                    for c in each {
+                        let v = cell(c)?;
+                        if !v.is_empty() {
+                            parts.push(v);
+                        }
+                    }
+                    parts.join(EACH)
+                }
             };
             // An empty column leaves what `[split_name]` found; a value wins.
             if v.trim().is_empty() && raw.contains_key(attr) {
@@ -388,54 +406,73 @@ impl Mapping {
         }
         let formats: Vec<&str> = self.date_formats.iter().map(String::as_str).collect();
         let mut attrs = Attrs::new();
-        for (attr, mut v) in raw {
-            if let Some(ts) = self.transforms.get(&attr) {
-                for t in ts {
-                    v = transform(t, &v);
-                }
-            }
-            let v = v.trim();
-            if v.is_empty() {
-                continue;
-            }
-            let value = if self.timestamps.contains(&attr) {
-                Value::Timestamp(
-                    Timestamp::parse(v)
-                        .ok()
-                        .or_else(|| {
-                            normalize::date(v, &formats).map(|d| {
-                                Timestamp::from_micros(d.days_since_epoch() as i64 * 86_400_000_000)
+        for (attr, v) in raw {
+            let one = |v: &str| -> Result<Value, String> {
+                Ok(if self.timestamps.contains(&attr) {
+                    Value::Timestamp(
+                        Timestamp::parse(v)
+                            .ok()
+                            .or_else(|| {
+                                normalize::date(v, &formats).map(|d| {
+                                    Timestamp::from_micros(
+                                        d.days_since_epoch() as i64 * 86_400_000_000,
+                                    )
+                                })
                             })
-                        })
-                        .ok_or_else(|| format!("{attr}: {v:?} is not a timestamp"))?,
-                )
-            } else if self.dates.contains(&attr) {
-                match normalize::date(v, &formats) {
-                    Some(d) => Value::Date(d),
-                    // Only the year or the month is known: kept as such,
-                    // compared as partial agreement.
-                    None => match normalize::partial_date(v) {
-                        Some(p) => Value::Text(p),
-                        None if self.invalid_dates == "keep" => Value::Text(v.to_string()),
-                        None => return Err(format!("{attr}: {v:?} is not a date in {formats:?}")),
-                    },
+                            .ok_or_else(|| format!("{attr}: {v:?} is not a timestamp"))?,
+                    )
+                } else if self.dates.contains(&attr) {
+                    match normalize::date(v, &formats) {
+                        Some(d) => Value::Date(d),
+                        // Only the year or the month is known: kept as such,
+                        // compared as partial agreement.
+                        None => match normalize::partial_date(v) {
+                            Some(p) => Value::Text(p),
+                            None if self.invalid_dates == "keep" => Value::Text(v.to_string()),
+                            None => {
+                                return Err(format!("{attr}: {v:?} is not a date in {formats:?}"))
+                            }
+                        },
+                    }
+                } else if self.decimals.contains(&attr) {
+                    Value::Decimal(source_decimal(v).map_err(|why| format!("{attr}: {v:?} {why}"))?)
+                } else if self.integers.contains(&attr) {
+                    Value::Int(
+                        v.parse()
+                            .map_err(|_| format!("{attr}: {v:?} is not an integer"))?,
+                    )
+                } else if attr == crate::attrs::EMAIL {
+                    Value::Text(bare_email(v))
+                } else if attr == crate::attrs::PHONE {
+                    match &self.phone_country {
+                        Some(cc) => Value::Text(phone_with_country(v, cc)),
+                        None => Value::Text(v.to_string()),
+                    }
+                } else {
+                    Value::Text(v.to_string())
+                })
+            };
+            let mut values = Vec::new();
+            for part in v.split(EACH) {
+                let mut part = part.to_string();
+                if let Some(ts) = self.transforms.get(&attr) {
+                    for t in ts {
+                        part = transform(t, &part);
+                    }
                 }
-            } else if self.decimals.contains(&attr) {
-                Value::Decimal(source_decimal(v).map_err(|why| format!("{attr}: {v:?} {why}"))?)
-            } else if self.integers.contains(&attr) {
-                Value::Int(
-                    v.parse()
-                        .map_err(|_| format!("{attr}: {v:?} is not an integer"))?,
-                )
-            } else if attr == crate::attrs::EMAIL {
-                Value::Text(bare_email(v))
-            } else if attr == crate::attrs::PHONE {
-                match &self.phone_country {
-                    Some(cc) => Value::Text(phone_with_country(v, cc)),
-                    None => Value::Text(v.to_string()),
+                let part = part.trim();
+                if part.is_empty() {
+                    continue;
                 }
-            } else {
-                Value::Text(v.to_string())
+                let value = one(part)?;
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            let value = match values.len() {
+                0 => continue,
+                1 => values.pop().expect("one value"),
+                _ => Value::List(values),
             };
             attrs.insert(attr, value);
         }
@@ -557,6 +594,9 @@ pub fn bare_email(v: &str) -> String {
         .trim()
         .to_string()
 }
+
+/// Separates the values of an `each` source inside one cell of the raw row.
+const EACH: &str = "\u{1f}";
 
 /// Titles before a name and suffixes after it, left out when a full name
 /// is split (compared without dots, case-blind).

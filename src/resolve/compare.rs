@@ -483,7 +483,45 @@ fn names(x: &Attrs, y: &Attrs, field: &str) -> Option<(String, String)> {
     Some((p, q))
 }
 
+/// How well one field agrees; a field with several values on either side
+/// (a list: home and mobile phones, two emails) agrees as its best-agreeing
+/// pair of values.
 fn compare_field(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
+    let many = |r: &Attrs| matches!(r.get(field), Some(Value::List(_)));
+    if !many(x) && !many(y) {
+        return compare_one(field, x, y);
+    }
+    let values = |r: &Attrs| -> Vec<Attrs> {
+        match r.get(field) {
+            Some(Value::List(vs)) => vs
+                .iter()
+                .map(|v| Attrs::from_iter([(field.to_string(), v.clone())]))
+                .collect(),
+            Some(v) => vec![Attrs::from_iter([(field.to_string(), v.clone())])],
+            None => Vec::new(),
+        }
+    };
+    let rank = |g: Agreement| match g {
+        Agreement::Exact => 0,
+        Agreement::Close => 1,
+        Agreement::Partial => 2,
+        Agreement::Disagree => 3,
+        Agreement::Missing => 4,
+    };
+    let (xs, ys) = (values(x), values(y));
+    let mut best = Agreement::Missing;
+    for p in &xs {
+        for q in &ys {
+            let g = compare_one(field, p, q);
+            if rank(g) < rank(best) {
+                best = g;
+            }
+        }
+    }
+    best
+}
+
+fn compare_one(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     match field {
         a::BIRTH_DATE => compare_dates(field, x, y),
         a::ORGANIZATION_NAME => {
@@ -818,13 +856,25 @@ pub fn blocking_keys_with(rules: &Rules, r: &Attrs) -> Vec<String> {
             keys.push(format!("acct:{v}"));
         }
     }
+    // Every value of a multi-valued email or phone is a key.
+    let all = |f: &str| -> Vec<&str> {
+        r.get(f)
+            .map(|v| {
+                v.texts()
+                    .into_iter()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     if rules.uses("email") {
-        if let Some(e) = t(a::EMAIL) {
+        for e in all(a::EMAIL) {
             keys.push(format!("{kind}e:{}", e.to_lowercase()));
         }
     }
     if rules.uses("phone") {
-        if let Some(p) = t(a::PHONE) {
+        for p in all(a::PHONE) {
             let d: String = p.chars().filter(char::is_ascii_digit).collect();
             if d.len() >= 6 {
                 let national = &d[d.len().saturating_sub(9)..];
