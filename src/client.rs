@@ -395,6 +395,11 @@ impl Client {
         };
         Ok(Stats {
             entities: counts("entities")?,
+            // Servers before merged counters answer without it.
+            merged: match j.get("merged") {
+                Some(_) => counts("merged")?,
+                None => Default::default(),
+            },
             relationships: counts("relationships")?,
             disk_bytes: j["disk_bytes"].as_u64().unwrap_or(0),
         })

@@ -579,7 +579,7 @@ fn upgrade_migrates_an_old_database_that_reads_refuse() {
     assert!(err.contains("older") && err.contains("upgrade"), "{err}");
     let o = kith(&["--db", d, "upgrade"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("from format 3 to 6"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("from format 3 to 7"));
     let o = kith(&["--db", d, "upgrade"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
     assert!(kith(&["--db", d, "stats"]).status.success());

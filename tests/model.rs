@@ -227,9 +227,19 @@ fn compare(db: &Db, m: &Model, step: usize) {
     }
     let stats = db.stats().unwrap();
     for kind in KINDS {
-        let n = m.entities.values().filter(|e| e.kind == *kind).count() as u64;
+        let of_kind = || m.entities.values().filter(|e| e.kind == *kind);
+        let merged = of_kind()
+            .filter(|e| e.attrs.contains_key("merged_into"))
+            .count() as u64;
+        let live = of_kind().count() as u64 - merged;
         let name = db.entity_kind_name(*kind).unwrap();
-        assert_eq!(stats.entities[&name], n, "{}", ctx("entity count"));
+        assert_eq!(stats.entities[&name], live, "{}", ctx("entity count"));
+        assert_eq!(
+            stats.merged.get(&name).copied().unwrap_or(0),
+            merged,
+            "{}",
+            ctx("merged count")
+        );
     }
     for kind in RELS {
         let n = m.edges.keys().filter(|(_, k, _)| k == kind).count() as u64;

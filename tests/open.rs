@@ -113,7 +113,7 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 7])
     );
     let db = kith_open(&dir).unwrap();
     assert_eq!(db.stats().unwrap().entities["person"], 13);
@@ -200,7 +200,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
     match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
-            assert_eq!(supported, 6);
+            assert_eq!(supported, 7);
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -302,7 +302,7 @@ fn format_v2_fixture_gains_timelines_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 7])
     );
 }
 
@@ -339,7 +339,7 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 7])
     );
 }
 
@@ -372,7 +372,7 @@ fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
     }
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
-        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 6])
+        Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 7])
     );
 }
 
@@ -413,6 +413,23 @@ fn format_v5_fixture_gains_a_name_index() {
 }
 
 #[test]
+fn format_v6_fixture_counts_merged_customers_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(Path::new("tests/fixtures/format-v6"), &dir);
+    // Written by `kith apply` at format 6: Ann Lee's second customer was
+    // merged into her first when a third record joined them; Bo Chan alone.
+    let db = kith_open(&dir).unwrap();
+    assert_eq!(db.migrated_from(), Some(6));
+    let stats = db.stats().unwrap();
+    assert_eq!(stats.entities["person"], 2, "{stats:?}");
+    assert_eq!(stats.merged["person"], 1, "{stats:?}");
+    assert_eq!(stats.entities["source_record"], 4, "{stats:?}");
+    let report = db.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.violations);
+}
+
+#[test]
 fn an_older_format_is_refused_untouched_until_upgraded() {
     for (fixture, format) in [
         ("format-v1", 1u8),
@@ -420,6 +437,7 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         ("format-v3", 3),
         ("format-v4", 4),
         ("format-v5", 5),
+        ("format-v6", 6),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("db");

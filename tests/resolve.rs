@@ -174,6 +174,10 @@ fn a_record_that_bridges_two_customers_merges_them() {
             let by_name = db.search_names("ann lee", 10).unwrap().matches;
             assert_eq!(by_name.len(), 1, "{by_name:?}");
             assert_eq!(by_name[0].id, *survivor);
+            // One person, not two: the redirect is counted apart.
+            let stats = db.stats().unwrap();
+            assert_eq!(stats.entities["person"], 1, "{stats:?}");
+            assert_eq!(stats.merged["person"], 1, "{stats:?}");
         }
         other => panic!("expected a merge, got {other:?}"),
     }

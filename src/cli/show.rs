@@ -157,13 +157,16 @@ pub fn stats(s: &Stats, as_json: bool) {
     if as_json {
         say!(
             "{}",
-            json!({"entities": s.entities, "relationships": s.relationships, "disk_bytes": s.disk_bytes})
+            json!({"entities": s.entities, "merged": s.merged, "relationships": s.relationships, "disk_bytes": s.disk_bytes})
         );
         return;
     }
     say!("entities:");
     for (k, n) in &s.entities {
-        say!("  {k:<16} {n:>12}");
+        match s.merged.get(k) {
+            Some(m) => say!("  {k:<16} {n:>12}  (and {m} merged into others)"),
+            None => say!("  {k:<16} {n:>12}"),
+        }
     }
     say!("relationships:");
     for (k, n) in &s.relationships {

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The format this build writes.
-pub(crate) const CURRENT_FORMAT: u32 = 6;
+pub(crate) const CURRENT_FORMAT: u32 = 7;
 /// The magic text stored under `meta/magic`.
 pub(crate) const MAGIC: &str = "kith customer graph";
 
@@ -251,6 +251,29 @@ pub(crate) fn count_rows(engine: &Engine) -> Result<BTreeMap<(u8, u16), u64>, St
             *counts.entry((keys::SPACE_REL, a.kind)).or_insert(0) += 1;
         }
     }
+    for (kind, n) in count_merged(engine)? {
+        counts.insert((keys::SPACE_MERGED, kind), n);
+    }
+    Ok(counts)
+}
+
+/// Counts the entities merged into another (those holding `merged_into`),
+/// by kind. An entity that does not decode is not counted: `check()`
+/// reports it by its key, and one corrupt value does not stop an upgrade.
+fn count_merged(engine: &Engine) -> Result<BTreeMap<u16, u64>, StorageError> {
+    let mut counts = BTreeMap::new();
+    for row in engine.scan_prefix(&[keys::NODE]) {
+        let (k, v) = row?;
+        let Ok(id) = <[u8; 8]>::try_from(&k[1..]) else {
+            continue;
+        };
+        let id = crate::model::EntityId(u64::from_be_bytes(id));
+        if let Ok(Some(_)) = codec::find_attr(&v, crate::model::attrs::MERGED_INTO) {
+            if let Ok(r) = codec::decode_record(&k, id, &v) {
+                *counts.entry(r.kind.0).or_insert(0) += 1;
+            }
+        }
+    }
     Ok(counts)
 }
 
@@ -325,6 +348,12 @@ fn migrate_step(engine: &Engine, from: u32) -> Result<(), StorageError> {
                         }
                     }
                 }
+            }
+        }
+        6 => {
+            // Counters of merge redirects by kind.
+            for (kind, n) in count_merged(engine)? {
+                b.put(keys::count(keys::SPACE_MERGED, kind), codec::encode_u64(n));
             }
         }
         other => {

@@ -21,8 +21,12 @@ pub struct Page {
 /// Counts and size of a database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stats {
-    /// Entities by kind name.
+    /// Entities by kind name, without those merged into another.
     pub entities: BTreeMap<String, u64>,
+    /// Entities merged into another, by kind name (the redirects a merge
+    /// leaves so that their ids still lead to the survivor; only kinds
+    /// with any).
+    pub merged: BTreeMap<String, u64>,
     /// Relationships by kind name.
     pub relationships: BTreeMap<String, u64>,
     /// Bytes the database takes on disk.
@@ -353,10 +357,19 @@ impl Db {
     pub fn stats(&self) -> Result<Stats, ReadError> {
         let counts = self.inner.counts.read().clone();
         let count = |space, code| counts.get(&(space, code)).copied().unwrap_or(0);
-        let entities = self
-            .entity_kinds()
+        let kinds = self.entity_kinds();
+        let merged: BTreeMap<String, u64> = kinds
+            .iter()
+            .map(|(k, n)| (n.clone(), count(keys::SPACE_MERGED, k.0)))
+            .filter(|(_, m)| *m > 0)
+            .collect();
+        let entities = kinds
             .into_iter()
-            .map(|(k, n)| (n, count(keys::SPACE_ENTITY, k.0)))
+            .map(|(k, n)| {
+                let live =
+                    count(keys::SPACE_ENTITY, k.0).saturating_sub(count(keys::SPACE_MERGED, k.0));
+                (n, live)
+            })
             .collect();
         let relationships = self
             .relationship_kinds()
@@ -365,6 +378,7 @@ impl Db {
             .collect();
         Ok(Stats {
             entities,
+            merged,
             relationships,
             disk_bytes: self.disk_bytes()?,
         })

@@ -12,7 +12,7 @@ use crate::db::changes::{AttrChange, Change};
 use crate::error::{ReadError, StorageError, WriteError};
 use crate::index::{self, Index};
 use crate::model::{
-    Attrs, Direction, EdgeProps, EntityId, EntityKind, EntityRecord, ExternalId, Neighbour,
+    attrs, Attrs, Direction, EdgeProps, EntityId, EntityKind, EntityRecord, ExternalId, Neighbour,
     NewEntity, Patch, RelKind, Timestamp, FIRST_USER_CODE,
 };
 use crate::storage::Entity;
@@ -211,6 +211,14 @@ impl<'db> Transaction<'db> {
         let first_change = self.changes.len();
         self.put_identifier_rows(id, old, new);
         let kind = self.kind_name(keys::SPACE_ENTITY, any.kind.0);
+        // Redirects left by a merge are counted apart (stats shows live ones).
+        let merged =
+            |r: Option<&EntityRecord>| r.is_some_and(|r| r.attrs.contains_key(attrs::MERGED_INTO));
+        match (merged(old), merged(new)) {
+            (false, true) => self.delta.add(keys::SPACE_MERGED, any.kind.0, 1),
+            (true, false) => self.delta.add(keys::SPACE_MERGED, any.kind.0, -1),
+            _ => {}
+        }
         match (old, new) {
             (None, Some(n)) => {
                 self.rows.put(keys::kind(n.kind.0, id.0), codec::MARKER);

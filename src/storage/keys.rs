@@ -82,6 +82,9 @@ pub const ACTIONS: StreamTables = StreamTables {
 pub const SPACE_ENTITY: u8 = 0;
 /// Registry space of relationship kinds.
 pub const SPACE_REL: u8 = 1;
+/// Counter space (no registry) of entities merged into another, by kind:
+/// redirects left by a merge, which `SPACE_ENTITY`'s counters include.
+pub const SPACE_MERGED: u8 = 2;
 
 /// Direction byte of an outgoing adjacency row.
 pub const DIR_OUT: u8 = 0;
@@ -310,7 +313,12 @@ pub fn count(space: u8, code: u16) -> [u8; 4] {
 
 /// Decodes `REG|space|code` or `COUNT|space|code` (whichever `table` says).
 pub fn parse_space_code(table: u8, key: &[u8]) -> Option<(u8, u16)> {
-    if key.len() != 4 || key[0] != table || key[1] > SPACE_REL {
+    let last = if table == COUNT {
+        SPACE_MERGED
+    } else {
+        SPACE_REL
+    };
+    if key.len() != 4 || key[0] != table || key[1] > last {
         return None;
     }
     Some((key[1], u16::from_be_bytes([key[2], key[3]])))

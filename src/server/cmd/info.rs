@@ -124,6 +124,9 @@ impl Command for Info {
                 for (k, n) in &s.entities {
                     let _ = write!(out, "entities_{k}:{n}\r\n");
                 }
+                for (k, n) in &s.merged {
+                    let _ = write!(out, "merged_{k}:{n}\r\n");
+                }
                 for (k, n) in &s.relationships {
                     let _ = write!(out, "relationships_{}:{n}\r\n", k.to_lowercase());
                 }

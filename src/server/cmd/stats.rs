@@ -12,13 +12,14 @@ impl Command for Stats {
         1
     }
     fn summary(&self) -> &'static str {
-        "STATS: {\"entities\":{…},\"relationships\":{…},\"disk_bytes\":n}"
+        "STATS: {\"entities\":{…},\"merged\":{…},\"relationships\":{…},\"disk_bytes\":n}"
     }
     fn run(&self, cx: &mut Context<'_>, _args: &[&[u8]]) -> Frame {
         reply((|| {
             let s = cx.db.stats().map_err(|e| read_error(&e))?;
             Ok(json_reply(&serde_json::json!({
                 "entities": s.entities,
+                "merged": s.merged,
                 "relationships": s.relationships,
                 "disk_bytes": s.disk_bytes,
             })))
