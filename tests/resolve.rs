@@ -1010,6 +1010,63 @@ fn people_who_share_a_mailbox_phone_and_address_are_not_merged() {
         .contains("national_id"));
 }
 
+/// Twins: one family name, one birth date, one home and mailbox; their
+/// first names and national ids differ.
+fn twin(db: &Db, key: &str, given: &str, nid: Option<&str>, born: Option<&str>) -> Outcome {
+    let mut r = vec![
+        ("given_name", given),
+        ("family_name", "Novak"),
+        ("email", "novak.home@example.com"),
+        ("phone", "+1 555 010 3000"),
+        ("house_number", "7"),
+        ("street", "Birch Lane"),
+        ("postal_code", "62704"),
+    ];
+    r.extend(nid.map(|n| ("national_id", n)));
+    r.extend(born.map(|b| ("birth_date", b)));
+    upsert(db, "crm", key, rec(&r))
+}
+
+#[test]
+fn twins_with_their_own_national_ids_are_not_merged() {
+    let db = Db::temporary().unwrap();
+    let a = twin(&db, "1", "Petra", Some("111-22-3333"), Some("1990-05-06"));
+    let b = twin(&db, "2", "Elena", Some("444-55-6666"), Some("1990-05-06"));
+    assert_ne!(customer(&a), customer(&b), "twins merged: {b:?}");
+    // A mistyped given name with the same id is still the same person.
+    let c = twin(&db, "3", "Petra", Some("111-22-3333"), Some("1990-05-06"));
+    assert_eq!(customer(&a), customer(&c), "{c:?}");
+    assert!(db.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_record_bridging_two_people_joins_one_of_them() {
+    let db = Db::temporary().unwrap();
+    let petra = twin(&db, "1", "Petra", Some("111-22-3333"), Some("1990-05-06"));
+    let elena = twin(&db, "2", "Elena", Some("444-55-6666"), Some("1990-05-06"));
+    assert_ne!(customer(&petra), customer(&elena));
+    // No national id, no birth date and no given name: it agrees with both
+    // on the household's mailbox, phone and address and vetoes neither.
+    let r = rec(&[
+        ("family_name", "Novak"),
+        ("email", "novak.home@example.com"),
+        ("phone", "+1 555 010 3000"),
+        ("house_number", "7"),
+        ("street", "Birch Lane"),
+        ("postal_code", "62704"),
+    ]);
+    let bridge = upsert(&db, "web", "W", r);
+    assert!(
+        !matches!(bridge, Outcome::Merged { .. }),
+        "a record bridged two people into one: {bridge:?}"
+    );
+    assert_ne!(
+        db.customer_of_record("crm", "1").unwrap(),
+        db.customer_of_record("crm", "2").unwrap()
+    );
+    assert!(db.check().unwrap().is_ok());
+}
+
 #[test]
 fn a_mistyped_id_or_date_still_links_one_person() {
     let db = Db::temporary().unwrap();

@@ -5,7 +5,13 @@ import them with bench/records/records.toml, export the crosswalk, and
 report the import rate, the peak RSS of the import, and pairwise precision,
 recall and F1 against the truth (the `person` column).
 
-    python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512] [--mapping bench/records/records.toml]
+    python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512] [--mapping bench/records/records.toml] [--messy]
+
+With --messy the records carry shared family and role mailboxes, mobiles,
+twins, care homes, mistyped national ids and former family names
+(`kith generate-records --messy`), imported with bench/records/messy.toml;
+the report adds the false merges of two records whose national ids differ
+by more than a typo (not one digit apart): the wrong merges that matter most.
 
 The generated file and database are kept under --dir (default
 target/kith-bench/records) so that a run can be inspected afterwards.
@@ -28,14 +34,19 @@ def main():
     ap.add_argument("--kith", default="target/release/kith")
     ap.add_argument("--dir", default="target/kith-bench/records")
     ap.add_argument("--cache-mib", type=int, default=512)
-    ap.add_argument("--mapping", default=os.path.join(here, "records.toml"))
+    ap.add_argument("--mapping", default=None)
+    ap.add_argument("--messy", action="store_true")
     args = ap.parse_args()
+    if args.mapping is None:
+        args.mapping = os.path.join(here, "messy.toml" if args.messy else "records.toml")
+    tag = "messy-" if args.messy else ""
     os.makedirs(args.dir, exist_ok=True)
-    data = os.path.join(args.dir, f"records-{args.records}-{args.seed}.csv")
+    data = os.path.join(args.dir, f"records-{tag}{args.records}-{args.seed}.csv")
     if not os.path.exists(data):
         subprocess.run([args.kith, "generate-records", "--records", str(args.records),
-                        "--seed", str(args.seed), "--out", data], check=True)
-    db = os.path.join(args.dir, f"db-{args.records}")
+                        "--seed", str(args.seed), "--out", data]
+                       + (["--messy"] if args.messy else []), check=True)
+    db = os.path.join(args.dir, f"db-{tag}{args.records}")
     subprocess.run(["rm", "-rf", db], check=True)
     t = time.time()
     imp = subprocess.run([args.kith, "--db", db, "import", "--cache-mib", str(args.cache_mib),
@@ -49,9 +60,11 @@ def main():
     with open(links, "w") as f:
         subprocess.run([args.kith, "--db", db, "export", "links"], check=True, stdout=f)
     truth, pred = defaultdict(list), defaultdict(list)
+    person, ssn = {}, {}
     with open(data) as f:
         for row in csv.DictReader(f):
             truth[row["person"]].append(row["rec_id"])
+            person[row["rec_id"]], ssn[row["rec_id"]] = row["person"], row["soc_sec_id"]
     with open(links) as f:
         for row in csv.DictReader(f):
             pred[row["customer_id"]].append(row["key"])
@@ -63,6 +76,14 @@ def main():
     print("| records | seconds | records/s | peak RSS MiB | predicted pairs | true pairs | precision | recall | F1 |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.records} | {secs:.0f} | {args.records / secs:.0f} | {rss_mib:.0f} | {len(p_pairs)} | {len(t_pairs)} | {p:.4f} | {r:.4f} | {f1:.4f} |")
+    def typo_apart(x, y):
+        return len(x) == len(y) and sum(a != b for a, b in zip(x, y)) == 1
+    false = [(a, b) for a, b in p_pairs - t_pairs]
+    id_conflicts = [(a, b) for a, b in false
+                    if ssn[a] and ssn[b] and ssn[a] != ssn[b] and not typo_apart(ssn[a], ssn[b])]
+    print(f"false merges: {len(false)} pairs; of them with national ids that differ by more than one digit: {len(id_conflicts)}")
+    for a, b in id_conflicts[:10]:
+        print(f"  {a} (person {person[a]}, id {ssn[a]}) with {b} (person {person[b]}, id {ssn[b]})")
 
 if __name__ == "__main__":
     main()

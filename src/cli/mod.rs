@@ -82,6 +82,12 @@ enum Command {
         /// Output file (`-` for standard output).
         #[arg(long, default_value = "-")]
         out: PathBuf,
+        /// Add what real sources make hard: shared family and role
+        /// mailboxes, mobiles beside household phones, twins, care homes,
+        /// mistyped national ids and former family names (columns
+        /// `phone_mobile`, `email_work` added; bench/records/messy.toml maps them).
+        #[arg(long)]
+        messy: bool,
     },
     /// Record an interaction of a party (a call, web session, email, ticket).
     Interact {
@@ -341,9 +347,12 @@ fn dispatch(cli: Cli) -> CliResult {
             cache_mib,
             change_log,
         } => cmd::generate::generate(&db_dir, persons, seed, interactions, cache_mib, change_log),
-        Command::GenerateRecords { records, seed, out } => {
-            cmd::generate::generate_records(records, seed, out)
-        }
+        Command::GenerateRecords {
+            records,
+            seed,
+            out,
+            messy,
+        } => cmd::generate::generate_records(records, seed, out, messy),
         Command::Interact {
             id,
             channel,

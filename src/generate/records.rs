@@ -11,6 +11,14 @@
 //! bounded shuffle buffer, so duplicates are scattered through the file while
 //! memory stays constant whatever the size.
 //!
+//! With [`RecordsConfig::messy`] the records carry what real sources make
+//! hard (columns [`MESSY_COLUMNS`] added): family mailboxes shared by a
+//! household, role mailboxes (`info@`, `sales@` of an employer) shared by
+//! many people, a personal mobile beside the household phone, twins (same
+//! birth date, address and phone, other given name and national id), care
+//! homes whose address many unrelated people share, and duplicates with a
+//! mistyped national id or a former family name.
+//!
 //! The `person` column is the truth: records with the same value describe
 //! the same person. A mapping must not map it.
 
@@ -36,6 +44,9 @@ pub const RECORD_COLUMNS: &[&str] = &[
     "email",
 ];
 
+/// The columns [`RecordsConfig::messy`] adds after [`RECORD_COLUMNS`].
+pub const MESSY_COLUMNS: &[&str] = &["phone_mobile", "email_work"];
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct RecordsConfig {
@@ -47,6 +58,9 @@ pub struct RecordsConfig {
     pub duplicate_percent: u64,
     /// Records held by the shuffle buffer.
     pub shuffle_window: usize,
+    /// Add the difficulties of real sources (see the module docs) and the
+    /// [`MESSY_COLUMNS`].
+    pub messy: bool,
 }
 
 impl Default for RecordsConfig {
@@ -56,6 +70,7 @@ impl Default for RecordsConfig {
             seed: 7,
             duplicate_percent: 40,
             shuffle_window: 50_000,
+            messy: false,
         }
     }
 }
@@ -157,7 +172,16 @@ struct Person {
     phone: String,
     ssn: u64,
     email: bool,
+    /// Messy records: the email written instead of a personal one (a
+    /// family mailbox), a mobile, a work (role) mailbox.
+    shared_email: Option<String>,
+    mobile: Option<String>,
+    work_email: Option<String>,
 }
+
+/// Employers whose role mailboxes messy records give.
+const EMPLOYERS: u64 = 200;
+const ROLES: &[&str] = &["info", "sales", "office", "contact", "admin"];
 
 /// A family name: mostly from a skewed pool of a few thousand, so that
 /// some are common and most are rare.
@@ -201,6 +225,8 @@ struct Fields {
     phone: String,
     ssn: String,
     email: String,
+    mobile: String,
+    work_email: String,
 }
 
 impl Fields {
@@ -219,11 +245,13 @@ impl Fields {
             dob: format!("{y:04}{m:02}{d:02}"),
             phone: p.phone.clone(),
             ssn: p.ssn.to_string(),
-            email: if p.email {
-                format!("{}.{}{}@mail.example", p.given, p.family, p.id % 1000)
-            } else {
-                String::new()
+            email: match (&p.shared_email, p.email) {
+                (Some(shared), _) => shared.clone(),
+                (None, true) => format!("{}.{}{}@mail.example", p.given, p.family, p.id % 1000),
+                (None, false) => String::new(),
             },
+            mobile: p.mobile.clone().unwrap_or_default(),
+            work_email: p.work_email.clone().unwrap_or_default(),
         }
     }
 
@@ -264,16 +292,40 @@ impl Fields {
             }
         }
     }
+
+    /// What messy sources add to a duplicate: a national id with one digit
+    /// mistyped, a former family name, the mobile or work mailbox left out.
+    fn damage_messy(&mut self, r: &mut Rng) {
+        match r.below(8) {
+            0 if !self.ssn.is_empty() => self.ssn = mistype_digit(r, &self.ssn),
+            1 => self.family = family(r),
+            2 => self.mobile.clear(),
+            3 => self.work_email.clear(),
+            _ => {}
+        }
+    }
 }
 
-fn row(p: &Person, rec: &str, dup: Option<&mut Rng>) -> Vec<String> {
+/// `digits` with one digit replaced by another.
+fn mistype_digit(r: &mut Rng, digits: &str) -> String {
+    let mut c: Vec<char> = digits.chars().collect();
+    let i = r.below(c.len() as u64) as usize;
+    let old = c[i].to_digit(10).unwrap_or(0);
+    c[i] = char::from_digit((old + 1 + r.below(9) as u32) % 10, 10).unwrap_or('0');
+    c.into_iter().collect()
+}
+
+fn row(p: &Person, rec: &str, dup: Option<&mut Rng>, messy: bool) -> Vec<String> {
     let mut f = Fields::of(p);
     if let Some(r) = dup {
         for _ in 0..1 + r.below(3) {
             f.damage(r, p.dob);
         }
+        if messy {
+            f.damage_messy(r);
+        }
     }
-    vec![
+    let mut out = vec![
         rec.to_string(),
         p.id.to_string(),
         f.given,
@@ -288,7 +340,11 @@ fn row(p: &Person, rec: &str, dup: Option<&mut Rng>) -> Vec<String> {
         f.phone,
         f.ssn,
         f.email,
-    ]
+    ];
+    if messy {
+        out.extend([f.mobile, f.work_email]);
+    }
+    out
 }
 
 /// The rows written so far, through a window in which they are shuffled
@@ -328,7 +384,19 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
     let mut r = Rng::new(cfg.seed);
     let given_pool = normalize::nickname_names();
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(RECORD_COLUMNS)?;
+    if cfg.messy {
+        let header: Vec<&str> = RECORD_COLUMNS
+            .iter()
+            .chain(MESSY_COLUMNS)
+            .copied()
+            .collect();
+        w.write_record(header)?;
+    } else {
+        w.write_record(RECORD_COLUMNS)?;
+    }
+    // The difficulties draw from a generator of their own: the people and
+    // their damage are the same with and without them.
+    let mut m = Rng::new(cfg.seed ^ 0x006d_6573_7379);
     let mut out = Shuffled {
         w,
         buffer: Vec::with_capacity(cfg.shuffle_window.min(1 << 20)),
@@ -351,10 +419,14 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
             phone: String::new(),
             ssn: 0,
             email: false,
+            shared_email: None,
+            mobile: None,
+            work_email: None,
         };
         let suburb = r.below(SUBURBS.len() as u64) as usize;
         let postcode = 2000 + suburb as u32 * 300 + r.below(300) as u32;
         let phone = format!("04{:08}", r.below(100_000_000));
+        let mut mess = Household::draw(cfg.messy, &mut m, members, &home.family);
         let mut used = Vec::new();
         for _ in 0..members {
             if out.written >= cfg.records {
@@ -381,8 +453,12 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
                 phone: phone.clone(),
                 ssn: 1_000_000 + r.below(9_000_000_000),
                 email: r.chance(30),
+                shared_email: None,
+                mobile: None,
+                work_email: None,
                 ..home
             };
+            let p = mess.apply(&mut m, p, used.len() - 1);
             s.people += 1;
             let copies = write_person(&mut out, &mut r, &p, cfg)?;
             s.true_pairs += copies * (copies - 1) / 2;
@@ -393,6 +469,65 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
     Ok(s)
 }
 
+/// What a messy household has: a shared mailbox, twins, a care home.
+#[derive(Default)]
+struct Household {
+    messy: bool,
+    mailbox: Option<String>,
+    twins: bool,
+    /// The first member's birth date, for a twin.
+    first_dob: Option<(i32, u32, u32)>,
+    care_home: Option<u64>,
+}
+
+/// Care homes (and other shared addresses) of messy records.
+const CARE_HOMES: u64 = 20;
+
+impl Household {
+    fn draw(messy: bool, m: &mut Rng, members: u64, family: &str) -> Household {
+        if !messy {
+            return Household::default();
+        }
+        Household {
+            messy,
+            mailbox: (members > 1 && m.chance(50))
+                .then(|| format!("{family}.home{}@mail.example", m.below(1000))),
+            twins: members > 1 && m.chance(10),
+            first_dob: None,
+            care_home: (members == 1 && m.chance(3)).then(|| m.below(CARE_HOMES)),
+        }
+    }
+
+    /// Member `i` of the household as messy sources know them.
+    fn apply(&mut self, m: &mut Rng, mut p: Person, i: usize) -> Person {
+        if !self.messy {
+            return p;
+        }
+        if let Some(h) = self.care_home {
+            p.number = 1 + h as u32;
+            p.street = format!("{} {}", STREET_NAMES[h as usize], "road");
+            p.unit = None;
+            p.suburb = h as usize % SUBURBS.len();
+            p.postcode = 2000 + p.suburb as u32 * 300 + h as u32;
+            p.phone = format!("02{:08}", 5_550_000 + h);
+        }
+        if i == 0 {
+            self.first_dob = Some(p.dob);
+        } else if self.twins && i == 1 {
+            p.dob = self.first_dob.unwrap_or(p.dob);
+        }
+        p.shared_email = self.mailbox.clone();
+        p.mobile = m
+            .chance(60)
+            .then(|| format!("05{:08}", m.below(100_000_000)));
+        p.work_email = m.chance(10).then(|| {
+            let role = ROLES[m.below(ROLES.len() as u64) as usize];
+            format!("{role}@employer{}.example", m.below(EMPLOYERS))
+        });
+        p
+    }
+}
+
 /// Writes a person's record and, by chance, up to three damaged duplicates;
 /// returns how many records it wrote.
 fn write_person(
@@ -401,7 +536,7 @@ fn write_person(
     p: &Person,
     cfg: &RecordsConfig,
 ) -> io::Result<u64> {
-    out.emit(row(p, &format!("rec-{}", out.written), None), r)?;
+    out.emit(row(p, &format!("rec-{}", out.written), None, cfg.messy), r)?;
     let dups = if r.chance(cfg.duplicate_percent) {
         1 + r.below(3)
     } else {
@@ -413,7 +548,8 @@ fn write_person(
             break;
         }
         let mut dr = Rng::new(r.next_u64());
-        out.emit(row(p, &format!("rec-{}", out.written), Some(&mut dr)), r)?;
+        let rec = format!("rec-{}", out.written);
+        out.emit(row(p, &rec, Some(&mut dr), cfg.messy), r)?;
         copies += 1;
     }
     Ok(copies)
@@ -448,5 +584,53 @@ mod tests {
         let pairs: u64 = by_person.values().map(|n| n * (n - 1) / 2).sum();
         assert_eq!(pairs, s.true_pairs);
         assert!(s.true_pairs > 300, "{s:?}");
+    }
+
+    #[test]
+    fn messy_records_share_mailboxes_between_people_and_keep_the_rest() {
+        let cfg = |messy| RecordsConfig {
+            records: 5_000,
+            messy,
+            ..RecordsConfig::default()
+        };
+        let (mut plain, mut messy) = (Vec::new(), Vec::new());
+        let a = generate_records(&cfg(false), &mut plain).unwrap();
+        let b = generate_records(&cfg(true), &mut messy).unwrap();
+        // The same people and truth: the difficulties come on top.
+        assert_eq!((a.people, a.true_pairs), (b.people, b.true_pairs));
+        let mut rdr = csv::Reader::from_reader(&messy[..]);
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+        let want: Vec<&str> = RECORD_COLUMNS
+            .iter()
+            .chain(MESSY_COLUMNS)
+            .copied()
+            .collect();
+        assert_eq!(header, want);
+        let mut people_by = |col: usize| {
+            let mut m =
+                std::collections::HashMap::<String, std::collections::BTreeSet<String>>::new();
+            for row in csv::Reader::from_reader(&messy[..]).records() {
+                let row = row.unwrap();
+                if !row[col].is_empty() {
+                    m.entry(row[col].to_string())
+                        .or_default()
+                        .insert(row[1].to_string());
+                }
+            }
+            m
+        };
+        let shared = |m: &std::collections::HashMap<String, std::collections::BTreeSet<String>>| {
+            m.values().filter(|p| p.len() > 1).count()
+        };
+        let emails = people_by(13);
+        assert!(
+            shared(&emails) > 50,
+            "family mailboxes: {}",
+            shared(&emails)
+        );
+        let work = people_by(15);
+        assert!(work.keys().all(|e| e.contains("@employer")));
+        assert!(shared(&work) > 10, "role mailboxes: {}", shared(&work));
+        assert!(!people_by(14).is_empty(), "mobiles");
     }
 }

@@ -270,10 +270,15 @@ impl Rules {
                 } else {
                     given as u8 + family as u8
                 } + field(a::BIRTH_DATE) as u8;
+                // Twins and siblings share a family name, a birth date or
+                // both; a given name that plainly differs leaves nothing of
+                // the person to excuse the id.
+                let given_differs =
+                    !swapped_names && compare_field(a::GIVEN_NAME, x, y) == Agreement::Disagree;
                 if p.len() >= 4
                     && q.len() >= 4
                     && strsim::damerau_levenshtein(p, q) > 2
-                    && agreeing < 2
+                    && (agreeing < 2 || given_differs)
                 {
                     return Some("national_id");
                 }

@@ -538,6 +538,44 @@ impl Transaction<'_> {
         Ok(best)
     }
 
+    /// Customers the record would join, best first, without any two that a
+    /// veto keeps apart (a record of one vetoes a record of the other): a
+    /// record bridging two people's customers joins the better one only.
+    /// Customers the user forced together are always kept.
+    fn coherent(
+        &self,
+        mut strong: Vec<EntityId>,
+        best: &BTreeMap<EntityId, Score>,
+        config: &ResolveConfig,
+    ) -> Result<Vec<EntityId>, ResolveError> {
+        if strong.len() < 2 {
+            return Ok(strong);
+        }
+        let score = |c: &EntityId| best.get(c).map_or(0.0, |s| s.total);
+        strong.sort_by(|x, y| score(y).total_cmp(&score(x)).then(x.cmp(y)));
+        let mut kept: Vec<EntityId> = Vec::new();
+        let mut kept_records: Vec<Attrs> = Vec::new();
+        for c in strong {
+            let mut records = Vec::new();
+            for r in self.records_of(c)? {
+                if let Some(e) = self.get(r)? {
+                    records.push(comparable_entity(&e));
+                }
+            }
+            let forced = score(&c) == f64::INFINITY;
+            let clash = records.iter().any(|x| {
+                kept_records
+                    .iter()
+                    .any(|y| config.rules.veto(x, y).is_some())
+            });
+            if forced || !clash {
+                kept.push(c);
+                kept_records.extend(records);
+            }
+        }
+        Ok(kept)
+    }
+
     /// The records in each block the record's keys name (blocks larger than
     /// `max_block` are skipped as uninformative), and the frequencies that
     /// weigh an exact agreement (how common the family name, the phone, the
@@ -691,6 +729,7 @@ impl Transaction<'_> {
         if strong.is_empty() && matches.len() == 1 {
             strong.push(matches[0].0);
         }
+        let strong = self.coherent(strong, &best, config)?;
         let top = best
             .iter()
             .max_by(|x, y| x.1.total.total_cmp(&y.1.total).then(y.0.cmp(x.0)))

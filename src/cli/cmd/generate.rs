@@ -37,10 +37,11 @@ pub(crate) fn generate(
 }
 
 /// `kith generate-records`.
-pub(crate) fn generate_records(records: u64, seed: u64, out: PathBuf) -> CliResult {
+pub(crate) fn generate_records(records: u64, seed: u64, out: PathBuf, messy: bool) -> CliResult {
     let cfg = kith::generate::RecordsConfig {
         records,
         seed,
+        messy,
         ..Default::default()
     };
     let s = if out.as_os_str() == "-" {
