@@ -606,7 +606,7 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(header, want);
-        let mut people_by = |col: usize| {
+        let people_by = |col: usize| {
             let mut m =
                 std::collections::HashMap::<String, std::collections::BTreeSet<String>>::new();
             for row in csv::Reader::from_reader(&messy[..]).records() {
