@@ -11,7 +11,7 @@ mod rng;
 mod rules;
 
 #[cfg(feature = "records")]
-pub use records::{generate_records, RecordsConfig, RecordsSummary, RECORD_COLUMNS};
+pub use records::{generate_records, RecordsConfig, RecordsSummary, MESSY_COLUMNS, RECORD_COLUMNS};
 pub use rng::Rng;
 pub use rules::rule_set;
 

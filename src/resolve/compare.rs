@@ -144,9 +144,9 @@ pub struct Rules {
 /// not both alike (Jaro-Winkler over the lower threshold). So two people who share a mailbox, a phone or an address
 /// (a family, a company's `info@`) stay two customers, while one person
 /// whose source mistyped an id or a date still links. Two person records a
-/// veto holds apart are never linked on the strength of each other; they
-/// may still join one customer through a third record that matches both
-/// without a veto.
+/// veto holds apart are never linked on the strength of each other, and a
+/// third record that matches both without a veto joins one of their
+/// customers, not both (a record never bridges two people).
 pub const VETOES: &[&str] = &["national_id", "birth_date"];
 /// The vetoes on by default.
 pub const DEFAULT_VETOES: &[&str] = VETOES;
