@@ -367,7 +367,9 @@ fn loading_records_in_another_order_yields_the_same_customers() {
     let records = febrl1();
     assert_eq!(records.len(), 1000);
     let original = partition(&records);
-    for seed in [1u64, 2] {
+    // Ten shuffles, as the issue of order independence asks (FEBRL 2 does
+    // not hold yet: docs/resolution.md "Order independence").
+    for seed in 1u64..=10 {
         let mut shuffled = records.clone();
         let mut r = kith::generate::Rng::new(seed);
         for i in (1..shuffled.len()).rev() {
