@@ -373,6 +373,56 @@ fn relationship_queries_over_the_wire() {
 }
 
 #[test]
+fn stats_and_info_count_merged_away_customers_apart() {
+    let srv = start();
+    let mut c = Client::connect(srv.addr).unwrap();
+    // Two customers of Ann Lee, then a record holding both her email and
+    // her national id: one merge.
+    for (system, key, attrs) in [
+        (
+            "crm",
+            "1",
+            r#"{"given_name":"Ann","family_name":"Lee","email":"ann@x.io"}"#,
+        ),
+        (
+            "billing",
+            "7",
+            r#"{"given_name":"Ann","family_name":"Lee","national_id":"123456789"}"#,
+        ),
+        (
+            "core",
+            "X",
+            r#"{"given_name":"Ann","family_name":"Lee","email":"ann@x.io","national_id":"123456789"}"#,
+        ),
+    ] {
+        let body = format!(r#"{{"kind":"person","attrs":{attrs}}}"#);
+        let out = json(
+            c.command(&[
+                b"RECORD.UPSERT",
+                system.as_bytes(),
+                key.as_bytes(),
+                body.as_bytes(),
+            ])
+            .unwrap(),
+        );
+        if key == "X" {
+            assert_eq!(out["outcome"], "merged", "{out}");
+        }
+    }
+    let stats = json(c.command(&[b"STATS"]).unwrap());
+    assert_eq!(stats["entities"]["person"], 1, "{stats}");
+    assert_eq!(stats["merged"]["person"], 1, "{stats}");
+    let typed = c.stats().unwrap();
+    assert_eq!((typed.entities["person"], typed.merged["person"]), (1, 1));
+    let kith::server::Frame::Bulk(info) = c.command(&[b"INFO", b"entities"]).unwrap() else {
+        panic!("INFO answers a bulk string")
+    };
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("entities_person:1\r\n"), "{info}");
+    assert!(info.contains("merged_person:1\r\n"), "{info}");
+}
+
+#[test]
 fn pipelined_commands_are_answered_in_order() {
     let srv = start();
     let mut req = Vec::new();
