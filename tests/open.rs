@@ -29,6 +29,15 @@ fn raw_open(dir: &Path) -> sled::Db {
     sled::open(dir).unwrap()
 }
 
+/// A copy of the fixture `name` (under `tests/fixtures`) in a temporary
+/// directory: the directory (kept while the guard lives) and the copy.
+fn fixture(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    copy_dir(&Path::new("tests/fixtures").join(name), &dir);
+    (tmp, dir)
+}
+
 /// Opens with kith, waiting the same way for a just-closed raw handle.
 fn kith_open(dir: &Path) -> Result<Db, OpenError> {
     for _ in 0..100 {
@@ -62,9 +71,7 @@ fn meta_key(name: &str) -> Vec<u8> {
 
 #[test]
 fn format_v1_fixture_opens_migrates_and_reads() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v1"), &dir);
+    let (_tmp, dir) = fixture("format-v1");
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 1])
@@ -276,9 +283,7 @@ fn the_country_code_is_fixed_at_creation() {
 
 #[test]
 fn format_v2_fixture_gains_timelines_on_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v2"), &dir);
+    let (_tmp, dir) = fixture("format-v2");
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2])
@@ -308,9 +313,7 @@ fn format_v2_fixture_gains_timelines_on_open() {
 
 #[test]
 fn format_v3_fixture_gains_an_empty_change_log_on_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v3"), &dir);
+    let (_tmp, dir) = fixture("format-v3");
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
@@ -345,9 +348,7 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
 
 #[test]
 fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v4"), &dir);
+    let (_tmp, dir) = fixture("format-v4");
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
@@ -378,9 +379,7 @@ fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
 
 #[test]
 fn format_v5_fixture_gains_a_name_index() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v5"), &dir);
+    let (_tmp, dir) = fixture("format-v5");
     // Written by `kith generate --persons 10 --seed 17 --interactions 2
     // --change-log` at format 5.
     let db = kith_open(&dir).unwrap();
@@ -414,9 +413,7 @@ fn format_v5_fixture_gains_a_name_index() {
 
 #[test]
 fn format_v6_fixture_counts_merged_customers_apart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    copy_dir(Path::new("tests/fixtures/format-v6"), &dir);
+    let (_tmp, dir) = fixture("format-v6");
     // Written by `kith apply` at format 6: Ann Lee's second customer was
     // merged into her first when a third record joined them; Bo Chan alone.
     let db = kith_open(&dir).unwrap();
@@ -431,7 +428,7 @@ fn format_v6_fixture_counts_merged_customers_apart() {
 
 #[test]
 fn an_older_format_is_refused_untouched_until_upgraded() {
-    for (fixture, format) in [
+    for (name, format) in [
         ("format-v1", 1u8),
         ("format-v2", 2),
         ("format-v3", 3),
@@ -439,9 +436,7 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         ("format-v5", 5),
         ("format-v6", 6),
     ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("db");
-        copy_dir(&Path::new("tests/fixtures").join(fixture), &dir);
+        let (_tmp, dir) = fixture(name);
         let before = raw_get(&dir, &meta_key("format"));
         match Db::open(&dir) {
             Err(e @ OpenError::OlderFormat { .. }) => {
@@ -452,12 +447,12 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
                 assert!(e.to_string().contains("kith --db"), "{e}");
                 assert!(e.to_string().contains("upgrade"), "{e}");
             }
-            other => panic!("{fixture}: expected OlderFormat, got {other:?}"),
+            other => panic!("{name}: expected OlderFormat, got {other:?}"),
         }
         assert_eq!(
             raw_get(&dir, &meta_key("format")),
             before,
-            "{fixture} was rewritten"
+            "{name} was rewritten"
         );
         assert_eq!(before, Some(vec![1, 0, 0, 0, 0, 0, 0, 0, format]));
         let db = kith_open(&dir).unwrap();
@@ -465,6 +460,6 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         assert!(db.check().unwrap().is_ok());
         drop(db);
         let db = kith_open(&dir).unwrap();
-        assert_eq!(db.migrated_from(), None, "{fixture}: migrated twice");
+        assert_eq!(db.migrated_from(), None, "{name}: migrated twice");
     }
 }
