@@ -505,7 +505,7 @@ impl Household {
         }
         if let Some(h) = self.care_home {
             p.number = 1 + h as u32;
-            p.street = format!("{} {}", STREET_NAMES[h as usize], "road");
+            p.street = format!("{} road", STREET_NAMES[h as usize]);
             p.unit = None;
             p.suburb = h as usize % SUBURBS.len();
             p.postcode = 2000 + p.suburb as u32 * 300 + h as u32;

@@ -253,7 +253,8 @@ impl Rules {
             alike(compare_field(a::GIVEN_NAME, x, &y2))
                 && alike(compare_field(a::FAMILY_NAME, x, &y2))
         };
-        let (given, family) = (field(a::GIVEN_NAME), field(a::FAMILY_NAME));
+        let given_agreement = compare_field(a::GIVEN_NAME, x, y);
+        let (given, family) = (alike(given_agreement), field(a::FAMILY_NAME));
         let names = (given && family) || swapped_names;
         let ids = (
             text(x, a::NATIONAL_ID).map(alnum),
@@ -273,8 +274,7 @@ impl Rules {
                 // Twins and siblings share a family name, a birth date or
                 // both; a given name that plainly differs leaves nothing of
                 // the person to excuse the id.
-                let given_differs =
-                    !swapped_names && compare_field(a::GIVEN_NAME, x, y) == Agreement::Disagree;
+                let given_differs = !swapped_names && given_agreement == Agreement::Disagree;
                 if p.len() >= 4
                     && q.len() >= 4
                     && strsim::damerau_levenshtein(p, q) > 2
