@@ -427,6 +427,38 @@ fn format_v6_fixture_counts_merged_customers_apart() {
 }
 
 #[test]
+fn an_upgrade_past_a_corrupt_value_finishes_and_check_names_it() {
+    let (_tmp, dir) = fixture("format-v6");
+    let node = |id: u64| {
+        let mut k = vec![1u8];
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    };
+    // Find a stored entity and break its value.
+    let victim = (1..100u64)
+        .find(|id| raw_get(&dir, &node(*id)).is_some())
+        .unwrap();
+    raw_put(
+        &dir,
+        &node(victim),
+        &[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
+    );
+    let db = kith_open(&dir).unwrap();
+    assert_eq!(db.migrated_from(), Some(6));
+    let report = db.check().unwrap();
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.key == format!("node/{victim}")),
+        "{:?}",
+        report.violations
+    );
+    // The rest reads.
+    assert!(db.lookup("crm", "2").unwrap().is_some());
+}
+
+#[test]
 fn an_older_format_is_refused_untouched_until_upgraded() {
     for (name, format) in [
         ("format-v1", 1u8),
