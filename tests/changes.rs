@@ -233,6 +233,34 @@ fn a_follower_is_woken_by_the_commit() {
 }
 
 #[test]
+fn an_actions_follower_waits_while_the_log_moves_on_without_actions() {
+    // Commits without an action move the change log past the follower's
+    // position on the actions stream; it must wait (and end at its
+    // timeout), not return to an empty read at once for ever.
+    let db = Db::temporary().unwrap();
+    let start = db.actions().last();
+    db.create(NewEntity::person()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let got = db
+                .actions()
+                .follow(start)
+                .timeout(Duration::from_millis(200))
+                .next();
+            let _ = tx.send((got.is_none(), t.elapsed()));
+        });
+    }
+    let (ended, took) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the follower ends at its timeout");
+    assert!(ended, "no action was raised, so none is yielded");
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+}
+
+#[test]
 fn a_trimmed_position_is_an_error_never_a_silent_skip() {
     let db = Db::builder()
         .temporary()

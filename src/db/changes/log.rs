@@ -445,11 +445,16 @@ impl Iterator for Follow<'_> {
                 self.position = e.id;
                 return Some(Ok(e));
             }
+            // What was visible before reading: an empty read has seen
+            // everything up to it. On the actions stream the change log
+            // moves on without an action, so waiting for a change after
+            // our own position would return at once, again and again.
+            let visible = self.changes.last();
             match self.changes.read_after(self.position, 1024) {
                 Err(e) => return Some(Err(e)),
                 Ok(batch) if !batch.is_empty() => self.buffer.extend(batch),
                 Ok(_) => {
-                    if !self.changes.wait(self.position, self.timeout) {
+                    if !self.changes.wait(self.position.max(visible), self.timeout) {
                         return None;
                     }
                 }
