@@ -4,7 +4,7 @@
 # the same machine, 50 connections, without pipelining and with -P 16.
 #
 #   bench/wire.sh [PERSONS]   (default 100000)
-#   KITH_WORKERS=N bench/wire.sh   (kith's worker threads; default: one per CPU)
+#   KITH_WORKERS=N bench/wire.sh   (kith's worker threads; default: one less than the CPUs)
 #   KITH_REPLY_CACHE_MIB=N bench/wire.sh   (kith's reply cache; default 256, 0: off)
 #
 # Needs redis-server and redis-tools. Prints CSV rows and a markdown table.
@@ -39,7 +39,7 @@ for i in range($MAXID):
 " | redis-cli -p $RPORT --pipe >/dev/null
 # Warm kith's reply cache the way a running service's would be.
 redis-benchmark -p $KPORT -n "$REQUESTS" -c 50 -P 16 -r "$MAXID" -q ENTITY.GET __rand_int__ >/dev/null
-echo "kith workers: ${KITH_WORKERS:-one per CPU}; reply cache: ${KITH_REPLY_CACHE_MIB:-256} MiB"
+echo "kith workers: ${KITH_WORKERS:-the default}; reply cache: ${KITH_REPLY_CACHE_MIB:-256} MiB"
 echo "machine: $(nproc) CPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); commit $(git rev-parse --short HEAD); $PERSONS persons ($MAXID entities); value ~$VALUE bytes; $REQUESTS requests, 50 connections"
 echo "server,pipeline,rps,avg_ms,p50_ms,p95_ms,p99_ms,max_ms"
 for P in 1 16; do

@@ -56,21 +56,15 @@ impl Frame {
             }
             Frame::Integer(i) => {
                 out.push(b':');
-                out.extend_from_slice(i.to_string().as_bytes());
+                push_int(out, *i as i128);
                 out.extend_from_slice(b"\r\n");
             }
-            Frame::Bulk(b) => {
-                out.push(b'$');
-                out.extend_from_slice(b.len().to_string().as_bytes());
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(b);
-                out.extend_from_slice(b"\r\n");
-            }
+            Frame::Bulk(b) => encode_bulk(out, b),
             Frame::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Frame::Null => out.extend_from_slice(b"$-1\r\n"),
             Frame::Array(items) => {
                 out.push(b'*');
-                out.extend_from_slice(items.len().to_string().as_bytes());
+                push_int(out, items.len() as i128);
                 out.extend_from_slice(b"\r\n");
                 for f in items {
                     f.encode(out, resp3);
@@ -79,7 +73,7 @@ impl Frame {
             Frame::Map(pairs) => {
                 out.push(if resp3 { b'%' } else { b'*' });
                 let n = if resp3 { pairs.len() } else { pairs.len() * 2 };
-                out.extend_from_slice(n.to_string().as_bytes());
+                push_int(out, n as i128);
                 out.extend_from_slice(b"\r\n");
                 for (k, v) in pairs {
                     k.encode(out, resp3);
@@ -142,6 +136,36 @@ impl fmt::Display for FrameError {
     }
 }
 
+/// Appends `$len\r\n bytes \r\n`: a bulk string, the same in RESP2 and 3.
+pub(crate) fn encode_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 16);
+    out.push(b'$');
+    push_int(out, bytes.len() as i128);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal, without allocating.
+fn push_int(out: &mut Vec<u8>, n: i128) {
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
 /// One parsed request: the command name and its arguments, as bytes.
 pub type Request = Vec<Vec<u8>>;
 
@@ -162,17 +186,30 @@ pub fn parse_request_spans(
     buf: &[u8],
     limits: &Limits,
 ) -> Result<Option<(Spans, usize)>, FrameError> {
+    let mut spans = Vec::new();
+    Ok(parse_request_into(buf, limits, &mut spans)?.map(|used| (spans, used)))
+}
+
+/// [`parse_request_spans`] into a vector the caller keeps (cleared first),
+/// so that a connection parses request after request without allocating:
+/// `Ok(Some(used))` when `spans` holds a whole request.
+pub fn parse_request_into(
+    buf: &[u8],
+    limits: &Limits,
+    args: &mut Spans,
+) -> Result<Option<usize>, FrameError> {
+    args.clear();
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
     if first != b'*' {
-        return parse_inline(buf, limits);
+        return parse_inline(buf, limits, args);
     }
     let Some((n, mut pos)) = header(buf, 0, limits)? else {
         return Ok(None);
     };
     if n < 0 {
-        return Ok(Some((Vec::new(), pos)));
+        return Ok(Some(pos));
     }
     let n = n as usize;
     if n > limits.max_array {
@@ -181,7 +218,7 @@ pub fn parse_request_spans(
             limits.max_array
         )));
     }
-    let mut args = Vec::with_capacity(n.min(1024));
+    args.reserve(n.min(1024));
     for _ in 0..n {
         match buf.get(pos) {
             None => return Ok(None),
@@ -218,7 +255,7 @@ pub fn parse_request_spans(
         args.push(start..end);
         pos = end + 2;
     }
-    Ok(Some((args, pos)))
+    Ok(Some(pos))
 }
 
 /// Reads `<type byte><integer>\r\n` at `pos`; returns the integer and the
@@ -256,7 +293,11 @@ fn find_crlf(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, 
 }
 
 /// An inline command: words separated by spaces, ended by LF or CRLF.
-fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Spans, usize)>, FrameError> {
+fn parse_inline(
+    buf: &[u8],
+    limits: &Limits,
+    args: &mut Spans,
+) -> Result<Option<usize>, FrameError> {
     let window = &buf[..buf.len().min(limits.max_line + 1)];
     let Some(nl) = window.iter().position(|&b| b == b'\n') else {
         if window.len() > limits.max_line {
@@ -272,7 +313,6 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Spans, usize)>, F
     } else {
         nl
     };
-    let mut args = Vec::new();
     let mut i = 0;
     while i < end {
         if buf[i] == b' ' || buf[i] == b'\t' {
@@ -285,7 +325,7 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Option<(Spans, usize)>, F
         }
         args.push(start..i);
     }
-    Ok(Some((args, nl + 1)))
+    Ok(Some(nl + 1))
 }
 
 /// Parses one reply (any RESP2 type, and RESP3's null, boolean and map)

@@ -443,6 +443,67 @@ fn pipelined_commands_are_answered_in_order() {
 }
 
 #[test]
+fn requests_in_pieces_larger_than_a_read_and_cached_replies_keep_their_order() {
+    let db = Db::temporary().unwrap();
+    let ann = db
+        .create(NewEntity::person().attr(attrs::GIVEN_NAME, "Ann"))
+        .unwrap();
+    let srv = start_with(db, ServerConfig::default());
+    let get = format!(
+        "*2\r\n$10\r\nENTITY.GET\r\n${}\r\n{}\r\n",
+        ann.0.to_string().len(),
+        ann.0
+    );
+    let context = format!(
+        "*2\r\n$7\r\nCONTEXT\r\n${}\r\n{}\r\n",
+        ann.0.to_string().len(),
+        ann.0
+    );
+    // 100 KB: several reads of the server's 16 KiB buffer.
+    let big = "x".repeat(100_000);
+    let echo = format!("*2\r\n$4\r\nECHO\r\n${}\r\n{big}\r\n", big.len());
+    // A miss, then hits (served from the reply cache), around the big one.
+    let req = [&get, &get, &context, &echo, &get, &context, "PING\r\n"].concat();
+    let mut s = TcpStream::connect(srv.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for piece in req.as_bytes().chunks(4_099) {
+        s.write_all(piece).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The end of the input: every request before it is still answered.
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let mut at = 0;
+    let mut frames = Vec::new();
+    while let Some((f, used)) =
+        kith::resp::parse_reply(&out[at..], &kith::resp::Limits::default()).unwrap()
+    {
+        frames.push(f);
+        at += used;
+    }
+    assert_eq!(at, out.len(), "nothing but whole replies");
+    assert_eq!(frames.len(), 7, "{frames:?}");
+    let bulk = |f: &kith::server::Frame| match f {
+        kith::server::Frame::Bulk(b) => b.clone(),
+        other => panic!("not a bulk reply: {other:?}"),
+    };
+    let entity: serde_json::Value = serde_json::from_slice(&bulk(&frames[0])).unwrap();
+    assert_eq!(entity["id"], ann.0);
+    assert_eq!(
+        bulk(&frames[0]),
+        bulk(&frames[1]),
+        "a hit answers as the miss did"
+    );
+    assert_eq!(bulk(&frames[0]), bulk(&frames[4]));
+    assert_eq!(bulk(&frames[2]), bulk(&frames[5]));
+    let ctx: serde_json::Value = serde_json::from_slice(&bulk(&frames[2])).unwrap();
+    assert!(ctx.is_object(), "{ctx}");
+    assert_eq!(bulk(&frames[3]), big.as_bytes());
+    assert_eq!(frames[6], kith::server::Frame::Simple("PONG".into()));
+}
+
+#[test]
 fn malformed_input_gets_an_error_or_a_closed_connection_never_a_crash() {
     let cfg = ServerConfig {
         read_timeout: Duration::from_millis(300),

@@ -77,6 +77,9 @@ pub struct Options {
     pub rate: Option<f64>,
     /// Stop after this long even if operations remain.
     pub duration: Option<std::time::Duration>,
+    /// With `--server` and `get`: a redis-server measured on the same ids,
+    /// right after kith (its keys filled with kith's own replies).
+    pub redis: Option<String>,
     /// For `get`: also measure the engine alone on a copy of the same rows.
     pub baseline: bool,
 }
@@ -748,6 +751,16 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
             f(&report["p50_ratio_to_baseline"])
         );
     }
+    if let Some(r) = report["redis"].as_object() {
+        println!(
+            "redis-server {} (GET, same ids, same threads): {:.0} ops/s, p50 {:.2}  p99 {:.2} µs; kith / redis throughput {:.2}x",
+            r["server"].as_str().unwrap_or(""),
+            f(&r["throughput_per_s"]),
+            f(&r["latency"]["p50_us"]),
+            f(&r["latency"]["p99_us"]),
+            f(&report["throughput_ratio_to_redis"])
+        );
+    }
     if let Some(by) = report["by_kind"].as_object().filter(|b| b.len() > 1) {
         for (k, l) in by {
             println!(
@@ -865,6 +878,73 @@ fn reply_cache_info(c: &mut kith::client::Client) -> Option<serde_json::Value> {
     (!fields.is_empty()).then_some(serde_json::Value::Object(fields))
 }
 
+/// The same `get` run against a redis-server: `GET kith:entity:<id>` for
+/// the same ids in the same order, threads and pacing, after each distinct
+/// id's key is set to kith's own reply for it (the same bytes).
+fn redis_peer(
+    kith: &mut kith::client::Client,
+    addr: &str,
+    ids: &[EntityId],
+    warm: usize,
+    total: usize,
+    o: &Options,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use kith::server::Frame;
+    let key = |id: EntityId| format!("kith:entity:{}", id.0).into_bytes();
+    let mut distinct: Vec<EntityId> = ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut r = wire_connect(addr, None)?;
+    for chunk in distinct.chunks(1_000) {
+        let gets: Vec<Vec<Vec<u8>>> = chunk
+            .iter()
+            .map(|id| vec![b"ENTITY.GET".to_vec(), id.0.to_string().into_bytes()])
+            .collect();
+        let sets: Vec<Vec<Vec<u8>>> = chunk
+            .iter()
+            .zip(kith.pipeline(&gets)?)
+            .map(|(id, reply)| match reply {
+                Ok(Frame::Bulk(b)) => Ok(vec![b"SET".to_vec(), key(*id), b]),
+                other => Err(format!("ENTITY.GET {} gave {other:?}", id.0)),
+            })
+            .collect::<Result<_, _>>()?;
+        for done in r.pipeline(&sets)? {
+            done.map_err(|e| format!("redis-server at {addr} refused SET: {e}"))?;
+        }
+    }
+    let keys: Vec<Vec<u8>> = ids.iter().map(|id| key(*id)).collect();
+    let op = |c: &mut kith::client::Client, i: usize| -> Result<usize, Failure> {
+        match c.command(&[b"GET", &keys[i]]) {
+            Ok(Frame::Bulk(_)) => Ok(0),
+            Ok(other) => Err(Failure::Op(format!("GET gave {other:?}"))),
+            Err(e) => Err(Failure::Lost(format!("connection lost: {e}"))),
+        }
+    };
+    for i in 0..warm {
+        if let Err(Failure::Lost(e)) = op(&mut r, i) {
+            return Err(e.into());
+        }
+    }
+    let pace = Pace::new(1, o, true);
+    let m = measure(
+        o.threads,
+        warm,
+        total,
+        &pace,
+        |_| wire_connect(addr, None),
+        op,
+    );
+    let secs = m.elapsed.as_secs_f64();
+    Ok(json!({
+        "server": addr,
+        "keys": distinct.len(),
+        "operations": m.hist.len() + m.errors,
+        "errors": m.errors,
+        "throughput_per_s": if secs > 0.0 { m.hist.len() as f64 / secs } else { 0.0 },
+        "latency": summary(&m.hist),
+    }))
+}
+
 /// A connection to the measured server, with a 5 s timeout per reply.
 fn wire_connect(addr: &str, password: Option<&str>) -> Result<kith::client::Client, String> {
     use kith::client::Client;
@@ -948,6 +1028,18 @@ pub fn run_server(
         .and_then(|mut c| reply_cache_info(&mut c))
         .unwrap_or(serde_json::Value::Null);
     report["compare_with"] = json!(format!("redis-benchmark -h HOST -p PORT -c {} -n {} -r {} -d 344 GET key:__rand_int__  (redis-server on the same machine)", o.threads.max(1), o.ops, all.len()));
+    if let Some(redis) = &o.redis {
+        if o.workload != Workload::Get {
+            return Err("--redis beside --server measures the get workload only".into());
+        }
+        let peer = redis_peer(&mut c, redis, &keys.ids, warm, total, &o)?;
+        let ratio = peer["throughput_per_s"]
+            .as_f64()
+            .filter(|r| *r > 0.0)
+            .map(|r| report["throughput_per_s"].as_f64().unwrap_or(0.0) / r);
+        report["redis"] = peer;
+        report["throughput_ratio_to_redis"] = json!(ratio);
+    }
     print_report(&report, o.json);
     Ok(if m.errors > 0 || m.lost { 1 } else { 0 })
 }
@@ -991,6 +1083,7 @@ pub fn curve(
             rate: template.rate,
             duration: template.duration,
             baseline: template.baseline,
+            redis: None,
         };
         let r = measure_db(&db, o)?;
         eprintln!(

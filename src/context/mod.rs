@@ -191,7 +191,7 @@ impl Db {
             return Ok(c);
         }
         let cache = &self.inner.views;
-        let epoch = cache.epoch();
+        let epoch = cache.epoch(id);
         let default = ContextOptions::default();
         let opts = self
             .inner

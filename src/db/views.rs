@@ -4,9 +4,10 @@
 //!
 //! Each cached view records every entity it was built from. Every commit's
 //! change set names the entities whose rows it changed; every view built
-//! from one of them is dropped. A view assembled while any commit happened is
-//! not cached (a commit epoch is compared before inserting), so a reader can
-//! never cache a view older than a commit that already invalidated it. The
+//! from one of them is dropped. A view assembled while a commit invalidated
+//! its shard is not cached (the shard's commit epoch is compared before
+//! inserting), so a reader can never cache a view older than a commit that
+//! already invalidated it. The
 //! cache knows nothing of what a view is: the layer above stores its own
 //! type and reads it back.
 
@@ -37,6 +38,8 @@ struct Inner<K> {
     stamp: u64,
     /// Sum of the entries' weights.
     weight: u64,
+    /// Moves on every commit's invalidation of this shard.
+    epoch: u64,
 }
 
 /// What a cache did since it was made.
@@ -58,7 +61,6 @@ pub(crate) struct CacheStats {
 /// since it was last considered goes to the back instead of out.
 pub(crate) struct ViewCache<K = EntityId> {
     capacity: u64,
-    epoch: AtomicU64,
     shards: Vec<Mutex<Inner<K>>>,
     hasher: std::collections::hash_map::RandomState,
     hits: AtomicU64,
@@ -74,7 +76,6 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
     pub(crate) fn new(capacity: u64) -> ViewCache<K> {
         ViewCache {
             capacity,
-            epoch: AtomicU64::new(0),
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Inner {
@@ -83,6 +84,7 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
                         order: VecDeque::new(),
                         stamp: 0,
                         weight: 0,
+                        epoch: 0,
                     })
                 })
                 .collect(),
@@ -108,9 +110,9 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
         }
     }
 
-    /// The write epoch, read before assembling a view.
-    pub(crate) fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
+    /// The write epoch of `key`'s shard, read before assembling its view.
+    pub(crate) fn epoch(&self, key: K) -> u64 {
+        self.shard(&key).lock().epoch
     }
 
     pub(crate) fn get(&self, key: K) -> Option<View> {
@@ -149,7 +151,7 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
             return;
         }
         let mut g = self.shard(&key).lock();
-        if self.epoch.load(Ordering::SeqCst) != epoch {
+        if g.epoch != epoch {
             return;
         }
         let inner = &mut *g;
@@ -206,16 +208,20 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
         true
     }
 
-    /// Called after every commit with the entities it touched.
+    /// Called after every commit with the entities it touched. One shard
+    /// at a time: a view lives in its key's shard with the entities it was
+    /// built from, so moving that shard's epoch under its lock is enough —
+    /// an insert that read the epoch before the commit is refused, and one
+    /// that lands before the shard's turn is dropped in it. Readers of the
+    /// other fifteen shards never wait for a commit.
     pub(crate) fn invalidate(&self, touched: impl IntoIterator<Item = EntityId>) {
-        // Every shard is locked while the epoch moves, so that no insert
-        // checks the old epoch after the entries it depends on are dropped.
-        let mut guards: Vec<_> = self.shards.iter().map(|s| s.lock()).collect();
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        for t in touched {
-            for g in guards.iter_mut() {
-                let inner = &mut **g;
-                if let Some(set) = inner.dependents.get(&t) {
+        let touched: Vec<EntityId> = touched.into_iter().collect();
+        for shard in &self.shards {
+            let mut g = shard.lock();
+            let inner = &mut *g;
+            inner.epoch += 1;
+            for t in &touched {
+                if let Some(set) = inner.dependents.get(t) {
                     for key in set.clone() {
                         if Self::remove(inner, key) {
                             self.invalidations.fetch_add(1, Ordering::Relaxed);

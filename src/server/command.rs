@@ -28,6 +28,10 @@ pub(crate) struct Context<'a> {
     /// Set by a command that found nothing and was asked to wait (`BLOCK`):
     /// the connection is parked and the command is run again on a commit.
     pub(crate) blocked: Option<Blocked>,
+    /// Set by a command whose reply is a bulk string the reply cache holds:
+    /// the connection copies it straight into its output and ignores the
+    /// frame returned.
+    pub(crate) encoded: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 /// A command waiting for the change log: run again with `args` (its `$`
@@ -367,6 +371,23 @@ pub(crate) fn two_records<'a>(
         (text(args, 1, "system")?, text(args, 2, "key")?),
         (text(args, 3, "system2")?, text(args, 4, "key2")?),
     ))
+}
+
+/// A command's bulk reply held by the reply cache: handed to the
+/// connection to copy straight into its output (the frame returned in its
+/// place is never sent); `None` is a null reply, `Err` the error's frame.
+pub(crate) fn shared_bulk(
+    cx: &mut Context<'_>,
+    found: Result<Option<std::sync::Arc<Vec<u8>>>, Frame>,
+) -> Frame {
+    match found {
+        Ok(Some(bytes)) => {
+            cx.encoded = Some(bytes);
+            Frame::Null
+        }
+        Ok(None) => Frame::Null,
+        Err(f) => f,
+    }
 }
 
 /// Unwraps a `Result<Frame, Frame>` built with `?` inside a command.

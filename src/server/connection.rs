@@ -3,7 +3,7 @@
 
 use super::command::{self, Context, Session};
 use super::{ServerConfig, Shared};
-use crate::resp::{parse_request_spans, Frame};
+use crate::resp::{parse_request_into, Frame, Spans};
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Registry, Token};
 use std::io::{self, Read, Write};
@@ -18,6 +18,9 @@ pub(crate) struct Connection {
     input: Vec<u8>,
     /// Bytes of `input` already parsed and run.
     consumed: usize,
+    /// Where the arguments of the request being run lie in `input` (kept
+    /// from request to request: parsing allocates nothing).
+    spans: Spans,
     output: Vec<u8>,
     /// Bytes of `output` already written.
     written: usize,
@@ -58,6 +61,7 @@ impl Connection {
             },
             input: Vec::with_capacity(4096),
             consumed: 0,
+            spans: Vec::with_capacity(8),
             output: Vec::with_capacity(4096),
             written: 0,
             closing: false,
@@ -74,11 +78,13 @@ impl Connection {
         &mut self,
         shared: &Shared,
         registry: &Registry,
+        scratch: &mut [u8],
         readable: bool,
+        read_closed: bool,
         stopping: bool,
     ) -> bool {
         if readable && !self.closing {
-            self.read(shared);
+            self.read(shared, scratch, read_closed);
         }
         self.run_commands(shared, stopping);
         if self.write().is_err() {
@@ -122,19 +128,26 @@ impl Connection {
         self.output.len() - self.written
     }
 
-    /// Reads everything available (the poller is edge-triggered).
-    fn read(&mut self, shared: &Shared) {
-        let mut chunk = [0u8; 16 * 1024];
+    /// Reads everything available (the poller is edge-triggered). A read
+    /// shorter than asked has emptied the socket's buffer (epoll(7) on
+    /// stream sockets): more input will raise a new event, so no second
+    /// read is spent to hear `WouldBlock` — unless the peer has closed,
+    /// when reading goes on to the end of the input. `scratch` is the
+    /// worker's read buffer (not zeroed again for every read).
+    fn read(&mut self, shared: &Shared, scratch: &mut [u8], to_the_end: bool) {
         loop {
-            match self.stream.read(&mut chunk) {
+            match self.stream.read(scratch) {
                 Ok(0) => {
                     self.closing = true;
                     return;
                 }
                 Ok(n) => {
-                    self.input.extend_from_slice(&chunk[..n]);
+                    self.input.extend_from_slice(&scratch[..n]);
                     if self.input.len() - self.consumed > shared.config.max_input_buffer {
                         self.protocol_error("Protocol error: input buffer limit exceeded");
+                        return;
+                    }
+                    if n < scratch.len() && !to_the_end {
                         return;
                     }
                 }
@@ -163,16 +176,17 @@ impl Connection {
             && self.pending_output() < shared.config.max_output_buffer
         {
             let start = self.consumed;
-            match parse_request_spans(&self.input[start..], &shared.config.limits) {
-                Ok(Some((spans, used))) => {
+            match parse_request_into(&self.input[start..], &shared.config.limits, &mut self.spans) {
+                Ok(Some(used)) => {
                     self.consumed += used;
                     self.last_command = Instant::now();
-                    if spans.is_empty() {
+                    if self.spans.is_empty() {
                         continue; // an empty inline line
                     }
                     shared.total_commands.fetch_add(1, Ordering::Relaxed);
                     let input = &self.input[start..];
-                    let args: Vec<&[u8]> = spans.into_iter().map(|r| &input[r]).collect();
+                    let args: smallvec::SmallVec<[&[u8]; 8]> =
+                        self.spans.iter().map(|r| &input[r.clone()]).collect();
                     let found = command::lookup(args[0]);
                     if found.is_some_and(|c| c.writes()) && self.session.authenticated {
                         // Writes run on the write pool: their flush must not
@@ -191,8 +205,15 @@ impl Connection {
                         session: &mut self.session,
                         shared,
                         blocked: None,
+                        encoded: None,
                     };
                     let reply = command::execute_found(&mut cx, found, &args);
+                    if let Some(bytes) = cx.encoded.take() {
+                        // A reply held by the reply cache: one copy into
+                        // the output, nothing allocated.
+                        crate::resp::encode_bulk(&mut self.output, &bytes);
+                        continue;
+                    }
                     if let Some(b) = cx.blocked.take() {
                         self.waiting = true;
                         shared.block(

@@ -25,41 +25,56 @@ fn cache<'a>(cx: &Context<'a>) -> Option<&'a ViewCache<(u8, EntityId)>> {
 
 /// The cached bytes of `(kind, id)`, or `make`'s (built from the entities
 /// it returns with them), cached unless a commit landed meanwhile. `None`
-/// (nothing to answer) is not cached.
+/// (nothing to answer) is not cached. The bytes are shared with the cache:
+/// nothing is copied here.
 fn cached<E>(
     cx: &Context<'_>,
     key: (u8, EntityId),
     make: impl FnOnce() -> Result<Option<(Vec<u8>, Vec<EntityId>)>, E>,
-) -> Result<Option<Vec<u8>>, E> {
+) -> Result<Option<Arc<Vec<u8>>>, E> {
     let Some(cache) = cache(cx) else {
-        return Ok(make()?.map(|(bytes, _)| bytes));
+        return Ok(make()?.map(|(bytes, _)| Arc::new(bytes)));
     };
     if let Some(hit) = cache.get(key) {
         if let Ok(bytes) = hit.downcast::<Vec<u8>>() {
-            return Ok(Some(bytes.as_ref().clone()));
+            return Ok(Some(bytes));
         }
     }
-    let epoch = cache.epoch();
+    let epoch = cache.epoch(key);
     let Some((bytes, reads)) = make()? else {
         return Ok(None);
     };
     let weight = bytes.len() as u64 + ENTRY_OVERHEAD + 8 * reads.len() as u64;
-    cache.insert_if_unchanged(key, Arc::new(bytes.clone()), reads, epoch, weight);
+    let bytes = Arc::new(bytes);
+    cache.insert_if_unchanged(key, bytes.clone(), reads, epoch, weight);
     Ok(Some(bytes))
 }
 
-/// `ENTITY.GET id`'s reply: the entity's JSON, or null.
-pub(crate) fn entity(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::ReadError> {
-    let json = cached(cx, (ENTITY, id), || {
+/// The JSON of entity `id` (`None`: no such entity), shared with the cache.
+pub(crate) fn entity_bytes(
+    cx: &Context<'_>,
+    id: EntityId,
+) -> Result<Option<Arc<Vec<u8>>>, crate::ReadError> {
+    cached(cx, (ENTITY, id), || {
         Ok::<_, crate::ReadError>(crate::json::entity_json(cx.db, id)?.map(|j| (j, vec![id])))
-    })?;
-    Ok(json.map(Frame::Bulk).unwrap_or(Frame::Null))
+    })
+}
+
+/// `ENTITY.GET id`'s reply as a frame (an element of `ENTITY.MGET`'s):
+/// the entity's JSON, or null.
+pub(crate) fn entity(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::ReadError> {
+    Ok(entity_bytes(cx, id)?
+        .map(|b| Frame::Bulk(b.as_ref().clone()))
+        .unwrap_or(Frame::Null))
 }
 
 /// `CONTEXT id`'s reply: the JSON of the customer context `id` stands for
-/// (a record's customer, a merged customer's survivor).
-pub(crate) fn context(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::ContextError> {
-    let json = cached(cx, (CONTEXT, id), || {
+/// (a record's customer, a merged customer's survivor), shared with the cache.
+pub(crate) fn context_bytes(
+    cx: &Context<'_>,
+    id: EntityId,
+) -> Result<Option<Arc<Vec<u8>>>, crate::ContextError> {
+    cached(cx, (CONTEXT, id), || {
         let c = cx.db.context(id)?;
         // Built from what the context read, and from `id` itself, whose
         // record link or merge decides which customer it stands for.
@@ -68,8 +83,7 @@ pub(crate) fn context(cx: &Context<'_>, id: EntityId) -> Result<Frame, crate::Co
         let json = serde_json::to_vec(&crate::json::context_to_json(cx.db, &c))
             .expect("JSON into a Vec cannot fail");
         Ok::<_, crate::ContextError>(Some((json, reads)))
-    })?;
-    Ok(json.map(Frame::Bulk).unwrap_or(Frame::Null))
+    })
 }
 
 /// What the reply cache did, for `INFO`: `None` when it is off.

@@ -36,6 +36,7 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
         rate: args.rate,
         duration: args.duration.map(std::time::Duration::from_secs_f64),
         baseline: args.baseline,
+        redis: args.redis.clone(),
     };
     if let Some(addr) = server {
         return bench::run_server(&addr, args.password.as_deref(), options);
@@ -175,7 +176,9 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) password: Option<String>,
     /// For `--workload freshness`: also measure this redis-server's own
-    /// XADD -> XREAD BLOCK, in the same run.
+    /// XADD -> XREAD BLOCK, in the same run. With `--server` and
+    /// `--workload get`: also measure this redis-server's GET on the same
+    /// ids (its keys set to kith's replies first).
     #[arg(long)]
     pub(crate) redis: Option<String>,
     /// For `--workload rules`: how many rules (`kith::generate::rule_set`).

@@ -121,7 +121,7 @@ pub(crate) struct ServeArgs {
     /// Most connections at once.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) max_connections: usize,
-    /// Worker threads (default: the number of CPUs).
+    /// Worker threads (default: one less than the CPUs, at least one).
     #[arg(long)]
     pub(crate) workers: Option<usize>,
     /// Close connections idle this many seconds (0: never).

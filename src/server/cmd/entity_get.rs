@@ -1,7 +1,7 @@
 //! `ENTITY.GET id`: the entity as JSON, or null (from the reply cache when
 //! current).
 use crate::resp::Frame;
-use crate::server::command::{id, read_error, reply, Command, Context};
+use crate::server::command::{id, read_error, shared_bulk, Command, Context};
 
 pub(crate) struct EntityGet;
 
@@ -30,8 +30,9 @@ impl Command for EntityGet {
         "ENTITY.GET id: the entity as JSON, or null"
     }
     fn run(&self, cx: &mut Context<'_>, args: &[&[u8]]) -> Frame {
-        reply((|| {
-            crate::server::replies::entity(cx, id(args, 1)?).map_err(|e| read_error(&e))
-        })())
+        let found = (|| {
+            crate::server::replies::entity_bytes(cx, id(args, 1)?).map_err(|e| read_error(&e))
+        })();
+        shared_bulk(cx, found)
     }
 }
