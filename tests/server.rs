@@ -983,3 +983,69 @@ fn the_reply_cache_never_answers_stale_under_concurrent_writes() {
     assert!(field("reply_cache_bytes") <= 16 << 10, "{info}");
     srv.stop().unwrap();
 }
+
+/// A counter of `INFO replies`.
+fn reply_counter(c: &mut Client, name: &str) -> u64 {
+    let kith::server::Frame::Bulk(info) = c.command(&[b"INFO", b"replies"]).unwrap() else {
+        panic!("INFO is a bulk reply")
+    };
+    String::from_utf8(info)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_reply_stays_while_only_relationships_change_and_a_write_renders_it_again() {
+    let db = Db::temporary().unwrap();
+    let ann = db
+        .create(NewEntity::person().attr(attrs::GIVEN_NAME, "Ann"))
+        .unwrap();
+    let srv = start_with(db.clone(), ServerConfig::default());
+    let mut c = Client::connect(srv.addr).unwrap();
+    let id = ann.0.to_string();
+    let direct = |db: &Db| -> serde_json::Value {
+        serde_json::from_slice(&kith::json::entity_json(db, ann).unwrap().unwrap()).unwrap()
+    };
+    let before = json(c.command(&[b"ENTITY.GET", id.as_bytes()]).unwrap());
+    // An interaction changes Ann's relationships, not her entity's JSON:
+    // her reply stays cached (exact invalidation), and stays right.
+    c.command(&[
+        b"INTERACTION.ADD",
+        id.as_bytes(),
+        br#"{"attrs":{"channel":"web","interaction_type":"call"}}"#,
+    ])
+    .unwrap();
+    let misses = reply_counter(&mut c, "reply_cache_misses");
+    let after = json(c.command(&[b"ENTITY.GET", id.as_bytes()]).unwrap());
+    assert_eq!(reply_counter(&mut c, "reply_cache_misses"), misses, "a hit");
+    assert_eq!(after, before);
+    assert_eq!(after, direct(&db));
+    // A change to her own row drops the reply; the write thread renders it
+    // again after answering the write, so the next get is a current hit.
+    c.command(&[
+        b"ENTITY.UPDATE",
+        id.as_bytes(),
+        br#"{"set":{"family_name":"Lee"}}"#,
+    ])
+    .unwrap();
+    let mut rendered = false;
+    for _ in 0..100 {
+        if reply_counter(&mut c, "reply_cache_entries") >= 1 {
+            rendered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(rendered, "the dropped reply was rendered again");
+    let misses = reply_counter(&mut c, "reply_cache_misses");
+    let updated = json(c.command(&[b"ENTITY.GET", id.as_bytes()]).unwrap());
+    assert_eq!(reply_counter(&mut c, "reply_cache_misses"), misses, "a hit");
+    assert_eq!(updated, direct(&db), "and current");
+    assert_eq!(updated["attrs"]["family_name"], "Lee");
+    srv.stop().unwrap();
+}

@@ -201,7 +201,7 @@ impl Db {
             .unwrap_or(&default);
         let ctx = Arc::new(self.context_uncached(id, opts)?);
         let reads = ctx.reads.iter().copied().collect();
-        cache.insert_if_unchanged(id, ctx.clone(), reads, epoch, 1);
+        cache.insert_if_unchanged(id, ctx.clone(), reads, true, epoch, 1);
         Ok(ctx)
     }
 

@@ -80,6 +80,7 @@ impl Db {
             delta,
             changes,
             touched,
+            written,
             registered,
             created_any,
             ..
@@ -143,9 +144,9 @@ impl Db {
                 r.insert(space, code, &name);
             }
         }
-        self.inner.views.invalidate(touched.iter().copied());
+        self.inner.views.invalidate(&touched, &written);
         if let Some(replies) = self.inner.replies.get() {
-            replies.invalidate(touched.iter().copied());
+            replies.invalidate(&touched, &written);
         }
         if self.inner.durability != crate::Durability::Immediate {
             self.inner.feed.publish(new_last);

@@ -413,7 +413,7 @@ impl Db {
     ) -> &views::ViewCache<(u8, crate::model::EntityId)> {
         self.inner
             .replies
-            .get_or_init(|| views::ViewCache::new(bytes))
+            .get_or_init(|| views::ViewCache::keeping_dropped(bytes))
     }
 
     /// Makes every write so far durable.

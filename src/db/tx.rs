@@ -86,6 +86,9 @@ pub struct Transaction<'db> {
     pub(super) delta: Delta,
     pub(super) changes: Vec<Change>,
     pub(super) touched: BTreeSet<EntityId>,
+    /// The entities whose own row was written or deleted (a subset of
+    /// `touched`, which also holds the ends of relationships changed).
+    pub(super) written: BTreeSet<EntityId>,
     pub(super) registered: Vec<(u8, u16, String)>,
     pub(super) created_any: bool,
 }
@@ -98,6 +101,7 @@ impl<'db> Transaction<'db> {
             delta: Delta::default(),
             changes: Vec::new(),
             touched: BTreeSet::new(),
+            written: BTreeSet::new(),
             registered: Vec::new(),
             created_any: false,
         }
@@ -253,6 +257,7 @@ impl<'db> Transaction<'db> {
             (None, None) => {}
         }
         self.touched.insert(id);
+        self.written.insert(id);
         Ok(())
     }
 

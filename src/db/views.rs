@@ -14,7 +14,7 @@
 use crate::model::EntityId;
 use parking_lot::Mutex;
 use std::any::Any;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,6 +25,9 @@ pub(crate) type View = Arc<dyn Any + Send + Sync>;
 struct Entry {
     view: View,
     reads: Vec<EntityId>,
+    /// Whether the view also read the relationships of the entities it was
+    /// built from (a context does; an entity's own JSON does not).
+    deep: bool,
     stamp: u64,
     weight: u64,
 }
@@ -67,13 +70,30 @@ pub(crate) struct ViewCache<K = EntityId> {
     misses: AtomicU64,
     evictions: AtomicU64,
     invalidations: AtomicU64,
+    /// Keys a commit dropped, for a layer above that renders them again
+    /// off the readers' path ([`ViewCache::take_dropped`]); `None`: not kept.
+    dropped: Option<Mutex<Vec<K>>>,
 }
+
+/// Most dropped keys kept for re-rendering; past it, readers rebuild.
+const DROPPED_KEPT: usize = 4_096;
 
 /// Shards of a cache (a power of two).
 const SHARDS: usize = 16;
 
 impl<K: Hash + Eq + Copy> ViewCache<K> {
     pub(crate) fn new(capacity: u64) -> ViewCache<K> {
+        Self::build(capacity, false)
+    }
+
+    /// A cache that also remembers the keys commits drop (up to
+    /// [`DROPPED_KEPT`]), for [`ViewCache::take_dropped`].
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn keeping_dropped(capacity: u64) -> ViewCache<K> {
+        Self::build(capacity, true)
+    }
+
+    fn build(capacity: u64, keep_dropped: bool) -> ViewCache<K> {
         ViewCache {
             capacity,
             shards: (0..SHARDS)
@@ -93,6 +113,17 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            dropped: keep_dropped.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The keys commits dropped since the last call (at most
+    /// [`DROPPED_KEPT`]; more were left to the readers to rebuild).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn take_dropped(&self) -> Vec<K> {
+        match &self.dropped {
+            Some(d) => std::mem::take(&mut *d.lock()),
+            None => Vec::new(),
         }
     }
 
@@ -143,6 +174,7 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
         key: K,
         view: View,
         reads: Vec<EntityId>,
+        deep: bool,
         epoch: u64,
         weight: u64,
     ) {
@@ -166,6 +198,7 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
             Entry {
                 view,
                 reads,
+                deep,
                 stamp,
                 weight,
             },
@@ -208,26 +241,47 @@ impl<K: Hash + Eq + Copy> ViewCache<K> {
         true
     }
 
-    /// Called after every commit with the entities it touched. One shard
+    /// Called after every commit with the entities it touched (`touched`:
+    /// rows or relationships changed) and those whose own row it wrote or
+    /// deleted (`written`): a view is dropped when an entity it was built
+    /// from was written, or touched and the view is deep. One shard
     /// at a time: a view lives in its key's shard with the entities it was
     /// built from, so moving that shard's epoch under its lock is enough —
     /// an insert that read the epoch before the commit is refused, and one
     /// that lands before the shard's turn is dropped in it. Readers of the
     /// other fifteen shards never wait for a commit.
-    pub(crate) fn invalidate(&self, touched: impl IntoIterator<Item = EntityId>) {
-        let touched: Vec<EntityId> = touched.into_iter().collect();
+    pub(crate) fn invalidate(&self, touched: &BTreeSet<EntityId>, written: &BTreeSet<EntityId>) {
         for shard in &self.shards {
             let mut g = shard.lock();
             let inner = &mut *g;
             inner.epoch += 1;
-            for t in &touched {
-                if let Some(set) = inner.dependents.get(t) {
-                    for key in set.clone() {
+            let mut removed = Vec::new();
+            for t in touched.iter().chain(written.difference(touched)) {
+                let Some(set) = inner.dependents.get(t) else {
+                    continue;
+                };
+                // A view of an entity's own row stays when only the
+                // entity's relationships changed.
+                let row = written.contains(t);
+                let stale: Vec<K> = set
+                    .iter()
+                    .filter(|k| row || inner.entries.get(k).is_some_and(|e| e.deep))
+                    .copied()
+                    .collect();
+                {
+                    for key in stale {
                         if Self::remove(inner, key) {
                             self.invalidations.fetch_add(1, Ordering::Relaxed);
+                            removed.push(key);
                         }
                     }
                 }
+            }
+            drop(g);
+            if let (Some(d), false) = (&self.dropped, removed.is_empty()) {
+                let mut d = d.lock();
+                let room = DROPPED_KEPT.saturating_sub(d.len());
+                d.extend(removed.into_iter().take(room));
             }
         }
     }

@@ -229,7 +229,10 @@ fn write_thread(shared: Arc<Shared>) {
                     job.args = b.args;
                     shared.block(job, b.deadline);
                 }
-                None => shared.reply(&job, frame),
+                None => {
+                    shared.reply(&job, frame);
+                    replies::refresh(&shared.db, shared.config.reply_cache_bytes);
+                }
             }
         }
     }

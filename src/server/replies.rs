@@ -46,7 +46,10 @@ fn cached<E>(
     };
     let weight = bytes.len() as u64 + ENTRY_OVERHEAD + 8 * reads.len() as u64;
     let bytes = Arc::new(bytes);
-    cache.insert_if_unchanged(key, bytes.clone(), reads, epoch, weight);
+    // A context read its entities' relationships too; an entity's JSON
+    // only its own row.
+    let deep = key.0 == CONTEXT;
+    cache.insert_if_unchanged(key, bytes.clone(), reads, deep, epoch, weight);
     Ok(Some(bytes))
 }
 
@@ -84,6 +87,26 @@ pub(crate) fn context_bytes(
             .expect("JSON into a Vec cannot fail");
         Ok::<_, crate::ContextError>(Some((json, reads)))
     })
+}
+
+/// Renders again the entity replies the last commits dropped (their
+/// entities changed), so that the next get of a hot entity finds its reply
+/// current instead of rebuilding it. Run on a write thread after its reply
+/// is sent; each insert is refused if a commit landed meanwhile, as any
+/// reader's is. Contexts are left to their readers (an assembly each).
+pub(crate) fn refresh(db: &crate::Db, bytes: u64) {
+    if bytes == 0 {
+        return;
+    }
+    let cache = db.reply_cache(bytes);
+    for key in cache.take_dropped() {
+        let (ENTITY, id) = key else { continue };
+        let epoch = cache.epoch(key);
+        if let Ok(Some(json)) = crate::json::entity_json(db, id) {
+            let weight = json.len() as u64 + ENTRY_OVERHEAD + 8;
+            cache.insert_if_unchanged(key, Arc::new(json), vec![id], false, epoch, weight);
+        }
+    }
 }
 
 /// What the reply cache did, for `INFO`: `None` when it is off.
