@@ -51,6 +51,8 @@ mod index;
 #[cfg(feature = "json")]
 pub mod json;
 mod model;
+#[cfg(feature = "rules")] // the rules' thread and the server's write pool
+mod priority;
 pub mod resolve;
 #[cfg(feature = "server")]
 pub mod resp;

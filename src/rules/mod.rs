@@ -549,7 +549,9 @@ fn stats(r: &Rule) -> RuleStats {
 
 /// The rules' thread: steps through the log until the database closes.
 fn run(weak: Weak<crate::db::Inner>, engine: Arc<Engine>) {
-    yield_to_writers();
+    // On a busy machine the writers keep the CPU and the rules take what
+    // is left: writes never wait for rules, nor do rules slow them down.
+    crate::priority::below_normal();
     loop {
         let Some(inner) = weak.upgrade() else { return };
         if inner.closing.load(Ordering::SeqCst) {
@@ -601,19 +603,6 @@ pub(crate) fn fuzz_one(text: &str) {
         let _ = runner::evaluate(r, &runner::with_event(&scope, &event));
         let back = def::parse_one(r.name(), r.text(), &known).expect("a stored rule parses back");
         assert_eq!(back.name(), r.name());
-    }
-}
-
-/// Lowers this thread's scheduling priority (nice 5, Linux): on a busy
-/// machine the writers keep the CPU and the rules take what is left —
-/// writes never wait for rules, and rules do not slow them down either.
-fn yield_to_writers() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `gettid` and `setpriority` on this thread's own id have no
-    // memory effects; a failure leaves the priority as it was.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 5);
     }
 }
 

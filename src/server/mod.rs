@@ -116,20 +116,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// Lowers this thread's scheduling priority (nice 5, Linux): a write
-/// spends most of its time waiting for its flush, and on a busy machine
-/// the event loops serving reads take the CPU first — so writes do not
-/// stretch the reads' tail. A failure leaves the priority as it was.
-fn below_the_event_loops() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: `gettid` and `setpriority` on this thread's own id have no
-    // memory effects.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 5);
-    }
-}
-
 /// The default number of workers: one less than the CPUs, at least one.
 /// On 2 vCPUs shared with the load generator, one worker met both the
 /// throughput and the p99 targets with margin where two contended with
@@ -216,7 +202,9 @@ impl Shared {
 
 /// A write-pool thread: runs writes and hands their replies back.
 fn write_thread(shared: Arc<Shared>) {
-    below_the_event_loops();
+    // A write spends most of its time waiting for its flush: on a busy
+    // machine the event loops serving reads take the CPU first.
+    crate::priority::below_normal();
     loop {
         let mut job = match shared.jobs_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(job) => job,

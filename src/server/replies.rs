@@ -23,6 +23,11 @@ fn cache<'a>(cx: &Context<'a>) -> Option<&'a ViewCache<(u8, EntityId)>> {
     (bytes > 0).then(|| cx.db.reply_cache(bytes))
 }
 
+/// What a reply of `bytes` built from `reads` weighs in the cache.
+fn weight(bytes: &[u8], reads: &[EntityId]) -> u64 {
+    bytes.len() as u64 + ENTRY_OVERHEAD + 8 * reads.len() as u64
+}
+
 /// The cached bytes of `(kind, id)`, or `make`'s (built from the entities
 /// it returns with them), cached unless a commit landed meanwhile. `None`
 /// (nothing to answer) is not cached. The bytes are shared with the cache:
@@ -44,7 +49,7 @@ fn cached<E>(
     let Some((bytes, reads)) = make()? else {
         return Ok(None);
     };
-    let weight = bytes.len() as u64 + ENTRY_OVERHEAD + 8 * reads.len() as u64;
+    let weight = weight(&bytes, &reads);
     let bytes = Arc::new(bytes);
     // A context read its entities' relationships too; an entity's JSON
     // only its own row.
@@ -103,8 +108,9 @@ pub(crate) fn refresh(db: &crate::Db, bytes: u64) {
         let (ENTITY, id) = key else { continue };
         let epoch = cache.epoch(key);
         if let Ok(Some(json)) = crate::json::entity_json(db, id) {
-            let weight = json.len() as u64 + ENTRY_OVERHEAD + 8;
-            cache.insert_if_unchanged(key, Arc::new(json), vec![id], false, epoch, weight);
+            let reads = vec![id];
+            let weight = weight(&json, &reads);
+            cache.insert_if_unchanged(key, Arc::new(json), reads, false, epoch, weight);
         }
     }
 }
