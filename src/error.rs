@@ -139,6 +139,19 @@ pub enum OpenError {
         /// The path given.
         path: PathBuf,
     },
+    /// The database was created with another storage engine than the one
+    /// asked for; nothing was changed. Open it without naming an engine (it
+    /// is found from the directory), or copy it with `kith migrate
+    /// --to-engine`.
+    #[error("database at {} is stored with {found}, not {requested}; open it without --engine (or with --engine {found}), or copy it with `kith migrate --to-engine {requested}`", path.display())]
+    WrongEngine {
+        /// The path given.
+        path: PathBuf,
+        /// The engine the database is stored with.
+        found: crate::StorageEngine,
+        /// The engine asked for.
+        requested: crate::StorageEngine,
+    },
     /// An option given to the builder is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),

@@ -72,8 +72,8 @@ pub use db::changes::{
     FeedError, Follow, GroupInfo, GroupRead, PendingEntry, PendingSummary, Retention, Stream,
 };
 pub use db::{
-    CheckReport, Commit, Committed, Db, DbBuilder, Durability, NameMatch, NameSearch, Page,
-    Prewarmed, RawBaseline, Stats, Transaction, Violation, WriteSet,
+    CheckReport, Commit, Committed, CopyError, CopyReport, Db, DbBuilder, Durability, NameMatch,
+    NameSearch, Page, Prewarmed, RawBaseline, Stats, Transaction, Violation, WriteSet,
 };
 pub use error::{Cause, Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;
@@ -82,7 +82,7 @@ pub use model::{
     Attrs, Date, Decimal, Direction, EdgeProps, EntityId, EntityKind, EntityVisitor, ExternalId,
     Neighbour, NewEntity, ParseValueError, Patch, RelKind, Timestamp, Value, ValueRef,
 };
-pub use storage::Entity;
+pub use storage::{Entity, StorageEngine};
 
 /// The README's tour of the API, compiled and run as a doctest from the
 /// README itself, so that the two cannot drift.

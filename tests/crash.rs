@@ -12,7 +12,7 @@
 //! `KITH_CRASH_SEED=<seed>`.
 
 use kith::generate::Rng;
-use kith::{attrs, Db, Direction, EdgeProps, NewEntity, Patch, RelKind};
+use kith::{attrs, Db, Direction, EdgeProps, NewEntity, Patch, RelKind, StorageEngine};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -214,13 +214,26 @@ fn round(dir: &Path, r: &mut Rng) -> u64 {
     acked
 }
 
-fn rounds(n: usize) {
+fn rounds(n: usize, engine: StorageEngine) {
+    if !engine.available() {
+        eprintln!("{engine} is not in this build (its cargo feature is off): not tested");
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
+    // Created with the engine; every later open (the child's, the checks')
+    // finds it from the directory.
+    let db = Db::builder()
+        .engine(engine)
+        .path(tmp.path())
+        .open()
+        .unwrap();
+    assert_eq!(db.engine(), engine);
+    drop(db);
     let seed = match std::env::var("KITH_CRASH_SEED") {
         Ok(s) => s.parse().expect("KITH_CRASH_SEED must be a number"),
         Err(_) => std::process::id() as u64,
     };
-    eprintln!("crash test seed {seed} (rerun with KITH_CRASH_SEED={seed})");
+    eprintln!("crash test on {engine}, seed {seed} (rerun with KITH_CRASH_SEED={seed})");
     let mut r = Rng::new(seed);
     let mut total = 0;
     for _ in 0..n {
@@ -229,13 +242,28 @@ fn rounds(n: usize) {
     assert!(total > 0);
 }
 
-#[test]
-fn acknowledged_writes_survive_sigkill() {
-    rounds(3);
+/// The same crash test on every storage engine: one module per engine.
+macro_rules! on_every_engine {
+    ($($engine:ident => $variant:expr),* $(,)?) => {$(
+        mod $engine {
+            use super::*;
+
+            #[test]
+            fn acknowledged_writes_survive_sigkill() {
+                rounds(3, $variant);
+            }
+
+            #[test]
+            #[ignore = "long: many crash rounds"]
+            fn acknowledged_writes_survive_many_sigkills() {
+                rounds(40, $variant);
+            }
+        }
+    )*};
 }
 
-#[test]
-#[ignore = "long: many crash rounds"]
-fn acknowledged_writes_survive_many_sigkills() {
-    rounds(40);
-}
+on_every_engine!(
+    sled => StorageEngine::Sled,
+    fjall => StorageEngine::Fjall,
+    redb => StorageEngine::Redb,
+);

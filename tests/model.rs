@@ -12,7 +12,7 @@
 use kith::generate::Rng;
 use kith::{
     attrs, Attrs, Date, Db, Direction, EdgeProps, EntityId, EntityKind, ExternalId, Index,
-    NewEntity, Patch, RelKind, Value, WriteError,
+    NewEntity, Patch, RelKind, StorageEngine, Value, WriteError,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -489,10 +489,10 @@ fn random_transaction(db: &Db, m: &mut Model, r: &mut Rng, step: usize) {
     }
 }
 
-fn run(seed: u64, dir: Option<&Path>, steps: usize) {
+fn run(seed: u64, dir: Option<&Path>, steps: usize, engine: StorageEngine) {
     let open = || match dir {
-        Some(d) => Db::open(d).unwrap(),
-        None => Db::temporary().unwrap(),
+        Some(d) => Db::builder().engine(engine).path(d).open().unwrap(),
+        None => Db::builder().engine(engine).temporary().open().unwrap(),
     };
     let mut db = open();
     let mut m = Model::default();
@@ -675,28 +675,68 @@ fn seeds(default: u64) -> Vec<u64> {
     (0..n).collect()
 }
 
-fn run_reporting_seed(seed: u64, dir: Option<&Path>, steps: usize) {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(seed, dir, steps)));
+fn run_reporting_seed(seed: u64, dir: Option<&Path>, steps: usize, engine: StorageEngine) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(seed, dir, steps, engine)
+    }));
     if let Err(e) = result {
         eprintln!(
-            "model test failed with seed {seed} ({}); rerun with KITH_MODEL_SEED={seed} cargo test --test model",
+            "model test failed on {engine} with seed {seed} ({}); rerun with KITH_MODEL_SEED={seed} cargo test --test model {engine}",
             if dir.is_some() { "on disk" } else { "temporary" }
         );
         std::panic::resume_unwind(e);
     }
 }
 
-#[test]
-fn kith_matches_the_model_on_a_temporary_database() {
+/// Whether this build has `engine` (`cargo test --no-default-features`
+/// builds sled alone); says so when it has not.
+fn built(engine: StorageEngine) -> bool {
+    if !engine.available() {
+        eprintln!("{engine} is not in this build (its cargo feature is off): not tested");
+    }
+    engine.available()
+}
+
+fn on_a_temporary_database(engine: StorageEngine) {
+    if !built(engine) {
+        return;
+    }
     for seed in seeds(40) {
-        run_reporting_seed(seed, None, 120);
+        run_reporting_seed(seed, None, 120, engine);
     }
 }
 
-#[test]
-fn kith_matches_the_model_on_disk_with_reopens() {
+fn on_disk_with_reopens(engine: StorageEngine) {
+    if !built(engine) {
+        return;
+    }
     for seed in seeds(12) {
         let tmp = tempfile::tempdir().unwrap();
-        run_reporting_seed(seed, Some(tmp.path()), 120);
+        run_reporting_seed(seed, Some(tmp.path()), 120, engine);
     }
 }
+
+/// The same model test on every storage engine: one module per engine.
+macro_rules! on_every_engine {
+    ($($engine:ident => $variant:expr),* $(,)?) => {$(
+        mod $engine {
+            use super::*;
+
+            #[test]
+            fn kith_matches_the_model_on_a_temporary_database() {
+                on_a_temporary_database($variant);
+            }
+
+            #[test]
+            fn kith_matches_the_model_on_disk_with_reopens() {
+                on_disk_with_reopens($variant);
+            }
+        }
+    )*};
+}
+
+on_every_engine!(
+    sled => StorageEngine::Sled,
+    fjall => StorageEngine::Fjall,
+    redb => StorageEngine::Redb,
+);

@@ -5,6 +5,7 @@
 //! histogram; the loop's own overhead is measured once with an empty
 //! operation and reported beside the results.
 
+use crate::cli::db_builder;
 use kith::generate::Rng;
 use kith::resolve::ResolveConfig;
 use kith::traverse::{Follow, TraverseSpec};
@@ -1134,7 +1135,7 @@ fn curve_bank(dir: &std::path::Path, n: u64) -> Result<Db, Box<dyn std::error::E
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&path);
         eprintln!("generating a bank of {n} persons in {} …", path.display());
-        let db = Db::builder()
+        let db = db_builder()
             .path(&path)
             .cache_bytes(2 << 30)
             .durability(kith::Durability::Background { every_ms: 1000 })
@@ -1152,7 +1153,7 @@ fn curve_bank(dir: &std::path::Path, n: u64) -> Result<Db, Box<dyn std::error::E
         drop(db);
         std::fs::write(&done, "")?;
     }
-    Ok(Db::builder().path(&path).cache_bytes(2 << 30).open()?)
+    Ok(db_builder().path(&path).cache_bytes(2 << 30).open()?)
 }
 
 /// An SVG of latency (p50, p99) and throughput against the number of persons.

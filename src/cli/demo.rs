@@ -1,6 +1,7 @@
 //! `kith demo`: a made-up retail bank, and everything kith knows about one customer.
 
 use super::show;
+use crate::cli::db_builder;
 use kith::generate::{generate_bank, BankConfig, BankSummary};
 use kith::{attrs, Db, Direction, Durability, EntityId, EntityKind, Index, NewEntity, RelKind};
 use std::path::Path;
@@ -92,7 +93,7 @@ pub fn run(dir: &Path, persons: u64, seed: u64, fresh: bool) -> super::CliResult
     }
     // A synthetic bulk load: nobody follows it, so it skips the change log
     // (which would hold every generated entity).
-    let db = Db::builder()
+    let db = db_builder()
         .path(dir)
         .durability(Durability::Background { every_ms: 500 })
         .change_log(false)
@@ -364,7 +365,7 @@ fn banker_of(db: &Db, customer: EntityId) -> Result<EntityId, kith::Error> {
 /// platinum customer withdraws $12,500, and the action that appeared on
 /// the actions stream is printed.
 fn show_rule_firing(dir: &Path, shown: EntityId) -> Shown {
-    let db = Db::builder().path(dir).open()?;
+    let db = db_builder().path(dir).open()?;
     let Some(customer) = platinum_customer(&db, shown)? else {
         println!(
             "\nRules: no platinum customer left whom the rule has not called (run with --fresh)"

@@ -32,6 +32,12 @@ struct Cli {
     /// `bench` measures it over the wire.
     #[arg(long, global = true)]
     server: Option<String>,
+    /// Storage engine of a database this command creates: sled (the
+    /// default), fjall or redb (docs/engines.md says which to pick). An
+    /// existing database is opened with its own engine; naming another is
+    /// an error.
+    #[arg(long, global = true)]
+    engine: Option<kith::StorageEngine>,
     #[command(subcommand)]
     command: Command,
 }
@@ -276,13 +282,13 @@ fn customer_target(db: &Db, id: u64) -> Result<EntityId, Box<dyn std::error::Err
 /// Opens a database that must exist, to read it: its interaction rules do
 /// not run in this process (a read writes nothing).
 fn open_existing(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
-    open_existing_with(Db::builder().run_rules(false), path)
+    open_existing_with(db_builder().run_rules(false), path)
 }
 
 /// Opens a database that must exist, to write to it: its interaction rules
 /// run, and [`finish_rules`] lets them act on what this process wrote.
 fn open_existing_to_write(path: &PathBuf) -> Result<Db, Box<dyn std::error::Error>> {
-    open_existing_with(Db::builder(), path)
+    open_existing_with(db_builder(), path)
 }
 
 /// Before a writing command exits: waits (up to a minute) for the rules to
@@ -322,7 +328,19 @@ fn open_existing_with(
     Ok(builder.path(path).open()?)
 }
 
+/// The `--engine` given, for every database this process opens.
+static ENGINE: std::sync::OnceLock<Option<kith::StorageEngine>> = std::sync::OnceLock::new();
+
+/// Options for opening a database, with the `--engine` given.
+fn db_builder() -> kith::DbBuilder {
+    match ENGINE.get().copied().flatten() {
+        Some(e) => Db::builder().engine(e),
+        None => Db::builder(),
+    }
+}
+
 fn dispatch(cli: Cli) -> CliResult {
+    let _ = ENGINE.set(cli.engine);
     let db_dir = cli
         .db
         .clone()

@@ -12,6 +12,7 @@
 //!    from the write's acknowledgement, and from its start.
 
 use super::bench::{new_histogram, summary};
+use crate::cli::db_builder;
 use kith::generate::{generate_bank, rule_set, BankConfig, Rng};
 use kith::{attrs, Change, ChangeId, Db, Decimal, EntityId, EntityKind, NewEntity};
 use serde_json::json;
@@ -115,7 +116,7 @@ fn delivery(
 fn bank(base: &std::path::Path, n: u32, persons: u64) -> Result<(Db, Vec<EntityId>), BoxError> {
     let dir = base.join(n.to_string());
     let _ = std::fs::remove_dir_all(&dir);
-    let db = Db::builder().path(&dir).open()?;
+    let db = db_builder().path(&dir).open()?;
     let config = BankConfig {
         persons,
         seed: 1,

@@ -38,6 +38,10 @@ pub struct CheckReport {
     /// Bytes of all keys and values: the logical size, before the engine's
     /// own overhead (compare with [`crate::Db::disk_bytes`]).
     pub logical_bytes: u64,
+    /// Whether the storage engine's own integrity check of its files ran
+    /// and passed (redb has one; sled and fjall check their files as they
+    /// read them, and have none to run). Damage it finds is a violation.
+    pub engine_verified: bool,
     /// Every violation found.
     pub violations: Vec<Violation>,
 }
@@ -414,6 +418,7 @@ impl Db {
     /// quiet database for an exact answer.
     pub fn check(&self) -> Result<CheckReport, StorageError> {
         let (log_last, trimmed) = crate::db::changes::log::positions(&self.inner.engine)?;
+        let verified = self.inner.engine.verify();
         let mut c = Checker {
             db: self,
             report: CheckReport::default(),
@@ -422,6 +427,10 @@ impl Db {
             last_change: trimmed,
             log_last,
         };
+        match verified {
+            Ok(ran) => c.report.engine_verified = ran,
+            Err(e) => c.flag(&[], format!("the {} engine's check: {e}", self.engine())),
+        }
         for row in self.inner.engine.scan_prefix(&[]) {
             let (k, v) = row?;
             c.report.keys += 1;

@@ -37,6 +37,9 @@ pub(crate) const META_MAGIC: &str = "magic";
 pub(crate) const META_FORMAT: &str = "format";
 pub(crate) const META_NEXT_ID: &str = "next_id";
 pub(crate) const META_COUNTRY_CODE: &str = "country_code";
+/// The storage engine the database was created with (absent in databases
+/// created before engines could be chosen: those are sled's).
+pub(crate) const META_ENGINE: &str = "engine";
 
 /// What opening found.
 pub(crate) struct Opened {
@@ -57,6 +60,9 @@ pub(crate) fn check_directory(path: &Path) -> Result<(), OpenError> {
     match std::fs::metadata(path) {
         Err(_) => Ok(()),
         Ok(m) if !m.is_dir() => Err(not_db("it is a file, not a directory")),
+        Ok(_) if path.join(super::copy::COPYING_FILE).is_file() => Err(not_db(
+            "it is an unfinished copy (`kith migrate --to-engine` was cut off): delete it, or run the copy again",
+        )),
         Ok(_) => {
             let empty = std::fs::read_dir(path)
                 .map_err(|e| {
@@ -113,6 +119,10 @@ fn create(engine: &Engine, country_code: &str) -> Result<(), StorageError> {
     b.put(
         keys::meta(META_COUNTRY_CODE),
         codec::encode_text(country_code),
+    );
+    b.put(
+        keys::meta(META_ENGINE),
+        codec::encode_text(engine.engine().name()),
     );
     let reg = Registry::builtin();
     for (c, n) in &reg.entity {
@@ -186,7 +196,7 @@ pub(crate) fn open_or_create(
 ) -> Result<Opened, OpenError> {
     let magic = read_text(engine, META_MAGIC)?;
     match magic {
-        None if engine.is_empty() => create(engine, country_code)?,
+        None if engine.is_empty().map_err(StorageError::from)? => create(engine, country_code)?,
         None => {
             return Err(OpenError::NotADatabase {
                 path: path.map(Path::to_path_buf).unwrap_or_default(),
@@ -220,6 +230,17 @@ pub(crate) fn open_or_create(
         reason: "id counter missing".into(),
     })?;
     let country_code = read_text(engine, META_COUNTRY_CODE)?.unwrap_or_else(|| "1".into());
+    let recorded = read_text(engine, META_ENGINE)?.unwrap_or_else(|| "sled".into());
+    if recorded != engine.engine().name() {
+        return Err(StorageError::Corrupt {
+            key: keys::describe(&keys::meta(META_ENGINE)),
+            reason: format!(
+                "the database records engine {recorded:?} but its files are {}'s",
+                engine.engine()
+            ),
+        }
+        .into());
+    }
     let (registry, counts) = read_registry_and_counts(engine)?;
     Ok(Opened {
         migrated_from,

@@ -3,6 +3,7 @@
 pub(crate) mod changes;
 mod check;
 mod commit;
+mod copy;
 mod format;
 mod read;
 #[cfg(feature = "rules")]
@@ -14,6 +15,7 @@ mod write;
 
 pub use check::{CheckReport, Violation};
 pub use commit::Commit;
+pub use copy::{CopyError, CopyReport};
 pub(crate) use read::scan_prefix;
 pub use read::{Page, Prewarmed, RawBaseline, Stats};
 pub use search::{NameMatch, NameSearch};
@@ -59,9 +61,19 @@ pub struct DbBuilder {
     change_log: bool,
     upgrade: bool,
     run_rules: bool,
+    engine: Option<crate::StorageEngine>,
 }
 
 impl DbBuilder {
+    /// The storage engine of a new database (default: sled). An existing
+    /// database is always opened with the engine it was created with, found
+    /// from its directory; naming another one is
+    /// [`OpenError::WrongEngine`].
+    pub fn engine(mut self, engine: crate::StorageEngine) -> DbBuilder {
+        self.engine = Some(engine);
+        self
+    }
+
     /// Migrate a database of an older format to the current one on open
     /// (default `false`: an older database is refused with
     /// [`OpenError::OlderFormat`] and left untouched, so that a read never
@@ -256,6 +268,7 @@ impl Db {
             change_log: true,
             upgrade: false,
             run_rules: true,
+            engine: None,
         }
     }
 
@@ -286,8 +299,21 @@ impl Db {
                 ));
             }
         }
+        let mut engine_kind = b.engine.unwrap_or_default();
         if let Some(path) = &b.path {
             format::check_directory(path)?;
+            let found = crate::storage::detect(path).map_err(|e| OpenError::Storage(e.into()))?;
+            match (found, b.engine) {
+                (Some(found), Some(requested)) if found != requested => {
+                    return Err(OpenError::WrongEngine {
+                        path: path.clone(),
+                        found,
+                        requested,
+                    })
+                }
+                (Some(found), _) => engine_kind = found,
+                (None, _) => {}
+            }
         }
         // A handle closed a moment ago (in this process or another) may hold
         // the file lock until its background flusher notices: wait up to a
@@ -295,6 +321,7 @@ impl Db {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         let engine = loop {
             let attempt = Engine::open(EngineConfig {
+                engine: engine_kind,
                 path: b.path.as_deref(),
                 cache_bytes: b.cache_bytes,
                 flush_every_ms: match b.durability {
@@ -395,6 +422,11 @@ impl Db {
     /// The durability mode this handle was opened with.
     pub fn durability(&self) -> Durability {
         self.inner.durability
+    }
+
+    /// The storage engine the database is kept in.
+    pub fn engine(&self) -> crate::StorageEngine {
+        self.inner.engine.engine()
     }
 
     /// The default country calling code of the phone index.

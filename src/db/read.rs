@@ -174,7 +174,17 @@ impl<S: Source> Reader<'_, S> {
 
     /// The entities with these ids, in the same order (`None` where missing).
     pub fn get_many(&self, ids: &[EntityId]) -> Result<Vec<Option<Entity>>, ReadError> {
-        ids.iter().map(|id| self.get(*id)).collect()
+        let keys: Vec<[u8; 9]> = ids.iter().map(|id| keys::node(id.0)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        let rows = self.src.get_many(&refs).map_err(StorageError::from)?;
+        ids.iter()
+            .zip(&keys)
+            .zip(rows)
+            .map(|((id, key), v)| match v {
+                Some(v) => Ok(Some(codec::decode_entity(key, *id, v)?)),
+                None => Ok(None),
+            })
+            .collect()
     }
 
     /// The entity a cross-system identifier names, or `None`.

@@ -603,7 +603,7 @@ fn import_csv(
         // CSV reader's own line numbers are one short after each CRLF).
         let line = lines.line_at(record.position().map_or(before.byte(), |p| p.byte()))?;
         s.rows += 1;
-        if s.rows % 1000 == 0 {
+        if s.rows.is_multiple_of(1000) {
             run.at(rdr.position().byte());
         }
         if let Some(w) = width.filter(|w| *w != record.len()) {

@@ -179,7 +179,7 @@ pub(crate) fn read_options(args: &[&[u8]], from: usize, group: bool) -> Result<R
             "STREAMS" => {
                 o.streams_at = i + 1;
                 let rest = args.len() - o.streams_at;
-                if rest == 0 || rest % 2 != 0 {
+                if rest == 0 || !rest.is_multiple_of(2) {
                     return Err(Frame::Error(
                         "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.".into(),
                     ));

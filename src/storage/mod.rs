@@ -1,7 +1,8 @@
 //! Storage: the only part of kith that touches the key-value engine, and the
 //! zero-copy view of what it stores (`Entity`).
 //!
-//! `engine` wraps sled; `keys` encodes keys; `codec` encodes values with a
+//! `engine` is the seam to the key-value engines (sled, fjall, redb), one
+//! file each; `keys` encodes keys; `codec` encodes values with a
 //! version byte. Nothing here is public outside the crate.
 
 pub(crate) mod codec;
@@ -10,8 +11,10 @@ pub(crate) mod entity;
 pub(crate) mod keys;
 pub(crate) mod overlay;
 
+pub use engine::StorageEngine;
 pub(crate) use engine::{
-    looks_like_engine_dir, prefix_end, Bytes, Engine, EngineConfig, EngineError, Source, WriteBatch,
+    detect, looks_like_engine_dir, prefix_end, Bytes, Engine, EngineConfig, EngineError, Source,
+    WriteBatch,
 };
 pub use entity::Entity;
 pub(crate) use overlay::Overlay;
@@ -27,6 +30,7 @@ impl RawCopy {
     /// Copies the stored rows of `ids` from `from`.
     pub(crate) fn build(from: &Engine, ids: &[u64]) -> Result<RawCopy, EngineError> {
         let engine = Engine::open(EngineConfig {
+            engine: from.engine(),
             path: None,
             cache_bytes: 1 << 30,
             flush_every_ms: None,

@@ -157,7 +157,14 @@ mod tests {
 
     #[test]
     fn scans_merge_writes_and_removals_in_both_directions() {
+        for engine in crate::StorageEngine::available_engines() {
+            merges_on(engine);
+        }
+    }
+
+    fn merges_on(engine: crate::StorageEngine) {
         let e = Engine::open(EngineConfig {
+            engine,
             path: None,
             cache_bytes: 1 << 20,
             flush_every_ms: None,

@@ -12,7 +12,7 @@ pub(crate) fn generate(
     cache_mib: u64,
     change_log: bool,
 ) -> CliResult {
-    let db = Db::builder()
+    let db = db_builder()
         .path(db_dir)
         .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(Durability::Background { every_ms: 1000 })

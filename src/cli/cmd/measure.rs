@@ -61,7 +61,7 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
             );
         }
         let db = open_existing_with(
-            Db::builder()
+            db_builder()
                 .run_rules(false)
                 .cache_bytes(mib("cache-mib", args.cache_mib)?),
             db_dir,
@@ -70,7 +70,7 @@ pub(crate) fn bench(db_dir: &PathBuf, args: BenchArgs, server: Option<String>) -
         return page_bench::run(&db, &ids, args.warmup as usize, args.threads, args.json);
     }
     // A benchmark's writes are not the customers' changes: rules stay off.
-    let mut builder = Db::builder()
+    let mut builder = db_builder()
         .run_rules(false)
         .cache_bytes(mib("cache-mib", args.cache_mib)?)
         .change_log(!args.no_change_log);
@@ -87,7 +87,7 @@ fn freshness(db_dir: &PathBuf, args: &BenchArgs, server: Option<&str>) -> CliRes
     let db = match server {
         Some(_) => None,
         None => Some(
-            kith::Db::builder()
+            db_builder()
                 .run_rules(false)
                 .path(db_dir)
                 .cache_bytes(mib("cache-mib", args.cache_mib)?)

@@ -18,7 +18,7 @@ pub(crate) fn import(
         name.push(".rejects.csv");
         db_dir.with_file_name(name)
     });
-    let db = Db::builder()
+    let db = db_builder()
         .path(db_dir)
         .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(Durability::Background { every_ms: 1000 })
@@ -181,7 +181,7 @@ pub(crate) fn apart(db_dir: &PathBuf, records: Vec<String>) -> CliResult {
 
 /// `kith apply`.
 pub(crate) fn apply(db_dir: &PathBuf, events: PathBuf) -> CliResult {
-    let db = Db::builder()
+    let db = db_builder()
         .path(db_dir)
         .durability(Durability::Background { every_ms: 1000 })
         .open()?;

@@ -31,7 +31,7 @@ pub(crate) fn serve(db_dir: &PathBuf, args: ServeArgs) -> CliResult {
         max_changes: (retain_changes > 0).then_some(retain_changes),
         max_age: (retain_hours > 0).then(|| std::time::Duration::from_secs(retain_hours * 3600)),
     };
-    let db = Db::builder()
+    let db = db_builder()
         .path(db_dir)
         .cache_bytes(mib("cache-mib", cache_mib)?)
         .durability(durability)
@@ -174,7 +174,7 @@ pub(crate) struct UiArgs {
 /// `kith ui`: the customer 360 page over a local database, until SIGTERM/SIGINT.
 pub(crate) fn ui(db_dir: &PathBuf, args: UiArgs) -> CliResult {
     let db = open_existing_with(
-        Db::builder().cache_bytes(mib("cache-mib", args.cache_mib)?),
+        db_builder().cache_bytes(mib("cache-mib", args.cache_mib)?),
         db_dir,
     )?;
     let web = kith::http::HttpServer::bind(

@@ -11,7 +11,7 @@ pub(crate) fn upgrade(db_dir: &PathBuf) -> CliResult {
         db_dir.display(),
         Db::format_version()
     );
-    let db = open_existing_with(Db::builder().upgrade(true).run_rules(false), db_dir)?;
+    let db = open_existing_with(db_builder().upgrade(true).run_rules(false), db_dir)?;
     db.flush()?;
     match db.migrated_from() {
         Some(from) => println!(
