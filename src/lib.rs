@@ -42,6 +42,8 @@ mod db;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub use storage::raw;
 pub mod generate;
 #[cfg(feature = "http")]
 pub mod http;

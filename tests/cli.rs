@@ -171,20 +171,96 @@ fn demo_builds_a_bank_and_shows_a_customer() {
 
 #[test]
 fn check_reports_violations_with_exit_code_one() {
+    for engine in kith::StorageEngine::available_engines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("db");
+        let d = db.to_str().unwrap();
+        let o = kith(&[
+            "--db",
+            d,
+            "--engine",
+            engine.name(),
+            "generate",
+            "--persons",
+            "50",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        {
+            // Remove one direction of one relationship behind kith's back.
+            let s = kith::raw::RawStore::open(&db, engine).unwrap();
+            assert_eq!(s.engine(), engine);
+            let (k, _) = s.scan_prefix(&[2u8]).into_iter().next().unwrap();
+            s.remove(&k);
+        }
+        let o = kith(&["--db", d, "check"]);
+        assert_eq!(o.status.code(), Some(1), "{engine}");
+        let out = stdout(&o);
+        assert!(out.contains("violation: adj/"), "{engine}: {out}");
+        assert!(out.contains("the other direction"), "{out}");
+    }
+}
+
+#[test]
+fn migrate_copies_a_database_into_another_engine_and_checks_it() {
     let tmp = tempfile::tempdir().unwrap();
     let d = generated(tmp.path());
-    {
-        // Remove one direction of one relationship behind kith's back.
-        let s = sled::open(&d).unwrap();
-        let (k, _) = s.scan_prefix([2u8]).next().unwrap().unwrap();
-        s.remove(k).unwrap();
-        s.flush().unwrap();
+    let key = kith::generate::core_key(4);
+    let before = stdout(&kith(&[
+        "--db",
+        &d,
+        "lookup",
+        "core_banking",
+        &key,
+        "--json",
+    ]));
+    let mut from = d.clone();
+    for engine in ["fjall", "redb", "sled"] {
+        let out = tmp.path().join(format!("to-{engine}"));
+        let out = out.to_str().unwrap();
+        let o = kith(&[
+            "--db",
+            &from,
+            "migrate",
+            "--to-engine",
+            engine,
+            "--out",
+            out,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("the copy checks clean"),
+            "{}",
+            stdout(&o)
+        );
+        // The copy opens with its own engine, unnamed, and answers the same.
+        let o = kith(&["--db", out, "lookup", "core_banking", &key, "--json"]);
+        assert_eq!(stdout(&o), before, "{engine}");
+        let o = kith(&["--db", out, "check"]);
+        assert!(o.status.success(), "{}", stdout(&o));
+        // Named wrongly: refused, one line, nothing changed.
+        let other = if engine == "redb" { "fjall" } else { "redb" };
+        let o = kith(&["--db", out, "--engine", other, "stats"]);
+        assert_one_line_error(&o, &format!("stored with {engine}, not {other}"));
+        // Into a directory that holds something: refused, the source untouched.
+        let o = kith(&[
+            "--db",
+            &from,
+            "migrate",
+            "--to-engine",
+            engine,
+            "--out",
+            out,
+        ]);
+        assert_one_line_error(&o, "not empty");
+        from = out.to_string();
     }
-    let o = kith(&["--db", &d, "check"]);
-    assert_eq!(o.status.code(), Some(1));
-    let out = stdout(&o);
-    assert!(out.contains("violation: adj/"), "{out}");
-    assert!(out.contains("the other direction"), "{out}");
+    let o = kith(&["--db", &d, "migrate", "--to-engine", "lmdb", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("one of sled, fjall, redb"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! Opening: the format-v1 fixture and its migration, and every kind of bad
 //! database: corrupt values, foreign directories, newer formats, locks.
 
-use kith::{attrs, Db, EntityId, EntityKind, Index, NewEntity, OpenError, ReadError, StorageError};
+use kith::raw::RawStore;
+use kith::{
+    attrs, Db, EntityId, EntityKind, Index, NewEntity, OpenError, ReadError, StorageEngine,
+    StorageError,
+};
 use std::path::Path;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -17,24 +21,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Opens the store with the engine directly, waiting for a just-closed
-/// handle's background threads to release the file lock.
-fn raw_open(dir: &Path) -> sled::Db {
-    for _ in 0..100 {
-        match sled::open(dir) {
-            Ok(s) => return s,
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
-    sled::open(dir).unwrap()
-}
-
-/// A copy of the fixture `name` (under `tests/fixtures`) in a temporary
-/// directory: the directory (kept while the guard lives) and the copy.
-fn fixture(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+/// A copy of the fixture `name` (under `tests/fixtures`, written by sled)
+/// in a temporary directory, carried row for row into `engine`: the
+/// directory (kept while the guard lives) and the copy.
+fn fixture(name: &str, engine: StorageEngine) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
+    let sled = tmp.path().join("sled");
+    copy_dir(&Path::new("tests/fixtures").join(name), &sled);
+    if engine == StorageEngine::Sled {
+        return (tmp, sled);
+    }
     let dir = tmp.path().join("db");
-    copy_dir(&Path::new("tests/fixtures").join(name), &dir);
+    RawStore::copy(&sled, &dir, engine).unwrap();
     (tmp, dir)
 }
 
@@ -53,14 +51,18 @@ fn kith_open(dir: &Path) -> Result<Db, OpenError> {
 
 /// The raw value of a key, read with the engine directly (the database must be closed).
 fn raw_get(dir: &Path, key: &[u8]) -> Option<Vec<u8>> {
-    let s = raw_open(dir);
-    s.get(key).unwrap().map(|v| v.to_vec())
+    RawStore::open(dir, StorageEngine::Sled).unwrap().get(key)
 }
 
-fn raw_put(dir: &Path, key: &[u8], value: &[u8]) {
-    let s = raw_open(dir);
-    s.insert(key, value).unwrap();
-    s.flush().unwrap();
+/// Writes a raw row with `engine` (the engine of the directory, when it
+/// has one), behind kith's back.
+fn raw_put(dir: &Path, engine: StorageEngine, key: &[u8], value: &[u8]) {
+    RawStore::open(dir, engine).unwrap().put(key, value)
+}
+
+/// A new database of `engine` at `dir`.
+fn create(dir: &Path, engine: StorageEngine) -> Db {
+    Db::builder().engine(engine).path(dir).open().unwrap()
 }
 
 fn meta_key(name: &str) -> Vec<u8> {
@@ -69,9 +71,8 @@ fn meta_key(name: &str) -> Vec<u8> {
     k
 }
 
-#[test]
-fn format_v1_fixture_opens_migrates_and_reads() {
-    let (_tmp, dir) = fixture("format-v1");
+fn format_v1_fixture_opens_migrates_and_reads(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v1", engine);
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 1])
@@ -126,11 +127,10 @@ fn format_v1_fixture_opens_migrates_and_reads() {
     assert_eq!(db.stats().unwrap().entities["person"], 13);
 }
 
-#[test]
-fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost() {
+fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost(engine: StorageEngine) {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = {
-        let db = Db::open(tmp.path()).unwrap();
+        let db = create(tmp.path(), engine);
         let a = db
             .create(NewEntity::person().identifier("crm", "A"))
             .unwrap();
@@ -143,6 +143,7 @@ fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost() {
     node_key.extend_from_slice(&a.0.to_be_bytes());
     raw_put(
         tmp.path(),
+        engine,
         &node_key,
         &[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
     );
@@ -168,11 +169,10 @@ fn corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost() {
     assert!(db.get(b).unwrap().is_some());
 }
 
-#[test]
-fn a_directory_of_other_files_is_not_a_database() {
+fn a_directory_of_other_files_is_not_a_database(engine: StorageEngine) {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("notes.txt"), "hello").unwrap();
-    match Db::open(tmp.path()) {
+    match Db::builder().engine(engine).path(tmp.path()).open() {
         Err(OpenError::NotADatabase { reason, .. }) => assert!(reason.contains("other files")),
         other => panic!("expected NotADatabase, got {other:?}"),
     }
@@ -183,7 +183,7 @@ fn a_directory_of_other_files_is_not_a_database() {
     assert!(matches!(Db::open(&f), Err(OpenError::NotADatabase { .. })));
     // A store of the same engine that some other program wrote.
     let other = tmp.path().join("other");
-    raw_put(&other, b"somebody else's key", b"value");
+    raw_put(&other, engine, b"somebody else's key", b"value");
     assert!(matches!(
         kith_open(&other),
         Err(OpenError::NotADatabase { .. })
@@ -194,16 +194,15 @@ fn a_directory_of_other_files_is_not_a_database() {
     );
 }
 
-#[test]
-fn a_newer_format_is_refused_and_left_untouched() {
+fn a_newer_format_is_refused_and_left_untouched(engine: StorageEngine) {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let db = Db::open(tmp.path()).unwrap();
+        let db = create(tmp.path(), engine);
         db.create(NewEntity::person().identifier("crm", "A"))
             .unwrap();
     }
     let newer = [1, 0, 0, 0, 0, 0, 0, 0, 99];
-    raw_put(tmp.path(), &meta_key("format"), &newer);
+    raw_put(tmp.path(), engine, &meta_key("format"), &newer);
     match kith_open(tmp.path()) {
         Err(OpenError::NewerFormat { found, supported }) => {
             assert_eq!(found, 99);
@@ -223,25 +222,30 @@ fn a_newer_format_is_refused_and_left_untouched() {
 #[test]
 #[cfg(feature = "cli")] // runs the `kith` command as the other process
 fn a_database_open_in_another_process_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = Db::open(tmp.path()).unwrap();
-    db.create(NewEntity::person()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kith"))
-        .arg("--db")
-        .arg(tmp.path())
-        .arg("stats")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in use by another process"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    // The same within one process: a second handle must share the first (clone it).
-    assert!(matches!(
-        Db::open(tmp.path()),
-        Err(OpenError::Locked { .. })
-    ));
-    assert_eq!(db.stats().unwrap().entities["person"], 1);
+    for engine in StorageEngine::available_engines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = create(tmp.path(), engine);
+        db.create(NewEntity::person()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kith"))
+            .arg("--db")
+            .arg(tmp.path())
+            .arg("stats")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{engine}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("in use by another process"),
+            "{engine}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        // The same within one process: a second handle must share the first (clone it).
+        assert!(
+            matches!(Db::open(tmp.path()), Err(OpenError::Locked { .. })),
+            "{engine}"
+        );
+        assert_eq!(db.stats().unwrap().entities["person"], 1);
+    }
 }
 
 #[test]
@@ -259,11 +263,11 @@ fn invalid_options_are_refused() {
     ));
 }
 
-#[test]
-fn the_country_code_is_fixed_at_creation() {
+fn the_country_code_is_fixed_at_creation(engine: StorageEngine) {
     let tmp = tempfile::tempdir().unwrap();
     {
         let db = Db::builder()
+            .engine(engine)
             .path(tmp.path())
             .default_country_code("44")
             .open()
@@ -281,9 +285,8 @@ fn the_country_code_is_fixed_at_creation() {
     assert_eq!(db.find(Index::Phone, "020 7946 0018").unwrap().len(), 1);
 }
 
-#[test]
-fn format_v2_fixture_gains_timelines_on_open() {
-    let (_tmp, dir) = fixture("format-v2");
+fn format_v2_fixture_gains_timelines_on_open(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v2", engine);
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 2])
@@ -311,9 +314,8 @@ fn format_v2_fixture_gains_timelines_on_open() {
     );
 }
 
-#[test]
-fn format_v3_fixture_gains_an_empty_change_log_on_open() {
-    let (_tmp, dir) = fixture("format-v3");
+fn format_v3_fixture_gains_an_empty_change_log_on_open(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v3", engine);
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 3])
@@ -346,9 +348,8 @@ fn format_v3_fixture_gains_an_empty_change_log_on_open() {
     );
 }
 
-#[test]
-fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
-    let (_tmp, dir) = fixture("format-v4");
+fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v4", engine);
     assert_eq!(
         raw_get(&dir, &meta_key("format")),
         Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 4])
@@ -377,9 +378,8 @@ fn format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream() {
     );
 }
 
-#[test]
-fn format_v5_fixture_gains_a_name_index() {
-    let (_tmp, dir) = fixture("format-v5");
+fn format_v5_fixture_gains_a_name_index(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v5", engine);
     // Written by `kith generate --persons 10 --seed 17 --interactions 2
     // --change-log` at format 5.
     let db = kith_open(&dir).unwrap();
@@ -411,9 +411,8 @@ fn format_v5_fixture_gains_a_name_index() {
     assert!(report.is_ok(), "{:?}", report.violations);
 }
 
-#[test]
-fn format_v6_fixture_counts_merged_customers_apart() {
-    let (_tmp, dir) = fixture("format-v6");
+fn format_v6_fixture_counts_merged_customers_apart(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v6", engine);
     // Written by `kith apply` at format 6: Ann Lee's second customer was
     // merged into her first when a third record joined them; Bo Chan alone.
     let db = kith_open(&dir).unwrap();
@@ -426,9 +425,8 @@ fn format_v6_fixture_counts_merged_customers_apart() {
     assert!(report.is_ok(), "{:?}", report.violations);
 }
 
-#[test]
-fn an_upgrade_past_a_corrupt_value_finishes_and_check_names_it() {
-    let (_tmp, dir) = fixture("format-v6");
+fn an_upgrade_past_a_corrupt_value_finishes_and_check_names_it(engine: StorageEngine) {
+    let (_tmp, dir) = fixture("format-v6", engine);
     let node = |id: u64| {
         let mut k = vec![1u8];
         k.extend_from_slice(&id.to_be_bytes());
@@ -440,6 +438,7 @@ fn an_upgrade_past_a_corrupt_value_finishes_and_check_names_it() {
         .unwrap();
     raw_put(
         &dir,
+        engine,
         &node(victim),
         &[1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x07],
     );
@@ -458,8 +457,7 @@ fn an_upgrade_past_a_corrupt_value_finishes_and_check_names_it() {
     assert!(db.lookup("crm", "2").unwrap().is_some());
 }
 
-#[test]
-fn an_older_format_is_refused_untouched_until_upgraded() {
+fn an_older_format_is_refused_untouched_until_upgraded(engine: StorageEngine) {
     for (name, format) in [
         ("format-v1", 1u8),
         ("format-v2", 2),
@@ -468,7 +466,7 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         ("format-v5", 5),
         ("format-v6", 6),
     ] {
-        let (_tmp, dir) = fixture(name);
+        let (_tmp, dir) = fixture(name, engine);
         let before = raw_get(&dir, &meta_key("format"));
         match Db::open(&dir) {
             Err(e @ OpenError::OlderFormat { .. }) => {
@@ -495,3 +493,162 @@ fn an_older_format_is_refused_untouched_until_upgraded() {
         assert_eq!(db.migrated_from(), None, "{name}: migrated twice");
     }
 }
+
+fn a_database_opened_with_another_engine_named_is_refused_untouched(engine: StorageEngine) {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = {
+        let db = create(tmp.path(), engine);
+        assert_eq!(db.engine(), engine);
+        db.create(NewEntity::person().identifier("crm", "A"))
+            .unwrap()
+    };
+    for other in StorageEngine::available_engines() {
+        let opened = Db::builder().engine(other).path(tmp.path()).open();
+        if other == engine {
+            assert_eq!(opened.unwrap().engine(), engine);
+            continue;
+        }
+        match opened {
+            Err(e @ OpenError::WrongEngine { .. }) => {
+                let OpenError::WrongEngine {
+                    found, requested, ..
+                } = &e
+                else {
+                    unreachable!()
+                };
+                assert_eq!((*found, *requested), (engine, other));
+                assert!(e.to_string().contains("migrate --to-engine"), "{e}");
+            }
+            other => panic!("expected WrongEngine, got {:?}", other.map(|_| ())),
+        }
+    }
+    // Named or not, it opens with its own engine and holds what it held.
+    let db = Db::open(tmp.path()).unwrap();
+    assert_eq!(db.engine(), engine);
+    assert_eq!(db.lookup("crm", "A").unwrap(), Some(id));
+    assert!(db.check().unwrap().is_ok());
+}
+
+fn an_engine_file_naming_no_engine_is_an_error(engine: StorageEngine) {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(create(tmp.path(), engine));
+    std::fs::write(tmp.path().join("ENGINE"), "rocksdb\n").unwrap();
+    let e = Db::open(tmp.path()).map(|_| ()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("ENGINE") && text.contains("rocksdb"),
+        "{text}"
+    );
+    assert!(text.contains("sled, fjall, redb"), "{text}");
+}
+
+fn a_copy_into_every_engine_holds_the_same_database(engine: StorageEngine) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = create(&tmp.path().join("src"), engine);
+    kith::generate::generate_bank(
+        &src,
+        &kith::generate::BankConfig {
+            persons: 30,
+            seed: 5,
+            interactions_per_person: 2,
+        },
+        |_| {},
+    )
+    .unwrap();
+    let want = src.stats().unwrap();
+    let key = kith::generate::core_key(3);
+    let p = src.lookup("core_banking", &key).unwrap().unwrap();
+    let ctx = src.context(p).unwrap();
+    for to in StorageEngine::available_engines() {
+        let out = tmp.path().join(format!("copy-{to}"));
+        let report = src.copy_to_engine(&out, to).unwrap();
+        assert_eq!(report.engine, to);
+        assert!(report.keys > 100);
+        let copy = Db::open(&out).unwrap();
+        assert_eq!(copy.engine(), to);
+        let got = copy.stats().unwrap();
+        assert_eq!(got.entities, want.entities, "{engine} -> {to}");
+        assert_eq!(got.relationships, want.relationships, "{engine} -> {to}");
+        assert_eq!(copy.lookup("core_banking", &key).unwrap(), Some(p));
+        let c = copy.context(p).unwrap();
+        assert_eq!(c.accounts.len(), ctx.accounts.len());
+        assert!(copy.check().unwrap().is_ok());
+        drop(copy);
+        // A second copy into the same (now full) directory is refused.
+        assert!(matches!(
+            src.copy_to_engine(&out, to),
+            Err(kith::CopyError::Destination { .. })
+        ));
+    }
+    // Into itself: refused.
+    assert!(src.copy_to_engine(&tmp.path().join("src"), engine).is_err());
+}
+
+fn an_unfinished_copy_is_never_opened_and_is_started_again(engine: StorageEngine) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = create(&tmp.path().join("src"), engine);
+    src.create(NewEntity::person().identifier("crm", "A"))
+        .unwrap();
+    let out = tmp.path().join("copy");
+    src.copy_to_engine(&out, engine).unwrap();
+    // As a copy cut off part-way leaves it: the marker still there.
+    std::fs::write(out.join("COPYING"), "").unwrap();
+    match Db::open(&out) {
+        Err(OpenError::NotADatabase { reason, .. }) => {
+            assert!(reason.contains("unfinished copy"), "{reason}")
+        }
+        other => panic!("expected NotADatabase, got {:?}", other.map(|_| ())),
+    }
+    // Copying again starts afresh and finishes.
+    src.copy_to_engine(&out, engine).unwrap();
+    let copy = Db::open(&out).unwrap();
+    assert!(copy.lookup("crm", "A").unwrap().is_some());
+}
+
+/// One engine's module of the tests above.
+macro_rules! engine_module {
+    ($engine:ident, $variant:expr, [$($test:ident),*]) => {
+        mod $engine {
+            use kith::StorageEngine;
+            $(
+                #[test]
+                fn $test() {
+                    if $variant.available() {
+                        super::$test($variant);
+                    } else {
+                        eprintln!("{} is not in this build: not tested", $variant);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The tests above, on every storage engine this build has: one module per
+/// engine.
+macro_rules! on_every_engine {
+    ($($test:ident),* $(,)?) => {
+        engine_module!(sled, StorageEngine::Sled, [$($test),*]);
+        engine_module!(fjall, StorageEngine::Fjall, [$($test),*]);
+        engine_module!(redb, StorageEngine::Redb, [$($test),*]);
+    };
+}
+
+on_every_engine!(
+    format_v1_fixture_opens_migrates_and_reads,
+    corrupt_value_is_an_error_naming_the_key_and_nothing_else_is_lost,
+    a_directory_of_other_files_is_not_a_database,
+    a_newer_format_is_refused_and_left_untouched,
+    the_country_code_is_fixed_at_creation,
+    format_v2_fixture_gains_timelines_on_open,
+    format_v3_fixture_gains_an_empty_change_log_on_open,
+    format_v4_fixture_keeps_its_change_log_and_gains_an_actions_stream,
+    format_v5_fixture_gains_a_name_index,
+    format_v6_fixture_counts_merged_customers_apart,
+    an_upgrade_past_a_corrupt_value_finishes_and_check_names_it,
+    an_older_format_is_refused_untouched_until_upgraded,
+    a_database_opened_with_another_engine_named_is_refused_untouched,
+    an_engine_file_naming_no_engine_is_an_error,
+    a_copy_into_every_engine_holds_the_same_database,
+    an_unfinished_copy_is_never_opened_and_is_started_again,
+);

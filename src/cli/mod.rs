@@ -168,6 +168,17 @@ enum Command {
     },
     /// Migrate a database written by an older kith to this one's format.
     Upgrade,
+    /// Copy the database, row for row, into a new directory kept in another
+    /// storage engine, and check the copy; the source is only read.
+    Migrate {
+        /// The engine of the copy: sled, fjall or redb.
+        #[arg(long = "to-engine")]
+        to_engine: kith::StorageEngine,
+        /// The new database's directory (missing or empty; an unfinished
+        /// copy there is started again).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Force two source records into one customer: SYSTEM KEY SYSTEM2 KEY2.
     Same {
         /// SYSTEM KEY SYSTEM2 KEY2.
@@ -380,6 +391,7 @@ fn dispatch(cli: Cli) -> CliResult {
             at,
         } => cmd::interactions::interact(&db_dir, id, channel, kind, summary, status, at),
         Command::Upgrade => cmd::upgrade::upgrade(&db_dir),
+        Command::Migrate { to_engine, out } => cmd::upgrade::migrate(&db_dir, to_engine, &out),
         Command::Serve(args) => cmd::serve::serve(&db_dir, args),
         Command::Ui(args) => cmd::serve::ui(&db_dir, args),
         Command::Bench(args) => cmd::measure::bench(&db_dir, args, cli.server.clone()),

@@ -230,8 +230,10 @@ pub(crate) fn open_or_create(
         reason: "id counter missing".into(),
     })?;
     let country_code = read_text(engine, META_COUNTRY_CODE)?.unwrap_or_else(|| "1".into());
-    let recorded = read_text(engine, META_ENGINE)?.unwrap_or_else(|| "sled".into());
-    if recorded != engine.engine().name() {
+    // Absent in a database made before engines could be chosen (sled's),
+    // or copied row for row into another engine: its files say which.
+    let recorded = read_text(engine, META_ENGINE)?;
+    if let Some(recorded) = recorded.filter(|r| r != engine.engine().name()) {
         return Err(StorageError::Corrupt {
             key: keys::describe(&keys::meta(META_ENGINE)),
             reason: format!(

@@ -10,6 +10,7 @@ pub(crate) mod engine;
 pub(crate) mod entity;
 pub(crate) mod keys;
 pub(crate) mod overlay;
+pub mod raw;
 
 pub use engine::StorageEngine;
 pub(crate) use engine::{
