@@ -75,7 +75,7 @@ pub use db::changes::{
 };
 pub use db::{
     CheckReport, Commit, Committed, CopyError, CopyReport, Db, DbBuilder, Durability, NameMatch,
-    NameSearch, Page, Prewarmed, RawBaseline, Stats, Transaction, Violation, WriteSet,
+    NameSearch, Page, Prewarmed, RawBaseline, RawFloor, Stats, Transaction, Violation, WriteSet,
 };
 pub use error::{Cause, Error, OpenError, ReadError, StorageError, WriteError};
 pub use index::Index;

@@ -618,6 +618,42 @@ fn raw_baseline(
     Ok(b.hist)
 }
 
+/// The engine reads of `get`, `lookup` or `neighbours` on the live store,
+/// without kith's decoding, through the same loop (`None` for the other
+/// workloads, which have no single engine read).
+fn raw_floor(
+    db: &Db,
+    keys: &Keys,
+    o: &Options,
+    warm: usize,
+    total: usize,
+) -> Result<Option<hdrhistogram::Histogram<u64>>, Box<dyn std::error::Error>> {
+    let raw = db.raw_floor();
+    let op = |i: usize| -> Result<usize, kith::ReadError> {
+        match o.workload {
+            Workload::Get => raw.get_len(keys.ids[i]),
+            Workload::Lookup => {
+                let (s, k) = &keys.lookups[i];
+                raw.lookup_len(s, k)
+            }
+            _ => raw.neighbours_len(keys.ids[i], RelKind::OWNS, Direction::Out),
+        }
+    };
+    if !matches!(
+        o.workload,
+        Workload::Get | Workload::Lookup | Workload::Neighbours
+    ) {
+        return Ok(None);
+    }
+    for i in 0..warm {
+        let _ = op(i);
+    }
+    let b = measure_here(o, warm, total, &Pace::new(1, o, false), |i| {
+        op(i).map(|_| 0).map_err(|e| Failure::Op(e.to_string()))
+    });
+    Ok(Some(b.hist))
+}
+
 /// The 2-hop neighbourhood the `two-hop` workload walks.
 fn two_hop() -> TraverseSpec {
     TraverseSpec::new(
@@ -697,6 +733,12 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
     } else {
         None
     };
+    // The same store's engine alone, doing the engine reads of the workload.
+    let floor = if o.baseline {
+        raw_floor(db, &keys, &o, warm, total)?
+    } else {
+        None
+    };
     let mut r = report(
         &o,
         &kinds,
@@ -706,6 +748,11 @@ pub fn measure_db(db: &Db, o: Options) -> Result<serde_json::Value, Box<dyn std:
         all.len(),
         Some(db.disk_bytes()?),
     );
+    r["engine"] = json!(db.engine().name());
+    r["floor_raw_engine"] = json!(floor.as_ref().map(summary));
+    r["p50_ratio_to_floor"] = json!(floor.as_ref().map(|b| {
+        m.hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64
+    }));
     r["baseline_raw_engine_get"] = json!(baseline.as_ref().map(summary));
     r["p50_ratio_to_baseline"] = json!(baseline.as_ref().map(|b| {
         m.hist.value_at_quantile(0.5) as f64 / b.value_at_quantile(0.5).max(1) as f64
@@ -744,6 +791,15 @@ fn print_report(report: &serde_json::Value, as_json: bool) {
         f(&report["loop_overhead"]["p50_us"]),
         f(&report["loop_overhead"]["p99_us"])
     );
+    if let Some(b) = report["floor_raw_engine"].as_object() {
+        println!(
+            "floor, the same store's {} engine alone doing the workload's engine reads: p50 {:.2}  p99 {:.2} µs  (kith / floor at p50: {:.2}x)",
+            report["engine"].as_str().unwrap_or(""),
+            f(&b["p50_us"]),
+            f(&b["p99_us"]),
+            f(&report["p50_ratio_to_floor"])
+        );
+    }
     if let Some(b) = report["baseline_raw_engine_get"].as_object() {
         println!(
             "baseline, the engine alone on a copy of the same rows: p50 {:.2}  p99 {:.2} µs  (get / baseline at p50: {:.2}x)",

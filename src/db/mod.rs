@@ -17,7 +17,7 @@ pub use check::{CheckReport, Violation};
 pub use commit::Commit;
 pub use copy::{CopyError, CopyReport};
 pub(crate) use read::scan_prefix;
-pub use read::{Page, Prewarmed, RawBaseline, Stats};
+pub use read::{Page, Prewarmed, RawBaseline, RawFloor, Stats};
 pub use search::{NameMatch, NameSearch};
 pub use tx::Transaction;
 pub use write::{Committed, WriteSet};

@@ -355,6 +355,15 @@ impl Db {
         Ok(RawBaseline { copy })
     }
 
+    /// The engine under this database, read alone — the same store, the
+    /// same keys, none of kith's decoding or validation: the floor `kith
+    /// bench --baseline` measures `get`, `lookup` and `neighbours` against.
+    pub fn raw_floor(&self) -> RawFloor {
+        RawFloor {
+            engine: self.inner.engine.clone(),
+        }
+    }
+
     /// Reads of the committed state.
     pub(crate) fn reader(&self) -> Reader<'_, Engine> {
         Reader {
@@ -467,6 +476,45 @@ impl std::fmt::Display for Prewarmed {
             self.bytes as f64 / 1e6,
             self.elapsed.as_secs_f64()
         )
+    }
+}
+
+/// The engine of a live database read alone ([`Db::raw_floor`]): each
+/// method does the engine reads of one kith read and returns the bytes read.
+pub struct RawFloor {
+    engine: Engine,
+}
+
+impl RawFloor {
+    /// The engine read of [`Db::get`]: the entity's row.
+    pub fn get_len(&self, id: EntityId) -> Result<usize, ReadError> {
+        let v = self.engine.get(&keys::node(id.0));
+        Ok(v.map_err(StorageError::from)?.map_or(0, |v| v.len()))
+    }
+
+    /// The engine read of [`Db::lookup`]: the identifier's row.
+    pub fn lookup_len(&self, system: &str, key: &str) -> Result<usize, ReadError> {
+        let v = self.engine.get(&keys::xref(system, key));
+        Ok(v.map_err(StorageError::from)?.map_or(0, |v| v.len()))
+    }
+
+    /// The engine reads of [`Db::neighbours`]: a prefix scan of one node's
+    /// relationships of one kind in one direction.
+    pub fn neighbours_len(
+        &self,
+        id: EntityId,
+        kind: RelKind,
+        direction: Direction,
+    ) -> Result<usize, ReadError> {
+        let mut n = 0;
+        for row in
+            self.engine
+                .scan_prefix(&keys::adj_kind_prefix(id.0, dir_byte(direction), kind.0))
+        {
+            let (k, v) = row.map_err(StorageError::from)?;
+            n += k.len() + v.len();
+        }
+        Ok(n)
     }
 }
 

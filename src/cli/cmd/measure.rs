@@ -161,7 +161,9 @@ pub(crate) struct BenchArgs {
     /// Stop after this many seconds even if operations remain.
     #[arg(long)]
     pub(crate) duration: Option<f64>,
-    /// For `get`: also measure the storage engine alone on a copy of the same rows.
+    /// For `get`, `lookup` and `neighbours`: also measure the same store's
+    /// engine alone doing the workload's engine reads (the floor), and for
+    /// `get` the engine alone on a copy of the same rows.
     #[arg(long)]
     pub(crate) baseline: bool,
     /// Build banks of these sizes in DIR (reused when present), run the
