@@ -122,7 +122,8 @@ impl DbBuilder {
         self
     }
 
-    /// The page cache budget in bytes (default 512 MiB).
+    /// The cache budget in bytes (default 512 MiB): sled's page cache,
+    /// fjall's block cache or redb's page cache.
     pub fn cache_bytes(mut self, bytes: u64) -> DbBuilder {
         self.cache_bytes = bytes;
         self
