@@ -237,6 +237,15 @@ fn migrate_copies_a_database_into_another_engine_and_checks_it() {
         assert_eq!(stdout(&o), before, "{engine}");
         let o = kith(&["--db", out, "check"]);
         assert!(o.status.success(), "{}", stdout(&o));
+        let o = kith(&["--db", out, "stats"]);
+        assert!(
+            stdout(&o).contains(&format!("MiB ({engine})")),
+            "{}",
+            stdout(&o)
+        );
+        let o = kith(&["--db", out, "stats", "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["engine"], engine);
         // Named wrongly: refused, one line, nothing changed.
         let other = if engine == "redb" { "fjall" } else { "redb" };
         let o = kith(&["--db", out, "--engine", other, "stats"]);

@@ -800,6 +800,7 @@ fn redis_cli_talks_to_kith_unchanged() {
     assert_eq!(run(&["LOOKUP", "crm", "C-9"]), id);
     assert!(run(&["ENTITY.GET", &id]).contains(r#""given_name":"Ann""#));
     assert!(run(&["INFO"]).contains("entities_person:1"));
+    assert!(run(&["INFO", "persistence"]).contains("storage_engine:sled"));
     assert_eq!(run(&["SELECT", "0"]), "OK");
     assert_eq!(run(&["CLIENT", "SETNAME", "me"]), "OK");
     assert!(run(&["COMMAND", "COUNT"]).parse::<u32>().unwrap() > 10);

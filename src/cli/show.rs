@@ -153,11 +153,11 @@ pub fn entity(db: &Db, e: &Entity, as_json: bool) -> Result<(), kith::ReadError>
 }
 
 /// Prints statistics.
-pub fn stats(s: &Stats, as_json: bool) {
+pub fn stats(s: &Stats, engine: kith::StorageEngine, as_json: bool) {
     if as_json {
         say!(
             "{}",
-            json!({"entities": s.entities, "merged": s.merged, "relationships": s.relationships, "disk_bytes": s.disk_bytes})
+            json!({"entities": s.entities, "merged": s.merged, "relationships": s.relationships, "disk_bytes": s.disk_bytes, "engine": engine.name()})
         );
         return;
     }
@@ -172,7 +172,10 @@ pub fn stats(s: &Stats, as_json: bool) {
     for (k, n) in &s.relationships {
         say!("  {k:<16} {n:>12}");
     }
-    say!("disk: {:.1} MiB", s.disk_bytes as f64 / (1 << 20) as f64);
+    say!(
+        "disk: {:.1} MiB ({engine})",
+        s.disk_bytes as f64 / (1 << 20) as f64
+    );
 }
 
 /// Prints households.

@@ -106,6 +106,6 @@ pub(crate) fn check(db: &Db) -> CliResult {
 
 /// `kith stats`.
 pub(crate) fn stats(db: &Db, json: bool) -> CliResult {
-    show::stats(&db.stats()?, json);
+    show::stats(&db.stats()?, db.engine(), json);
     Ok(0)
 }

@@ -149,7 +149,11 @@ impl Command for Info {
             section(
                 &mut out,
                 "Persistence",
-                &[("durability", mode), ("disk_bytes", disk.to_string())],
+                &[
+                    ("storage_engine", cx.db.engine().name().to_string()),
+                    ("durability", mode),
+                    ("disk_bytes", disk.to_string()),
+                ],
             );
         }
         Frame::Bulk(out.into_bytes())
