@@ -213,19 +213,14 @@ fn migrate_copies_a_database_into_another_engine_and_checks_it() {
         &key,
         "--json",
     ]));
+    let migrate = |from: &str, engine: &str, out: &str| {
+        kith(&["--db", from, "migrate", "--to-engine", engine, "--out", out])
+    };
     let mut from = d.clone();
     for engine in ["fjall", "redb", "sled"] {
         let out = tmp.path().join(format!("to-{engine}"));
         let out = out.to_str().unwrap();
-        let o = kith(&[
-            "--db",
-            &from,
-            "migrate",
-            "--to-engine",
-            engine,
-            "--out",
-            out,
-        ]);
+        let o = migrate(&from, engine, out);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(
             stdout(&o).contains("the copy checks clean"),
@@ -251,15 +246,7 @@ fn migrate_copies_a_database_into_another_engine_and_checks_it() {
         let o = kith(&["--db", out, "--engine", other, "stats"]);
         assert_one_line_error(&o, &format!("stored with {engine}, not {other}"));
         // Into a directory that holds something: refused, the source untouched.
-        let o = kith(&[
-            "--db",
-            &from,
-            "migrate",
-            "--to-engine",
-            engine,
-            "--out",
-            out,
-        ]);
+        let o = migrate(&from, engine, out);
         assert_one_line_error(&o, "not empty");
         from = out.to_string();
     }

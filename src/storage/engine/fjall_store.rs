@@ -3,7 +3,8 @@
 //! own: a [`Flusher`] persists its journal every `flush_every_ms`.
 
 use super::{
-    Bytes, EngineConfig, EngineError, Flusher, Repr, Rows, StorageEngine, Store, WriteBatch,
+    directed, Bytes, EngineConfig, EngineError, Flusher, Repr, Rows, StorageEngine, Store,
+    WriteBatch,
 };
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,11 +113,7 @@ impl Store for FjallStore {
                 .map(|(k, v)| (bytes(k), bytes(v)))
                 .map_err(map_err)
         };
-        if rev {
-            Box::new(it.rev().map(map))
-        } else {
-            Box::new(it.map(map))
-        }
+        directed(it, rev, map)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), EngineError> {

@@ -270,6 +270,23 @@ pub(crate) trait Store: Send + Sync {
     }
 }
 
+/// The rows of an engine's range iterator, each mapped by `map`, in key
+/// order or, when `rev`, in reverse.
+fn directed<I, T>(
+    it: I,
+    rev: bool,
+    map: impl FnMut(T) -> Result<(Bytes, Bytes), EngineError> + Send + 'static,
+) -> Rows
+where
+    I: DoubleEndedIterator<Item = T> + Send + 'static,
+{
+    if rev {
+        Box::new(it.rev().map(map))
+    } else {
+        Box::new(it.map(map))
+    }
+}
+
 /// One row that is an error: what a scan returns when it cannot start.
 #[cfg_attr(not(feature = "redb"), allow(dead_code))]
 fn failed(e: EngineError) -> Rows {

@@ -5,7 +5,8 @@
 //! [`super::Engine::flush`], or every `flush_every_ms` from a [`Flusher`].
 
 use super::{
-    failed, Bytes, EngineConfig, EngineError, Flusher, Rows, StorageEngine, Store, WriteBatch,
+    directed, failed, Bytes, EngineConfig, EngineError, Flusher, Rows, StorageEngine, Store,
+    WriteBatch,
 };
 use parking_lot::RwLock;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -132,11 +133,7 @@ impl Store for RedbStore {
             r.map(|(k, v)| (Bytes::copy_from(k.value()), Bytes::copy_from(v.value())))
                 .map_err(map_err)
         };
-        if rev {
-            Box::new(it.rev().map(map))
-        } else {
-            Box::new(it.map(map))
-        }
+        directed(it, rev, map)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), EngineError> {

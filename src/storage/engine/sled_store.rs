@@ -2,7 +2,9 @@
 //! directory itself; its own background thread flushes every
 //! `flush_every_ms`.
 
-use super::{Bytes, EngineConfig, EngineError, Repr, Rows, StorageEngine, Store, WriteBatch};
+use super::{
+    directed, Bytes, EngineConfig, EngineError, Repr, Rows, StorageEngine, Store, WriteBatch,
+};
 
 fn map_err(e: ::sled::Error) -> EngineError {
     match e {
@@ -68,11 +70,7 @@ impl Store for SledStore {
         let map = |r: ::sled::Result<(::sled::IVec, ::sled::IVec)>| {
             r.map(|(k, v)| (bytes(k), bytes(v))).map_err(map_err)
         };
-        if rev {
-            Box::new(it.rev().map(map))
-        } else {
-            Box::new(it.map(map))
-        }
+        directed(it, rev, map)
     }
 
     fn apply(&self, batch: WriteBatch) -> Result<(), EngineError> {
