@@ -9,6 +9,18 @@ use crate::storage::{codec, keys, Bytes};
 pub fn entity_value(data: &[u8]) {
     let key = keys::node(1);
     let owned = codec::decode_record(&key, EntityId(1), data);
+    // The read path's fast check passes only what the decoders pass.
+    if let Some((&codec::ENTITY_V1, body)) = data.split_first() {
+        if let Some((kind, created, updated)) = crate::storage::fastcheck::entity_header(body) {
+            let r = owned
+                .as_ref()
+                .expect("the fast check passed what the walk refuses");
+            assert_eq!(
+                (r.kind.0, r.created.as_micros(), r.updated.as_micros()),
+                (kind, created, updated)
+            );
+        }
+    }
     let view = codec::decode_entity(&key, EntityId(1), Bytes::from_vec(data.to_vec()));
     match (owned, view) {
         (Ok(r), Ok(v)) => {

@@ -8,6 +8,7 @@
 pub(crate) mod codec;
 pub(crate) mod engine;
 pub(crate) mod entity;
+pub(crate) mod fastcheck;
 pub(crate) mod keys;
 pub(crate) mod overlay;
 pub mod raw;
