@@ -58,7 +58,15 @@ impl FjallStore {
             .open()
             .map_err(map_err)?;
         let keyspace = db
-            .keyspace("kith", ::fjall::KeyspaceCreateOptions::default)
+            .keyspace("kith", || {
+                // Index and filter blocks of every level stay in memory
+                // (fjall pins only the upper levels by default): a point
+                // read then touches one data block. Measured in
+                // docs/engines.md ("What each setting is").
+                ::fjall::KeyspaceCreateOptions::default()
+                    .index_block_pinning_policy(::fjall::config::PinningPolicy::all(true))
+                    .filter_block_pinning_policy(::fjall::config::PinningPolicy::all(true))
+            })
             .map_err(map_err)?;
         let flusher = match config.flush_every_ms {
             Some(ms) => {
