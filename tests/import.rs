@@ -397,6 +397,67 @@ family_name = "last"
 }
 
 #[test]
+fn split_addresses_fill_address_columns_that_are_empty() {
+    let mapping = r#"
+system = "crm"
+kind = "person"
+key = "id"
+[split_address]
+column = "address"
+[columns]
+given_name = "first"
+family_name = "last"
+postal_code = "zip"
+"#;
+    let csv = b"id,first,last,address,zip\n\
+1,Ann,Lee,\"12 Main St Apt 4, Springfield, IL 62704\",\n\
+2,Bo,Chan,\"Unit 3/45 George Street, Sydney NSW 2000\",2001\n";
+    let (o, rejects, tmp) = import_files(mapping, &[("p.csv", csv)], &[]);
+    assert!(
+        o.status.success(),
+        "{} {rejects:?}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let db = tmp.path().join("db");
+    let record = |key: &str| {
+        let o = kith(&[
+            "--db",
+            db.to_str().unwrap(),
+            "lookup",
+            "crm",
+            key,
+            "--record",
+            "--json",
+        ]);
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        j["attrs"].clone()
+    };
+    let a = record("1");
+    for (attr, want) in [
+        ("house_number", "12"),
+        ("street", "Main St"),
+        ("unit", "Apt 4"),
+        ("city", "Springfield"),
+        ("region", "IL"),
+        ("postal_code", "62704"),
+    ] {
+        assert_eq!(a[attr], want, "{attr}: {a}");
+    }
+    // A mapped column with a value wins over the split.
+    let b = record("2");
+    assert_eq!(b["postal_code"], "2001", "{b}");
+    assert_eq!(b["house_number"], "45", "{b}");
+    assert_eq!(b["unit"], "Unit 3", "{b}");
+    assert_eq!(b["city"], "Sydney", "{b}");
+    // A misspelt option is refused before anything is imported.
+    let bad = mapping.replace("column = \"address\"", "colum = \"address\"");
+    let (o, _, _) = import_files(&bad, &[("p.csv", csv)], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("colum") && e.contains("column"), "{e}");
+}
+
+#[test]
 fn crlf_lines_and_unclosed_quotes_are_rejected_at_the_right_line() {
     // CRLF: the bad date is on line 3.
     let csv = b"id,first,last,dob,email\r\n1,Ann,Lee,1970-01-02,a@x.io\r\n2,Bob,Ray,1970-13-45,b@x.io\r\n3,Cy,Day,1980-01-01,c@x.io\r\n";

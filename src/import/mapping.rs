@@ -49,6 +49,10 @@ pub struct Mapping {
     /// Split a full-name column into given, middle and family names.
     #[serde(default)]
     pub split_name: Option<SplitName>,
+    /// Split a full address line into house number, street, unit, city,
+    /// region and postal code.
+    #[serde(default)]
+    pub split_address: Option<SplitAddress>,
     /// Canonical attributes that hold dates.
     #[serde(default)]
     pub dates: Vec<String>,
@@ -124,6 +128,14 @@ pub enum Source {
 #[serde(deny_unknown_fields)]
 pub struct SplitName {
     /// The column holding `Given Middle Family` or `Family, Given Middle`.
+    pub column: String,
+}
+
+/// Splitting a full address line ([`super::address::split_address`]).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SplitAddress {
+    /// The column holding the whole address line.
     pub column: String,
 }
 
@@ -349,6 +361,9 @@ impl Mapping {
         if let Some(s) = &self.split_name {
             out.push(s.column.clone());
         }
+        if let Some(s) = &self.split_address {
+            out.push(s.column.clone());
+        }
         if let Some(r) = &self.relationship {
             out.push(r.from_key.clone());
             out.push(r.to_key.clone());
@@ -368,6 +383,21 @@ impl Mapping {
             let full = cell(&s.column)?;
             let (g, m, f) = split_full_name(&full);
             for (attr, v) in [("given_name", g), ("middle_name", m), ("family_name", f)] {
+                if !v.is_empty() {
+                    raw.insert(attr.into(), v);
+                }
+            }
+        }
+        if let Some(s) = &self.split_address {
+            let p = super::address::split_address(&cell(&s.column)?);
+            for (attr, v) in [
+                ("house_number", p.house_number),
+                ("street", p.street),
+                ("unit", p.unit),
+                ("city", p.city),
+                ("region", p.region),
+                ("postal_code", p.postal_code),
+            ] {
                 if !v.is_empty() {
                     raw.insert(attr.into(), v);
                 }
@@ -398,7 +428,8 @@ impl Mapping {
                     parts.join(EACH)
                 }
             };
-            // An empty column leaves what `[split_name]` found; a value wins.
+            // An empty column leaves what `[split_name]` or `[split_address]`
+            // found; a value wins.
             if v.trim().is_empty() && raw.contains_key(attr) {
                 continue;
             }

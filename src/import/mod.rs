@@ -7,6 +7,7 @@
 //! A row that cannot be used is never dropped silently: it is handed to the
 //! caller's reject callback with its file, line and reason, and counted.
 
+pub mod address;
 pub mod mapping;
 
 use crate::resolve::{Outcome, ResolveConfig};
