@@ -264,7 +264,7 @@ pub fn split_address(line: &str) -> AddressParts {
         out.postal_code = code;
         tail.truncate(i);
     }
-    if tail.len() >= 1 && is_region(tail[tail.len() - 1]) && (tail.len() >= 2 || parts.len() >= 2) {
+    if tail.last().is_some_and(|w| is_region(w)) && (tail.len() >= 2 || parts.len() >= 2) {
         out.region = tail.pop().unwrap().to_string();
     }
     let rest = tail.join(" ");
