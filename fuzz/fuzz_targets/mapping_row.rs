@@ -1,6 +1,6 @@
 #![no_main]
 //! Fuzz target: the mapping-file parser and checker, and the turning of one
-//! row into canonical attributes (transforms, split names, joined columns,
+//! row into canonical attributes (transforms, split names and addresses, joined columns,
 //! dates, timestamps, decimals, integers, phones with a default country).
 //!
 //! The input is a mapping file's text, a NUL byte, then a row: its cells one
