@@ -585,3 +585,130 @@ fn several_columns_feed_one_multi_valued_attribute_compared_value_by_value() {
         .trim()
         .is_empty());
 }
+
+#[test]
+fn relationship_ends_named_by_an_email_a_registration_number_or_an_account_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let db = p("db");
+    let import = |map: &str, file: &str| {
+        kith(&[
+            "--db",
+            &db,
+            "import",
+            "--mapping",
+            &p(map),
+            "--rejects",
+            &p(&format!("{map}.rej")),
+            "--max-rejects",
+            "100",
+            &p(file),
+        ])
+    };
+    std::fs::write(
+        p("people.toml"),
+        "system = \"crm\"\nkey = \"id\"\n[columns]\ngiven_name = \"first\"\nfamily_name = \"last\"\nemail = \"email\"\n",
+    )
+    .unwrap();
+    // Ann has two records (one customer); Cy and Di share a family mailbox.
+    std::fs::write(
+        p("people.csv"),
+        "id,first,last,email\n1,Ann,Lee,ann@x.io\n2,Ann,Lee,Ann@X.io\n3,Cy,Moss,moss@x.io\n4,Di,Moss-Park,moss@x.io\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("orgs.toml"),
+        "system = \"registry\"\nkind = \"organization\"\nkey = \"id\"\n[columns]\norganization_name = \"name\"\nregistration_number = \"acn\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("orgs.csv"),
+        "id,name,acn\n1,Acme Holdings Ltd,111 222 333\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("accounts.toml"),
+        "system = \"core\"\nkind = \"account\"\nkey = \"acct\"\n[columns]\naccount_number = \"acct\"\n",
+    )
+    .unwrap();
+    std::fs::write(p("accounts.csv"), "acct\nA-1\n").unwrap();
+    // The employer file knows people by email and companies by their
+    // registration number; the guarantees file knows accounts by number.
+    std::fs::write(
+        p("rels.toml"),
+        r#"
+system = "hr"
+kind = "relationship"
+
+[relationship]
+from_by = "email"
+from_key = "email"
+to_by = "registration_number"
+to_key = "acn"
+kind = "EMPLOYED_BY"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("rels.csv"),
+        "email,acn\nANN@x.io,111222333\nmoss@x.io,111222333\nnobody@x.io,111222333\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p("guar.toml"),
+        "system = \"loans\"\nkind = \"relationship\"\n[relationship]\nfrom_system = \"crm\"\nfrom_key = \"who\"\nto_by = \"account_number\"\nto_key = \"acct\"\nkind = \"GUARANTEES\"\n",
+    )
+    .unwrap();
+    std::fs::write(p("guar.csv"), "who,acct\n3,a1\n").unwrap();
+    for (m, f) in [
+        ("people.toml", "people.csv"),
+        ("orgs.toml", "orgs.csv"),
+        ("accounts.toml", "accounts.csv"),
+    ] {
+        ok(&import(m, f));
+    }
+    let out = ok(&import("rels.toml", "rels.csv"));
+    assert!(
+        out.contains("relationships 1") && out.contains("rejected 2"),
+        "{out}"
+    );
+    let rej = std::fs::read_to_string(p("rels.toml.rej")).unwrap();
+    assert!(
+        rej.contains(",3,") && rej.contains("names 2 customers"),
+        "{rej}"
+    );
+    assert!(
+        rej.contains(",4,") && rej.contains("nothing has email"),
+        "{rej}"
+    );
+    let out = ok(&import("guar.toml", "guar.csv"));
+    assert!(out.contains("relationships 1"), "{out}");
+    // Ann's customer is employed by Acme; Cy guarantees account A-1.
+    let l = links(&db);
+    let o = ok(&kith(&["--db", &db, "get", &l["crm,1"], "--json"]));
+    assert!(o.contains("EMPLOYED_BY"), "{o}");
+    let o = ok(&kith(&["--db", &db, "lookup", "core", "A-1", "--json"]));
+    assert!(o.contains("GUARANTEES"), "{o}");
+    // A mapping naming an attribute that names nothing is refused whole,
+    // with the closest name; so is an end given both ways.
+    let bad = std::fs::read_to_string(p("rels.toml"))
+        .unwrap()
+        .replace("from_by = \"email\"", "from_by = \"emial\"");
+    std::fs::write(p("bad.toml"), bad).unwrap();
+    let o = import("bad.toml", "rels.csv");
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("emial") && e.contains("did you mean \"email\""),
+        "{e}"
+    );
+    let both = std::fs::read_to_string(p("rels.toml")).unwrap().replace(
+        "from_by = \"email\"",
+        "from_by = \"email\"\nfrom_system = \"crm\"",
+    );
+    std::fs::write(p("both.toml"), both).unwrap();
+    let o = import("both.toml", "rels.csv");
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("exactly one of from_system"), "{e}");
+}

@@ -139,17 +139,65 @@ pub struct SplitAddress {
     pub column: String,
 }
 
+/// The attributes a relationship endpoint may be named by (`from_by`,
+/// `to_by`): those whose index names one party.
+pub const ENDPOINT_INDEXES: &[&str] = &[
+    "email",
+    "phone",
+    "national_id",
+    "tax_id",
+    "account_number",
+    "registration_number",
+];
+
+/// The index of an endpoint attribute; an unknown one is an error naming
+/// the closest.
+pub fn endpoint_index(by: &str) -> Result<crate::Index, String> {
+    let index = match by {
+        "email" => crate::Index::Email,
+        "phone" => crate::Index::Phone,
+        "national_id" => crate::Index::NationalId,
+        "tax_id" => crate::Index::TaxId,
+        "account_number" => crate::Index::AccountNumber,
+        "registration_number" => crate::Index::RegistrationNumber,
+        _ => {
+            let close = ENDPOINT_INDEXES
+                .iter()
+                .map(|n| (strsim::jaro_winkler(by, n), *n))
+                .filter(|(s, _)| *s > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, n)| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{by:?} names no identifying attribute (one of {}){close}",
+                ENDPOINT_INDEXES.join(", ")
+            ));
+        }
+    };
+    Ok(index)
+}
+
 /// The endpoints and kind of a relationship file's rows.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct RelationshipMap {
-    /// System of the start record (or entity).
-    pub from_system: String,
-    /// Column holding the start's key.
+    /// System of the start record (or entity); or give `from_by`.
+    #[serde(default)]
+    pub from_system: Option<String>,
+    /// The start named by an identifying attribute instead of a system
+    /// (`email`, `phone`, `national_id`, `tax_id`, `account_number`,
+    /// `registration_number`): `from_key`'s column holds its value.
+    #[serde(default)]
+    pub from_by: Option<String>,
+    /// Column holding the start's key (or attribute value).
     pub from_key: String,
-    /// System of the end record (or entity).
-    pub to_system: String,
-    /// Column holding the end's key.
+    /// System of the end record (or entity); or give `to_by`.
+    #[serde(default)]
+    pub to_system: Option<String>,
+    /// The end named by an identifying attribute, like `from_by`.
+    #[serde(default)]
+    pub to_by: Option<String>,
+    /// Column holding the end's key (or attribute value).
     pub to_key: String,
     /// The relationship kind (`OWNS`, `GUARANTEES`, a user-defined kind).
     #[serde(default)]
@@ -272,6 +320,20 @@ impl Mapping {
                 }
                 if r.kind_column.is_some() && r.kinds.is_empty() {
                     return Err("[relationship] kind_column needs a kinds value table".into());
+                }
+                for (end, system, by) in [
+                    ("from", &r.from_system, &r.from_by),
+                    ("to", &r.to_system, &r.to_by),
+                ] {
+                    if system.is_some() == by.is_some() {
+                        return Err(format!(
+                            "[relationship] needs exactly one of {end}_system (a record or entity by its key) and {end}_by (a party by {})",
+                            ENDPOINT_INDEXES.join(", ")
+                        ));
+                    }
+                    if let Some(by) = by {
+                        endpoint_index(by).map_err(|e| format!("[relationship] {end}_by: {e}"))?;
+                    }
                 }
             }
             "interaction" => {

@@ -296,17 +296,53 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// The one party (customer, or entity that is no source record) whose
+    /// attribute `by` normalizes like `value`: the records found stand for
+    /// their customers, merged customers for their survivors. None, or
+    /// several, is an error naming them.
+    fn party_by(&self, by: &str, value: &str) -> Result<EntityId, String> {
+        let index = mapping::endpoint_index(by)?;
+        let mut parties = std::collections::BTreeSet::new();
+        for id in self.db.find(index, value).map_err(|e| e.to_string())? {
+            if let Some(c) = self.db.customer_for(id).map_err(|e| e.to_string())? {
+                parties.insert(c);
+            }
+        }
+        match parties.len() {
+            0 => Err(format!("nothing has {by} {value:?}")),
+            1 => Ok(*parties.first().expect("one")),
+            n => Err(format!(
+                "{by} {value:?} names {n} customers or entities ({}): name the endpoint by its record instead",
+                parties
+                    .iter()
+                    .take(5)
+                    .map(|p| p.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
     /// One relationship row. Each endpoint `(system, key)` is a source
     /// record (the relationship joins its customer, remembering the record
     /// so that it follows the record through merges and splits) or any
     /// other entity with that identifier.
     fn relationship(&self, cell: &dyn Fn(&str) -> Result<String, String>) -> Result<bool, String> {
         let r = self.m.relationship.as_ref().expect("checked");
-        let endpoint = |system: &str, col: &str| -> Result<(EntityId, Option<EntityId>), String> {
+        let endpoint = |system: &Option<String>,
+                        by: &Option<String>,
+                        col: &str|
+         -> Result<(EntityId, Option<EntityId>), String> {
             let key = cell(col)?;
             if key.is_empty() {
                 return Err(format!("missing {col}"));
             }
+            if let Some(by) = by {
+                return Ok((self.party_by(by, &key)?, None));
+            }
+            let system = system
+                .as_deref()
+                .expect("checked: a system or an attribute");
             let id = self
                 .db
                 .lookup(system, &key)
@@ -321,8 +357,8 @@ impl<'a> Importer<'a> {
                 None => Ok((id, None)),
             }
         };
-        let (from, from_rec) = endpoint(&r.from_system, &r.from_key)?;
-        let (to, to_rec) = endpoint(&r.to_system, &r.to_key)?;
+        let (from, from_rec) = endpoint(&r.from_system, &r.from_by, &r.from_key)?;
+        let (to, to_rec) = endpoint(&r.to_system, &r.to_by, &r.to_key)?;
         let kind = match self.fixed_rel {
             Some(k) => k,
             None => {
