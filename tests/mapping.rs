@@ -112,7 +112,7 @@ street = ["collapse", "title"]
     for want in [
         ",3,\"type: \"\"X\"\" is not in the kinds table\"",
         ",4,not a JSON object",
-        ",5,\"name holds an array or object",
+        ",5,\"name holds an object, not a value\"",
         ",7,missing key",
     ] {
         assert!(rej.contains(want), "{want} in {rej}");
@@ -711,4 +711,96 @@ kind = "EMPLOYED_BY"
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("exactly one of from_system"), "{e}");
+}
+
+#[test]
+fn json_documents_with_nested_objects_typed_lists_and_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let db = p("db");
+    std::fs::write(
+        p("feed.toml"),
+        r#"
+system = "feed"
+format = "jsonl"
+key = "RECORD_ID"
+dates = ["birth_date"]
+
+[columns]
+given_name = "NAMES[TYPE=PRIMARY].FIRST"
+family_name = "NAMES[TYPE=PRIMARY].LAST"
+birth_date = "DOB"
+phone = "PHONES[*].NUMBER"
+email = "emails"
+city = "ADDRESSES[TYPE=HOME].CITY"
+national_id = "IDS[TYPE=SSN].VALUE"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p("feed.jsonl"),
+        concat!(
+            r#"{"RECORD_ID": "A1", "NAMES": [{"TYPE": "AKA", "FIRST": "Annie", "LAST": "Lee"}, {"TYPE": "PRIMARY", "FIRST": "Ann", "LAST": "Lee"}], "DOB": "1970-03-04", "PHONES": [{"TYPE": "HOME", "NUMBER": "+1 555 0100"}, {"TYPE": "MOBILE", "NUMBER": "+1 555 0199"}], "emails": ["ann@x.io", "ann.lee@y.io"], "ADDRESSES": [{"TYPE": "HOME", "CITY": "Springfield"}], "IDS": [{"TYPE": "SSN", "VALUE": "123-45-6789"}]}"#,
+            "\n",
+            r#"{"RECORD_ID": "A2", "NAMES": {"TYPE": "PRIMARY", "FIRST": "Bo", "LAST": "Chan"}, "emails": "bo@x.io"}"#,
+            "\n",
+            r#"{"RECORD_ID": "A3", "NAMES": [{"TYPE": "PRIMARY", "FIRST": "Cy", "LAST": "Moss"}], "emails": [{"addr": "cy@x.io"}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let o = kith(&[
+        "--db",
+        &db,
+        "import",
+        "--mapping",
+        &p("feed.toml"),
+        "--rejects",
+        &p("rej.csv"),
+        "--max-rejects",
+        "1",
+        &p("feed.jsonl"),
+    ]);
+    let out = ok(&o);
+    assert!(
+        out.contains("records created 2") && out.contains("rejected 1"),
+        "{out}"
+    );
+    let rej = std::fs::read_to_string(p("rej.csv")).unwrap();
+    assert!(rej.contains(",3,\"emails holds an object"), "{rej}");
+    let rec = |key: &str| -> serde_json::Value {
+        let o = ok(&kith(&[
+            "--db", &db, "lookup", "feed", key, "--record", "--json",
+        ]));
+        serde_json::from_str::<serde_json::Value>(&o).unwrap()["attrs"].clone()
+    };
+    let a = rec("A1");
+    assert_eq!(a["given_name"], "Ann", "{a}");
+    assert_eq!(a["family_name"], "Lee", "{a}");
+    assert_eq!(a["city"], "Springfield", "{a}");
+    assert_eq!(a["national_id"], "123-45-6789", "{a}");
+    assert_eq!(a["phone"].as_array().unwrap().len(), 2, "{a}");
+    assert_eq!(a["email"].as_array().unwrap().len(), 2, "{a}");
+    let b = rec("A2");
+    assert_eq!(b["given_name"], "Bo", "{b}");
+    assert_eq!(b["email"], "bo@x.io", "{b}");
+    // A malformed path stops the import before it starts, naming it.
+    let bad = std::fs::read_to_string(p("feed.toml"))
+        .unwrap()
+        .replace("PHONES[*].NUMBER", "PHONES[*.NUMBER");
+    std::fs::write(p("bad.toml"), bad).unwrap();
+    let o = kith(&[
+        "--db",
+        &p("db2"),
+        "import",
+        "--mapping",
+        &p("bad.toml"),
+        &p("feed.jsonl"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("PHONES[*.NUMBER") && e.contains("without ']'"),
+        "{e}"
+    );
 }

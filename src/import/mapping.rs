@@ -309,6 +309,13 @@ impl Mapping {
         if self.kind_column.is_some() && self.kinds.is_empty() {
             return Err("kind_column needs a [kinds] value table".into());
         }
+        if self.format == "jsonl" {
+            for c in self.columns_read() {
+                if super::jsonpath::is_path(&c) {
+                    super::jsonpath::Path::parse(&c)?;
+                }
+            }
+        }
         match self.kind.as_str() {
             "relationship" => {
                 let r = self
@@ -689,7 +696,7 @@ pub fn bare_email(v: &str) -> String {
 }
 
 /// Separates the values of an `each` source inside one cell of the raw row.
-const EACH: &str = "\u{1f}";
+pub(crate) const EACH: &str = "\u{1f}";
 
 /// Titles before a name and suffixes after it, left out when a full name
 /// is split (compared without dots, case-blind).

@@ -8,6 +8,7 @@
 //! caller's reject callback with its file, line and reason, and counted.
 
 pub mod address;
+pub mod jsonpath;
 pub mod mapping;
 
 use crate::resolve::{Outcome, ResolveConfig};
@@ -521,6 +522,14 @@ fn import_jsonl(
     let mut rdr = std::io::BufReader::new(f);
     let mut buf = Vec::new();
     let (mut line, mut pos) = (0u64, 0u64);
+    // Every column that is a path, parsed once (checked with the mapping).
+    let paths: HashMap<String, jsonpath::Path> = imp
+        .m
+        .columns_read()
+        .into_iter()
+        .filter(|c| jsonpath::is_path(c))
+        .filter_map(|c| jsonpath::Path::parse(&c).ok().map(|p| (c, p)))
+        .collect();
     loop {
         buf.clear();
         let n = rdr
@@ -547,14 +556,16 @@ fn import_jsonl(
                         format!("not a JSON object: {e}")
                     }
                 })?;
+            let doc = serde_json::Value::Object(obj);
+            // A key as the document writes it; otherwise a path into it. An
+            // array of values gives each (a multi-valued attribute).
             let cell = |name: &str| -> Result<String, String> {
-                match obj.get(name) {
-                    None | Some(serde_json::Value::Null) => Ok(String::new()),
-                    Some(serde_json::Value::String(t)) => Ok(t.trim().to_string()),
-                    Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
-                    Some(serde_json::Value::Bool(b)) => Ok(b.to_string()),
-                    Some(_) => Err(format!("{name} holds an array or object, not a value")),
-                }
+                let values = match (doc.get(name), paths.get(name)) {
+                    (Some(v), _) => jsonpath::values_of(v, name)?,
+                    (None, Some(p)) => p.values(&doc, name)?,
+                    (None, None) => Vec::new(),
+                };
+                Ok(values.join(mapping::EACH))
             };
             imp.row(&cell, s)
         })();
