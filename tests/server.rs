@@ -6,7 +6,8 @@
 use kith::client::{Client, ClientError};
 use kith::server::ServerConfig;
 use kith::{
-    attrs, Date, Db, Decimal, Direction, EdgeProps, Index, NewEntity, Patch, RelKind, Value,
+    attrs, Date, Db, Decimal, Direction, EdgeProps, Index, NewEntity, Patch, RelKind,
+    StorageEngine, Value,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -50,9 +51,30 @@ fn alive(addr: SocketAddr) {
 
 #[test]
 fn the_client_returns_the_same_typed_results_as_the_embedded_api() {
-    let srv = start();
+    typed_client_on(StorageEngine::Sled);
+}
+
+#[test]
+fn the_client_returns_the_same_typed_results_on_fjall() {
+    typed_client_on(StorageEngine::Fjall);
+}
+
+#[test]
+fn the_client_returns_the_same_typed_results_on_redb() {
+    typed_client_on(StorageEngine::Redb);
+}
+
+/// The typed client against a server over a database of `engine`.
+fn typed_client_on(engine: StorageEngine) {
+    let db = Db::builder().engine(engine).temporary().open().unwrap();
+    let srv = start_with(db, ServerConfig::default());
     let mut c = Client::connect(srv.addr).unwrap();
     c.ping().unwrap();
+    let kith::server::Frame::Bulk(info) = c.command(&[b"INFO", b"persistence"]).unwrap() else {
+        panic!("INFO answers a bulk string")
+    };
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains(&format!("storage_engine:{engine}")), "{info}");
     let ann = c
         .create(
             NewEntity::person()
@@ -895,7 +917,19 @@ fn queries_on_a_record_id_answer_for_its_customer_over_the_wire() {
 
 #[test]
 fn the_reply_cache_never_answers_stale_under_concurrent_writes() {
-    let db = Db::temporary().unwrap();
+    never_stale_on(StorageEngine::Sled);
+}
+
+#[test]
+fn the_reply_cache_never_answers_stale_on_fjall_and_redb() {
+    never_stale_on(StorageEngine::Fjall);
+    never_stale_on(StorageEngine::Redb);
+}
+
+/// Random interleavings of writes and reads from several connections,
+/// every reply compared with the uncached answer, over `engine`.
+fn never_stale_on(engine: StorageEngine) {
+    let db = Db::builder().engine(engine).temporary().open().unwrap();
     let ids: Vec<kith::EntityId> = (0..24)
         .map(|i| {
             db.create(NewEntity::person().attr(attrs::GIVEN_NAME, format!("P{i}")))
