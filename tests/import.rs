@@ -701,3 +701,181 @@ fn evaluate_scores_pairs_and_lists_false_merges_and_splits() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// FEBRL's first set, beside the checkout.
+const FEBRL1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/data/febrl/febrl1.csv"
+);
+const FEBRL_MAPPING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/febrl/febrl.toml");
+
+#[test]
+fn a_bulk_load_gives_the_customers_of_a_record_at_a_time_import_on_every_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let links = |db: &str| {
+        let o = kith(&["--db", db, "export", "links"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut lines: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let online = dir("online");
+    let o = kith(&[
+        "--db",
+        &online,
+        "import",
+        "--mapping",
+        FEBRL_MAPPING,
+        FEBRL1,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = links(&online);
+    assert_eq!(want.len(), 1_001, "a header and 1,000 records");
+    for engine in ["sled", "fjall", "redb"] {
+        let bulk = dir(&format!("bulk-{engine}"));
+        let o = kith(&[
+            "--db",
+            &bulk,
+            "--engine",
+            engine,
+            "import",
+            "--bulk",
+            "--mapping",
+            FEBRL_MAPPING,
+            FEBRL1,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("resolved in memory") && err.contains("no violations"),
+            "{err}"
+        );
+        // The same records in the same customers (with the same ids).
+        assert_eq!(links(&bulk), want, "{engine}");
+        let o = kith(&["--db", &bulk, "stats", "--json"]);
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(s["engine"], engine);
+        assert_eq!(s["entities"]["source_record"], 1_000);
+        // A second bulk load into it is refused, and it is left whole.
+        let o = kith(&[
+            "--db",
+            &bulk,
+            "import",
+            "--bulk",
+            "--mapping",
+            FEBRL_MAPPING,
+            FEBRL1,
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("not empty") && e.contains("without --bulk"),
+            "{e}"
+        );
+        assert_eq!(links(&bulk), want, "{engine}");
+        // Importing the same file again the ordinary way changes nothing.
+        let o = kith(&["--db", &bulk, "import", "--mapping", FEBRL_MAPPING, FEBRL1]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains("records created 0") && out.contains("unchanged 1000"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_bulk_load_of_generated_messy_records_gives_the_same_customers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let o = kith(&[
+        "generate-records",
+        "--records",
+        "3000",
+        "--messy",
+        "--out",
+        &p("r.csv"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/records/messy.toml");
+    let o = kith(&[
+        "--db",
+        &p("online"),
+        "import",
+        "--mapping",
+        mapping,
+        &p("r.csv"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = kith(&[
+        "--db",
+        &p("bulk"),
+        "--engine",
+        "fjall",
+        "import",
+        "--bulk",
+        "--mapping",
+        mapping,
+        &p("r.csv"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let links = |db: &str| {
+        let mut l: Vec<String> = String::from_utf8(kith(&["--db", db, "export", "links"]).stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        l.sort();
+        l
+    };
+    let want = links(&p("online"));
+    assert_eq!(want.len(), 3_001);
+    assert_eq!(links(&p("bulk")), want);
+}
+
+#[test]
+fn a_bulk_load_cut_off_while_writing_is_never_opened_and_runs_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let d = db.to_str().unwrap();
+    // As a kill while writing leaves it: some rows, and the marker.
+    let o = kith(&[
+        "--db",
+        d,
+        "import",
+        "--bulk",
+        "--mapping",
+        FEBRL_MAPPING,
+        FEBRL1,
+    ]);
+    assert!(o.status.success());
+    std::fs::write(db.join("COPYING"), "").unwrap();
+    let o = kith(&["--db", d, "stats"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unfinished"));
+    let o = kith(&["--db", d, "import", "--mapping", FEBRL_MAPPING, FEBRL1]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an ordinary import refuses it too"
+    );
+    // Running the bulk load again finishes it: nothing doubled.
+    let o = kith(&[
+        "--db",
+        d,
+        "import",
+        "--bulk",
+        "--mapping",
+        FEBRL_MAPPING,
+        FEBRL1,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = kith(&["--db", d, "stats", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["entities"]["source_record"], 1_000);
+    assert!(kith(&["--db", d, "check"]).status.success());
+}

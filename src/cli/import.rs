@@ -23,6 +23,74 @@ pub fn run(
     rejects: &Path,
     max_rejects: u64,
 ) -> Result<i32, Box<dyn std::error::Error>> {
+    run_with(
+        mapping_path,
+        rejects,
+        max_rejects,
+        |m, on_reject, on_progress| {
+            Ok(import::import_files(
+                db,
+                m,
+                mapping_path,
+                files,
+                on_reject,
+                on_progress,
+            )?)
+        },
+    )
+}
+
+/// A bulk load into the new database `dir` (`kith import --bulk`): resolved
+/// in memory, then written in key order and checked.
+pub fn run_bulk(
+    dir: &Path,
+    engine: kith::StorageEngine,
+    mapping_path: &Path,
+    files: &[PathBuf],
+    rejects: &Path,
+    max_rejects: u64,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    run_with(
+        mapping_path,
+        rejects,
+        max_rejects,
+        |m, on_reject, on_progress| {
+            let b = import::bulk_load(
+                dir,
+                engine,
+                None,
+                m,
+                mapping_path,
+                files,
+                on_reject,
+                on_progress,
+            )?;
+            eprintln!(
+            "kith: bulk load: resolved in memory in {:.1} s ({:.0} rows/s); wrote {} rows ({:.1} MiB) to {} ({engine}) in key order in {:.1} s; checked the database in {:.1} s: no violations",
+            b.resolve_seconds,
+            b.summary.rows as f64 / b.resolve_seconds.max(1e-9),
+            b.written.keys,
+            b.written.logical_bytes as f64 / (1 << 20) as f64,
+            dir.display(),
+            b.write_seconds,
+            b.written.check_seconds,
+        );
+            Ok(b.summary)
+        },
+    )
+}
+
+/// The reject file, the progress bar and the summary line around one run.
+fn run_with(
+    mapping_path: &Path,
+    rejects: &Path,
+    max_rejects: u64,
+    body: impl FnOnce(
+        &Mapping,
+        &mut dyn FnMut(Reject<'_>),
+        &mut dyn FnMut(&Path, u64, u64),
+    ) -> Result<import::Summary, Box<dyn std::error::Error>>,
+) -> Result<i32, Box<dyn std::error::Error>> {
     let m = Mapping::load(mapping_path)?;
     let mut rej = std::io::BufWriter::new(
         std::fs::File::create(rejects)
@@ -59,14 +127,7 @@ pub fn run(
         bar.set_position(pos);
     };
     let started = std::time::Instant::now();
-    let s = import::import_files(
-        db,
-        &m,
-        mapping_path,
-        files,
-        &mut on_reject,
-        &mut on_progress,
-    )?;
+    let s = body(&m, &mut on_reject, &mut on_progress)?;
     bar.finish_and_clear();
     if let Some(e) = write_failed {
         return Err(format!("cannot write {}: {e}", rejects.display()).into());

@@ -143,6 +143,11 @@ enum Command {
         /// (they are in the rejects file either way).
         #[arg(long, default_value_t = 0)]
         max_rejects: u64,
+        /// The first load of a new database: resolve every row in memory
+        /// (the same customers as without it), then write the result in key
+        /// order and check it. The directory must be new or empty.
+        #[arg(long)]
+        bulk: bool,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -401,8 +406,17 @@ fn dispatch(cli: Cli) -> CliResult {
             rejects,
             cache_mib,
             max_rejects,
+            bulk,
             files,
-        } => cmd::resolution::import(&db_dir, mapping, rejects, cache_mib, max_rejects, files),
+        } => cmd::resolution::import(
+            &db_dir,
+            mapping,
+            rejects,
+            cache_mib,
+            max_rejects,
+            bulk,
+            files,
+        ),
         Command::Changes {
             from,
             count,

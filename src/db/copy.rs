@@ -68,6 +68,10 @@ pub struct CopyReport {
     pub disk_bytes: u64,
     /// Entities the check of the copy counted.
     pub entities: u64,
+    /// Seconds spent writing the rows (and making them durable).
+    pub write_seconds: f64,
+    /// Seconds spent opening and checking the copy.
+    pub check_seconds: f64,
 }
 
 /// The rows that make a store a kith database: written last.
@@ -136,6 +140,7 @@ impl Db {
             }
         }
         prepare(out)?;
+        let started = std::time::Instant::now();
         let (keys_copied, logical_bytes) = {
             // No commit, trim or consumer-group change while the rows are read.
             let _w = self.inner.writer.lock();
@@ -145,6 +150,7 @@ impl Db {
                 path: Some(out),
                 cache_bytes: 256 << 20,
                 flush_every_ms: None,
+                memory: false,
             })
             .map_err(StorageError::from)?;
             let (mut n, mut bytes) = (0u64, 0u64);
@@ -178,6 +184,8 @@ impl Db {
             dest.flush().map_err(StorageError::from)?;
             (n, bytes)
         };
+        let write_seconds = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
         std::fs::remove_file(out.join(COPYING_FILE)).map_err(|e| {
             StorageError::io(
                 format!("cannot finish the copy in {}: {e}", out.display()),
@@ -207,6 +215,8 @@ impl Db {
             logical_bytes,
             disk_bytes: copy.disk_bytes().unwrap_or(0),
             entities: report.entities,
+            write_seconds,
+            check_seconds: started.elapsed().as_secs_f64(),
         })
     }
 }

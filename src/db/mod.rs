@@ -15,6 +15,8 @@ mod write;
 
 pub use check::{CheckReport, Violation};
 pub use commit::Commit;
+#[cfg(feature = "import")]
+pub(crate) use copy::COPYING_FILE;
 pub use copy::{CopyError, CopyReport};
 pub(crate) use read::scan_prefix;
 pub use read::{Page, Prewarmed, RawBaseline, RawFloor, Stats};
@@ -62,9 +64,20 @@ pub struct DbBuilder {
     upgrade: bool,
     run_rules: bool,
     engine: Option<crate::StorageEngine>,
+    memory: bool,
 }
 
 impl DbBuilder {
+    /// A temporary database whose rows are held in an ordered map in
+    /// memory, not in an engine's temporary files: what the bulk load
+    /// resolves into before it writes the result out in order.
+    #[cfg_attr(not(feature = "import"), allow(dead_code))]
+    pub(crate) fn in_memory(mut self) -> DbBuilder {
+        self.path = None;
+        self.memory = true;
+        self
+    }
+
     /// The storage engine of a new database (default: sled). An existing
     /// database is always opened with the engine it was created with, found
     /// from its directory; naming another one is
@@ -270,6 +283,7 @@ impl Db {
             upgrade: false,
             run_rules: true,
             engine: None,
+            memory: false,
         }
     }
 
@@ -329,6 +343,7 @@ impl Db {
                     Durability::Immediate => None,
                     Durability::Background { every_ms } => Some(every_ms),
                 },
+                memory: b.memory && b.path.is_none(),
             });
             match attempt {
                 Ok(e) => break e,

@@ -82,6 +82,90 @@ pub enum ImportError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] crate::StorageError),
+    /// A bulk load's target cannot take it (it holds a database already).
+    #[error("{path}: {reason}")]
+    Target {
+        /// The database directory given.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// Writing out a bulk load's result failed; the target holds no
+    /// database (a rerun starts it again).
+    #[error(transparent)]
+    Write(#[from] crate::CopyError),
+}
+
+/// What a bulk load did: the import's summary, and the database written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkLoad {
+    /// Rows, records created, linked, merged, rejected.
+    pub summary: Summary,
+    /// Seconds resolving in memory.
+    pub resolve_seconds: f64,
+    /// Seconds writing the result in key order (`written` says how long
+    /// opening and checking it took).
+    pub write_seconds: f64,
+    /// The database written.
+    pub written: crate::CopyReport,
+}
+
+/// The first load of a new database: every row is resolved exactly as
+/// [`import_files`] resolves it — the same code, in the same order, so the
+/// same customers — but into a store held in memory, without a write to
+/// disk per record; the result is then written to `target`, in `engine`, in
+/// key order and large batches, opened and checked ([`crate::Db::check`]).
+///
+/// `target` must be missing or empty (or hold a bulk load that was cut off
+/// while writing, which is started again: nothing is doubled, and until the
+/// write is whole the directory is never opened as a database). Memory
+/// holds the whole resolved store while it runs: about as much as the
+/// database's keys and values (`docs/mapping.md`, "Bulk load").
+#[allow(clippy::too_many_arguments)]
+pub fn bulk_load(
+    target: &Path,
+    engine: crate::StorageEngine,
+    country_code: Option<&str>,
+    m: &Mapping,
+    mapping_path: &Path,
+    files: &[PathBuf],
+    reject: &mut dyn FnMut(Reject<'_>),
+    progress: &mut dyn FnMut(&Path, u64, u64),
+) -> Result<BulkLoad, ImportError> {
+    let refuse = |reason: &str| ImportError::Target {
+        path: target.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if let Ok(mut entries) = std::fs::read_dir(target) {
+        let unfinished = target.join(crate::db::COPYING_FILE).is_file();
+        if entries.next().is_some() && !unfinished {
+            return Err(refuse(
+                "a bulk load writes a new database, and this directory is not empty: import into it without --bulk",
+            ));
+        }
+    } else if target.exists() {
+        return Err(refuse("it is a file, not a directory"));
+    }
+    let mut builder = crate::Db::builder()
+        .in_memory()
+        .engine(engine)
+        .durability(crate::Durability::Background { every_ms: 60_000 })
+        .run_rules(false);
+    if let Some(cc) = country_code {
+        builder = builder.default_country_code(cc);
+    }
+    let db = builder.open().map_err(|e| refuse(&e.to_string()))?;
+    let started = std::time::Instant::now();
+    let summary = import_files(&db, m, mapping_path, files, reject, progress)?;
+    let resolve_seconds = started.elapsed().as_secs_f64();
+    let written = db.copy_to_engine(target, engine)?;
+    Ok(BulkLoad {
+        summary,
+        resolve_seconds,
+        write_seconds: written.write_seconds,
+        written,
+    })
 }
 
 impl Summary {

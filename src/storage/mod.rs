@@ -36,6 +36,7 @@ impl RawCopy {
             path: None,
             cache_bytes: 1 << 30,
             flush_every_ms: None,
+            memory: false,
         })?;
         let mut b = WriteBatch::default();
         let mut n = 0;

@@ -168,6 +168,7 @@ mod tests {
             path: None,
             cache_bytes: 1 << 20,
             flush_every_ms: None,
+            memory: false,
         })
         .unwrap();
         let mut b = WriteBatch::default();

@@ -26,6 +26,7 @@ impl RawStore {
                 path: Some(dir),
                 cache_bytes: 64 << 20,
                 flush_every_ms: None,
+                memory: false,
             }) {
                 Ok(engine) => return Ok(RawStore { engine }),
                 Err(EngineError::Locked(_)) if std::time::Instant::now() < deadline => {

@@ -10,6 +10,7 @@ pub(crate) fn import(
     rejects: Option<PathBuf>,
     cache_mib: u64,
     max_rejects: u64,
+    bulk: bool,
     files: Vec<PathBuf>,
 ) -> CliResult {
     // Beside the database, not wherever the command happens to run.
@@ -18,6 +19,10 @@ pub(crate) fn import(
         name.push(".rejects.csv");
         db_dir.with_file_name(name)
     });
+    if bulk {
+        let engine = ENGINE.get().copied().flatten().unwrap_or_default();
+        return import::run_bulk(db_dir, engine, &mapping, &files, &rejects, max_rejects);
+    }
     let db = db_builder()
         .path(db_dir)
         .cache_bytes(mib("cache-mib", cache_mib)?)

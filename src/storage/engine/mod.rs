@@ -15,6 +15,7 @@
 
 #[cfg(feature = "fjall")]
 mod fjall_store;
+mod memory_store;
 #[cfg(feature = "redb")]
 mod redb_store;
 mod sled_store;
@@ -193,6 +194,9 @@ pub struct EngineConfig<'a> {
     /// Background flush interval; `None` turns background flushing off
     /// (every write is made durable by [`Engine::flush`]).
     pub flush_every_ms: Option<u64>,
+    /// With no path: keep the rows in an ordered map in memory instead of a
+    /// temporary store of the engine (the bulk load resolves into one).
+    pub memory: bool,
 }
 
 /// A batch of puts and removes applied atomically. A key written twice
@@ -322,6 +326,11 @@ impl Engine {
             if detect(dir)?.is_none() {
                 write_engine_file(dir, config.engine)?;
             }
+        }
+        if config.memory {
+            return Ok(Engine {
+                store: Arc::new(memory_store::MemoryStore::new(config.engine)),
+            });
         }
         let store: Arc<dyn Store> = match config.engine {
             StorageEngine::Sled => Arc::new(sled_store::SledStore::open(&config)?),
