@@ -37,9 +37,16 @@ impl Scan {
         let rows = self.rows.read();
         let range = rows.range::<Vec<u8>, _>((self.from.clone(), self.to.clone()));
         let chunk: Vec<(Vec<u8>, Bytes)> = if self.rev {
-            range.rev().take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect()
+            range
+                .rev()
+                .take(CHUNK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         } else {
-            range.take(CHUNK).map(|(k, v)| (k.clone(), v.clone())).collect()
+            range
+                .take(CHUNK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         };
         self.done = chunk.len() < CHUNK;
         if let Some((last, _)) = chunk.last() {
@@ -153,7 +160,10 @@ mod tests {
         assert_eq!(keys(0, None, false), (0..300).collect::<Vec<_>>());
         assert_eq!(keys(0, None, true), (0..300).rev().collect::<Vec<_>>());
         assert_eq!(keys(10, Some(200), false), (10..200).collect::<Vec<_>>());
-        assert_eq!(keys(10, Some(200), true), (10..200).rev().collect::<Vec<_>>());
+        assert_eq!(
+            keys(10, Some(200), true),
+            (10..200).rev().collect::<Vec<_>>()
+        );
         assert!(keys(200, Some(10), false).is_empty());
         // A scan that stops early, and one that sees writes made meanwhile
         // after its position.
