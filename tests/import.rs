@@ -842,16 +842,19 @@ fn a_bulk_load_cut_off_while_writing_is_never_opened_and_runs_again() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
     let d = db.to_str().unwrap();
+    let bulk = || {
+        kith(&[
+            "--db",
+            d,
+            "import",
+            "--bulk",
+            "--mapping",
+            FEBRL_MAPPING,
+            FEBRL1,
+        ])
+    };
     // As a kill while writing leaves it: some rows, and the marker.
-    let o = kith(&[
-        "--db",
-        d,
-        "import",
-        "--bulk",
-        "--mapping",
-        FEBRL_MAPPING,
-        FEBRL1,
-    ]);
+    let o = bulk();
     assert!(o.status.success());
     std::fs::write(db.join("COPYING"), "").unwrap();
     let o = kith(&["--db", d, "stats"]);
@@ -864,15 +867,7 @@ fn a_bulk_load_cut_off_while_writing_is_never_opened_and_runs_again() {
         "an ordinary import refuses it too"
     );
     // Running the bulk load again finishes it: nothing doubled.
-    let o = kith(&[
-        "--db",
-        d,
-        "import",
-        "--bulk",
-        "--mapping",
-        FEBRL_MAPPING,
-        FEBRL1,
-    ]);
+    let o = bulk();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = kith(&["--db", d, "stats", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

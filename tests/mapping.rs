@@ -35,6 +35,29 @@ fn links(db: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// `kith import` of `file` through `map` into `db` (names relative to the
+/// test's directory `p`), with the rejects beside the mapping and up to 100
+/// of them allowed (each test reads the rejects file itself).
+fn import_into(
+    db: &str,
+    p: &dyn Fn(&str) -> String,
+    map: &str,
+    file: &str,
+) -> std::process::Output {
+    kith(&[
+        "--db",
+        db,
+        "import",
+        "--mapping",
+        &p(map),
+        "--rejects",
+        &p(&format!("{map}.rej")),
+        "--max-rejects",
+        "100",
+        &p(file),
+    ])
+}
+
 #[test]
 fn jsonl_parties_with_a_kind_table_transforms_and_trust() {
     let tmp = tempfile::tempdir().unwrap();
@@ -152,21 +175,8 @@ fn accounts_and_relationship_files_join_records_of_different_systems() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     let db = p("db");
-    let import = |map: &str, file: &str| {
-        ok(&kith(&[
-            "--db",
-            &db,
-            "import",
-            "--mapping",
-            &p(map),
-            "--rejects",
-            &p(&format!("{map}.rej")),
-            // Some rows are rejected on purpose (checked in the rejects files).
-            "--max-rejects",
-            "100",
-            &p(file),
-        ]))
-    };
+    // Some rows are rejected on purpose (checked in the rejects files).
+    let import = |map: &str, file: &str| ok(&import_into(&db, &p, map, file));
     // Persons and companies share keys ("1") in different systems.
     std::fs::write(
         p("people.toml"),
@@ -591,20 +601,7 @@ fn relationship_ends_named_by_an_email_a_registration_number_or_an_account_numbe
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     let db = p("db");
-    let import = |map: &str, file: &str| {
-        kith(&[
-            "--db",
-            &db,
-            "import",
-            "--mapping",
-            &p(map),
-            "--rejects",
-            &p(&format!("{map}.rej")),
-            "--max-rejects",
-            "100",
-            &p(file),
-        ])
-    };
+    let import = |map: &str, file: &str| import_into(&db, &p, map, file);
     std::fs::write(
         p("people.toml"),
         "system = \"crm\"\nkey = \"id\"\n[columns]\ngiven_name = \"first\"\nfamily_name = \"last\"\nemail = \"email\"\n",
