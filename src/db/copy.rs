@@ -74,12 +74,6 @@ pub struct CopyReport {
     pub check_seconds: f64,
 }
 
-/// The rows that make a store a kith database: written last.
-fn is_identity_row(key: &[u8]) -> bool {
-    key == keys::meta(super::format::META_MAGIC).as_slice()
-        || key == keys::meta(super::format::META_ENGINE).as_slice()
-}
-
 /// Whether the directory may receive a copy: missing, empty, or an earlier
 /// copy that was cut off (which is cleared).
 fn prepare(out: &Path) -> Result<(), CopyError> {
@@ -157,14 +151,19 @@ impl Db {
             let mut batch = WriteBatch::default();
             let mut batch_bytes = 0usize;
             let mut last = WriteBatch::default();
+            // The rows that make a store a kith database are written last
+            // (the magic as it is, the engine as the copy's).
+            let magic = keys::meta(super::format::META_MAGIC);
+            let engine_row = keys::meta(super::format::META_ENGINE);
             for row in self.inner.engine.scan_prefix(&[]) {
                 let (k, v) = row.map_err(StorageError::from)?;
                 n += 1;
                 bytes += (k.len() + v.len()) as u64;
-                if is_identity_row(&k) {
-                    if k.as_ref() == keys::meta(super::format::META_MAGIC).as_slice() {
-                        last.put(&k[..], &v[..]);
-                    }
+                if k[..] == magic[..] {
+                    last.put(&k[..], &v[..]);
+                    continue;
+                }
+                if k[..] == engine_row[..] {
                     continue;
                 }
                 batch_bytes += k.len() + v.len();
@@ -177,7 +176,7 @@ impl Db {
             }
             dest.apply(batch).map_err(StorageError::from)?;
             last.put(
-                keys::meta(super::format::META_ENGINE),
+                &engine_row,
                 crate::storage::codec::encode_text(engine.name()),
             );
             dest.apply(last).map_err(StorageError::from)?;
