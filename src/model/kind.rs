@@ -79,6 +79,11 @@ impl RelKind {
     pub const SAME_AS: RelKind = RelKind(10);
     /// Source record → source record: a user said these are two customers.
     pub const NOT_SAME: RelKind = RelKind(11);
+    /// Party → party: two customers identity resolution keeps apart (a veto,
+    /// a conflicting record, a user's decision) although their records
+    /// share an email, a phone, an address or a strong match, with `via`
+    /// saying what kept them apart.
+    pub const SHARES_CONTACT: RelKind = RelKind(12);
 
     /// The stored code.
     pub fn code(self) -> u16 {
@@ -146,6 +151,7 @@ pub(crate) const BUILTIN_REL_KINDS: &[(u16, &str)] = &[
     (9, "HAD_INTERACTION"),
     (10, "SAME_AS"),
     (11, "NOT_SAME"),
+    (12, "SHARES_CONTACT"),
 ];
 
 /// The first code given to a user-registered kind.

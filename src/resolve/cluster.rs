@@ -4,11 +4,11 @@
 //! holds together splits, each part taking back the relationships its
 //! records stated.
 
-use super::{comparable_entity, compare, ResolveConfig, ResolveError};
+use super::{ResolveConfig, ResolveError};
 use crate::model::attrs as a;
-use crate::model::{Direction, EdgeProps, EntityId, NewEntity, RelKind, Value};
+use crate::model::{Direction, EdgeProps, EntityId, RelKind, Value};
 use crate::{Db, Transaction};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What deleting a source record did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,46 +19,6 @@ pub struct Deleted {
     pub customer_deleted: bool,
     /// Customers split off it because its other records no longer hold together.
     pub split_off: Vec<EntityId>,
-}
-
-/// Union-find that refuses a union joining two records kept apart.
-struct Clusters {
-    parent: Vec<usize>,
-    members: Vec<Vec<usize>>,
-}
-
-impl Clusters {
-    fn new(n: usize) -> Clusters {
-        Clusters {
-            parent: (0..n).collect(),
-            members: (0..n).map(|i| vec![i]).collect(),
-        }
-    }
-
-    fn root(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-
-    fn union(&mut self, x: usize, y: usize, apart: &BTreeSet<(usize, usize)>) {
-        let (rx, ry) = (self.root(x), self.root(y));
-        if rx == ry {
-            return;
-        }
-        for p in &self.members[rx] {
-            for q in &self.members[ry] {
-                if apart.contains(&((*p).min(*q), (*p).max(*q))) {
-                    return;
-                }
-            }
-        }
-        let moved = std::mem::take(&mut self.members[ry]);
-        self.members[rx].extend(moved);
-        self.parent[ry] = rx;
-    }
 }
 
 impl Db {
@@ -100,129 +60,10 @@ impl Db {
 }
 
 impl Transaction<'_> {
-    /// Pairs of `records` the user linked with `kind` (indexes into `records`).
-    fn override_pairs(
-        &self,
-        records: &[EntityId],
-        kind: RelKind,
-    ) -> Result<BTreeSet<(usize, usize)>, ResolveError> {
-        let pos: BTreeMap<EntityId, usize> =
-            records.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-        let mut out = BTreeSet::new();
-        for (i, r) in records.iter().enumerate() {
-            for other in self.neighbour_ids(*r, kind, Direction::Out)? {
-                if let Some(j) = pos.get(&other) {
-                    out.insert((i.min(*j), i.max(*j)));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The records clustered by their pairwise comparisons: every pair at
-    /// or above the match threshold joined, strongest evidence first (so a
-    /// "not same" cuts the weakest link); the user's overrides win.
-    fn cluster(
-        &self,
-        records: &[EntityId],
-        config: &ResolveConfig,
-    ) -> Result<Clusters, ResolveError> {
-        let mut attrs = Vec::with_capacity(records.len());
-        for r in records {
-            attrs.push(
-                self.get(*r)?
-                    .map(|e| comparable_entity(&e))
-                    .unwrap_or_default(),
-            );
-        }
-        let together = self.override_pairs(records, RelKind::SAME_AS)?;
-        let apart = self.override_pairs(records, RelKind::NOT_SAME)?;
-        let mut pairs = Vec::new();
-        for i in 0..records.len() {
-            for j in i + 1..records.len() {
-                let c = compare::compare_with(
-                    &config.rules,
-                    &attrs[i],
-                    &attrs[j],
-                    &compare::Frequencies::default(),
-                );
-                let s = if together.contains(&(i, j)) {
-                    f64::INFINITY
-                } else if config.rules.veto(&attrs[i], &attrs[j]).is_some() {
-                    continue;
-                } else {
-                    c.identifying
-                };
-                if s >= config.match_threshold {
-                    pairs.push((s, i, j));
-                }
-            }
-        }
-        pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
-        let mut clusters = Clusters::new(records.len());
-        for (_, i, j) in pairs {
-            clusters.union(i, j, &apart);
-        }
-        Ok(clusters)
-    }
-
-    /// Clusters the records of `customer` again and splits off every part
-    /// that no longer holds together with the part holding its oldest
-    /// record. Returns the new customers. A customer left without records
-    /// is deleted.
-    pub(crate) fn split_if_needed(
-        &mut self,
-        customer: EntityId,
-        config: &ResolveConfig,
-    ) -> Result<Vec<EntityId>, ResolveError> {
-        let mut records = self.records_of(customer)?;
-        if records.is_empty() {
-            self.delete(customer)?;
-            return Ok(Vec::new());
-        }
-        if records.len() == 1 || records.len() > config.max_cluster {
-            self.survive(customer)?;
-            return Ok(Vec::new());
-        }
-        records.sort();
-        let mut clusters = self.cluster(&records, config)?;
-        let mut parts: BTreeMap<usize, Vec<EntityId>> = BTreeMap::new();
-        for (i, rec) in records.iter().enumerate() {
-            let r = clusters.root(i);
-            parts.entry(r).or_default().push(*rec);
-        }
-        let keep = clusters.root(0);
-        let Some(kind) = self.get(customer)?.map(|c| c.kind) else {
-            return Ok(Vec::new());
-        };
-        let mut split_off = Vec::new();
-        for (root, part) in parts {
-            if root == keep {
-                continue;
-            }
-            let new = self.create(NewEntity::new(kind))?;
-            for r in &part {
-                self.unrelate(*r, RelKind::RESOLVES_TO, customer)?;
-                self.relate(*r, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
-            }
-            self.stated_edges(customer, Some(new), &part.iter().copied().collect())?;
-            self.survive(new)?;
-            split_off.push(new);
-        }
-        self.survive(customer)?;
-        if !split_off.is_empty() {
-            self.note(crate::Change::CustomerSplit {
-                customer,
-                split_off: split_off.clone(),
-            });
-        }
-        Ok(split_off)
-    }
-
     /// Adds to `w` the move from `from` to `to` (or the removal, when `to`
     /// is `None`) of every relationship of `from` that one of `records`
     /// stated (its `from_record` or `to_record` property).
-    fn stated_edges(
+    pub(super) fn stated_edges(
         &mut self,
         from: EntityId,
         to: Option<EntityId>,
@@ -249,38 +90,6 @@ impl Transaction<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Moves the relationships `records` stated from customer `from` to `to`.
-    pub(crate) fn move_stated_edges(
-        &mut self,
-        from: EntityId,
-        to: EntityId,
-        records: &BTreeSet<EntityId>,
-    ) -> Result<(), ResolveError> {
-        if !self.contains(from)? || !self.contains(to)? {
-            return Ok(());
-        }
-        self.stated_edges(from, Some(to), records)?;
-        Ok(())
-    }
-
-    /// Whether merging customers `x` and `y` would put together two records
-    /// the user forced apart.
-    pub(crate) fn apart_conflict(&self, x: EntityId, y: EntityId) -> Result<bool, ResolveError> {
-        let xs: BTreeSet<EntityId> = self.records_of(x)?.into_iter().collect();
-        for r in self.records_of(y)? {
-            for dir in [Direction::Out, Direction::In] {
-                if self
-                    .neighbour_ids(r, RelKind::NOT_SAME, dir)?
-                    .iter()
-                    .any(|o| xs.contains(o))
-                {
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
     }
 
     /// Deletes a source record. The relationships it stated go with it; a
@@ -311,6 +120,10 @@ impl Transaction<'_> {
                 }
             }
         }
+        let keys = match self.get(id)? {
+            Some(e) => super::settle::stored_keys(&e),
+            None => Vec::new(),
+        };
         self.delete(id)?;
         let Some(c) = customer else {
             return Ok(Some(Deleted {
@@ -319,11 +132,11 @@ impl Transaction<'_> {
                 split_off: Vec::new(),
             }));
         };
-        let split_off = self.split_if_needed(c, config)?;
+        let settled = self.settle(&[], &keys, &[c], config)?;
         Ok(Some(Deleted {
             customer: Some(c),
             customer_deleted: !self.contains(c)?,
-            split_off,
+            split_off: settled.split_off.get(&c).cloned().unwrap_or_default(),
         }))
     }
 
@@ -377,25 +190,11 @@ impl Transaction<'_> {
         self.unrelate(rx, RelKind::SAME_AS, ry)?;
         self.unrelate(ry, RelKind::SAME_AS, rx)?;
         self.relate(rx, RelKind::NOT_SAME, ry, EdgeProps::new())?;
-        if let (Some(cx), Some(cy)) = (self.customer_of(rx)?, self.customer_of(ry)?) {
-            if cx == cy {
-                self.split_if_needed(cx, config)?;
-                if self.customer_of(rx)? == self.customer_of(ry)? {
-                    // Still together (a customer too large to recluster):
-                    // take the second record out on its own.
-                    let new = self.create(NewEntity::new(
-                        self.get(cx)?
-                            .map(|e| e.kind)
-                            .unwrap_or(crate::EntityKind::PERSON),
-                    ))?;
-                    self.unrelate(ry, RelKind::RESOLVES_TO, cx)?;
-                    self.relate(ry, RelKind::RESOLVES_TO, new, EdgeProps::new())?;
-                    self.stated_edges(cx, Some(new), &BTreeSet::from([ry]))?;
-                    self.survive(new)?;
-                    self.survive(cx)?;
-                }
-            }
-        }
+        let customers: Vec<EntityId> = [self.customer_of(rx)?, self.customer_of(ry)?]
+            .into_iter()
+            .flatten()
+            .collect();
+        self.settle(&[rx, ry], &[], &customers, config)?;
         let cx = self.customer_of(rx)?;
         let cy = self.customer_of(ry)?;
         match (cx, cy) {

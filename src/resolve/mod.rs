@@ -16,6 +16,7 @@ pub mod compare;
 mod evaluate;
 pub mod normalize;
 mod review;
+mod settle;
 pub(crate) mod survive;
 
 pub use cluster::Deleted;
@@ -24,14 +25,10 @@ pub use review::{PossibleMatch, ReviewQueue};
 pub use survive::Lineage;
 
 use crate::error::{ReadError, WriteError};
-use crate::index::Index;
 use crate::model::attrs as a;
-use crate::model::{
-    Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, Patch, RelKind, Value,
-};
+use crate::model::{Attrs, Direction, EntityId, EntityKind, NewEntity, Patch, RelKind, Value};
 use crate::{Db, Transaction};
-use compare::{Frequencies, Rules, PARTY_KIND};
-use std::collections::{BTreeMap, BTreeSet};
+use compare::{Rules, PARTY_KIND};
 
 /// Thresholds, limits and scoring rules of resolution.
 #[derive(Clone, Debug, PartialEq)]
@@ -300,38 +297,6 @@ impl Db {
     }
 }
 
-/// What the comparisons decided for one record.
-struct Verdict {
-    /// Customers the record's own identity ties it to.
-    strong: Vec<EntityId>,
-    /// The best candidate and its score.
-    top: Option<(EntityId, f64)>,
-    /// The best score among the matches.
-    score: f64,
-}
-
-/// The best score each candidate customer reached.
-#[derive(Default)]
-struct Best(BTreeMap<EntityId, Score>);
-
-impl Best {
-    fn offer(&mut self, cust: EntityId, cmp: &compare::Comparison) {
-        let e = self.0.entry(cust).or_insert(Score {
-            total: f64::MIN,
-            identifying: f64::MIN,
-        });
-        e.total = e.total.max(cmp.total);
-        e.identifying = e.identifying.max(cmp.identifying);
-    }
-}
-
-/// The best scores of one candidate customer.
-#[derive(Clone, Copy, Debug)]
-struct Score {
-    total: f64,
-    identifying: f64,
-}
-
 impl Db {
     /// The customer a source record resolves to (following merges).
     pub fn customer_of_record(
@@ -402,7 +367,15 @@ impl Transaction<'_> {
         fields.insert(PARTY_KIND.into(), Value::Text(party_name(party).into()));
         let keys = compare::blocking_keys_with(&config.rules, &comparable(&fields));
         let Some(existing) = self.lookup(system, key)? else {
-            return self.place(None, system, key, party, fields, keys, config);
+            let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
+            record.attrs = fields;
+            record.attrs.insert(
+                a::BLOCKING_KEYS.into(),
+                Value::List(keys.iter().cloned().map(Value::Text).collect()),
+            );
+            let rec = self.create(record)?;
+            let settled = self.settle(&[rec], &keys, &[], config)?;
+            return Ok(outcome(rec, None, &settled));
         };
         let rec = self
             .get(existing)?
@@ -420,420 +393,32 @@ impl Transaction<'_> {
                 return Ok(Outcome::Unchanged { customer: c });
             }
         }
-        // Changed fields: store them, take the record off its customer,
-        // split what no longer holds together, and resolve it again.
+        // Changed fields: store them and settle the neighbourhoods of the
+        // old values and the new ones (the old customer may split).
+        let mut touched = settle::stored_keys(&rec);
         self.update(existing, record_patch(&old, &fields, &keys))?;
-        let (reuse, split_off) = match customer {
-            Some(c) => self.detach(existing, c, config)?,
-            None => (None, Vec::new()),
-        };
-        let placed = self.place(
-            Some((existing, reuse)),
-            system,
-            key,
-            party,
-            fields,
-            keys,
-            config,
-        )?;
+        touched.extend(keys);
+        touched.sort();
+        touched.dedup();
+        let customers: Vec<EntityId> = customer.into_iter().collect();
+        let settled = self.settle(&[existing], &touched, &customers, config)?;
+        let placed = outcome(existing, customer, &settled);
         let now = placed.customer();
-        if let Some(c) = customer {
-            if c != now && reuse.is_none() {
-                // The relationships this record stated follow it.
-                self.move_stated_edges(c, now, &BTreeSet::from([existing]))?;
-            }
-        }
+        let split_off = customer
+            .and_then(|c| settled.split_off.get(&c))
+            .map(|s| {
+                // The record's own new customer, when it holds only the
+                // record, is not a part split off.
+                let own = |x: &EntityId| {
+                    *x == now && settled.customer.values().filter(|c| **c == now).count() == 1
+                };
+                s.iter().copied().filter(|x| !own(x)).collect()
+            })
+            .unwrap_or_default();
         Ok(Outcome::Updated {
             customer: now,
             split_off,
             placed: Box::new(placed),
-        })
-    }
-
-    /// Takes `record` off customer `c`: `c` is kept for reuse when it has
-    /// no other records, else split where what is left no longer holds
-    /// together (the customers split off).
-    fn detach(
-        &mut self,
-        record: EntityId,
-        c: EntityId,
-        config: &ResolveConfig,
-    ) -> Result<(Option<EntityId>, Vec<EntityId>), ResolveError> {
-        self.unrelate(record, RelKind::RESOLVES_TO, c)?;
-        if self.records_of(c)?.is_empty() {
-            Ok((Some(c), Vec::new()))
-        } else {
-            Ok((None, self.split_if_needed(c, config)?))
-        }
-    }
-
-    /// Customers holding a record the user linked to `record` with `kind`
-    /// (`NOT_SAME`: forced apart; `SAME_AS`: forced together).
-    fn override_customers(
-        &self,
-        record: EntityId,
-        kind: RelKind,
-    ) -> Result<BTreeSet<EntityId>, ResolveError> {
-        let mut out = BTreeSet::new();
-        for dir in [Direction::Out, Direction::In] {
-            for other in self.neighbour_ids(record, kind, dir)? {
-                if let Some(c) = self.customer_of(other)? {
-                    out.insert(c);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Candidate customers of a record, with their best scores: from the
-    /// blocking-key index (never a scan), and from the owners of an account
-    /// the record names.
-    fn candidates(
-        &self,
-        me: Option<EntityId>,
-        attrs: &Attrs,
-        keys: &[String],
-        config: &ResolveConfig,
-    ) -> Result<BTreeMap<EntityId, Score>, ResolveError> {
-        let (hits_by_key, freq) = self.blocks(me, keys, config)?;
-        let mut best = Best::default();
-        let mut seen = BTreeSet::new();
-        for hits in hits_by_key {
-            for cand in hits {
-                if Some(cand) == me || !seen.insert(cand) {
-                    continue;
-                }
-                let Some(c) = self.get(cand)? else { continue };
-                let other = comparable_entity(&c);
-                // Strong evidence of two people outweighs whatever they share.
-                if config.rules.veto(attrs, &other).is_some() {
-                    continue;
-                }
-                let cmp = compare::compare_with(&config.rules, attrs, &other, &freq);
-                if cmp.total < config.possible_threshold {
-                    continue;
-                }
-                for cust in self.neighbour_ids(cand, RelKind::RESOLVES_TO, Direction::Out)? {
-                    best.offer(cust, &cmp);
-                }
-            }
-        }
-        self.account_owners(attrs, config, &freq, &mut best)?;
-        let mut best = best.0;
-        // An organization never joins a customer whose profile holds another
-        // registration number or tax id.
-        if compare::is_organization(attrs) {
-            let mut conflicts = Vec::new();
-            for c in best.keys() {
-                if let Some(cust) = self.get(*c)? {
-                    if compare::hard_conflict(attrs, &cust.attrs()) {
-                        conflicts.push(*c);
-                    }
-                }
-            }
-            for c in conflicts {
-                best.remove(&c);
-            }
-        }
-        Ok(best)
-    }
-
-    /// Customers the record would join, best first, without any two that a
-    /// veto keeps apart (a record of one vetoes a record of the other): a
-    /// record bridging two people's customers joins the better one only.
-    /// Customers the user forced together are always kept.
-    fn coherent(
-        &self,
-        mut strong: Vec<EntityId>,
-        best: &BTreeMap<EntityId, Score>,
-        config: &ResolveConfig,
-    ) -> Result<Vec<EntityId>, ResolveError> {
-        if strong.len() < 2 {
-            return Ok(strong);
-        }
-        let score = |c: &EntityId| best.get(c).map_or(0.0, |s| s.total);
-        strong.sort_by(|x, y| score(y).total_cmp(&score(x)).then(x.cmp(y)));
-        let mut kept: Vec<EntityId> = Vec::new();
-        let mut kept_records: Vec<Attrs> = Vec::new();
-        for c in strong {
-            let mut records = Vec::new();
-            for r in self.records_of(c)? {
-                if let Some(e) = self.get(r)? {
-                    records.push(comparable_entity(&e));
-                }
-            }
-            let forced = score(&c) == f64::INFINITY;
-            let clash = records.iter().any(|x| {
-                kept_records
-                    .iter()
-                    .any(|y| config.rules.veto(x, y).is_some())
-            });
-            if forced || !clash {
-                kept.push(c);
-                kept_records.extend(records);
-            }
-        }
-        Ok(kept)
-    }
-
-    /// The records in each block the record's keys name (blocks larger than
-    /// `max_block` are skipped as uninformative), and the frequencies that
-    /// weigh an exact agreement (how common the family name, the phone, the
-    /// address are).
-    fn blocks(
-        &self,
-        me: Option<EntityId>,
-        keys: &[String],
-        config: &ResolveConfig,
-    ) -> Result<(Vec<Vec<EntityId>>, Frequencies), ResolveError> {
-        let mut freq = Frequencies::default();
-        let mut hits_by_key = Vec::with_capacity(keys.len());
-        for k in keys {
-            let limit = if k.starts_with(compare::FAMILY_COUNT) {
-                compare::COMMON_NAME
-            } else {
-                config.max_block + 1
-            };
-            let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
-            let n = hits.iter().filter(|h| Some(**h) != me).count() + 1;
-            if k.starts_with(compare::FAMILY_COUNT) {
-                freq.family_name = n;
-                continue;
-            }
-            let bare = k.strip_prefix('o').unwrap_or(k);
-            if bare.starts_with(compare::PHONE_KEY) {
-                freq.phone = n;
-            } else if bare.starts_with(compare::ADDRESS_KEY) {
-                freq.address = n;
-            } else if bare.starts_with(compare::EMAIL_KEY) {
-                freq.email = n;
-            }
-            if hits.len() <= config.max_block {
-                hits_by_key.push(hits);
-            }
-        }
-        Ok((hits_by_key, freq))
-    }
-
-    /// The owner of an account the record names, compared by its profile.
-    fn account_owners(
-        &self,
-        attrs: &Attrs,
-        config: &ResolveConfig,
-        freq: &Frequencies,
-        best: &mut Best,
-    ) -> Result<(), ResolveError> {
-        let Some(acct) = attrs.get(a::ACCOUNT_NUMBER).and_then(Value::as_text) else {
-            return Ok(());
-        };
-        for account in self.find_at_most(Index::AccountNumber, acct, 16)? {
-            for owner in self.neighbour_ids(account, RelKind::OWNS, Direction::In)? {
-                let Some(o) = self.get(owner)? else { continue };
-                if !o.kind.is_party() || o.attr(a::MERGED_INTO).is_some() {
-                    continue;
-                }
-                let mut profile = comparable_entity(&o);
-                profile.insert(PARTY_KIND.into(), Value::Text(party_name(o.kind).into()));
-                profile.insert(a::ACCOUNT_NUMBER.into(), Value::Text(acct.to_string()));
-                if config.rules.veto(attrs, &profile).is_some() {
-                    continue; // a joint account's other owner, say
-                }
-                let cmp = compare::compare_with(&config.rules, attrs, &profile, freq);
-                if cmp.total >= config.possible_threshold {
-                    best.offer(owner, &cmp);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Places a record: a new one (`existing` is `None`) is created with its
-    /// link; a stored one is linked. `reuse` is the record's old customer
-    /// when it has no other records: it is kept rather than replaced.
-    #[allow(clippy::too_many_arguments)]
-    fn place(
-        &mut self,
-        existing: Option<(EntityId, Option<EntityId>)>,
-        system: &str,
-        key: &str,
-        party: EntityKind,
-        fields: Attrs,
-        keys: Vec<String>,
-        config: &ResolveConfig,
-    ) -> Result<Outcome, ResolveError> {
-        let me = existing.map(|(r, _)| r);
-        let reuse = existing.and_then(|(_, c)| c);
-        let verdict = self.judge(me, reuse, &comparable(&fields), &keys, config)?;
-        let mut stored = fields.clone();
-        stored.insert(
-            a::BLOCKING_KEYS.into(),
-            Value::List(keys.into_iter().map(Value::Text).collect()),
-        );
-        let rec = match me {
-            Some(r) => r,
-            None => {
-                let mut record = NewEntity::new(EntityKind::SOURCE_RECORD).identifier(system, key);
-                record.attrs = stored;
-                self.create(record)?
-            }
-        };
-        if verdict.strong.is_empty() {
-            // No match, or only an ambiguous one (an account several
-            // customers share): a customer of its own, possibly the same as
-            // the best candidate.
-            let possible = verdict.top.filter(|(_, s)| *s >= config.possible_threshold);
-            return self.place_alone(rec, reuse, party, &fields, possible);
-        }
-        self.place_into(rec, verdict, reuse, &fields)
-    }
-
-    /// The candidates' scores after the user's decisions: the customers the
-    /// record matches, those its own identity ties it to, and the best one.
-    fn judge(
-        &self,
-        me: Option<EntityId>,
-        reuse: Option<EntityId>,
-        attrs: &Attrs,
-        keys: &[String],
-        config: &ResolveConfig,
-    ) -> Result<Verdict, ResolveError> {
-        let mut best = self.candidates(me, attrs, keys, config)?;
-        let (apart, together) = match me {
-            Some(r) => (
-                self.override_customers(r, RelKind::NOT_SAME)?,
-                self.override_customers(r, RelKind::SAME_AS)?,
-            ),
-            None => Default::default(),
-        };
-        best.retain(|c, _| !apart.contains(c) && Some(*c) != reuse);
-        for c in &together {
-            best.insert(
-                *c,
-                Score {
-                    total: f64::INFINITY,
-                    identifying: f64::INFINITY,
-                },
-            );
-        }
-        let matches: Vec<(EntityId, Score)> = best
-            .iter()
-            .filter(|(_, s)| s.total >= config.match_threshold)
-            .map(|(c, s)| (*c, *s))
-            .collect();
-        // Customers the record's own identity (not a shared account) ties it to.
-        let mut strong: Vec<EntityId> = matches
-            .iter()
-            .filter(|(_, s)| s.identifying >= config.match_threshold)
-            .map(|(c, _)| *c)
-            .collect();
-        if strong.is_empty() && matches.len() == 1 {
-            strong.push(matches[0].0);
-        }
-        let strong = self.coherent(strong, &best, config)?;
-        let top = best
-            .iter()
-            .max_by(|x, y| x.1.total.total_cmp(&y.1.total).then(y.0.cmp(x.0)))
-            .map(|(c, s)| (*c, s.total));
-        let score = matches
-            .iter()
-            .map(|(_, s)| s.total)
-            .fold(f64::MIN, f64::max);
-        Ok(Verdict { strong, top, score })
-    }
-
-    /// A record of no customer yet: a customer of its own (its old one when
-    /// `reuse`), possibly the same as `possible`.
-    fn place_alone(
-        &mut self,
-        rec: EntityId,
-        reuse: Option<EntityId>,
-        party: EntityKind,
-        fields: &Attrs,
-        possible: Option<(EntityId, f64)>,
-    ) -> Result<Outcome, ResolveError> {
-        let customer = match reuse {
-            Some(c) => c,
-            None => {
-                let mut cust = NewEntity::new(party);
-                cust.attrs = profile_of(fields);
-                self.create(cust)?
-            }
-        };
-        self.relate(rec, RelKind::RESOLVES_TO, customer, EdgeProps::new())?;
-        if let Some((possibly, score)) = possible {
-            self.relate(
-                customer,
-                RelKind::POSSIBLY_SAME,
-                possibly,
-                EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
-            )?;
-        }
-        if reuse.is_some() {
-            self.survive(customer)?;
-        }
-        Ok(match possible {
-            Some((possibly, score)) => Outcome::Possible {
-                customer,
-                possibly,
-                score,
-            },
-            None => Outcome::Created { customer },
-        })
-    }
-
-    /// A record that matches customers: linked to the lowest id among them
-    /// (and its old customer, when `reuse`), the others merged into it
-    /// unless the user kept them apart; survivorship recomputed when the
-    /// record brings anything new.
-    fn place_into(
-        &mut self,
-        rec: EntityId,
-        verdict: Verdict,
-        reuse: Option<EntityId>,
-        fields: &Attrs,
-    ) -> Result<Outcome, ResolveError> {
-        let mut group: Vec<EntityId> = verdict.strong;
-        group.extend(reuse);
-        group.sort();
-        let survivor = group[0];
-        self.relate(rec, RelKind::RESOLVES_TO, survivor, EdgeProps::new())?;
-        let mut merged = Vec::new();
-        for m in group.iter().skip(1) {
-            if self.apart_conflict(survivor, *m)? {
-                continue;
-            }
-            self.merge_customer(*m, survivor)?;
-            merged.push(*m);
-        }
-        // A record that agrees with every golden value it holds only
-        // strengthens the values already chosen: nothing to recompute.
-        let agrees = merged.is_empty()
-            && match self.get(survivor)? {
-                Some(c) => fields
-                    .iter()
-                    .filter(|(k, _)| !survive::bookkeeping(k))
-                    .all(|(k, v)| c.attr(k).as_ref() == Some(v)),
-                None => false,
-            };
-        if !agrees {
-            self.survive(survivor)?;
-        }
-        let merged_strong: Vec<EntityId> = merged
-            .iter()
-            .copied()
-            .filter(|m| Some(*m) != reuse)
-            .collect();
-        let score = verdict.score;
-        if merged_strong.is_empty() {
-            return Ok(Outcome::Linked {
-                customer: survivor,
-                score,
-            });
-        }
-        Ok(Outcome::Merged {
-            survivor,
-            merged: merged_strong,
-            score,
         })
     }
 
@@ -853,6 +438,55 @@ impl Transaction<'_> {
         }
         self.merge_into(from, into, redirect)?;
         Ok(())
+    }
+}
+
+/// What settling did for `record` (whose customer was `before`).
+fn outcome(record: EntityId, before: Option<EntityId>, settled: &settle::Settled) -> Outcome {
+    let Some(&now) = settled.customer.get(&record) else {
+        // Not reached: a settled record always has a customer.
+        return Outcome::Created {
+            customer: before.unwrap_or(record),
+        };
+    };
+    let score = settled.best.get(&record).copied().unwrap_or(0.0);
+    let alone = settled.customer.values().filter(|c| **c == now).count() == 1;
+    if alone {
+        return match settled.possible.get(&now) {
+            Some((possibly, score)) => Outcome::Possible {
+                customer: now,
+                possibly: *possibly,
+                score: *score,
+            },
+            None => Outcome::Created { customer: now },
+        };
+    }
+    let merged: Vec<EntityId> = settled
+        .merged
+        .iter()
+        .filter(|(c, into)| {
+            // The record's old customer, when it held nothing else, is
+            // the record moving, not a merge.
+            let own = Some(**c) == before
+                && settled
+                    .before
+                    .iter()
+                    .all(|(r, b)| *r == record || *b != Some(**c));
+            **into == now && !own
+        })
+        .map(|(c, _)| *c)
+        .collect();
+    if merged.is_empty() {
+        Outcome::Linked {
+            customer: now,
+            score,
+        }
+    } else {
+        Outcome::Merged {
+            survivor: now,
+            merged,
+            score,
+        }
     }
 }
 
