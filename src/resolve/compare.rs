@@ -372,29 +372,45 @@ pub fn is_role_mailbox(email: &str) -> bool {
 
 /// A family name shared by at most this many records is rare (stronger evidence).
 pub const RARE_NAME: usize = 2;
+/// What a rare family name adds to an exact agreement on it.
+pub const RARE_BONUS: f64 = 0.75;
 /// A family name shared by at least this many records is common (weaker evidence).
 pub const COMMON_NAME: usize = 64;
 
 impl Frequencies {
     /// The weight of exact agreement on `field`, adjusted for how common the value is.
     fn exact(&self, field: &str, w: f64) -> f64 {
-        let shared = |n: usize| {
-            if n <= 2 {
-                1.0
-            } else {
-                (1.0 - 0.25 * (n as f64 / 2.0).log2()).max(0.25)
-            }
-        };
+        let shared = shared_weight;
         match field {
             a::PHONE => w * shared(self.phone),
             a::EMAIL => w * shared(self.email),
             a::STREET | a::HOUSE_NUMBER | a::UNIT | a::POSTAL_CODE => w * shared(self.address),
             a::FAMILY_NAME if self.family_name == 0 => w,
-            a::FAMILY_NAME if self.family_name <= RARE_NAME => w + 0.75,
+            a::FAMILY_NAME if self.family_name <= RARE_NAME => w + RARE_BONUS,
             a::FAMILY_NAME if self.family_name >= COMMON_NAME => w - 1.5,
             _ => w,
         }
     }
+}
+
+/// The share of an exact agreement's weight that a value held by `n`
+/// records keeps: whole up to 3 records, then a quarter less each time the
+/// count doubles (4–7: 0.75, 8–15: 0.5, 16 and more: 0.25). A step
+/// function, so that one more record changes the weight of the others'
+/// pairs only when it crosses a step ([`shared_step`]).
+pub fn shared_weight(n: usize) -> f64 {
+    match n {
+        0..=3 => 1.0,
+        4..=7 => 0.75,
+        8..=15 => 0.5,
+        _ => 0.25,
+    }
+}
+
+/// Whether a value now held by `n` records weighs differently than with
+/// one record more or one fewer.
+pub fn shared_step(n: usize) -> bool {
+    shared_weight(n) != shared_weight(n + 1) || shared_weight(n) != shared_weight(n.saturating_sub(1))
 }
 
 /// The identifiers that, when they differ, make two organizations two
@@ -828,6 +844,8 @@ pub const FAMILY_COUNT: &str = "f:";
 pub const PHONE_KEY: &str = "p:";
 /// The prefix of the postcode + house number key (its hits count the address's frequency).
 pub const ADDRESS_KEY: &str = "ah:";
+/// The prefix of the street + house number key.
+pub const STREET_HOUSE_KEY: &str = "sh:";
 
 fn alnum(s: &str) -> String {
     s.chars()
@@ -979,7 +997,7 @@ fn address_keys(r: &Attrs, kind: &str, keys: &mut Vec<String>) {
         keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
     }
     if let (Some(st), Some(h)) = (&street, house) {
-        keys.push(format!("{kind}sh:{}/{h}", &st[..st.len().min(8)]));
+        keys.push(format!("{kind}{STREET_HOUSE_KEY}{}/{h}", &st[..st.len().min(8)]));
     }
 }
 

@@ -32,7 +32,7 @@ use crate::index::Index;
 use crate::model::attrs as a;
 use crate::model::{Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, RelKind, Value};
 use crate::Transaction;
-use compare::{Frequencies, FAMILY_COUNT, PARTY_KIND};
+use compare::{Frequencies, FAMILY_COUNT, PARTY_KIND, RARE_BONUS};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A neighbourhood larger than this stops following `SHARES_CONTACT`
@@ -170,6 +170,29 @@ fn freq_field(key: &str) -> Option<fn(&mut Frequencies) -> &mut usize> {
     }
 }
 
+/// Whether two records sharing `common` keys share a contact: an email, a
+/// phone, or an address (postcode and house number, and street and house
+/// number).
+fn shares_contact(common: &[&str]) -> bool {
+    let has = |prefix: &str| {
+        common
+            .iter()
+            .any(|k| k.strip_prefix('o').unwrap_or(k).starts_with(prefix))
+    };
+    has(compare::EMAIL_KEY)
+        || has(compare::PHONE_KEY)
+        || (has(compare::ADDRESS_KEY) && has(compare::STREET_HOUSE_KEY))
+}
+
+/// Why two customers are linked `SHARES_CONTACT` when a join between
+/// their records was refused (a third record's veto, a user's decision):
+/// the links resolution follows to take a neighbourhood whole.
+const REFUSED: &str = "conflict";
+
+/// The property of a `SHARES_CONTACT` link saying what kept the two apart:
+/// a veto's name or [`REFUSED`].
+const VIA: &str = "via";
+
 /// The keys two sorted key lists share.
 fn shared<'k>(x: &'k [String], y: &[String]) -> Vec<&'k str> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -219,6 +242,7 @@ impl Transaction<'_> {
     /// `keys` name whose pairs the change may have touched, `customers`,
     /// and the closure of all of their customers over `SHARES_CONTACT`.
     /// Returns each record with its customer.
+    #[allow(clippy::type_complexity)]
     fn region(
         &self,
         seeds: &[EntityId],
@@ -226,8 +250,15 @@ impl Transaction<'_> {
         customers: &[EntityId],
         counts: &mut Counts,
         config: &ResolveConfig,
-    ) -> Result<BTreeMap<EntityId, Option<EntityId>>, ResolveError> {
+    ) -> Result<
+        (
+            BTreeMap<EntityId, Option<EntityId>>,
+            HashMap<EntityId, crate::Entity>,
+        ),
+        ResolveError,
+    > {
         let mut records: BTreeMap<EntityId, Option<EntityId>> = BTreeMap::new();
+        let mut loaded: HashMap<EntityId, crate::Entity> = HashMap::new();
         let mut queue: Vec<EntityId> = customers.to_vec();
         let add = |tx: &Self,
                    r: EntityId,
@@ -242,25 +273,69 @@ impl Transaction<'_> {
             queue.extend(c);
             Ok(())
         };
+        let mut seed_attrs = Vec::new();
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
+            if let Some(e) = self.get(*s)? {
+                seed_attrs.push(comparable_entity(&e));
+                loaded.insert(*s, e);
+            }
         }
         for k in keys {
             let limit = block_limit(k, config);
             let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
             let n = hits.len();
             counts.0.insert(k.clone(), n);
-            let touched = if k.starts_with(FAMILY_COUNT) {
+            // A block whose count weighs the pairs in it (a phone, an email,
+            // an address) and just crossed a step of that weight, or that
+            // just grew too large to be searched (the pairs it compared are
+            // no longer compared): every pair in it may have changed. In any other block, only the pairs with
+            // the changed records did.
+            let whole = if k.starts_with(FAMILY_COUNT) {
                 // Only a name turning rare or common changes other pairs.
                 let (rare, common) = (compare::RARE_NAME, compare::COMMON_NAME);
                 n == rare || n == rare + 1 || n == common - 1 || n == common
             } else {
-                n <= config.max_block + 1
+                n == config.max_block + 1
+                    || (n <= config.max_block
+                        && freq_field(k).is_some()
+                        && compare::shared_step(n))
             };
-            if touched {
-                for h in hits {
-                    add(self, h, &mut records, &mut queue)?;
+            let searched = !k.starts_with(FAMILY_COUNT) && n <= config.max_block;
+            let contact = freq_field(k).is_some();
+            for h in hits {
+                if records.contains_key(&h) {
+                    continue;
                 }
+                if !whole {
+                    if !searched {
+                        continue;
+                    }
+                    let e = match loaded.get(&h) {
+                        Some(e) => e,
+                        None => match self.get(h)? {
+                            Some(e) => loaded.entry(h).or_insert(e),
+                            None => continue,
+                        },
+                    };
+                    let other = comparable_entity(e);
+                    let related = seed_attrs.iter().any(|x| {
+                        let whole = compare::compare_with(
+                            &config.rules,
+                            x,
+                            &other,
+                            &Frequencies::default(),
+                        );
+                        // Two people a veto keeps apart matter only when
+                        // they share a contact (a SHARES_CONTACT link).
+                        whole.total + RARE_BONUS >= config.possible_threshold
+                            || (contact && config.rules.veto(x, &other).is_some())
+                    });
+                    if !related {
+                        continue;
+                    }
+                }
+                add(self, h, &mut records, &mut queue)?;
             }
         }
         let mut seen = BTreeSet::new();
@@ -274,11 +349,17 @@ impl Transaction<'_> {
             if records.len() > REGION_LIMIT {
                 continue;
             }
+            // Customers a refused join links it to (a veto's link is not
+            // a join that could be decided otherwise).
             for dir in [Direction::Out, Direction::In] {
-                queue.extend(self.neighbour_ids(c, RelKind::SHARES_CONTACT, dir)?);
+                for n in self.neighbours(c, RelKind::SHARES_CONTACT, dir)? {
+                    if n.props.attrs.get(VIA).and_then(Value::as_text) == Some(REFUSED) {
+                        queue.push(n.id);
+                    }
+                }
             }
         }
-        Ok(records)
+        Ok((records, loaded))
     }
 
     /// Clusters the neighbourhood of a change again and writes what
@@ -294,11 +375,17 @@ impl Transaction<'_> {
         config: &ResolveConfig,
     ) -> Result<Settled, ResolveError> {
         let mut counts = Counts::default();
-        let region = self.region(seeds, keys, customers, &mut counts, config)?;
+        let (region, mut loaded) = self.region(seeds, keys, customers, &mut counts, config)?;
         let mut nodes = Vec::with_capacity(region.len());
         let mut old_customers: BTreeSet<EntityId> = customers.iter().copied().collect();
         for (r, c) in &region {
-            let Some(e) = self.get(*r)? else { continue };
+            let e = match loaded.remove(r) {
+                Some(e) => e,
+                None => match self.get(*r)? {
+                    Some(e) => e,
+                    None => continue,
+                },
+            };
             let Some(x) = e.identifiers().into_iter().next() else {
                 continue;
             };
@@ -408,6 +495,20 @@ impl Transaction<'_> {
             }
             let common = shared(&x.keys, &y.keys);
             let anchored = x.anchor || y.anchor;
+            let veto = config.rules.veto(&x.attrs, &y.attrs).or_else(|| {
+                (compare::is_organization(&x.attrs) && compare::hard_conflict(&x.attrs, &y.attrs))
+                    .then_some("registration_number")
+            });
+            let contact = shares_contact(&common);
+            // Frequencies only lower a weight, but for a rare family name:
+            // a pair that cannot reach the possible-match threshold with
+            // every weight whole is settled without reading a block.
+            let whole =
+                compare::compare_with(&config.rules, &x.attrs, &y.attrs, &Frequencies::default());
+            if whole.total + RARE_BONUS < config.possible_threshold && !(veto.is_some() && contact)
+            {
+                continue;
+            }
             // Compared only through a block small enough to be searched.
             let mut small = anchored;
             for k in common.iter().filter(|k| !k.starts_with(FAMILY_COUNT)) {
@@ -420,22 +521,20 @@ impl Transaction<'_> {
                 continue;
             }
             let mut freq = Frequencies::default();
-            let mut contact = false;
             for k in &common {
                 if let Some(field) = freq_field(k) {
-                    contact |= !k.starts_with(FAMILY_COUNT);
                     let n = self.count(counts, k, config)?;
                     let slot = field(&mut freq);
                     *slot = if *slot == 0 { n } else { (*slot).min(n) };
                 }
             }
-            let veto = config.rules.veto(&x.attrs, &y.attrs).or_else(|| {
-                (compare::is_organization(&x.attrs) && compare::hard_conflict(&x.attrs, &y.attrs))
-                    .then_some("registration_number")
-            });
             // Compared in the canonical order, so the score never depends
             // on which record came first.
-            let cmp = compare::compare_with(&config.rules, &x.attrs, &y.attrs, &freq);
+            let cmp = if freq == Frequencies::default() {
+                whole
+            } else {
+                compare::compare_with(&config.rules, &x.attrs, &y.attrs, &freq)
+            };
             if cmp.total < config.possible_threshold && veto.is_none() {
                 continue;
             }
@@ -902,7 +1001,7 @@ impl Transaction<'_> {
                 chosen[&y],
                 RelKind::SHARES_CONTACT,
                 chosen[&x],
-                EdgeProps::new().attr("via", Value::Text(via.to_string())),
+                EdgeProps::new().attr(VIA, Value::Text(via.to_string())),
             )?;
         }
         Ok(())

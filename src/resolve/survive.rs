@@ -36,16 +36,6 @@ pub(crate) fn bookkeeping(name: &str) -> bool {
     name == a::BLOCKING_KEYS || name == a::TRUST || name == PARTY_KIND || name.starts_with("trust_")
 }
 
-fn trust_of(r: &Entity, attr: &str) -> i64 {
-    let int = |n: &str| match r.attr(n) {
-        Some(Value::Int(i)) => Some(i),
-        _ => None,
-    };
-    int(&format!("trust_{attr}"))
-        .or_else(|| int(a::TRUST))
-        .unwrap_or(0)
-}
-
 /// Chooses each golden attribute from `records`.
 pub(crate) fn choose(records: &[Entity]) -> BTreeMap<String, Lineage> {
     struct Candidate<'r> {
@@ -55,11 +45,25 @@ pub(crate) fn choose(records: &[Entity]) -> BTreeMap<String, Lineage> {
     }
     let mut by_attr: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     for r in records {
-        for (name, value) in r.attrs() {
-            if bookkeeping(&name) {
+        let attrs = r.attrs();
+        let int = |n: &str| match attrs.get(n) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        };
+        let default_trust = int(a::TRUST).unwrap_or(0);
+        let has_own = attrs.keys().any(|k| k.starts_with("trust_"));
+        for (name, value) in &attrs {
+            if bookkeeping(name) {
                 continue;
             }
-            let trust = trust_of(r, &name);
+            // The record's trust in this attribute, from the attributes
+            // already read (one decode per record).
+            let trust = if has_own {
+                int(&format!("trust_{name}")).unwrap_or(default_trust)
+            } else {
+                default_trust
+            };
+            let (name, value) = (name.clone(), value.clone());
             by_attr.entry(name).or_default().push(Candidate {
                 value,
                 record: r,
