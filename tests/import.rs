@@ -874,3 +874,88 @@ fn a_bulk_load_cut_off_while_writing_is_never_opened_and_runs_again() {
     assert_eq!(s["entities"]["source_record"], 1_000);
     assert!(kith(&["--db", d, "check"]).status.success());
 }
+
+/// The customers a CSV file gives (`kith import`, then `kith export
+/// links`), as sets of `(system, key)`.
+fn customers_of(
+    dir: &std::path::Path,
+    tag: &str,
+    mapping: &str,
+    csv: &std::path::Path,
+) -> std::collections::BTreeSet<std::collections::BTreeSet<(String, String)>> {
+    let db = dir.join(format!("db-{tag}"));
+    let db = db.to_str().unwrap();
+    let o = kith(&[
+        "--db",
+        db,
+        "import",
+        "--mapping",
+        mapping,
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = kith(&["--db", db, "export", "links"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut rdr = csv::Reader::from_reader(&o.stdout[..]);
+    let mut groups: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeSet<(String, String)>,
+    > = Default::default();
+    for row in rdr.records() {
+        let row = row.unwrap();
+        groups
+            .entry(row[2].to_string())
+            .or_default()
+            .insert((row[0].to_string(), row[1].to_string()));
+    }
+    groups.into_values().collect()
+}
+
+/// Generated messy records (shared family and role mailboxes, household
+/// phones, twins, care homes, mistyped ids, former names) imported in their
+/// own order and in `shuffles` other orders give the same customers.
+fn messy_records_in_other_orders(records: u64, shuffles: u64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("messy.csv");
+    let o = kith(&[
+        "generate-records",
+        "--messy",
+        "--records",
+        &records.to_string(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/records/messy.toml");
+    let original = customers_of(tmp.path(), "0", mapping, &file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    for seed in 1..=shuffles {
+        let mut shuffled = rows.clone();
+        let mut r = kith::generate::Rng::new(seed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        let path = tmp.path().join(format!("shuffled-{seed}.csv"));
+        std::fs::write(&path, format!("{header}\n{}\n", shuffled.join("\n"))).unwrap();
+        let got = customers_of(tmp.path(), &seed.to_string(), mapping, &path);
+        let moved: Vec<_> = got.symmetric_difference(&original).take(4).collect();
+        assert!(
+            moved.is_empty(),
+            "order {seed} gave other customers: {moved:?}"
+        );
+    }
+}
+
+#[test]
+fn messy_generated_records_in_two_other_orders_give_the_same_customers() {
+    messy_records_in_other_orders(2_000, 2);
+}
+
+#[test]
+#[ignore = "eleven imports of 100,000 records: run with --release (docs/testing.md)"]
+fn messy_generated_records_100k_in_ten_other_orders_give_the_same_customers() {
+    messy_records_in_other_orders(100_000, 10);
+}

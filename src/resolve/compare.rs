@@ -275,28 +275,36 @@ impl Rules {
                 // both; a given name that plainly differs leaves nothing of
                 // the person to excuse the id.
                 let given_differs = !swapped_names && given_agreement == Agreement::Disagree;
+                // A parent and a child may share a family name, a home
+                // and a near given name (a junior); not a birth date.
                 if p.len() >= 4
                     && q.len() >= 4
                     && strsim::damerau_levenshtein(p, q) > 2
-                    && (agreeing < 2 || given_differs)
+                    && (agreeing < 2 || given_differs || dates_differ(x, y))
                 {
                     return Some("national_id");
                 }
             }
         }
-        if self.vetoes.contains(&"birth_date") && !ids_agree && !names {
-            if let (Some(p), Some(q)) = (date(x, a::BIRTH_DATE), date(y, a::BIRTH_DATE)) {
-                let ((py, pm, pd), (qy, qm, qd)) = (p.ymd(), q.ymd());
-                let same = (py == qy) as u8 + (pm == qm) as u8 + (pd == qd) as u8;
-                let swapped = py == qy && pm == qd && pd == qm;
-                let digits = |d: Date| d.to_string().replace('-', "");
-                if same < 2 && !swapped && !one_edit(&digits(p), &digits(q)) {
-                    return Some("birth_date");
-                }
-            }
+        if self.vetoes.contains(&"birth_date") && !ids_agree && !names && dates_differ(x, y) {
+            return Some("birth_date");
         }
         None
     }
+}
+
+/// Whether two records hold full birth dates that clearly differ: fewer
+/// than two of year, month and day agree, and the digits are not one typo
+/// or a day/month swap apart.
+fn dates_differ(x: &Attrs, y: &Attrs) -> bool {
+    let (Some(p), Some(q)) = (date(x, a::BIRTH_DATE), date(y, a::BIRTH_DATE)) else {
+        return false;
+    };
+    let ((py, pm, pd), (qy, qm, qd)) = (p.ymd(), q.ymd());
+    let same = (py == qy) as u8 + (pm == qm) as u8 + (pd == qd) as u8;
+    let swapped = py == qy && pm == qd && pd == qm;
+    let digits = |d: Date| d.to_string().replace('-', "");
+    same < 2 && !swapped && !one_edit(&digits(p), &digits(q))
 }
 
 /// How many stored records share some of a record's values: a phone or an
@@ -410,7 +418,8 @@ pub fn shared_weight(n: usize) -> f64 {
 /// Whether a value now held by `n` records weighs differently than with
 /// one record more or one fewer.
 pub fn shared_step(n: usize) -> bool {
-    shared_weight(n) != shared_weight(n + 1) || shared_weight(n) != shared_weight(n.saturating_sub(1))
+    shared_weight(n) != shared_weight(n + 1)
+        || shared_weight(n) != shared_weight(n.saturating_sub(1))
 }
 
 /// The identifiers that, when they differ, make two organizations two
@@ -997,7 +1006,10 @@ fn address_keys(r: &Attrs, kind: &str, keys: &mut Vec<String>) {
         keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
     }
     if let (Some(st), Some(h)) = (&street, house) {
-        keys.push(format!("{kind}{STREET_HOUSE_KEY}{}/{h}", &st[..st.len().min(8)]));
+        keys.push(format!(
+            "{kind}{STREET_HOUSE_KEY}{}/{h}",
+            &st[..st.len().min(8)]
+        ));
     }
 }
 

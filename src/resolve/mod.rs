@@ -39,9 +39,11 @@ pub struct ResolveConfig {
     pub possible_threshold: f64,
     /// Blocking keys shared by more records than this are skipped (too common).
     pub max_block: usize,
-    /// A customer with more records than this is not checked for splitting
-    /// when one of its records changes (the check compares every pair).
-    pub max_cluster: usize,
+    /// A neighbourhood re-clustered after a change stops following
+    /// `SHARES_CONTACT` links past this many records (its customers are
+    /// still taken whole): one change never reads an unbounded part of the
+    /// store, and past the bound the customers can depend on order.
+    pub max_region: usize,
     /// Weights and blocking keys.
     pub rules: Rules,
 }
@@ -52,7 +54,7 @@ impl Default for ResolveConfig {
             match_threshold: 12.0,
             possible_threshold: 7.0,
             max_block: 50,
-            max_cluster: 200,
+            max_region: 2_000,
             rules: Rules::default(),
         }
     }

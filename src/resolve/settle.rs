@@ -35,11 +35,6 @@ use crate::Transaction;
 use compare::{Frequencies, FAMILY_COUNT, PARTY_KIND, RARE_BONUS};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// A neighbourhood larger than this stops following `SHARES_CONTACT`
-/// links (its customers are still taken whole): resolution stays bounded
-/// when a building's worth of people share one address and phone.
-pub(crate) const REGION_LIMIT: usize = 2_000;
-
 /// One node of a neighbourhood: a source record, or the owner of an
 /// account a record names (an anchor: a party that is not made of records).
 struct Node {
@@ -297,9 +292,7 @@ impl Transaction<'_> {
                 n == rare || n == rare + 1 || n == common - 1 || n == common
             } else {
                 n == config.max_block + 1
-                    || (n <= config.max_block
-                        && freq_field(k).is_some()
-                        && compare::shared_step(n))
+                    || (n <= config.max_block && freq_field(k).is_some() && compare::shared_step(n))
             };
             let searched = !k.starts_with(FAMILY_COUNT) && n <= config.max_block;
             let contact = freq_field(k).is_some();
@@ -346,7 +339,7 @@ impl Transaction<'_> {
             for r in self.records_of(c)? {
                 records.entry(r).or_insert(Some(c));
             }
-            if records.len() > REGION_LIMIT {
+            if records.len() > config.max_region {
                 continue;
             }
             // Customers a refused join links it to (a veto's link is not
