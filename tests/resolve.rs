@@ -1086,6 +1086,22 @@ fn a_record_bridging_two_people_joins_one_of_them() {
         db.customer_of_record("crm", "1").unwrap(),
         db.customer_of_record("crm", "2").unwrap()
     );
+    // "Why not": the web record and the twin it did not join match, but
+    // joining them would put the two twins in one customer.
+    let joined = db.customer_of_record("web", "W").unwrap();
+    let other = if joined == db.customer_of_record("crm", "1").unwrap() {
+        "2"
+    } else {
+        "1"
+    };
+    let why = db
+        .explain_pair(("web", "W"), ("crm", other), &ResolveConfig::default())
+        .unwrap()
+        .why;
+    match why {
+        kith::resolve::PairWhy::Conflict { reason, .. } => assert_eq!(reason, "national_id"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
     assert!(db.check().unwrap().is_ok());
 }
 

@@ -566,9 +566,20 @@ pub enum PairWhy {
         /// Whether the score reaches the possible-match threshold.
         possible: bool,
     },
-    /// Their score reaches the threshold, yet they are apart: a third record
-    /// or the values' frequencies in the store decided (a shared phone or
-    /// address weighs less as more records hold it).
+    /// Their score reaches the threshold, yet they are apart: joining them
+    /// would put two other records that are held apart into one customer.
+    Conflict {
+        /// A record of the first one's customer.
+        a: crate::model::ExternalId,
+        /// A record of the second one's customer, held apart from `a`.
+        b: crate::model::ExternalId,
+        /// What holds them apart: a veto's name, or `apart` (a user's
+        /// decision).
+        reason: &'static str,
+    },
+    /// Their score reaches the threshold, yet they are apart: the values'
+    /// frequencies in the store decided (a shared phone or address weighs
+    /// less as more records hold it), or a block too large to search.
     Other,
 }
 
@@ -608,7 +619,10 @@ impl Db {
                 possible: total >= config.possible_threshold,
             }
         } else {
-            PairWhy::Other
+            match (ca, cb) {
+                (Some(ca), Some(cb)) => self.conflict(ca, cb, config)?.unwrap_or(PairWhy::Other),
+                _ => PairWhy::Other,
+            }
         };
         Ok(PairExplanation {
             customer_a: ca,
@@ -617,6 +631,43 @@ impl Db {
             total,
             why,
         })
+    }
+
+    /// Two records, one of customer `ca` and one of `cb`, that are held
+    /// apart (a veto or a user's decision): why the two customers are two.
+    fn conflict(
+        &self,
+        ca: EntityId,
+        cb: EntityId,
+        config: &ResolveConfig,
+    ) -> Result<Option<PairWhy>, ResolveError> {
+        let load = |c: EntityId| -> Result<Vec<(EntityId, crate::Entity)>, ResolveError> {
+            let mut out = Vec::new();
+            for r in self.records_of(c)? {
+                if let Some(e) = self.get(r)? {
+                    out.push((r, e));
+                }
+            }
+            Ok(out)
+        };
+        let (xs, ys) = (load(ca)?, load(cb)?);
+        for (rx, ex) in &xs {
+            let apart = self.neighbour_ids(*rx, RelKind::NOT_SAME, Direction::Out)?;
+            let apart_in = self.neighbour_ids(*rx, RelKind::NOT_SAME, Direction::In)?;
+            let x = comparable_entity(ex);
+            for (ry, ey) in &ys {
+                let reason = if apart.contains(ry) || apart_in.contains(ry) {
+                    Some("apart")
+                } else {
+                    config.rules.veto(&x, &comparable_entity(ey))
+                };
+                let name = |e: &crate::Entity| e.identifiers().into_iter().next();
+                if let (Some(reason), Some(a), Some(b)) = (reason, name(ex), name(ey)) {
+                    return Ok(Some(PairWhy::Conflict { a, b, reason }));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// How two source records compare, field by field.

@@ -63,7 +63,8 @@ pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>
             W::Veto(v) => format!("kept apart by the {v} veto: strong evidence of two people, whatever else they share (docs/resolution.md)"),
             W::BelowThreshold { threshold, possible: true } => format!("kept apart: the total is below the match threshold {threshold}, a possible match"),
             W::BelowThreshold { threshold, .. } => format!("kept apart: the total is below the match threshold {threshold}"),
-            _ => "apart although the total reaches the threshold: the store's value frequencies (a phone or address many records share weighs less) or another record decided".to_string(),
+            W::Conflict { a, b, reason } => format!("apart although the total reaches the threshold: joining them would put {a} and {b} in one customer, and {} holds those two apart", if reason == "apart" { "a user's decision".to_string() } else { format!("the {reason} veto") }),
+            _ => "apart although the total reaches the threshold: the store's value frequencies (a phone or address many records share weighs less) or a block too large to search decided".to_string(),
         };
         say!(
             "{system}:{key} is {}; {b0}:{b1} is {}: {why}",
