@@ -1327,3 +1327,44 @@ fn a_parent_and_a_child_with_near_names_stay_two_and_share_contact() {
     assert_eq!(again.customer(), daughter.customer(), "{again:?}");
     assert!(db.check().unwrap().is_ok());
 }
+
+/// A record holding a current and a maiden family name meets the record of
+/// another system that knows only the maiden name: blocked and compared on
+/// each value, one customer; the golden family name is one of the values.
+#[test]
+fn a_former_name_links_and_survivorship_picks_one_value_of_a_list() {
+    let db = Db::temporary().unwrap();
+    let mut a = rec(&[
+        ("given_name", "Maria"),
+        ("birth_date", "1971-08-14"),
+        ("national_id", "555-12-9876"),
+        ("postal_code", "10115"),
+    ]);
+    a.insert(
+        attrs::FAMILY_NAME.into(),
+        Value::List(vec![Value::from("Lopez"), Value::from("Garcia")]),
+    );
+    let first = upsert(&db, "core", "A", a);
+    // The old system knows her by her maiden name only, and no id.
+    let second = upsert(
+        &db,
+        "legacy",
+        "B",
+        rec(&[
+            ("given_name", "Maria"),
+            ("family_name", "Garcia"),
+            ("birth_date", "1971-08-14"),
+            ("postal_code", "10115"),
+        ]),
+    );
+    assert_eq!(second.customer(), first.customer(), "{second:?}");
+    let lineage = db.lineage(first.customer()).unwrap();
+    let family = lineage.iter().find(|l| l.attr == "family_name").unwrap();
+    assert_eq!(family.value, Value::from("Garcia"), "{family:?}");
+    assert_eq!(family.agreeing, 2);
+    assert_eq!(family.rule, "frequency");
+    // The golden record holds one value, not the list.
+    let c = db.get(first.customer()).unwrap().unwrap();
+    assert_eq!(c.text(attrs::FAMILY_NAME), Some("Garcia"));
+    assert!(db.check().unwrap().is_ok());
+}

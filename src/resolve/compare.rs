@@ -442,12 +442,21 @@ pub fn is_organization(r: &Attrs) -> bool {
 /// The bookkeeping attribute naming a record's party kind.
 pub const PARTY_KIND: &str = "party_kind";
 
+/// A field's value, or the first (primary) of several.
 fn text<'x>(attrs: &'x Attrs, f: &str) -> Option<&'x str> {
+    texts(attrs, f).into_iter().next()
+}
+
+/// Every value of a field (one, or each of a list), trimmed, without empty ones.
+fn texts<'x>(attrs: &'x Attrs, f: &str) -> Vec<&'x str> {
     attrs
         .get(f)
-        .and_then(Value::as_text)
+        .map(Value::texts)
+        .unwrap_or_default()
+        .into_iter()
         .map(str::trim)
         .filter(|t| !t.is_empty())
+        .collect()
 }
 
 fn date(attrs: &Attrs, f: &str) -> Option<Date> {
@@ -958,39 +967,55 @@ fn identifier_keys(r: &Attrs, keys: &mut Vec<String>) {
 /// A person's names with the birth date, family name with the birth year,
 /// both names, and the family-name frequency key.
 fn person_name_keys(rules: &Rules, r: &Attrs, keys: &mut Vec<String>) {
-    let t = |f| text(r, f);
-    let sx = |f| {
-        t(f).map(normalize::name)
+    // Every value of a name (a primary and an alias, a current and a former
+    // family name) is a key: a record under a former name still meets the
+    // records of its person.
+    let sx = |f| -> Vec<String> {
+        let mut out: Vec<String> = texts(r, f)
+            .into_iter()
+            .take(MAX_NAMES)
+            .map(normalize::name)
             .map(|n| normalize::soundex(&n))
             .filter(|s| !s.is_empty())
+            .collect();
+        out.dedup();
+        out
     };
-    let (family, given) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
+    let (families, givens) = (sx(a::FAMILY_NAME), sx(a::GIVEN_NAME));
     let dob = date(r, a::BIRTH_DATE);
     if rules.uses("name_dob") {
-        for s in [&family, &given].into_iter().flatten() {
+        for s in families.iter().chain(&givens) {
             if let Some(d) = dob {
                 keys.push(format!("sd:{s}{d}"));
             }
         }
     }
     if rules.uses("family_year") {
-        if let (Some(f), Some(d)) = (&family, dob) {
-            keys.push(format!("fy:{f}{}", d.ymd().0));
+        if let Some(d) = dob {
+            for f in &families {
+                keys.push(format!("fy:{f}{}", d.ymd().0));
+            }
         }
     }
     if rules.uses("names") {
-        if let (Some(f), Some(g)) = (&family, &given) {
-            let (x, y) = if f <= g { (f, g) } else { (g, f) };
-            keys.push(format!("fg:{x}{y}"));
+        for f in &families {
+            for g in &givens {
+                let (x, y) = if f <= g { (f, g) } else { (g, f) };
+                keys.push(format!("fg:{x}{y}"));
+            }
         }
     }
-    if let Some(f) = t(a::FAMILY_NAME)
-        .map(normalize::name)
-        .filter(|f| !f.is_empty())
-    {
-        keys.push(format!("{FAMILY_COUNT}{f}"));
+    for f in texts(r, a::FAMILY_NAME).into_iter().take(MAX_NAMES) {
+        let f = normalize::name(f);
+        if !f.is_empty() {
+            keys.push(format!("{FAMILY_COUNT}{f}"));
+        }
     }
 }
+
+/// The most values of one name that make blocking keys (a primary and a
+/// few aliases; a longer list is cut, never the comparison).
+const MAX_NAMES: usize = 4;
 
 /// Postcode with house number, street with postcode, street with house
 /// number.

@@ -27,6 +27,7 @@ pub struct Lineage {
     /// How many of the customer's records hold the same value.
     pub agreeing: usize,
     /// Which rule decided: `only` (every record agrees), `trust`, `frequency`,
+    /// `primary` (a record's first value of a list before its others),
     /// `recency`, or `record id` (a tie broken by the lowest id).
     pub rule: &'static str,
 }
@@ -42,6 +43,8 @@ pub(crate) fn choose(records: &[Entity]) -> BTreeMap<String, Lineage> {
         value: Value,
         record: &'r Entity,
         trust: i64,
+        /// Its place in the record's list of values (0: the primary).
+        position: usize,
     }
     let mut by_attr: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     for r in records {
@@ -63,23 +66,38 @@ pub(crate) fn choose(records: &[Entity]) -> BTreeMap<String, Lineage> {
             } else {
                 default_trust
             };
-            let (name, value) = (name.clone(), value.clone());
-            by_attr.entry(name).or_default().push(Candidate {
-                value,
-                record: r,
-                trust,
-            });
+            // Each value of a list (a primary and an alias, a home and a
+            // mobile phone) is a candidate of its own: the golden value is
+            // one of them, and every record agreeing on it counts.
+            let values = match value {
+                Value::List(vs) => vs.clone(),
+                v => vec![v.clone()],
+            };
+            let list = by_attr.entry(name.clone()).or_default();
+            for (position, value) in values.into_iter().enumerate() {
+                if list.iter().any(|c| c.record.id == r.id && c.value == value) {
+                    continue; // a value repeated in one record counts once
+                }
+                list.push(Candidate {
+                    value,
+                    record: r,
+                    trust,
+                    position,
+                });
+            }
         }
     }
     let mut out = BTreeMap::new();
     for (attr, cands) in by_attr {
         let agreeing = |v: &Value| cands.iter().filter(|c| &c.value == v).count();
-        // Best: highest trust, then most records agreeing, then most recent,
-        // then the lowest record id (so the choice never depends on order).
+        // Best: highest trust, then most records agreeing, then a record's
+        // primary value before its others, then most recent, then the
+        // lowest record id (so the choice never depends on order).
         let order = |x: &&Candidate, y: &&Candidate| {
             x.trust
                 .cmp(&y.trust)
                 .then(agreeing(&x.value).cmp(&agreeing(&y.value)))
+                .then(y.position.cmp(&x.position))
                 .then(x.record.updated.cmp(&y.record.updated))
                 .then(y.record.id.cmp(&x.record.id))
         };
@@ -93,6 +111,7 @@ pub(crate) fn choose(records: &[Entity]) -> BTreeMap<String, Lineage> {
             None => "only",
             Some(r) if r.trust != best.trust => "trust",
             Some(r) if agreeing(&r.value) != agreeing(&best.value) => "frequency",
+            Some(r) if r.position != best.position => "primary",
             Some(r) if r.record.updated != best.record.updated => "recency",
             Some(_) => "record id",
         };
