@@ -633,8 +633,19 @@ fn cluster(
         })
         .collect();
     let same_id = |p: usize, q: usize| ids[p].is_some() && ids[p] == ids[q];
+    // A record vouches only with a full birth date: one whose date is
+    // broken agrees with anyone's.
+    let dated: Vec<bool> = nodes
+        .iter()
+        .map(|n| match n.attrs.get(a::BIRTH_DATE) {
+            Some(Value::Date(_)) => true,
+            Some(Value::Text(t)) => super::normalize::date(t, &["iso", "compact"]).is_some(),
+            _ => false,
+        })
+        .collect();
     // A veto between two records is excused when a third record of the
-    // two clusters holds one's national id exactly and matches the other
+    // two clusters, with a full birth date, holds one's national id exactly
+    // and matches the other
     // (a source that replaced a given name or mistyped an id, seen through
     // the records that agree with both). A user's "apart" never is.
     let mut refuse = |p: usize, q: usize, xs: &[usize], ys: &[usize]| -> bool {
@@ -647,6 +658,7 @@ fn cluster(
         let excused = xs.iter().chain(ys).any(|o| {
             *o != p
                 && *o != q
+                && dated[*o]
                 && ((same_id(*o, q) && is_strong(*o, p)) || (same_id(*o, p) && is_strong(*o, q)))
         });
         !excused
