@@ -559,14 +559,15 @@ impl Transaction<'_> {
         let mut together = BTreeSet::new();
         let mut apart = BTreeSet::new();
         for (i, n) in nodes.iter().enumerate().filter(|(_, n)| !n.anchor) {
-            for (kind, set) in [
-                (RelKind::SAME_AS, &mut together),
-                (RelKind::NOT_SAME, &mut apart),
-            ] {
-                for other in self.neighbour_ids(n.id, kind, Direction::Out)? {
-                    if let Some(j) = pos.get(&other) {
-                        set.insert((i.min(*j), i.max(*j)));
-                    }
+            // A record's few outgoing relationships, in one scan.
+            for e in self.edges(n.id, Direction::Out)? {
+                let set = match e.kind {
+                    RelKind::SAME_AS => &mut together,
+                    RelKind::NOT_SAME => &mut apart,
+                    _ => continue,
+                };
+                if let Some(j) = pos.get(&e.id) {
+                    set.insert((i.min(*j), i.max(*j)));
                 }
             }
         }
