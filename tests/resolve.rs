@@ -1368,3 +1368,52 @@ fn a_former_name_links_and_survivorship_picks_one_value_of_a_list() {
     assert_eq!(c.text(attrs::FAMILY_NAME), Some("Garcia"));
     assert!(db.check().unwrap().is_ok());
 }
+
+/// Typed identifiers: a passport number links a person's records across
+/// systems that share nothing else strong; two companies with different
+/// LEIs stay two, whatever their names.
+#[test]
+fn passports_link_people_and_different_leis_keep_companies_apart() {
+    let db = Db::temporary().unwrap();
+    let a = upsert(
+        &db,
+        "kyc",
+        "1",
+        rec(&[
+            ("given_name", "Ines"),
+            ("family_name", "Duarte"),
+            ("passport", "PT:CB123456"),
+        ]),
+    );
+    let b = upsert(
+        &db,
+        "travel",
+        "9",
+        rec(&[
+            ("given_name", "Ines"),
+            ("family_name", "Duarte Silva"),
+            ("passport", "PT CB123456"),
+        ]),
+    );
+    assert_eq!(a.customer(), b.customer(), "{b:?}");
+    let (_, total) = db.compare_records(("kyc", "1"), ("travel", "9")).unwrap();
+    assert!(total >= 12.0, "{total}");
+    let org = |key: &str, lei: &str| {
+        upsert_org(
+            &db,
+            "crm",
+            key,
+            org(&[
+                ("organization_name", "Acme Holdings Ltd"),
+                ("postal_code", "EC1A 1BB"),
+                ("lei", lei),
+            ]),
+        )
+    };
+    let x = org("o1", "5493001KJTIIGC8Y1R12");
+    let y = org("o2", "213800D1EI4B9WTWWD28");
+    assert_ne!(x.customer(), y.customer(), "{y:?}");
+    let z = org("o3", "5493001KJTIIGC8Y1R12");
+    assert_eq!(z.customer(), x.customer(), "{z:?}");
+    assert!(db.check().unwrap().is_ok());
+}

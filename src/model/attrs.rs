@@ -35,6 +35,18 @@ pub const COUNTRY: &str = "country";
 pub const NATIONAL_ID: &str = "national_id";
 /// Tax identifier of a party; indexed.
 pub const TAX_ID: &str = "tax_id";
+/// Passport number of a person (with its country when the source gives it:
+/// `US:123456789`); compared by identity resolution. A differing one is no
+/// evidence against (passports are renewed under new numbers).
+pub const PASSPORT: &str = "passport";
+/// Driver's licence number of a person (with its state or country when the
+/// source gives it); compared by identity resolution like a passport.
+pub const DRIVERS_LICENCE: &str = "drivers_licence";
+/// Legal Entity Identifier of an organization (ISO 17442); one that differs
+/// makes two companies.
+pub const LEI: &str = "lei";
+/// D-U-N-S number of an organization; one that differs makes two companies.
+pub const DUNS: &str = "duns";
 /// Legal name of an organization.
 pub const ORGANIZATION_NAME: &str = "organization_name";
 /// Company registration number; indexed.

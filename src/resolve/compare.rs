@@ -87,6 +87,8 @@ pub const PERSON_WEIGHTS: &[(&str, Weights)] = &[
     (a::PHONE, w(6.0, 3.0, 0.0, -1.0)),
     (a::TAX_ID, w(12.0, 7.0, 0.0, -7.0)),
     (a::ACCOUNT_NUMBER, w(12.0, 0.0, 0.0, 0.0)),
+    (a::PASSPORT, w(12.0, 7.0, 0.0, 0.0)),
+    (a::DRIVERS_LICENCE, w(10.0, 5.0, 0.0, 0.0)),
 ];
 
 /// The default weights for organizations, by field. Names are compared
@@ -105,6 +107,8 @@ pub const ORGANIZATION_WEIGHTS: &[(&str, Weights)] = &[
     (a::EMAIL, w(10.0, 4.0, 0.0, -1.0)),
     (a::PHONE, w(5.0, 3.0, 0.0, -1.0)),
     (a::ACCOUNT_NUMBER, w(12.0, 0.0, 0.0, 0.0)),
+    (a::LEI, w(14.0, 7.0, 0.0, -12.0)),
+    (a::DUNS, w(12.0, 7.0, 0.0, -10.0)),
 ];
 
 /// The families of blocking keys, each of which can be switched off.
@@ -424,14 +428,21 @@ pub fn shared_step(n: usize) -> bool {
 
 /// The identifiers that, when they differ, make two organizations two
 /// companies whatever else agrees.
-pub const HARD_IDENTIFIERS: &[&str] = &[a::REGISTRATION_NUMBER, a::TAX_ID];
+pub const HARD_IDENTIFIERS: &[&str] = &[a::REGISTRATION_NUMBER, a::TAX_ID, a::LEI, a::DUNS];
 
 /// Whether two organization records (or a record and a customer's
 /// profile) hold different registration numbers or tax ids.
 pub fn hard_conflict(x: &Attrs, y: &Attrs) -> bool {
+    hard_conflict_on(x, y).is_some()
+}
+
+/// The first of [`HARD_IDENTIFIERS`] on which two organization records
+/// differ.
+pub fn hard_conflict_on(x: &Attrs, y: &Attrs) -> Option<&'static str> {
     HARD_IDENTIFIERS
         .iter()
-        .any(|f| compare_field(f, x, y) == Agreement::Disagree)
+        .copied()
+        .find(|f| compare_field(f, x, y) == Agreement::Disagree)
 }
 
 /// Whether a record describes an organization (its `party_kind`).
@@ -582,7 +593,11 @@ fn compare_one(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
         | a::PHONE
         | a::TAX_ID
         | a::REGISTRATION_NUMBER
-        | a::ACCOUNT_NUMBER => compare_numbers(field, x, y),
+        | a::ACCOUNT_NUMBER
+        | a::PASSPORT
+        | a::DRIVERS_LICENCE
+        | a::LEI
+        | a::DUNS => compare_numbers(field, x, y),
         a::EMAIL => {
             let (Some(p), Some(q)) = (text(x, field), text(y, field)) else {
                 return Agreement::Missing;
@@ -769,9 +784,15 @@ fn adjust(out: &mut Vec<FieldScore>, org: bool, total: &mut f64) {
         *total += excess;
     }
     let is = |f: &str, ag: Agreement| out.iter().any(|s| s.field == f && s.agreement == ag);
-    let identified = [a::NATIONAL_ID, a::EMAIL, a::TAX_ID]
-        .iter()
-        .any(|f| is(f, Agreement::Exact));
+    let identified = [
+        a::NATIONAL_ID,
+        a::EMAIL,
+        a::TAX_ID,
+        a::PASSPORT,
+        a::DRIVERS_LICENCE,
+    ]
+    .iter()
+    .any(|f| is(f, Agreement::Exact));
     let born_same = is(a::BIRTH_DATE, Agreement::Exact) || is(a::BIRTH_DATE, Agreement::Close);
     if !org && is(a::GIVEN_NAME, Agreement::Disagree) && !born_same && !identified {
         out.push(FieldScore {
@@ -959,6 +980,17 @@ fn identifier_keys(r: &Attrs, keys: &mut Vec<String>) {
     }
     for (f, p) in [(a::TAX_ID, "t:"), (a::REGISTRATION_NUMBER, "r:")] {
         if let Some(v) = text(r, f).map(company_number).filter(|v| !v.is_empty()) {
+            keys.push(format!("{p}{v}"));
+        }
+    }
+    // Typed identifiers, every value of each.
+    for (f, p) in [
+        (a::PASSPORT, "pp:"),
+        (a::DRIVERS_LICENCE, "dl:"),
+        (a::LEI, "lei:"),
+        (a::DUNS, "duns:"),
+    ] {
+        for v in texts(r, f).into_iter().map(alnum).filter(|v| v.len() >= 4) {
             keys.push(format!("{p}{v}"));
         }
     }

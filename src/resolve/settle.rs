@@ -489,8 +489,9 @@ impl Transaction<'_> {
             let common = shared(&x.keys, &y.keys);
             let anchored = x.anchor || y.anchor;
             let veto = config.rules.veto(&x.attrs, &y.attrs).or_else(|| {
-                (compare::is_organization(&x.attrs) && compare::hard_conflict(&x.attrs, &y.attrs))
-                    .then_some("registration_number")
+                compare::is_organization(&x.attrs)
+                    .then(|| compare::hard_conflict_on(&x.attrs, &y.attrs))
+                    .flatten()
             });
             let contact = shares_contact(&common);
             // Frequencies only lower a weight, but for a rare family name:
