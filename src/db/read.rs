@@ -371,6 +371,18 @@ impl Db {
             country_code: &self.inner.country_code,
         }
     }
+
+    /// How many relationships of `kind` the committed state holds (kept in
+    /// memory: no read).
+    pub(crate) fn relationship_count(&self, kind: RelKind) -> u64 {
+        self.inner
+            .counts
+            .read()
+            .get(&(keys::SPACE_REL, kind.0))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Entity and relationship counts by kind (every registered kind, zero
     /// included), and the size on disk. Reads kept counters: constant time.
     pub fn stats(&self) -> Result<Stats, ReadError> {

@@ -124,6 +124,18 @@ impl<'db> Transaction<'db> {
 
     /// Records a change that only the caller can name (a merge of
     /// customers, a split), in this transaction's part of the change log.
+    /// How many relationships of `kind` there are with this transaction's
+    /// writes (the committed count, kept in memory, plus its own).
+    pub(crate) fn relationship_count(&self, kind: RelKind) -> u64 {
+        let own = self
+            .delta
+            .0
+            .get(&(keys::SPACE_REL, kind.0))
+            .copied()
+            .unwrap_or(0);
+        (self.db.relationship_count(kind) as i64 + own).max(0) as u64
+    }
+
     pub(crate) fn note(&mut self, change: Change) {
         self.changes.push(change);
     }

@@ -331,6 +331,7 @@ impl Transaction<'_> {
                 add(self, h, &mut records, &mut queue)?;
             }
         }
+        let links = self.relationship_count(RelKind::SHARES_CONTACT) > 0;
         let mut seen = BTreeSet::new();
         while let Some(c) = queue.pop() {
             if !seen.insert(c) {
@@ -344,6 +345,9 @@ impl Transaction<'_> {
             }
             // Customers a refused join links it to (a veto's link is not
             // a join that could be decided otherwise).
+            if !links {
+                continue;
+            }
             for dir in [Direction::Out, Direction::In] {
                 for n in self.neighbours(c, RelKind::SHARES_CONTACT, dir)? {
                     if n.props.attrs.get(VIA).and_then(Value::as_text) == Some(REFUSED) {
@@ -367,6 +371,10 @@ impl Transaction<'_> {
         customers: &[EntityId],
         config: &ResolveConfig,
     ) -> Result<Settled, ResolveError> {
+        // User decisions are read only where some exist (counted in memory,
+        // with this transaction's own: `force_apart` just made one).
+        let decided = self.relationship_count(RelKind::SAME_AS) > 0
+            || self.relationship_count(RelKind::NOT_SAME) > 0;
         let mut counts = Counts::default();
         let (region, mut loaded) = self.region(seeds, keys, customers, &mut counts, config)?;
         let mut nodes = Vec::with_capacity(region.len());
@@ -399,7 +407,7 @@ impl Transaction<'_> {
                 .then(x.id.cmp(&y.id))
         });
         let pairs = self.score_pairs(&nodes, &mut counts, config)?;
-        let (together, apart) = self.overrides(&nodes)?;
+        let (together, apart) = self.overrides(&nodes, decided)?;
         let clusters = cluster(&nodes, &pairs, &together, &apart, config);
         let seeds: BTreeSet<EntityId> = seeds.iter().copied().collect();
         self.apply(&nodes, &pairs, &apart, clusters, old_customers, &seeds)
@@ -550,6 +558,7 @@ impl Transaction<'_> {
     fn overrides(
         &self,
         nodes: &[Node],
+        decided: bool,
     ) -> Result<(BTreeSet<(usize, usize)>, BTreeSet<(usize, usize)>), ResolveError> {
         let pos: HashMap<EntityId, usize> = nodes
             .iter()
@@ -559,7 +568,7 @@ impl Transaction<'_> {
             .collect();
         let mut together = BTreeSet::new();
         let mut apart = BTreeSet::new();
-        for (i, n) in nodes.iter().enumerate().filter(|(_, n)| !n.anchor) {
+        for (i, n) in nodes.iter().enumerate().filter(|(_, n)| decided && !n.anchor) {
             // A record's few outgoing relationships, in one scan.
             for e in self.edges(n.id, Direction::Out)? {
                 let set = match e.kind {
@@ -931,8 +940,13 @@ impl Transaction<'_> {
         out: &mut Settled,
     ) -> Result<(), ResolveError> {
         let region: BTreeSet<EntityId> = chosen.values().copied().collect();
+        let kinds: Vec<RelKind> = [RelKind::POSSIBLY_SAME, RelKind::SHARES_CONTACT]
+            .into_iter()
+            .filter(|k| self.relationship_count(*k) > 0)
+            .collect();
         for c in &region {
-            for kind in [RelKind::POSSIBLY_SAME, RelKind::SHARES_CONTACT] {
+            for kind in &kinds {
+                let kind = *kind;
                 for other in self.neighbour_ids(*c, kind, Direction::Out)? {
                     if region.contains(&other) {
                         self.unrelate(*c, kind, other)?;
