@@ -269,6 +269,7 @@ impl Transaction<'_> {
             Ok(())
         };
         let mut seed_attrs = Vec::new();
+        let mut judged: HashMap<EntityId, (bool, bool)> = HashMap::new();
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
             if let Some(e) = self.get(*s)? {
@@ -304,26 +305,33 @@ impl Transaction<'_> {
                     if !searched {
                         continue;
                     }
-                    let e = match loaded.get(&h) {
-                        Some(e) => e,
-                        None => match self.get(h)? {
-                            Some(e) => loaded.entry(h).or_insert(e),
-                            None => continue,
-                        },
+                    // Each record is compared with the seeds once, however
+                    // many of their blocks it shares: whether it may score
+                    // a possible match, and whether a veto holds it apart.
+                    let (scores, vetoed) = match judged.get(&h) {
+                        Some(j) => *j,
+                        None => {
+                            let Some(e) = self.get(h)? else { continue };
+                            let other = comparable_entity(&e);
+                            let mut j = (false, false);
+                            for x in &seed_attrs {
+                                let whole = compare::compare_with(
+                                    &config.rules,
+                                    x,
+                                    &other,
+                                    &Frequencies::default(),
+                                );
+                                j.0 |= whole.total + RARE_BONUS >= config.possible_threshold;
+                                j.1 |= config.rules.veto(x, &other).is_some();
+                            }
+                            loaded.insert(h, e);
+                            judged.insert(h, j);
+                            j
+                        }
                     };
-                    let other = comparable_entity(e);
-                    let related = seed_attrs.iter().any(|x| {
-                        let whole = compare::compare_with(
-                            &config.rules,
-                            x,
-                            &other,
-                            &Frequencies::default(),
-                        );
-                        // Two people a veto keeps apart matter only when
-                        // they share a contact (a SHARES_CONTACT link).
-                        whole.total + RARE_BONUS >= config.possible_threshold
-                            || (contact && config.rules.veto(x, &other).is_some())
-                    });
+                    // Two people a veto keeps apart matter only when they
+                    // share a contact (a SHARES_CONTACT link).
+                    let related = scores || (contact && vetoed);
                     if !related {
                         continue;
                     }
