@@ -188,6 +188,22 @@ const REFUSED: &str = "conflict";
 /// a veto's name or [`REFUSED`].
 const VIA: &str = "via";
 
+/// A rank of how large a block of this key tends to be: identifiers hold a
+/// person or two, contact details a household, name keys many.
+fn likely_size(key: &str) -> u8 {
+    let bare = key.strip_prefix('o').unwrap_or(key);
+    let starts = |p: &[&str]| p.iter().any(|x| bare.starts_with(x));
+    if starts(&["n:", "na:", "nb:", "t:", "r:", "pp:", "dl:", "lei:", "duns:", "acct:"]) {
+        0
+    } else if starts(&[compare::EMAIL_KEY, compare::PHONE_KEY]) {
+        1
+    } else if starts(&[compare::ADDRESS_KEY, compare::STREET_HOUSE_KEY, "sp:"]) {
+        2
+    } else {
+        3
+    }
+}
+
 /// The keys two sorted key lists share.
 fn shared<'k>(x: &'k [String], y: &[String]) -> Vec<&'k str> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -519,9 +535,17 @@ impl Transaction<'_> {
             {
                 continue;
             }
-            // Compared only through a block small enough to be searched.
+            // Compared only through a block small enough to be searched:
+            // a count read already, else the likely smallest blocks first
+            // (an identifier's before a name's).
+            let mut searchable: Vec<&str> = common
+                .iter()
+                .copied()
+                .filter(|k| !k.starts_with(FAMILY_COUNT))
+                .collect();
+            searchable.sort_by_key(|k| (!counts.0.contains_key(*k), likely_size(k)));
             let mut small = anchored;
-            for k in common.iter().filter(|k| !k.starts_with(FAMILY_COUNT)) {
+            for k in searchable {
                 if small {
                     break;
                 }
