@@ -45,6 +45,10 @@ struct Node {
     keys: Vec<String>,
     customer: Option<EntityId>,
     anchor: bool,
+    /// A record of a customer outside the neighbourhood that the change may
+    /// make a possible match or a `SHARES_CONTACT` of, but never join: it
+    /// is scored, never clustered or moved.
+    outside: bool,
 }
 
 /// One scored pair of nodes.
@@ -193,7 +197,9 @@ const VIA: &str = "via";
 fn likely_size(key: &str) -> u8 {
     let bare = key.strip_prefix('o').unwrap_or(key);
     let starts = |p: &[&str]| p.iter().any(|x| bare.starts_with(x));
-    if starts(&["n:", "na:", "nb:", "t:", "r:", "pp:", "dl:", "lei:", "duns:", "acct:"]) {
+    if starts(&[
+        "n:", "na:", "nb:", "t:", "r:", "pp:", "dl:", "lei:", "duns:", "acct:",
+    ]) {
         0
     } else if starts(&[compare::EMAIL_KEY, compare::PHONE_KEY]) {
         1
@@ -232,6 +238,14 @@ pub(super) fn stored_keys(e: &crate::Entity) -> Vec<String> {
     keys
 }
 
+/// The records of a neighbourhood with their customers, the records scored
+/// from outside it with theirs, and the entities already read.
+struct Region {
+    records: BTreeMap<EntityId, Option<EntityId>>,
+    outside: BTreeMap<EntityId, EntityId>,
+    loaded: HashMap<EntityId, crate::Entity>,
+}
+
 impl Transaction<'_> {
     fn count(
         &self,
@@ -261,15 +275,10 @@ impl Transaction<'_> {
         customers: &[EntityId],
         counts: &mut Counts,
         config: &ResolveConfig,
-    ) -> Result<
-        (
-            BTreeMap<EntityId, Option<EntityId>>,
-            HashMap<EntityId, crate::Entity>,
-        ),
-        ResolveError,
-    > {
+    ) -> Result<Region, ResolveError> {
         let mut records: BTreeMap<EntityId, Option<EntityId>> = BTreeMap::new();
         let mut loaded: HashMap<EntityId, crate::Entity> = HashMap::new();
+        let mut outside: BTreeSet<EntityId> = BTreeSet::new();
         let mut queue: Vec<EntityId> = customers.to_vec();
         let add = |tx: &Self,
                    r: EntityId,
@@ -285,7 +294,7 @@ impl Transaction<'_> {
             Ok(())
         };
         let mut seed_attrs = Vec::new();
-        let mut judged: HashMap<EntityId, (bool, bool)> = HashMap::new();
+        let mut judged: HashMap<EntityId, (bool, bool, bool)> = HashMap::new();
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
             if let Some(e) = self.get(*s)? {
@@ -324,12 +333,12 @@ impl Transaction<'_> {
                     // Each record is compared with the seeds once, however
                     // many of their blocks it shares: whether it may score
                     // a possible match, and whether a veto holds it apart.
-                    let (scores, vetoed) = match judged.get(&h) {
+                    let (joins, scores, vetoed) = match judged.get(&h) {
                         Some(j) => *j,
                         None => {
                             let Some(e) = self.get(h)? else { continue };
                             let other = comparable_entity(&e);
-                            let mut j = (false, false);
+                            let mut j = (false, false, false);
                             for x in &seed_attrs {
                                 let whole = compare::compare_with(
                                     &config.rules,
@@ -337,18 +346,23 @@ impl Transaction<'_> {
                                     &other,
                                     &Frequencies::default(),
                                 );
-                                j.0 |= whole.total + RARE_BONUS >= config.possible_threshold;
-                                j.1 |= config.rules.veto(x, &other).is_some();
+                                j.0 |= whole.total + RARE_BONUS >= config.match_threshold;
+                                j.1 |= whole.total + RARE_BONUS >= config.possible_threshold;
+                                j.2 |= config.rules.veto(x, &other).is_some();
                             }
                             loaded.insert(h, e);
                             judged.insert(h, j);
                             j
                         }
                     };
-                    // Two people a veto keeps apart matter only when they
-                    // share a contact (a SHARES_CONTACT link).
-                    let related = scores || (contact && vetoed);
-                    if !related {
+                    // A record the change can join comes with its whole
+                    // customer; one it can only be a possible match of, or
+                    // a person a veto keeps apart who shares a contact (a
+                    // SHARES_CONTACT link), is scored from outside.
+                    if !joins {
+                        if scores || (contact && vetoed) {
+                            outside.insert(h);
+                        }
                         continue;
                     }
                 }
@@ -380,7 +394,22 @@ impl Transaction<'_> {
                 }
             }
         }
-        Ok((records, loaded))
+        let mut scored = BTreeMap::new();
+        for r in outside {
+            if records.contains_key(&r) {
+                continue;
+            }
+            if let Some(c) = self.customer_of(r)? {
+                if !seen.contains(&c) {
+                    scored.insert(r, c);
+                }
+            }
+        }
+        Ok(Region {
+            records,
+            outside: scored,
+            loaded,
+        })
     }
 
     /// Clusters the neighbourhood of a change again and writes what
@@ -400,10 +429,19 @@ impl Transaction<'_> {
         let decided = self.relationship_count(RelKind::SAME_AS) > 0
             || self.relationship_count(RelKind::NOT_SAME) > 0;
         let mut counts = Counts::default();
-        let (region, mut loaded) = self.region(seeds, keys, customers, &mut counts, config)?;
-        let mut nodes = Vec::with_capacity(region.len());
+        let Region {
+            records: region,
+            outside,
+            mut loaded,
+        } = self.region(seeds, keys, customers, &mut counts, config)?;
+        let mut nodes = Vec::with_capacity(region.len() + outside.len());
         let mut old_customers: BTreeSet<EntityId> = customers.iter().copied().collect();
-        for (r, c) in &region {
+        let all = region
+            .iter()
+            .map(|(r, c)| (*r, *c, false))
+            .chain(outside.iter().map(|(r, c)| (*r, Some(*c), true)));
+        for (r, c, out) in all {
+            let r = &r;
             let e = match loaded.remove(r) {
                 Some(e) => e,
                 None => match self.get(*r)? {
@@ -414,14 +452,17 @@ impl Transaction<'_> {
             let Some(x) = e.identifiers().into_iter().next() else {
                 continue;
             };
-            old_customers.extend(*c);
+            if !out {
+                old_customers.extend(c);
+            }
             nodes.push(Node {
                 id: *r,
                 name: (x.system, x.key),
                 attrs: comparable_entity(&e),
                 keys: stored_keys(&e),
-                customer: *c,
+                customer: c,
                 anchor: false,
+                outside: out,
             });
         }
         self.anchors(&mut nodes)?;
@@ -441,7 +482,7 @@ impl Transaction<'_> {
     /// other means than records) as anchors.
     fn anchors(&self, nodes: &mut Vec<Node>) -> Result<(), ResolveError> {
         let mut owners: BTreeMap<EntityId, String> = BTreeMap::new();
-        for n in nodes.iter() {
+        for n in nodes.iter().filter(|n| !n.outside) {
             let Some(acct) = n.attrs.get(a::ACCOUNT_NUMBER).and_then(Value::as_text) else {
                 continue;
             };
@@ -469,6 +510,7 @@ impl Transaction<'_> {
                 keys: Vec::new(),
                 customer: Some(owner),
                 anchor: true,
+                outside: false,
             });
         }
         Ok(())
@@ -506,7 +548,11 @@ impl Transaction<'_> {
         // A record and the owner of the account it names.
         for (j, n) in nodes.iter().enumerate().filter(|(_, n)| n.anchor) {
             let acct = n.attrs.get(a::ACCOUNT_NUMBER);
-            for (i, m) in nodes.iter().enumerate().filter(|(_, m)| !m.anchor) {
+            for (i, m) in nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| !m.anchor && !m.outside)
+            {
                 if acct.is_some() && m.attrs.get(a::ACCOUNT_NUMBER) == acct {
                     candidates.insert((j.min(i), j.max(i)));
                 }
@@ -515,6 +561,9 @@ impl Transaction<'_> {
         let mut out = Vec::new();
         for (i, j) in candidates {
             let (x, y) = (&nodes[i], &nodes[j]);
+            if x.outside && y.outside {
+                continue; // neither is re-clustered
+            }
             if compare::is_organization(&x.attrs) != compare::is_organization(&y.attrs) {
                 continue; // persons and organizations never merge
             }
@@ -600,7 +649,11 @@ impl Transaction<'_> {
             .collect();
         let mut together = BTreeSet::new();
         let mut apart = BTreeSet::new();
-        for (i, n) in nodes.iter().enumerate().filter(|(_, n)| decided && !n.anchor) {
+        for (i, n) in nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| decided && !n.anchor)
+        {
             // A record's few outgoing relationships, in one scan.
             for e in self.edges(n.id, Direction::Out)? {
                 let set = match e.kind {
@@ -649,8 +702,11 @@ fn cluster(
     for (i, j) in together {
         clusters.union(*i, *j, |p, q, _, _| apart.contains(&(p.min(q), p.max(q))));
     }
+    // Records scored from outside are never joined.
+    let inside = |p: &&Pair| !nodes[p.i].outside && !nodes[p.j].outside;
     let mut strong: Vec<&Pair> = pairs
         .iter()
+        .filter(inside)
         .filter(|p| p.veto.is_none() && p.identifying >= config.match_threshold)
         .collect();
     strong.sort_by(|x, y| {
@@ -718,6 +774,7 @@ fn cluster(
     // two owners, and a record naming it, stay apart).
     let weak: Vec<&Pair> = pairs
         .iter()
+        .filter(inside)
         .filter(|p| {
             p.veto.is_none()
                 && p.identifying < config.match_threshold
@@ -800,9 +857,13 @@ impl Transaction<'_> {
         // anchor's own cluster).
         let mut home: BTreeMap<EntityId, usize> = BTreeMap::new();
         let mut anchors: BTreeSet<EntityId> = BTreeSet::new();
+        let mut chosen: BTreeMap<usize, EntityId> = BTreeMap::new();
         for (i, n) in nodes.iter().enumerate() {
             let Some(c) = n.customer else { continue };
-            if n.anchor {
+            if n.outside {
+                // Its own cluster, its own customer, untouched.
+                chosen.insert(clusters.root(i), c);
+            } else if n.anchor {
                 anchors.insert(c);
                 home.insert(c, clusters.root(i));
             } else if !anchors.contains(&c) {
@@ -822,7 +883,6 @@ impl Transaction<'_> {
         }
         // Each cluster takes an anchor homed in it, else its lowest homed
         // customer; the others homed there merge into it.
-        let mut chosen: BTreeMap<usize, EntityId> = BTreeMap::new();
         let mut merges: Vec<(EntityId, usize)> = Vec::new();
         let mut homed: BTreeMap<usize, Vec<EntityId>> = BTreeMap::new();
         for (c, r) in &home {
@@ -851,7 +911,7 @@ impl Transaction<'_> {
         // Records move, with the relationships they stated.
         let mut moved: BTreeMap<(EntityId, EntityId), BTreeSet<EntityId>> = BTreeMap::new();
         for (i, n) in nodes.iter().enumerate() {
-            if n.anchor {
+            if n.anchor || n.outside {
                 continue;
             }
             let to = chosen[&clusters.root(i)];
@@ -894,7 +954,7 @@ impl Transaction<'_> {
             let records: Vec<usize> = members
                 .iter()
                 .copied()
-                .filter(|i| !nodes[*i].anchor)
+                .filter(|i| !nodes[*i].anchor && !nodes[*i].outside)
                 .collect();
             if records.is_empty() {
                 continue;
@@ -971,7 +1031,13 @@ impl Transaction<'_> {
         chosen: &BTreeMap<usize, EntityId>,
         out: &mut Settled,
     ) -> Result<(), ResolveError> {
-        let region: BTreeSet<EntityId> = chosen.values().copied().collect();
+        // The neighbourhood's customers (not those scored from outside,
+        // whose other records were not read).
+        let region: BTreeSet<EntityId> = chosen
+            .iter()
+            .filter(|(r, _)| !nodes[**r].outside)
+            .map(|(_, c)| *c)
+            .collect();
         let kinds: Vec<RelKind> = [RelKind::POSSIBLY_SAME, RelKind::SHARES_CONTACT]
             .into_iter()
             .filter(|k| self.relationship_count(*k) > 0)
