@@ -142,7 +142,8 @@ pub struct Rules {
 /// The vetoes: `national_id` — both records hold a national id, the two
 /// differ by more than two edits (not a typo), and fewer than two of the
 /// given name, the family name and the birth date are alike (names also
-/// compared swapped); `birth_date` — both hold a full birth date, fewer than two of
+/// compared swapped), or the given names plainly differ, or the birth dates
+/// clearly differ (as for `birth_date`); `birth_date` — both hold a full birth date, fewer than two of
 /// year, month and day agree, the digits are not one typo or transposition
 /// apart, the national ids do not agree, and the given and family names are
 /// not both alike (Jaro-Winkler over the lower threshold). So two people who share a mailbox, a phone or an address
