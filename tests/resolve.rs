@@ -1417,3 +1417,36 @@ fn passports_link_people_and_different_leis_keep_companies_apart() {
     assert_eq!(z.customer(), x.customer(), "{z:?}");
     assert!(db.check().unwrap().is_ok());
 }
+
+/// A record with a personal and a role mailbox shares only the role one
+/// with another: a quarter of the email's weight, as for one role mailbox.
+#[test]
+fn a_role_mailbox_in_a_list_of_emails_still_weighs_a_quarter() {
+    let db = Db::temporary().unwrap();
+    let mut x = rec(&[("given_name", "Ann"), ("family_name", "Lee")]);
+    x.insert(
+        attrs::EMAIL.into(),
+        Value::List(vec![
+            Value::from("ann.lee@mail.example"),
+            Value::from("info@acme.example"),
+        ]),
+    );
+    upsert(&db, "crm", "1", x);
+    upsert(
+        &db,
+        "crm",
+        "2",
+        rec(&[
+            ("given_name", "Bob"),
+            ("family_name", "Ray"),
+            ("email", "INFO@acme.example"),
+        ]),
+    );
+    let (fields, _) = db.compare_records(("crm", "1"), ("crm", "2")).unwrap();
+    let email = fields.iter().find(|f| f.field == "email").unwrap();
+    assert_eq!(email.weight, 3.0, "{email:?}");
+    assert_ne!(
+        db.customer_of_record("crm", "1").unwrap(),
+        db.customer_of_record("crm", "2").unwrap()
+    );
+}

@@ -371,6 +371,15 @@ pub const ROLE_MAILBOXES: &[&str] = &[
     "general",
 ];
 
+/// Whether two records share an email that is not a role mailbox (of
+/// several emails each, any pair).
+fn personal_email_shared(x: &Attrs, y: &Attrs) -> bool {
+    let ys = texts(y, a::EMAIL);
+    texts(x, a::EMAIL)
+        .into_iter()
+        .any(|p| !is_role_mailbox(p) && ys.iter().any(|q| p.eq_ignore_ascii_case(q)))
+}
+
 /// Whether an email is a shared role mailbox (`info@acme.example`).
 pub fn is_role_mailbox(email: &str) -> bool {
     let local = email
@@ -837,9 +846,7 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
         }
         let weight = match agreement {
             // A person's shared role mailbox identifies no one.
-            Agreement::Exact
-                if *field == a::EMAIL && !org && text(x, a::EMAIL).is_some_and(is_role_mailbox) =>
-            {
+            Agreement::Exact if *field == a::EMAIL && !org && !personal_email_shared(x, y) => {
                 wt.exact * 0.25
             }
             Agreement::Exact => freq.exact(field, wt.exact),
