@@ -67,20 +67,20 @@ struct Pair {
 }
 
 /// Union-find over nodes whose unions can be refused.
-pub(super) struct Clusters {
+struct Clusters {
     parent: Vec<usize>,
     members: Vec<Vec<usize>>,
 }
 
 impl Clusters {
-    pub(super) fn new(n: usize) -> Clusters {
+    fn new(n: usize) -> Clusters {
         Clusters {
             parent: (0..n).collect(),
             members: (0..n).map(|i| vec![i]).collect(),
         }
     }
 
-    pub(super) fn root(&mut self, mut i: usize) -> usize {
+    fn root(&mut self, mut i: usize) -> usize {
         while self.parent[i] != i {
             self.parent[i] = self.parent[self.parent[i]];
             i = self.parent[i];
@@ -243,7 +243,8 @@ pub(super) fn stored_keys(e: &crate::Entity) -> Vec<String> {
 struct Region {
     records: BTreeMap<EntityId, Option<EntityId>>,
     outside: BTreeMap<EntityId, EntityId>,
-    loaded: HashMap<EntityId, crate::Entity>,
+    /// Records read while gathering, with their compared attributes.
+    loaded: HashMap<EntityId, (crate::Entity, Attrs)>,
 }
 
 impl Transaction<'_> {
@@ -277,7 +278,7 @@ impl Transaction<'_> {
         config: &ResolveConfig,
     ) -> Result<Region, ResolveError> {
         let mut records: BTreeMap<EntityId, Option<EntityId>> = BTreeMap::new();
-        let mut loaded: HashMap<EntityId, crate::Entity> = HashMap::new();
+        let mut loaded: HashMap<EntityId, (crate::Entity, Attrs)> = HashMap::new();
         let mut outside: BTreeSet<EntityId> = BTreeSet::new();
         let mut queue: Vec<EntityId> = customers.to_vec();
         let add = |tx: &Self,
@@ -298,8 +299,9 @@ impl Transaction<'_> {
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
             if let Some(e) = self.get(*s)? {
-                seed_attrs.push(comparable_entity(&e));
-                loaded.insert(*s, e);
+                let attrs = comparable_entity(&e);
+                seed_attrs.push(attrs.clone());
+                loaded.insert(*s, (e, attrs));
             }
         }
         for k in keys {
@@ -350,7 +352,7 @@ impl Transaction<'_> {
                                 j.1 |= whole.total + RARE_BONUS >= config.possible_threshold;
                                 j.2 |= config.rules.veto(x, &other).is_some();
                             }
-                            loaded.insert(h, e);
+                            loaded.insert(h, (e, other));
                             judged.insert(h, j);
                             j
                         }
@@ -442,10 +444,14 @@ impl Transaction<'_> {
             .chain(outside.iter().map(|(r, c)| (*r, Some(*c), true)));
         for (r, c, out) in all {
             let r = &r;
-            let e = match loaded.remove(r) {
-                Some(e) => e,
+            // Read and decoded once: while gathering, or here.
+            let (e, attrs) = match loaded.remove(r) {
+                Some(x) => x,
                 None => match self.get(*r)? {
-                    Some(e) => e,
+                    Some(e) => {
+                        let attrs = comparable_entity(&e);
+                        (e, attrs)
+                    }
                     None => continue,
                 },
             };
@@ -458,7 +464,7 @@ impl Transaction<'_> {
             nodes.push(Node {
                 id: *r,
                 name: (x.system, x.key),
-                attrs: comparable_entity(&e),
+                attrs,
                 keys: stored_keys(&e),
                 customer: c,
                 anchor: false,
