@@ -8,10 +8,13 @@ recall and F1 against the truth (the `person` column).
     python3 bench/records/score.py [--records 1000000] [--kith target/release/kith] [--dir DIR] [--cache-mib 512] [--mapping bench/records/records.toml] [--messy]
 
 With --messy the records carry shared family and role mailboxes, mobiles,
-twins, care homes, mistyped national ids and former family names
-(`kith generate-records --messy`), imported with bench/records/messy.toml;
+twins, care homes, mistyped national ids, aliases and former family names,
+mailing addresses, and the employers as organization records
+(`kith generate-records --messy`), imported with bench/records/messy.toml,
+then the employments with bench/records/messy-employment.toml;
 the report adds the false merges of two records whose national ids differ
-by more than a typo (not one digit apart): the wrong merges that matter most.
+by more than a typo (not one digit apart): the wrong merges that matter most,
+and the pairs of a person's and an organization's record in one customer.
 
 The generated file and database are kept under --dir (default
 target/kith-bench/records) so that a run can be inspected afterwards.
@@ -42,10 +45,11 @@ def main():
     tag = "messy-" if args.messy else ""
     os.makedirs(args.dir, exist_ok=True)
     data = os.path.join(args.dir, f"records-{tag}{args.records}-{args.seed}.csv")
-    if not os.path.exists(data):
+    jobs = os.path.join(args.dir, f"employment-{args.records}-{args.seed}.csv")
+    if not os.path.exists(data) or (args.messy and not os.path.exists(jobs)):
         subprocess.run([args.kith, "generate-records", "--records", str(args.records),
                         "--seed", str(args.seed), "--out", data]
-                       + (["--messy"] if args.messy else []), check=True)
+                       + (["--messy", "--employment", jobs] if args.messy else []), check=True)
     db = os.path.join(args.dir, f"db-{tag}{args.records}")
     subprocess.run(["rm", "-rf", db], check=True)
     t = time.time()
@@ -56,6 +60,13 @@ def main():
     secs = time.time() - t
     rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(imp.stdout.strip())
+    if args.messy:
+        # The employers' employees, related to them (never merged into them).
+        emp = subprocess.run([args.kith, "--db", db, "import", "--mapping",
+                              os.path.join(here, "messy-employment.toml"),
+                              "--rejects", os.path.join(args.dir, "rejects-employment.csv"), jobs],
+                             check=True, capture_output=True, text=True)
+        print(emp.stdout.strip())
     links = os.path.join(args.dir, "links.csv")
     with open(links, "w") as f:
         subprocess.run([args.kith, "--db", db, "export", "links"], check=True, stdout=f)
@@ -82,6 +93,9 @@ def main():
     id_conflicts = [(a, b) for a, b in false
                     if ssn[a] and ssn[b] and ssn[a] != ssn[b] and not typo_apart(ssn[a], ssn[b])]
     print(f"false merges: {len(false)} pairs; of them with national ids that differ by more than one digit: {len(id_conflicts)}")
+    org = lambda r: person[r].startswith("org-")
+    mixed = [(a, b) for a, b in p_pairs if org(a) != org(b)]
+    print(f"person and organization records in one customer: {len(mixed)} pairs")
     for a, b in id_conflicts[:10]:
         print(f"  {a} (person {person[a]}, id {ssn[a]}) with {b} (person {person[b]}, id {ssn[b]})")
 

@@ -90,10 +90,18 @@ enum Command {
         out: PathBuf,
         /// Add what real sources make hard: shared family and role
         /// mailboxes, mobiles beside household phones, twins, care homes,
-        /// mistyped national ids and former family names (columns
-        /// `phone_mobile`, `email_work` added; bench/records/messy.toml maps them).
+        /// mistyped national ids, aliases and former family names, mailing
+        /// addresses, and the employers as organization records (columns
+        /// `phone_mobile`, `email_work`, `given_alias`, `former_surname`,
+        /// `mail_*`, `kind`, `org_name`, `reg_no` added;
+        /// bench/records/messy.toml maps them).
         #[arg(long)]
         messy: bool,
+        /// With --messy: also write who works for which generated
+        /// organization (`rec_id,employer_reg`) to this file, to import as
+        /// relationships (bench/records/messy-employment.toml).
+        #[arg(long, requires = "messy")]
+        employment: Option<PathBuf>,
     },
     /// Record an interaction of a party (a call, web session, email, ticket).
     Interact {
@@ -386,7 +394,8 @@ fn dispatch(cli: Cli) -> CliResult {
             seed,
             out,
             messy,
-        } => cmd::generate::generate_records(records, seed, out, messy),
+            employment,
+        } => cmd::generate::generate_records(records, seed, out, messy, employment),
         Command::Interact {
             id,
             channel,

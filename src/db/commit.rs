@@ -83,6 +83,7 @@ impl Db {
             written,
             registered,
             created_any,
+            block_delta,
             ..
         } = tx;
         let mut last = self.inner.feed.last.lock();
@@ -129,6 +130,14 @@ impl Db {
             );
         }
         self.inner.engine.apply(rows.into_batch())?;
+        if !block_delta.is_empty() {
+            let mut held = self.inner.block_counts.lock();
+            for (key, d) in block_delta {
+                if let Some(n) = held.get_mut(key.as_str()) {
+                    *n = (i64::from(*n) + d).max(0) as u32;
+                }
+            }
+        }
         *last = new_last;
         let commit = self.inner.commits.fetch_add(1, Ordering::SeqCst) + 1;
         drop(last);

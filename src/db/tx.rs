@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::storage::Entity;
 use crate::storage::{codec, keys, Overlay, Source};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
 use super::read::Page;
@@ -31,6 +31,10 @@ impl Delta {
         *self.0.entry((space, code)).or_insert(0) += by;
     }
 }
+
+/// The most block counts held in memory (about 60 bytes each); past it
+/// the counts are dropped and read again as they are needed.
+const BLOCK_COUNTS_HELD: usize = 1 << 19;
 
 pub(super) fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
     for x in ids {
@@ -91,6 +95,8 @@ pub struct Transaction<'db> {
     pub(super) written: BTreeSet<EntityId>,
     pub(super) registered: Vec<(u8, u16, String)>,
     pub(super) created_any: bool,
+    /// Records this transaction added to (removed from) each blocking key.
+    pub(super) block_delta: HashMap<String, i64>,
 }
 
 impl<'db> Transaction<'db> {
@@ -104,6 +110,7 @@ impl<'db> Transaction<'db> {
             written: BTreeSet::new(),
             registered: Vec::new(),
             created_any: false,
+            block_delta: HashMap::new(),
         }
     }
 
@@ -115,6 +122,40 @@ impl<'db> Transaction<'db> {
     }
 
     read_api!();
+
+    /// How many records hold the blocking key `key` (as this transaction
+    /// sees it, its own writes included), counting at most `limit`. Counts
+    /// are kept in memory once read: a key the store was asked about
+    /// before costs a hash lookup instead of a scan of its index rows.
+    pub(crate) fn block_count(&self, key: &str, limit: usize) -> Result<usize, ReadError> {
+        if let Some(n) = self.held_block_count(key, limit) {
+            return Ok(n);
+        }
+        let n = self.find_at_most(Index::BlockingKey, key, limit)?.len();
+        self.remember_block(key, n, limit);
+        Ok(n)
+    }
+
+    /// [`Transaction::block_count`] if the count is held in memory.
+    pub(crate) fn held_block_count(&self, key: &str, limit: usize) -> Option<usize> {
+        let mine = self.block_delta.get(key).copied().unwrap_or(0);
+        let n = *self.db.inner.block_counts.lock().get(key)?;
+        Some(((i64::from(n) + mine).max(0) as usize).min(limit))
+    }
+
+    /// Records the count of a block this transaction just read whole
+    /// (`n` of at most `limit`): only an exact count is kept.
+    pub(crate) fn remember_block(&self, key: &str, n: usize, limit: usize) {
+        if n >= limit || key.is_empty() || key.trim() != key {
+            return;
+        }
+        let committed = n as i64 - self.block_delta.get(key).copied().unwrap_or(0);
+        let mut counts = self.db.inner.block_counts.lock();
+        if counts.len() >= BLOCK_COUNTS_HELD {
+            counts.clear();
+        }
+        counts.insert(key.into(), committed.max(0) as u32);
+    }
 
     /// The database this transaction writes to (its reads see the committed
     /// state, not this transaction's writes).
@@ -289,10 +330,16 @@ impl<'db> Transaction<'db> {
         let (old_index, new_index) = (entries(old), entries(new));
         for (ix, v) in old_index.difference(&new_index) {
             self.rows.remove(keys::idx(ix.code(), v.as_bytes(), id.0));
+            if *ix == Index::BlockingKey {
+                *self.block_delta.entry(v.clone()).or_default() -= 1;
+            }
         }
         for (ix, v) in new_index.difference(&old_index) {
             self.rows
                 .put(keys::idx(ix.code(), v.as_bytes(), id.0), codec::MARKER);
+            if *ix == Index::BlockingKey {
+                *self.block_delta.entry(v.clone()).or_default() += 1;
+            }
         }
     }
 

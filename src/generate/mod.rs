@@ -11,7 +11,10 @@ mod rng;
 mod rules;
 
 #[cfg(feature = "records")]
-pub use records::{generate_records, RecordsConfig, RecordsSummary, MESSY_COLUMNS, RECORD_COLUMNS};
+pub use records::{
+    generate_records, generate_records_with, RecordsConfig, RecordsSummary, EMPLOYMENT_COLUMNS,
+    MESSY_COLUMNS, RECORD_COLUMNS,
+};
 pub use rng::Rng;
 pub use rules::rule_set;
 

@@ -16,8 +16,17 @@
 //! household, role mailboxes (`info@`, `sales@` of an employer) shared by
 //! many people, a personal mobile beside the household phone, twins (same
 //! birth date, address and phone, other given name and national id), care
-//! homes whose address many unrelated people share, and duplicates with a
-//! mistyped national id or a former family name.
+//! homes whose address many unrelated people share, duplicates with a
+//! mistyped national id or a former family name; aliases (a nickname the
+//! person also goes by) and former family names (a maiden name) as columns
+//! of their own, which older sources give as the only name; a mailing
+//! address beside the home address, which a billing source gives as the
+//! only address; and the employers behind the role mailboxes as
+//! organization records of their own (name variants, a registration number
+//! some duplicates lack), whose employees are persons who share the
+//! company's mailbox and must never merge into it. The employments are
+//! written to a file of their own ([`generate_records_with`]), to be
+//! imported as relationships (`bench/records/messy-employment.toml`).
 //!
 //! The `person` column is the truth: records with the same value describe
 //! the same person. A mapping must not map it.
@@ -45,7 +54,25 @@ pub const RECORD_COLUMNS: &[&str] = &[
 ];
 
 /// The columns [`RecordsConfig::messy`] adds after [`RECORD_COLUMNS`].
-pub const MESSY_COLUMNS: &[&str] = &["phone_mobile", "email_work"];
+/// An organization's row has `kind` `organization`, `org_name` and
+/// `reg_no`, its truth (`person`) `org-N`, and no person columns.
+pub const MESSY_COLUMNS: &[&str] = &[
+    "phone_mobile",
+    "email_work",
+    "given_alias",
+    "former_surname",
+    "mail_street_number",
+    "mail_address_1",
+    "mail_suburb",
+    "mail_postcode",
+    "kind",
+    "org_name",
+    "reg_no",
+];
+
+/// The columns of the employment file [`generate_records_with`] writes: a
+/// person's record and the registration number of its employer.
+pub const EMPLOYMENT_COLUMNS: &[&str] = &["rec_id", "employer_reg"];
 
 /// What to generate.
 #[derive(Clone, Debug)]
@@ -84,6 +111,10 @@ pub struct RecordsSummary {
     pub people: u64,
     /// Pairs of records of the same person (the true matches).
     pub true_pairs: u64,
+    /// Organizations among the people (messy records: the employers).
+    pub organizations: u64,
+    /// Rows of the employment file.
+    pub employments: u64,
 }
 
 const SYLLABLES_A: &[&str] = &[
@@ -177,6 +208,13 @@ struct Person {
     shared_email: Option<String>,
     mobile: Option<String>,
     work_email: Option<String>,
+    /// Messy records: a nickname the person also goes by, a former family
+    /// name, a mailing address (house number, street, suburb, postcode),
+    /// the employer behind the work mailbox.
+    alias: Option<String>,
+    former: Option<String>,
+    mail: Option<(u32, String, usize, u32)>,
+    employer: Option<u64>,
 }
 
 /// Employers whose role mailboxes messy records give.
@@ -227,6 +265,12 @@ struct Fields {
     email: String,
     mobile: String,
     work_email: String,
+    alias: String,
+    former: String,
+    mail_number: String,
+    mail_street: String,
+    mail_suburb: String,
+    mail_postcode: String,
 }
 
 impl Fields {
@@ -252,6 +296,16 @@ impl Fields {
             },
             mobile: p.mobile.clone().unwrap_or_default(),
             work_email: p.work_email.clone().unwrap_or_default(),
+            alias: p.alias.clone().unwrap_or_default(),
+            former: p.former.clone().unwrap_or_default(),
+            mail_number: p.mail.as_ref().map(|m| m.0.to_string()).unwrap_or_default(),
+            mail_street: p.mail.as_ref().map(|m| m.1.clone()).unwrap_or_default(),
+            mail_suburb: p
+                .mail
+                .as_ref()
+                .map(|m| SUBURBS[m.2].0.to_string())
+                .unwrap_or_default(),
+            mail_postcode: p.mail.as_ref().map(|m| m.3.to_string()).unwrap_or_default(),
         }
     }
 
@@ -294,7 +348,10 @@ impl Fields {
     }
 
     /// What messy sources add to a duplicate: a national id with one digit
-    /// mistyped, a former family name, the mobile or work mailbox left out.
+    /// mistyped, a former family name, the mobile or work mailbox left out;
+    /// and a source that knows only one name or one address: the alias as
+    /// the given name, the former family name as the family name, the
+    /// mailing address as the address (their own columns left empty).
     fn damage_messy(&mut self, r: &mut Rng) {
         match r.below(8) {
             0 if !self.ssn.is_empty() => self.ssn = mistype_digit(r, &self.ssn),
@@ -302,6 +359,19 @@ impl Fields {
             2 => self.mobile.clear(),
             3 => self.work_email.clear(),
             _ => {}
+        }
+        if !self.alias.is_empty() && r.chance(33) {
+            self.given = std::mem::take(&mut self.alias);
+        }
+        if !self.former.is_empty() && r.chance(33) {
+            self.family = std::mem::take(&mut self.former);
+        }
+        if !self.mail_street.is_empty() && r.chance(25) {
+            self.number = std::mem::take(&mut self.mail_number);
+            self.street = std::mem::take(&mut self.mail_street);
+            self.unit.clear();
+            self.suburb = std::mem::take(&mut self.mail_suburb);
+            self.postcode = std::mem::take(&mut self.mail_postcode);
         }
     }
 }
@@ -342,9 +412,107 @@ fn row(p: &Person, rec: &str, dup: Option<&mut Rng>, messy: bool) -> Vec<String>
         f.email,
     ];
     if messy {
-        out.extend([f.mobile, f.work_email]);
+        out.extend([
+            f.mobile,
+            f.work_email,
+            f.alias,
+            f.former,
+            f.mail_number,
+            f.mail_street,
+            f.mail_suburb,
+            f.mail_postcode,
+            "person".to_string(),
+            String::new(),
+            String::new(),
+        ]);
     }
     out
+}
+
+/// An employer of messy records: a company with a name, a registration
+/// number, an office and the role mailboxes its employees share.
+struct Employer {
+    n: u64,
+    name: String,
+    reg: String,
+    number: u32,
+    street: String,
+    suburb: usize,
+    postcode: u32,
+    phone: String,
+}
+
+impl Employer {
+    fn draw(m: &mut Rng, n: u64) -> Employer {
+        let a = SYLLABLES_A[m.below(SYLLABLES_A.len() as u64) as usize];
+        let b = SYLLABLES_B[m.below(SYLLABLES_B.len() as u64) as usize];
+        let trade = [
+            "holdings",
+            "logistics",
+            "foods",
+            "engineering",
+            "partners",
+            "group",
+        ][m.below(6) as usize];
+        let suburb = m.below(SUBURBS.len() as u64) as usize;
+        Employer {
+            n,
+            name: format!("{a}{b} {trade} pty ltd"),
+            // Nine digits, one number per employer.
+            reg: format!("{:09}", 100_000_000 + n * 4_999_999 % 900_000_000),
+            number: 1 + m.below(400) as u32,
+            street: format!("{} {}", m.pick(STREET_NAMES), m.pick(STREET_TYPES)),
+            suburb,
+            postcode: 2000 + suburb as u32 * 300 + m.below(300) as u32,
+            phone: format!("03{:08}", 9_000_000 + n),
+        }
+    }
+
+    /// Its row; a duplicate (`dup`) as another source writes it: the name
+    /// spelt out or abbreviated otherwise, or with a typo, the registration
+    /// number or the mailbox left out, a changed phone digit.
+    fn row(&self, rec: &str, dup: Option<&mut Rng>) -> Vec<String> {
+        let (mut name, mut reg, mut email, mut phone) = (
+            self.name.clone(),
+            self.reg.clone(),
+            format!("info@employer{}.example", self.n),
+            self.phone.clone(),
+        );
+        if let Some(r) = dup {
+            match r.below(4) {
+                0 => name = name.replace("pty ltd", "proprietary limited"),
+                1 => name = name.replace("pty ltd", "pty. ltd.").to_uppercase(),
+                2 => name = typo(r, &name),
+                _ => name = name.replace(" pty ltd", ""),
+            }
+            match r.below(4) {
+                0 => reg.clear(),
+                1 => email.clear(),
+                2 => phone = typo(r, &phone),
+                _ => {}
+            }
+        }
+        let (sub, state) = SUBURBS[self.suburb];
+        let mut out = vec![
+            rec.to_string(),
+            format!("org-{}", self.n),
+            String::new(),
+            String::new(),
+            self.number.to_string(),
+            self.street.clone(),
+            String::new(),
+            sub.to_string(),
+            self.postcode.to_string(),
+            state.to_string(),
+            String::new(),
+            phone,
+            String::new(),
+            email,
+        ];
+        out.extend(std::iter::repeat_n(String::new(), 8));
+        out.extend(["organization".to_string(), name, reg]);
+        out
+    }
 }
 
 /// The rows written so far, through a window in which they are shuffled
@@ -381,6 +549,23 @@ impl Shuffled<'_> {
 
 /// Writes `cfg.records` records as CSV (header [`RECORD_COLUMNS`]) to `out`.
 pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<RecordsSummary> {
+    generate_records_with(cfg, out, None)
+}
+
+/// [`generate_records`], and with messy records the employments (header
+/// [`EMPLOYMENT_COLUMNS`]: each record of a person who works for one of the
+/// generated organizations, with the organization's registration number)
+/// to `employment`.
+pub fn generate_records_with(
+    cfg: &RecordsConfig,
+    out: &mut dyn Write,
+    employment: Option<&mut dyn Write>,
+) -> io::Result<RecordsSummary> {
+    let mut jobs = employment.map(csv::Writer::from_writer);
+    if let Some(j) = jobs.as_mut() {
+        j.write_record(EMPLOYMENT_COLUMNS)?;
+    }
+    let mut employers: std::collections::BTreeMap<u64, Employer> = Default::default();
     let mut r = Rng::new(cfg.seed);
     let given_pool = normalize::nickname_names();
     let mut w = csv::Writer::from_writer(out);
@@ -422,6 +607,10 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
             shared_email: None,
             mobile: None,
             work_email: None,
+            alias: None,
+            former: None,
+            mail: None,
+            employer: None,
         };
         let suburb = r.below(SUBURBS.len() as u64) as usize;
         let postcode = 2000 + suburb as u32 * 300 + r.below(300) as u32;
@@ -456,17 +645,63 @@ pub fn generate_records(cfg: &RecordsConfig, out: &mut dyn Write) -> io::Result<
                 shared_email: None,
                 mobile: None,
                 work_email: None,
+                alias: None,
+                former: None,
+                mail: None,
+                employer: None,
                 ..home
             };
             let p = mess.apply(&mut m, p, used.len() - 1);
+            // The employer comes into the file with its first employee.
+            if let Some(n) = p.employer {
+                if let std::collections::btree_map::Entry::Vacant(e) = employers.entry(n) {
+                    let employer = e.insert(Employer::draw(&mut m, n));
+                    s.people += 1;
+                    s.organizations += 1;
+                    let copies = write_employer(&mut out, &mut r, &mut m, employer, cfg)?;
+                    s.true_pairs += copies * (copies - 1) / 2;
+                }
+            }
             s.people += 1;
+            let first = out.written;
             let copies = write_person(&mut out, &mut r, &p, cfg)?;
             s.true_pairs += copies * (copies - 1) / 2;
+            if let (Some(n), Some(j)) = (p.employer, jobs.as_mut()) {
+                for rec in first..out.written {
+                    j.write_record([format!("rec-{rec}"), employers[&n].reg.clone()])?;
+                    s.employments += 1;
+                }
+            }
         }
     }
     s.records = out.written;
     out.finish(&mut r)?;
+    if let Some(mut j) = jobs {
+        j.flush()?;
+    }
     Ok(s)
+}
+
+/// Writes an employer's record and up to two duplicates; returns how many
+/// records it wrote.
+fn write_employer(
+    out: &mut Shuffled<'_>,
+    r: &mut Rng,
+    m: &mut Rng,
+    e: &Employer,
+    cfg: &RecordsConfig,
+) -> io::Result<u64> {
+    let mut copies = 0;
+    for i in 0..1 + m.below(3) {
+        if out.written >= cfg.records {
+            break;
+        }
+        let rec = format!("rec-{}", out.written);
+        let mut dr = Rng::new(m.next_u64());
+        out.emit(e.row(&rec, (i > 0).then_some(&mut dr)), r)?;
+        copies += 1;
+    }
+    Ok(copies)
 }
 
 /// What a messy household has: a shared mailbox, twins, a care home.
@@ -522,8 +757,28 @@ impl Household {
             .then(|| format!("05{:08}", m.below(100_000_000)));
         p.work_email = m.chance(10).then(|| {
             let role = ROLES[m.below(ROLES.len() as u64) as usize];
-            format!("{role}@employer{}.example", m.below(EMPLOYERS))
+            let n = m.below(EMPLOYERS);
+            p.employer = Some(n);
+            format!("{role}@employer{n}.example")
         });
+        let nicks = normalize::nicknames_of(&p.given);
+        if !nicks.is_empty() && m.chance(10) {
+            p.alias = Some(m.pick(&nicks).to_string());
+        }
+        // A spouse who took the household's name, and a few others who
+        // changed theirs.
+        if (i == 1 && m.chance(40)) || m.chance(3) {
+            p.former = Some(family(m));
+        }
+        if m.chance(15) {
+            let suburb = m.below(SUBURBS.len() as u64) as usize;
+            p.mail = Some((
+                1 + m.below(500) as u32,
+                format!("{} {}", m.pick(STREET_NAMES), m.pick(STREET_TYPES)),
+                suburb,
+                2000 + suburb as u32 * 300 + m.below(300) as u32,
+            ));
+        }
         p
     }
 }
@@ -594,10 +849,13 @@ mod tests {
             ..RecordsConfig::default()
         };
         let (mut plain, mut messy) = (Vec::new(), Vec::new());
+        let mut jobs = Vec::new();
         let a = generate_records(&cfg(false), &mut plain).unwrap();
-        let b = generate_records(&cfg(true), &mut messy).unwrap();
-        // The same people and truth: the difficulties come on top.
-        assert_eq!((a.people, a.true_pairs), (b.people, b.true_pairs));
+        let b = generate_records_with(&cfg(true), &mut messy, Some(&mut jobs)).unwrap();
+        // About as many people; the employers come on top.
+        assert_eq!(a.organizations, 0);
+        assert!(b.organizations > 50, "{b:?}");
+        assert!(b.people.abs_diff(a.people) < a.people / 20, "{a:?} {b:?}");
         let mut rdr = csv::Reader::from_reader(&messy[..]);
         let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
         let want: Vec<&str> = RECORD_COLUMNS
@@ -632,5 +890,46 @@ mod tests {
         assert!(work.keys().all(|e| e.contains("@employer")));
         assert!(shared(&work) > 10, "role mailboxes: {}", shared(&work));
         assert!(!people_by(14).is_empty(), "mobiles");
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert!(
+            shared(&people_by(col("given_alias"))) < 50,
+            "aliases are people's own"
+        );
+        assert!(people_by(col("given_alias")).len() > 20, "aliases");
+        assert!(people_by(col("former_surname")).len() > 50, "former names");
+        assert!(
+            people_by(col("mail_address_1")).len() > 50,
+            "mailing addresses"
+        );
+        // Organizations: their own truth, a name, a registration number
+        // their duplicates may lack, the role mailbox their employees share.
+        let (mut orgs, mut regs) = (0, std::collections::HashSet::new());
+        for row in csv::Reader::from_reader(&messy[..]).records() {
+            let row = row.unwrap();
+            if &row[col("kind")] == "organization" {
+                orgs += 1;
+                assert!(row[1].starts_with("org-"), "{row:?}");
+                assert!(!row[col("org_name")].is_empty());
+                assert!(
+                    row[2].is_empty() && row[10].is_empty(),
+                    "no person columns: {row:?}"
+                );
+                regs.insert(row[col("reg_no")].to_string());
+            } else {
+                assert_eq!(&row[col("kind")], "person");
+                assert!(!row[1].starts_with("org-"));
+            }
+        }
+        assert!(orgs as u64 >= b.organizations, "{orgs} {b:?}");
+        // Each employment names a person's record and a generated employer.
+        let mut rdr = csv::Reader::from_reader(&jobs[..]);
+        assert_eq!(
+            rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+            EMPLOYMENT_COLUMNS
+        );
+        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len() as u64, b.employments);
+        assert!(b.employments > 100, "{b:?}");
+        assert!(rows.iter().all(|r| regs.contains(&r[1])), "employers exist");
     }
 }

@@ -5,6 +5,7 @@
 use super::normalize;
 use crate::model::attrs as a;
 use crate::model::{Attrs, Date, Value};
+use std::borrow::Cow;
 
 /// How well one field agrees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,12 +281,26 @@ impl Rules {
                 // both; a given name that plainly differs leaves nothing of
                 // the person to excuse the id.
                 let given_differs = !swapped_names && given_agreement == Agreement::Disagree;
+                // Twins share a family name, a home and a birth date, and
+                // parents give them near names (ricky / rickie, zeke /
+                // zachary): with one birth date and two ids, a given name
+                // that is not the same (nor one typo away) is a second
+                // person.
+                let typo_apart =
+                    self::names(x, y, a::GIVEN_NAME).is_some_and(|(p, q)| one_edit(&p, &q));
+                let twins = !swapped_names
+                    && !matches!(given_agreement, Agreement::Exact | Agreement::Missing)
+                    && !typo_apart
+                    && matches!(
+                        (date(x, a::BIRTH_DATE), date(y, a::BIRTH_DATE)),
+                        (Some(p), Some(q)) if p == q
+                    );
                 // A parent and a child may share a family name, a home
                 // and a near given name (a junior); not a birth date.
                 if p.len() >= 4
                     && q.len() >= 4
                     && strsim::damerau_levenshtein(p, q) > 2
-                    && (agreeing < 2 || given_differs || dates_differ(x, y))
+                    && (agreeing < 2 || given_differs || twins || dates_differ(x, y))
                 {
                     return Some("national_id");
                 }
@@ -415,6 +430,27 @@ impl Frequencies {
     }
 }
 
+impl Frequencies {
+    /// What of these counts a comparison uses: the weight step of each
+    /// shared contact and whether the family name is rare, common or
+    /// neither. Two `Frequencies` of one class score every pair alike.
+    pub fn class(&self) -> [u8; 4] {
+        let step = |n: usize| (shared_weight(n) * 4.0) as u8;
+        let family = match self.family_name {
+            0 => 0,
+            n if n <= RARE_NAME => 1,
+            n if n >= COMMON_NAME => 2,
+            _ => 0,
+        };
+        [
+            step(self.phone),
+            step(self.email),
+            step(self.address),
+            family,
+        ]
+    }
+}
+
 /// The share of an exact agreement's weight that a value held by `n`
 /// records keeps: whole up to 3 records, then a quarter less each time the
 /// count doubles (4–7: 0.75, 8–15: 0.5, 16 and more: 0.25). A step
@@ -465,7 +501,12 @@ pub const PARTY_KIND: &str = "party_kind";
 
 /// A field's value, or the first (primary) of several.
 fn text<'x>(attrs: &'x Attrs, f: &str) -> Option<&'x str> {
-    texts(attrs, f).into_iter().next()
+    let usable = |t: &'x str| Some(t.trim()).filter(|t| !t.is_empty());
+    match attrs.get(f)? {
+        Value::Text(t) => usable(t),
+        Value::List(items) => items.iter().filter_map(Value::as_text).find_map(usable),
+        _ => None,
+    }
 }
 
 /// Every value of a field (one, or each of a list), trimmed, without empty ones.
@@ -533,12 +574,12 @@ fn strings(x: &str, y: &str) -> Agreement {
 }
 
 /// Both records' values of a name-like field, normalized; `None` if either is missing.
-fn names(x: &Attrs, y: &Attrs, field: &str) -> Option<(String, String)> {
+fn names<'x>(x: &'x Attrs, y: &'x Attrs, field: &str) -> Option<(Cow<'x, str>, Cow<'x, str>)> {
     let p = text(x, field)
-        .map(normalize::name)
+        .map(normalize::name_cow)
         .filter(|n| !n.is_empty())?;
     let q = text(y, field)
-        .map(normalize::name)
+        .map(normalize::name_cow)
         .filter(|n| !n.is_empty())?;
     Some((p, q))
 }
@@ -734,7 +775,7 @@ fn compare_given_names(field: &'static str, x: &Attrs, y: &Attrs) -> Agreement {
     if normalize::nicknames(&p, &q) {
         return Agreement::Close;
     }
-    if (p.len() == 1 && q.starts_with(&p)) || (q.len() == 1 && p.starts_with(&q)) {
+    if (p.len() == 1 && q.starts_with(p.as_ref())) || (q.len() == 1 && p.starts_with(q.as_ref())) {
         return Agreement::Partial;
     }
     strings(&p, &q)
@@ -763,7 +804,11 @@ pub fn compare(x: &Attrs, y: &Attrs) -> (Vec<FieldScore>, f64) {
 /// neither record are the two names alike, which would make a swap
 /// meaningless; asking it of both keeps the test symmetric).
 fn names_swapped(x: &Attrs, y: &Attrs) -> bool {
-    let g = |r: &Attrs, f| text(r, f).map(normalize::name).filter(|s| !s.is_empty());
+    fn g<'x>(r: &'x Attrs, f: &str) -> Option<Cow<'x, str>> {
+        text(r, f)
+            .map(normalize::name_cow)
+            .filter(|s| !s.is_empty())
+    }
     let alike = |p: &str, q: &str| matches!(strings(p, q), Agreement::Exact | Agreement::Close);
     matches!(
         (g(x, a::GIVEN_NAME), g(y, a::FAMILY_NAME), g(x, a::FAMILY_NAME), g(y, a::GIVEN_NAME)),
@@ -1058,25 +1103,47 @@ fn person_name_keys(rules: &Rules, r: &Attrs, keys: &mut Vec<String>) {
 const MAX_NAMES: usize = 4;
 
 /// Postcode with house number, street with postcode, street with house
-/// number.
+/// number — of each address a record holds (a home and a mailing address:
+/// the parts' lists taken position by position, a part with one value
+/// standing for every address, as a shared postcode is written once).
 fn address_keys(r: &Attrs, kind: &str, keys: &mut Vec<String>) {
-    let t = |f| text(r, f);
-    let street = t(a::STREET).map(normalize::street).filter(|s| s.len() >= 4);
-    let house = t(a::HOUSE_NUMBER);
-    let postcode = t(a::POSTAL_CODE);
-    if let (Some(pc), Some(h)) = (postcode, house) {
-        keys.push(format!("{kind}{ADDRESS_KEY}{pc}/{h}"));
-    }
-    if let (Some(st), Some(pc)) = (&street, postcode) {
-        keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
-    }
-    if let (Some(st), Some(h)) = (&street, house) {
-        keys.push(format!(
-            "{kind}{STREET_HOUSE_KEY}{}/{h}",
-            &st[..st.len().min(8)]
-        ));
+    let (streets, houses, postcodes) = (
+        texts(r, a::STREET),
+        texts(r, a::HOUSE_NUMBER),
+        texts(r, a::POSTAL_CODE),
+    );
+    let n = streets
+        .len()
+        .max(houses.len())
+        .max(postcodes.len())
+        .min(MAX_ADDRESSES);
+    let nth = |v: &[&'_ str], i: usize| -> Option<String> {
+        let x = if v.len() == 1 { v.first() } else { v.get(i) };
+        x.map(|s| s.to_string())
+    };
+    for i in 0..n {
+        let street = nth(&streets, i)
+            .map(|s| normalize::street(&s))
+            .filter(|s| s.len() >= 4);
+        let house = nth(&houses, i);
+        let postcode = nth(&postcodes, i);
+        if let (Some(pc), Some(h)) = (&postcode, &house) {
+            keys.push(format!("{kind}{ADDRESS_KEY}{pc}/{h}"));
+        }
+        if let (Some(st), Some(pc)) = (&street, &postcode) {
+            keys.push(format!("{kind}sp:{}/{pc}", &st[..st.len().min(8)]));
+        }
+        if let (Some(st), Some(h)) = (&street, &house) {
+            keys.push(format!(
+                "{kind}{STREET_HOUSE_KEY}{}/{h}",
+                &st[..st.len().min(8)]
+            ));
+        }
     }
 }
+
+/// The most addresses of one record that make blocking keys.
+const MAX_ADDRESSES: usize = 4;
 
 #[cfg(test)]
 mod tests {
@@ -1148,5 +1215,49 @@ mod tests {
             }
         }
         assert!(close > all.len(), "the test covers close pairs too");
+    }
+}
+
+#[cfg(test)]
+mod twins {
+    use super::Rules;
+    use crate::model::{attrs as a, Attrs, Date, Value};
+
+    fn person(given: &str, id: &str, dob: &str) -> Attrs {
+        let mut r = Attrs::new();
+        for (k, v) in [
+            (a::GIVEN_NAME, given),
+            (a::FAMILY_NAME, "carman"),
+            (a::HOUSE_NUMBER, "117"),
+            (a::STREET, "park road"),
+            (a::POSTAL_CODE, "4320"),
+            (a::PHONE, "0473131337"),
+            (a::NATIONAL_ID, id),
+        ] {
+            r.insert(k.into(), Value::Text(v.into()));
+        }
+        r.insert(a::BIRTH_DATE.into(), Value::Date(Date::parse(dob).unwrap()));
+        r
+    }
+
+    #[test]
+    fn twins_with_near_names_and_two_ids_are_two_people() {
+        let rules = Rules::default();
+        let ricky = person("ricky", "8432022921", "2004-11-23");
+        // A twin: the same birth date and home, a near name, another id.
+        for twin in ["rickie", "richard"] {
+            let other = person(twin, "4383748082", "2004-11-23");
+            assert_eq!(rules.veto(&ricky, &other), Some("national_id"), "{twin}");
+            assert_eq!(rules.veto(&other, &ricky), Some("national_id"), "{twin}");
+        }
+        // One person: the same name with a mistyped id, a one-letter typo
+        // of the name with another id, or no given name to tell by.
+        let typo_id = person("ricky", "8432022981", "2004-11-23");
+        assert_eq!(rules.veto(&ricky, &typo_id), None);
+        let typo_name = person("rickt", "4383748082", "2004-11-23");
+        assert_eq!(rules.veto(&ricky, &typo_name), None);
+        let mut nameless = person("", "4383748082", "2004-11-23");
+        nameless.remove(a::GIVEN_NAME);
+        assert_eq!(rules.veto(&ricky, &nameless), None);
     }
 }

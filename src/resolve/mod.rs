@@ -22,6 +22,7 @@ pub(crate) mod survive;
 pub use cluster::Deleted;
 pub use evaluate::Evaluation;
 pub use review::{PossibleMatch, ReviewQueue};
+pub(crate) use settle::PairMemo;
 pub use survive::Lineage;
 
 use crate::error::{ReadError, WriteError};

@@ -30,6 +30,17 @@ pub fn name(s: &str) -> String {
     out
 }
 
+/// [`name`], borrowing `s` when it is already normalized (lower-case ASCII
+/// letters only: most stored names), so that comparing two records does
+/// not allocate for each name it looks at.
+pub fn name_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii_lowercase()) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(name(s))
+    }
+}
+
 /// Words of a text, normalized like [`name`] and without empty ones.
 pub fn words(s: &str) -> Vec<String> {
     s.split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '.')

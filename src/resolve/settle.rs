@@ -33,6 +33,7 @@ use crate::model::attrs as a;
 use crate::model::{Attrs, Direction, EdgeProps, EntityId, EntityKind, NewEntity, RelKind, Value};
 use crate::Transaction;
 use compare::{Frequencies, FAMILY_COUNT, PARTY_KIND, RARE_BONUS};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One node of a neighbourhood: a source record, or the owner of an
@@ -42,6 +43,8 @@ struct Node {
     /// `(system, key)`: the canonical order. Anchors sort first, by id.
     name: (String, String),
     attrs: Attrs,
+    /// [`crate::Entity::fingerprint`] of the record (0 for an anchor).
+    print: u64,
     keys: Vec<String>,
     customer: Option<EntityId>,
     anchor: bool,
@@ -49,6 +52,121 @@ struct Node {
     /// make a possible match or a `SHARES_CONTACT` of, but never join: it
     /// is scored, never clustered or moved.
     outside: bool,
+}
+
+/// One side of a pair to compare: the record, a fingerprint of its stored
+/// bytes (0 for an anchor, whose profile is made, not stored: never held)
+/// and its compared attributes.
+type Side<'a> = (EntityId, u64, &'a Attrs);
+
+/// Comparisons of record pairs already made, kept per database handle. A
+/// comparison is a function of the rules and the two records' stored bytes
+/// alone, so a pair is compared again only when one of them changed (or the
+/// counts of the values they share crossed a weight step): each time a
+/// record joins a customer, the pairs among the customer's other records
+/// are not compared again. Pairs are held in the canonical order.
+///
+/// Memory is bounded by two generations of [`PAIRS_HELD`] pairs each: when
+/// the young one is full the old one is dropped and the young one ages, and
+/// a pair found in the old one is moved back to the young one (the pairs
+/// in use stay, the others go).
+#[derive(Default)]
+pub(crate) struct PairMemo {
+    rules: Option<compare::Rules>,
+    pairs: FxHashMap<(EntityId, EntityId), Memo>,
+    old: FxHashMap<(EntityId, EntityId), Memo>,
+}
+
+/// The most pairs one generation of a [`PairMemo`] holds (about 130 bytes
+/// each: 2 x 128 Ki pairs, about 35 MiB at most).
+const PAIRS_HELD: usize = 1 << 17;
+
+/// What is known of one pair.
+#[derive(Clone, Copy)]
+struct Memo {
+    prints: (u64, u64),
+    /// Total and identifying score with every weight whole.
+    whole: (f64, f64),
+    /// [`compare::Rules::veto`].
+    veto: Option<&'static str>,
+    /// [`compare::hard_conflict_on`] between organizations.
+    hard: Option<&'static str>,
+    /// Total and identifying score with the counts of one class.
+    weighed: Option<([u8; 4], f64, f64)>,
+}
+
+impl PairMemo {
+    /// The pair `x`, `y` (in the canonical order), compared with every
+    /// weight whole.
+    fn pair(&mut self, rules: &compare::Rules, x: Side<'_>, y: Side<'_>) -> Memo {
+        if self.rules.as_ref() != Some(rules) {
+            self.pairs.clear();
+            self.old.clear();
+            self.rules = Some(rules.clone());
+        }
+        let held = x.1 != 0 && y.1 != 0;
+        if held {
+            if let Some(m) = self.pairs.get(&(x.0, y.0)) {
+                if m.prints == (x.1, y.1) {
+                    return *m;
+                }
+            } else if let Some(m) = self.old.remove(&(x.0, y.0)) {
+                if m.prints == (x.1, y.1) {
+                    self.keep((x.0, y.0), m);
+                    return m;
+                }
+            }
+        }
+        let whole = compare::compare_with(rules, x.2, y.2, &Frequencies::default());
+        let m = Memo {
+            prints: (x.1, y.1),
+            whole: (whole.total, whole.identifying),
+            veto: rules.veto(x.2, y.2),
+            hard: compare::is_organization(x.2)
+                .then(|| compare::hard_conflict_on(x.2, y.2))
+                .flatten(),
+            weighed: None,
+        };
+        if held {
+            self.keep((x.0, y.0), m);
+        }
+        m
+    }
+
+    /// Holds `m` in the young generation, ageing it first when it is full.
+    fn keep(&mut self, key: (EntityId, EntityId), m: Memo) {
+        if self.pairs.len() >= PAIRS_HELD {
+            self.old = std::mem::take(&mut self.pairs);
+        }
+        self.pairs.insert(key, m);
+    }
+
+    /// Total and identifying score of the pair with the counts `freq`.
+    fn weighed(
+        &mut self,
+        rules: &compare::Rules,
+        x: Side<'_>,
+        y: Side<'_>,
+        freq: &Frequencies,
+    ) -> (f64, f64) {
+        let m = self.pair(rules, x, y);
+        let class = freq.class();
+        if class == Frequencies::default().class() {
+            return m.whole;
+        }
+        if let Some((c, total, identifying)) = m.weighed {
+            if c == class {
+                return (total, identifying);
+            }
+        }
+        let cmp = compare::compare_with(rules, x.2, y.2, freq);
+        if x.1 != 0 && y.1 != 0 {
+            if let Some(m) = self.pairs.get_mut(&(x.0, y.0)) {
+                m.weighed = Some((class, cmp.total, cmp.identifying));
+            }
+        }
+        (cmp.total, cmp.identifying)
+    }
 }
 
 /// One scored pair of nodes.
@@ -227,6 +345,16 @@ fn shared<'k>(x: &'k [String], y: &[String]) -> Vec<&'k str> {
     out
 }
 
+/// A record's first identifier, `(system, key)`: its place in the
+/// canonical order.
+fn name_of(e: &crate::Entity) -> (String, String) {
+    e.identifiers()
+        .into_iter()
+        .next()
+        .map(|x| (x.system, x.key))
+        .unwrap_or_default()
+}
+
 /// A record's stored blocking keys, sorted.
 pub(super) fn stored_keys(e: &crate::Entity) -> Vec<String> {
     let mut keys: Vec<String> = match e.attr(a::BLOCKING_KEYS) {
@@ -244,7 +372,7 @@ struct Region {
     records: BTreeMap<EntityId, Option<EntityId>>,
     outside: BTreeMap<EntityId, EntityId>,
     /// Records read while gathering, with their compared attributes.
-    loaded: HashMap<EntityId, (crate::Entity, Attrs)>,
+    loaded: FxHashMap<EntityId, (crate::Entity, Attrs, u64)>,
 }
 
 impl Transaction<'_> {
@@ -257,9 +385,7 @@ impl Transaction<'_> {
         if let Some(n) = counts.0.get(key) {
             return Ok(*n);
         }
-        let n = self
-            .find_at_most(Index::BlockingKey, key, block_limit(key, config))?
-            .len();
+        let n = self.block_count(key, block_limit(key, config))?;
         counts.0.insert(key.to_string(), n);
         Ok(n)
     }
@@ -275,10 +401,11 @@ impl Transaction<'_> {
         keys: &[String],
         customers: &[EntityId],
         counts: &mut Counts,
+        memo: &mut PairMemo,
         config: &ResolveConfig,
     ) -> Result<Region, ResolveError> {
         let mut records: BTreeMap<EntityId, Option<EntityId>> = BTreeMap::new();
-        let mut loaded: HashMap<EntityId, (crate::Entity, Attrs)> = HashMap::new();
+        let mut loaded: FxHashMap<EntityId, (crate::Entity, Attrs, u64)> = FxHashMap::default();
         let mut outside: BTreeSet<EntityId> = BTreeSet::new();
         let mut queue: Vec<EntityId> = customers.to_vec();
         let add = |tx: &Self,
@@ -294,20 +421,32 @@ impl Transaction<'_> {
             queue.extend(c);
             Ok(())
         };
-        let mut seed_attrs = Vec::new();
-        let mut judged: HashMap<EntityId, (bool, bool, bool)> = HashMap::new();
+        let mut seed_attrs: Vec<(EntityId, (String, String), u64, Attrs)> = Vec::new();
+        let mut judged: FxHashMap<EntityId, (bool, bool, bool)> = FxHashMap::default();
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
             if let Some(e) = self.get(*s)? {
                 let attrs = comparable_entity(&e);
-                seed_attrs.push(attrs.clone());
-                loaded.insert(*s, (e, attrs));
+                let print = e.fingerprint();
+                seed_attrs.push((*s, name_of(&e), print, attrs.clone()));
+                loaded.insert(*s, (e, attrs, print));
             }
         }
         for k in keys {
             let limit = block_limit(k, config);
-            let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
-            let n = hits.len();
+            // The count alone when it is held (most blocks are not read
+            // further), else the block read once for both.
+            let mut read = None;
+            let n = match self.held_block_count(k, limit) {
+                Some(n) => n,
+                None => {
+                    let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
+                    self.remember_block(k, hits.len(), limit);
+                    let n = hits.len();
+                    read = Some(hits);
+                    n
+                }
+            };
             counts.0.insert(k.clone(), n);
             // A block whose count weighs the pairs in it (a phone, an email,
             // an address) and just crossed a step of that weight, or that
@@ -323,6 +462,13 @@ impl Transaction<'_> {
                     || (n <= config.max_block && freq_field(k).is_some() && compare::shared_step(n))
             };
             let searched = !k.starts_with(FAMILY_COUNT) && n <= config.max_block;
+            if !whole && !searched {
+                continue; // its count was all it was read for
+            }
+            let hits = match read {
+                Some(hits) => hits,
+                None => self.find_at_most(Index::BlockingKey, k, limit)?,
+            };
             let contact = freq_field(k).is_some();
             for h in hits {
                 if records.contains_key(&h) {
@@ -340,19 +486,23 @@ impl Transaction<'_> {
                         None => {
                             let Some(e) = self.get(h)? else { continue };
                             let other = comparable_entity(&e);
+                            let (name, print) = (name_of(&e), e.fingerprint());
                             let mut j = (false, false, false);
-                            for x in &seed_attrs {
-                                let whole = compare::compare_with(
-                                    &config.rules,
-                                    x,
-                                    &other,
-                                    &Frequencies::default(),
-                                );
-                                j.0 |= whole.total + RARE_BONUS >= config.match_threshold;
-                                j.1 |= whole.total + RARE_BONUS >= config.possible_threshold;
-                                j.2 |= config.rules.veto(x, &other).is_some();
+                            for (s, s_name, s_print, x) in &seed_attrs {
+                                // In the canonical order, as the clustering
+                                // compares them, so the comparison is reused.
+                                let (p, q) = ((*s, *s_print, x), (h, print, &other));
+                                let m = if (s_name, s) <= (&name, &h) {
+                                    memo.pair(&config.rules, p, q)
+                                } else {
+                                    memo.pair(&config.rules, q, p)
+                                };
+                                let total = m.whole.0;
+                                j.0 |= total + RARE_BONUS >= config.match_threshold;
+                                j.1 |= total + RARE_BONUS >= config.possible_threshold;
+                                j.2 |= m.veto.is_some();
                             }
-                            loaded.insert(h, (e, other));
+                            loaded.insert(h, (e, other, print));
                             judged.insert(h, j);
                             j
                         }
@@ -431,11 +581,13 @@ impl Transaction<'_> {
         let decided = self.relationship_count(RelKind::SAME_AS) > 0
             || self.relationship_count(RelKind::NOT_SAME) > 0;
         let mut counts = Counts::default();
+        let db = self.db();
+        let mut memo = db.inner.pair_memo.lock();
         let Region {
             records: region,
             outside,
             mut loaded,
-        } = self.region(seeds, keys, customers, &mut counts, config)?;
+        } = self.region(seeds, keys, customers, &mut counts, &mut memo, config)?;
         let mut nodes = Vec::with_capacity(region.len() + outside.len());
         let mut old_customers: BTreeSet<EntityId> = customers.iter().copied().collect();
         let all = region
@@ -445,12 +597,13 @@ impl Transaction<'_> {
         for (r, c, out) in all {
             let r = &r;
             // Read and decoded once: while gathering, or here.
-            let (e, attrs) = match loaded.remove(r) {
+            let (e, attrs, print) = match loaded.remove(r) {
                 Some(x) => x,
                 None => match self.get(*r)? {
                     Some(e) => {
                         let attrs = comparable_entity(&e);
-                        (e, attrs)
+                        let print = e.fingerprint();
+                        (e, attrs, print)
                     }
                     None => continue,
                 },
@@ -465,6 +618,7 @@ impl Transaction<'_> {
                 id: *r,
                 name: (x.system, x.key),
                 attrs,
+                print,
                 keys: stored_keys(&e),
                 customer: c,
                 anchor: false,
@@ -477,7 +631,8 @@ impl Transaction<'_> {
                 .cmp(&(!y.anchor, &y.name))
                 .then(x.id.cmp(&y.id))
         });
-        let pairs = self.score_pairs(&nodes, &mut counts, config)?;
+        let pairs = self.score_pairs(&nodes, &mut counts, &mut memo, config)?;
+        drop(memo);
         let (together, apart) = self.overrides(&nodes, decided)?;
         let clusters = cluster(&nodes, &pairs, &together, &apart, config);
         let seeds: BTreeSet<EntityId> = seeds.iter().copied().collect();
@@ -513,6 +668,7 @@ impl Transaction<'_> {
                 id: owner,
                 name: (String::new(), format!("{:020}", owner.0)),
                 attrs: profile,
+                print: 0,
                 keys: Vec::new(),
                 customer: Some(owner),
                 anchor: true,
@@ -530,6 +686,7 @@ impl Transaction<'_> {
         &self,
         nodes: &[Node],
         counts: &mut Counts,
+        memo: &mut PairMemo,
         config: &ResolveConfig,
     ) -> Result<Vec<Pair>, ResolveError> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -575,19 +732,14 @@ impl Transaction<'_> {
             }
             let common = shared(&x.keys, &y.keys);
             let anchored = x.anchor || y.anchor;
-            let veto = config.rules.veto(&x.attrs, &y.attrs).or_else(|| {
-                compare::is_organization(&x.attrs)
-                    .then(|| compare::hard_conflict_on(&x.attrs, &y.attrs))
-                    .flatten()
-            });
+            let (p, q) = ((x.id, x.print, &x.attrs), (y.id, y.print, &y.attrs));
+            let m = memo.pair(&config.rules, p, q);
+            let veto = m.veto.or(m.hard);
             let contact = shares_contact(&common);
             // Frequencies only lower a weight, but for a rare family name:
             // a pair that cannot reach the possible-match threshold with
             // every weight whole is settled without reading a block.
-            let whole =
-                compare::compare_with(&config.rules, &x.attrs, &y.attrs, &Frequencies::default());
-            if whole.total + RARE_BONUS < config.possible_threshold && !(veto.is_some() && contact)
-            {
+            if m.whole.0 + RARE_BONUS < config.possible_threshold && !(veto.is_some() && contact) {
                 continue;
             }
             // Compared only through a block small enough to be searched:
@@ -619,19 +771,15 @@ impl Transaction<'_> {
             }
             // Compared in the canonical order, so the score never depends
             // on which record came first.
-            let cmp = if freq == Frequencies::default() {
-                whole
-            } else {
-                compare::compare_with(&config.rules, &x.attrs, &y.attrs, &freq)
-            };
-            if cmp.total < config.possible_threshold && veto.is_none() {
+            let (total, identifying) = memo.weighed(&config.rules, p, q, &freq);
+            if total < config.possible_threshold && veto.is_none() {
                 continue;
             }
             out.push(Pair {
                 i,
                 j,
-                identifying: cmp.identifying,
-                total: cmp.total,
+                identifying,
+                total,
                 veto,
                 contact,
             });
@@ -1048,16 +1196,19 @@ impl Transaction<'_> {
             .into_iter()
             .filter(|k| self.relationship_count(*k) > 0)
             .collect();
+        // The links now between them; those the clustering implies again
+        // are left as they are (no write, no change in the feed).
+        let mut existing: BTreeMap<(EntityId, RelKind, EntityId), EdgeProps> = BTreeMap::new();
         for c in &region {
             for kind in &kinds {
-                let kind = *kind;
-                for other in self.neighbour_ids(*c, kind, Direction::Out)? {
-                    if region.contains(&other) {
-                        self.unrelate(*c, kind, other)?;
+                for n in self.neighbours(*c, *kind, Direction::Out)? {
+                    if region.contains(&n.id) {
+                        existing.insert((*c, *kind, n.id), n.props);
                     }
                 }
             }
         }
+        let mut wanted: BTreeMap<(EntityId, RelKind, EntityId), EdgeProps> = BTreeMap::new();
         // Clusters a user decision keeps apart are never offered for review.
         let mut decided: BTreeSet<(usize, usize)> = BTreeSet::new();
         for (i, j) in apart {
@@ -1112,22 +1263,28 @@ impl Transaction<'_> {
         }
         for ((x, y), score) in possible {
             let (later, earlier) = (chosen[&y], chosen[&x]);
-            self.relate(
-                later,
-                RelKind::POSSIBLY_SAME,
-                earlier,
+            wanted.insert(
+                (later, RelKind::POSSIBLY_SAME, earlier),
                 EdgeProps::new().attr("score", Value::Int((score * 100.0) as i64)),
-            )?;
+            );
             out.possible.insert(later, (earlier, score));
             out.possible.entry(earlier).or_insert((later, score));
         }
         for ((x, y), via) in contact {
-            self.relate(
-                chosen[&y],
-                RelKind::SHARES_CONTACT,
-                chosen[&x],
+            wanted.insert(
+                (chosen[&y], RelKind::SHARES_CONTACT, chosen[&x]),
                 EdgeProps::new().attr(VIA, Value::Text(via.to_string())),
-            )?;
+            );
+        }
+        for (from, kind, to) in existing.keys() {
+            if !wanted.contains_key(&(*from, *kind, *to)) {
+                self.unrelate(*from, *kind, *to)?;
+            }
+        }
+        for ((from, kind, to), props) in wanted {
+            if existing.get(&(from, kind, to)) != Some(&props) {
+                self.relate(from, kind, to, props)?;
+            }
         }
         Ok(())
     }

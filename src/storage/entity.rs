@@ -27,6 +27,15 @@ pub struct Entity {
 }
 
 impl Entity {
+    /// A 64-bit hash of its stored bytes: equal for an unchanged entity
+    /// (different, but for a chance of 2^-64, for a changed one).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.raw[..].hash(&mut h);
+        h.finish() | 1
+    }
+
     /// Wraps stored bytes that `codec` has already validated.
     pub(crate) fn from_validated(
         id: EntityId,

@@ -37,24 +37,50 @@ pub(crate) fn generate(
 }
 
 /// `kith generate-records`.
-pub(crate) fn generate_records(records: u64, seed: u64, out: PathBuf, messy: bool) -> CliResult {
+pub(crate) fn generate_records(
+    records: u64,
+    seed: u64,
+    out: PathBuf,
+    messy: bool,
+    employment: Option<PathBuf>,
+) -> CliResult {
     let cfg = kith::generate::RecordsConfig {
         records,
         seed,
         messy,
         ..Default::default()
     };
-    let s = if out.as_os_str() == "-" {
-        kith::generate::generate_records(&cfg, &mut std::io::stdout().lock())?
-    } else {
-        let f = std::fs::File::create(&out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-        let mut w = std::io::BufWriter::new(f);
-        kith::generate::generate_records(&cfg, &mut w)?
+    let create = |path: &PathBuf| -> Result<std::io::BufWriter<std::fs::File>, String> {
+        std::fs::File::create(path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))
     };
+    let mut jobs = employment.as_ref().map(create).transpose()?;
+    let jobs_out = jobs.as_mut().map(|w| w as &mut dyn std::io::Write);
+    let s = if out.as_os_str() == "-" {
+        kith::generate::generate_records_with(&cfg, &mut std::io::stdout().lock(), jobs_out)?
+    } else {
+        let mut w = create(&out)?;
+        let s = kith::generate::generate_records_with(&cfg, &mut w, jobs_out)?;
+        std::io::Write::flush(&mut w)?;
+        s
+    };
+    if let Some(mut j) = jobs {
+        std::io::Write::flush(&mut j)?;
+    }
     eprintln!(
-        "generated {} records of {} people ({} true pairs)",
-        s.records, s.people, s.true_pairs
+        "generated {} records of {} people ({} true pairs){}",
+        s.records,
+        s.people,
+        s.true_pairs,
+        if employment.is_some() {
+            format!(
+                "; {} organizations, {} employment rows",
+                s.organizations, s.employments
+            )
+        } else {
+            String::new()
+        }
     );
     Ok(0)
 }
