@@ -244,16 +244,16 @@ impl Rules {
         let field = |f: &'static str| alike(compare_field(f, x, y));
         // Given and family names, also when one source swapped them.
         let swapped_names = {
+            // `y` with its two names swapped (only they are compared).
             let swap = |r: &Attrs| {
-                let mut r = r.clone();
-                let (g, f) = (r.remove(a::GIVEN_NAME), r.remove(a::FAMILY_NAME));
-                if let Some(f) = f {
-                    r.insert(a::GIVEN_NAME.into(), f);
+                let mut out = Attrs::new();
+                if let Some(f) = r.get(a::FAMILY_NAME) {
+                    out.insert(a::GIVEN_NAME.into(), f.clone());
                 }
-                if let Some(g) = g {
-                    r.insert(a::FAMILY_NAME.into(), g);
+                if let Some(g) = r.get(a::GIVEN_NAME) {
+                    out.insert(a::FAMILY_NAME.into(), g.clone());
                 }
-                r
+                out
             };
             let y2 = swap(y);
             alike(compare_field(a::GIVEN_NAME, x, &y2))
@@ -863,9 +863,9 @@ fn adjust(out: &mut Vec<FieldScore>, org: bool, total: &mut f64) {
 /// of `x`'s values among stored records. A person never matches an
 /// organization.
 pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> Comparison {
-    let org = is_organization(x);
-    if org != is_organization(y) {
-        return Comparison {
+    match agreements(rules, x, y) {
+        Some(agreements) => weigh(rules, x, y, &agreements, freq),
+        None => Comparison {
             fields: vec![FieldScore {
                 field: PARTY_KIND,
                 agreement: Agreement::Disagree,
@@ -873,8 +873,48 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
             }],
             total: f64::NEG_INFINITY,
             identifying: f64::NEG_INFINITY,
-        };
+        },
     }
+}
+
+/// How well each field of the rules' table agrees between two records (the
+/// costly part of a comparison, which the counts of shared values do not
+/// change); `None` for a person and an organization.
+pub(crate) fn agreements(rules: &Rules, x: &Attrs, y: &Attrs) -> Option<Vec<Agreement>> {
+    let org = is_organization(x);
+    if org != is_organization(y) {
+        return None;
+    }
+    let table = if org {
+        &rules.organization
+    } else {
+        &rules.person
+    };
+    let swapped = !org && names_swapped(x, y);
+    Some(
+        table
+            .iter()
+            .map(|(field, _)| {
+                if swapped && (*field == a::GIVEN_NAME || *field == a::FAMILY_NAME) {
+                    Agreement::Close
+                } else {
+                    compare_field(field, x, y)
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The comparison of two records whose fields agree as `agreements` (from
+/// [`agreements`] of the same records and rules), weighed with `freq`.
+pub(crate) fn weigh(
+    rules: &Rules,
+    x: &Attrs,
+    y: &Attrs,
+    agreements: &[Agreement],
+    freq: &Frequencies,
+) -> Comparison {
+    let org = is_organization(x);
     let table = if org {
         &rules.organization
     } else {
@@ -883,12 +923,7 @@ pub fn compare_with(rules: &Rules, x: &Attrs, y: &Attrs, freq: &Frequencies) -> 
     let mut out = Vec::with_capacity(table.len() + 1);
     let mut total = 0.0;
     let mut account = 0.0;
-    let swapped = !org && names_swapped(x, y);
-    for (field, wt) in table {
-        let mut agreement = compare_field(field, x, y);
-        if swapped && (*field == a::GIVEN_NAME || *field == a::FAMILY_NAME) {
-            agreement = Agreement::Close;
-        }
+    for ((field, wt), agreement) in table.iter().zip(agreements.iter().copied()) {
         let weight = match agreement {
             // A person's shared role mailbox identifies no one.
             Agreement::Exact if *field == a::EMAIL && !org && !personal_email_shared(x, y) => {

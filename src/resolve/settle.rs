@@ -73,12 +73,17 @@ type Side<'a> = (EntityId, u64, &'a Attrs);
 #[derive(Default)]
 pub(crate) struct PairMemo {
     rules: Option<compare::Rules>,
-    pairs: FxHashMap<(EntityId, EntityId), Memo>,
-    old: FxHashMap<(EntityId, EntityId), Memo>,
+    pairs: FxHashMap<(EntityId, EntityId), Held>,
+    old: FxHashMap<(EntityId, EntityId), Held>,
 }
 
-/// The most pairs one generation of a [`PairMemo`] holds (about 130 bytes
-/// each: 2 x 128 Ki pairs, about 35 MiB at most).
+/// A pair held: what is known of it, and how each field agrees (to weigh
+/// it again with other counts without comparing again).
+type Held = (Memo, Box<[compare::Agreement]>);
+
+/// The most pairs one generation of a [`PairMemo`] holds (about 180 bytes
+/// each with the fields' agreements: 2 x 128 Ki pairs, about 45 MiB at
+/// most).
 const PAIRS_HELD: usize = 1 << 17;
 
 /// What is known of one pair.
@@ -106,21 +111,29 @@ impl PairMemo {
         }
         let held = x.1 != 0 && y.1 != 0;
         if held {
-            if let Some(m) = self.pairs.get(&(x.0, y.0)) {
+            if let Some((m, _)) = self.pairs.get(&(x.0, y.0)) {
                 if m.prints == (x.1, y.1) {
                     return *m;
                 }
-            } else if let Some(m) = self.old.remove(&(x.0, y.0)) {
-                if m.prints == (x.1, y.1) {
-                    self.keep((x.0, y.0), m);
+            } else if let Some(h) = self.old.remove(&(x.0, y.0)) {
+                if h.0.prints == (x.1, y.1) {
+                    let m = h.0;
+                    self.keep((x.0, y.0), h);
                     return m;
                 }
             }
         }
-        let whole = compare::compare_with(rules, x.2, y.2, &Frequencies::default());
+        let agreements = compare::agreements(rules, x.2, y.2);
+        let whole = match &agreements {
+            Some(ag) => {
+                let c = compare::weigh(rules, x.2, y.2, ag, &Frequencies::default());
+                (c.total, c.identifying)
+            }
+            None => (f64::NEG_INFINITY, f64::NEG_INFINITY),
+        };
         let m = Memo {
             prints: (x.1, y.1),
-            whole: (whole.total, whole.identifying),
+            whole,
             veto: rules.veto(x.2, y.2),
             hard: compare::is_organization(x.2)
                 .then(|| compare::hard_conflict_on(x.2, y.2))
@@ -128,17 +141,20 @@ impl PairMemo {
             weighed: None,
         };
         if held {
-            self.keep((x.0, y.0), m);
+            let ag = agreements.unwrap_or_default().into_boxed_slice();
+            self.keep((x.0, y.0), (m, ag));
         }
         m
     }
 
-    /// Holds `m` in the young generation, ageing it first when it is full.
-    fn keep(&mut self, key: (EntityId, EntityId), m: Memo) {
+    /// Holds a pair in the young generation, ageing it first when it is
+    /// full.
+    fn keep(&mut self, key: (EntityId, EntityId), held: Held) {
         if self.pairs.len() >= PAIRS_HELD {
-            self.old = std::mem::take(&mut self.pairs);
+            let young = FxHashMap::with_capacity_and_hasher(PAIRS_HELD, Default::default());
+            self.old = std::mem::replace(&mut self.pairs, young);
         }
-        self.pairs.insert(key, m);
+        self.pairs.insert(key, held);
     }
 
     /// Total and identifying score of the pair with the counts `freq`.
@@ -159,12 +175,15 @@ impl PairMemo {
                 return (total, identifying);
             }
         }
-        let cmp = compare::compare_with(rules, x.2, y.2, freq);
-        if x.1 != 0 && y.1 != 0 {
-            if let Some(m) = self.pairs.get_mut(&(x.0, y.0)) {
+        // Weighed again from the fields' agreements when the pair is held.
+        if let Some((m, ag)) = self.pairs.get_mut(&(x.0, y.0)) {
+            if x.1 != 0 && y.1 != 0 && m.prints == (x.1, y.1) && !ag.is_empty() {
+                let cmp = compare::weigh(rules, x.2, y.2, ag, freq);
                 m.weighed = Some((class, cmp.total, cmp.identifying));
+                return (cmp.total, cmp.identifying);
             }
         }
+        let cmp = compare::compare_with(rules, x.2, y.2, freq);
         (cmp.total, cmp.identifying)
     }
 }
