@@ -118,6 +118,11 @@ pub(crate) enum ReadCommand {
         /// Compare with this other record instead: SYSTEM KEY.
         #[arg(long, num_args = 2, value_names = ["SYSTEM", "KEY"])]
         with: Option<Vec<String>>,
+        /// Compare under this mapping file's `[resolution]` (thresholds,
+        /// weights, vetoes) — the rules its import resolved with — instead
+        /// of the defaults.
+        #[arg(long, requires = "with")]
+        mapping: Option<std::path::PathBuf>,
     },
     /// The possible matches awaiting a decision, best first, each with how
     /// its records compare and the commands that decide it.
@@ -188,7 +193,12 @@ pub(crate) fn execute(db: &Db, command: ReadCommand) -> CliResult {
         R::Connected(args) => cmd::queries::connected(db, args),
         R::Shared { id, json } => cmd::queries::shared(db, id, json),
         R::Graph { id, depth, dot } => cmd::queries::graph(db, id, depth, dot),
-        R::Explain { system, key, with } => cmd::resolution::explain(db, &system, &key, with),
+        R::Explain {
+            system,
+            key,
+            with,
+            mapping,
+        } => cmd::resolution::explain(db, &system, &key, with, mapping.as_deref()),
         R::Lineage { id } => cmd::resolution::lineage(db, id),
         R::Review { limit, json } => cmd::resolution::review(db, limit, json),
         R::Evaluate { truth, limit, json } => cmd::resolution::evaluate(db, &truth, limit, json),

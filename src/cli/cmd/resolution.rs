@@ -34,7 +34,13 @@ pub(crate) fn import(
 }
 
 /// `kith explain`.
-pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>>) -> CliResult {
+pub(crate) fn explain(
+    db: &Db,
+    system: &str,
+    key: &str,
+    with: Option<Vec<String>>,
+    mapping: Option<&std::path::Path>,
+) -> CliResult {
     let print = |scores: &[kith::resolve::compare::FieldScore], total: f64| {
         for f in scores {
             say!(
@@ -48,7 +54,12 @@ pub(crate) fn explain(db: &Db, system: &str, key: &str, with: Option<Vec<String>
     };
     if let Some(other) = with {
         let (b0, b1) = (other[0].as_str(), other[1].as_str());
-        let config = kith::resolve::ResolveConfig::default();
+        let config = match mapping {
+            Some(path) => kith::import::Mapping::load(path)?
+                .config()
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            None => kith::resolve::ResolveConfig::default(),
+        };
         let p = db.explain_pair((system, key), (b0, b1), &config)?;
         say!("{system}:{key} against {b0}:{b1}");
         print(&p.fields, p.total);
