@@ -239,26 +239,9 @@ impl Rules {
         if is_organization(x) || is_organization(y) {
             return None;
         }
-        let alike =
-            |g: Agreement| matches!(g, Agreement::Exact | Agreement::Close | Agreement::Partial);
         let field = |f: &'static str| alike(compare_field(f, x, y));
         // Given and family names, also when one source swapped them.
-        let swapped_names = {
-            // `y` with its two names swapped (only they are compared).
-            let swap = |r: &Attrs| {
-                let mut out = Attrs::new();
-                if let Some(f) = r.get(a::FAMILY_NAME) {
-                    out.insert(a::GIVEN_NAME.into(), f.clone());
-                }
-                if let Some(g) = r.get(a::GIVEN_NAME) {
-                    out.insert(a::FAMILY_NAME.into(), g.clone());
-                }
-                out
-            };
-            let y2 = swap(y);
-            alike(compare_field(a::GIVEN_NAME, x, &y2))
-                && alike(compare_field(a::FAMILY_NAME, x, &y2))
-        };
+        let swapped_names = swapped_alike(x, y);
         let given_agreement = compare_field(a::GIVEN_NAME, x, y);
         let (given, family) = (alike(given_agreement), field(a::FAMILY_NAME));
         let names = (given && family) || swapped_names;
@@ -311,6 +294,31 @@ impl Rules {
         }
         None
     }
+}
+
+/// An agreement that counts as alike: exact, close or partial.
+fn alike(g: Agreement) -> bool {
+    matches!(g, Agreement::Exact | Agreement::Close | Agreement::Partial)
+}
+
+/// Whether `x`'s given and family names are alike `y`'s swapped.
+fn swapped_alike(x: &Attrs, y: &Attrs) -> bool {
+    // `y` with its two names swapped (only they are compared).
+    let mut y2 = Attrs::new();
+    if let Some(f) = y.get(a::FAMILY_NAME) {
+        y2.insert(a::GIVEN_NAME.into(), f.clone());
+    }
+    if let Some(g) = y.get(a::GIVEN_NAME) {
+        y2.insert(a::FAMILY_NAME.into(), g.clone());
+    }
+    alike(compare_field(a::GIVEN_NAME, x, &y2)) && alike(compare_field(a::FAMILY_NAME, x, &y2))
+}
+
+/// Whether two person records' given and family names are both alike
+/// (exact, close or partial), also when one source swapped them.
+pub(crate) fn names_alike(x: &Attrs, y: &Attrs) -> bool {
+    (alike(compare_field(a::GIVEN_NAME, x, y)) && alike(compare_field(a::FAMILY_NAME, x, y)))
+        || swapped_alike(x, y)
 }
 
 /// Whether two records hold full birth dates that clearly differ: fewer

@@ -905,6 +905,19 @@ fn cluster(
         })
         .collect();
     let same_id = |p: usize, q: usize| ids[p].is_some() && ids[p] == ids[q];
+    // A third record vouches for a pair across two ids more than a typo
+    // apart only if its names agree with the other's too: not a twin's
+    // record whose names one source swapped, which holds the other twin's
+    // id and a given name one letter from hers.
+    let vouches = |o: usize, p: usize| {
+        let far = match (&ids[o], &ids[p]) {
+            (Some(x), Some(y)) => {
+                x.len() >= 4 && y.len() >= 4 && strsim::damerau_levenshtein(x, y) > 2
+            }
+            _ => false,
+        };
+        is_strong(o, p) && (!far || compare::names_alike(&nodes[o].attrs, &nodes[p].attrs))
+    };
     // A record vouches only with a full birth date: one whose date is
     // broken agrees with anyone's.
     let dated: Vec<bool> = nodes
@@ -931,7 +944,7 @@ fn cluster(
             *o != p
                 && *o != q
                 && dated[*o]
-                && ((same_id(*o, q) && is_strong(*o, p)) || (same_id(*o, p) && is_strong(*o, q)))
+                && ((same_id(*o, q) && vouches(*o, p)) || (same_id(*o, p) && vouches(*o, q)))
         });
         !excused
     };
