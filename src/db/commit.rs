@@ -131,11 +131,9 @@ impl Db {
         }
         self.inner.engine.apply(rows.into_batch())?;
         if !block_delta.is_empty() {
-            let mut held = self.inner.block_counts.lock();
-            for (key, d) in block_delta {
-                if let Some(n) = held.get_mut(key.as_str()) {
-                    *n = (i64::from(*n) + d).max(0) as u32;
-                }
+            let mut held = self.inner.blocks.lock();
+            for (key, d) in &block_delta {
+                held.apply(key, d);
             }
         }
         *last = new_last;

@@ -236,10 +236,10 @@ pub(crate) struct Inner {
     /// The change-log sequence number the trimmer must not pass: the
     /// interaction rules' position (`u64::MAX`: no rules running).
     pub(crate) trim_hold: AtomicU64,
-    /// How many records hold each blocking key, as committed: filled by
-    /// the transactions that counted a block, kept exact by the commits
-    /// that change one (see [`Transaction::block_count`]).
-    pub(crate) block_counts: Mutex<std::collections::HashMap<Box<str>, u32>>,
+    /// The records of each blocking key (sorted ids), as committed: filled
+    /// by the transactions that read a block whole, kept exact by the
+    /// commits that change one (see `Transaction::block_members`).
+    pub(crate) blocks: Mutex<tx::HeldBlocks>,
     /// Identity resolution's comparisons of record pairs, kept while the
     /// two records are unchanged (see `resolve::settle`).
     pub(crate) pair_memo: Mutex<crate::resolve::PairMemo>,
@@ -390,7 +390,7 @@ impl Db {
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),
                 trim_hold: AtomicU64::new(u64::MAX),
-                block_counts: Mutex::new(std::collections::HashMap::new()),
+                blocks: Mutex::new(tx::HeldBlocks::default()),
                 pair_memo: Mutex::new(crate::resolve::PairMemo::default()),
                 #[cfg(feature = "rules")]
                 rules: std::sync::OnceLock::new(),

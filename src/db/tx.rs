@@ -32,9 +32,56 @@ impl Delta {
     }
 }
 
-/// The most block counts held in memory (about 60 bytes each); past it
-/// the counts are dropped and read again as they are needed.
-const BLOCK_COUNTS_HELD: usize = 1 << 19;
+/// The most blocks one generation of [`HeldBlocks`] holds (about 80 bytes
+/// each with their members: 2 x 512 Ki blocks, about 80 MiB at most).
+const BLOCKS_HELD: usize = 1 << 19;
+
+/// The committed members of blocking keys read before, in two generations:
+/// when the young one is full the old one is dropped and the young one
+/// ages; a block found in the old one moves back (the blocks in use stay).
+#[derive(Default)]
+pub(crate) struct HeldBlocks {
+    young: HashMap<Box<str>, Vec<u64>>,
+    old: HashMap<Box<str>, Vec<u64>>,
+}
+
+impl HeldBlocks {
+    fn get(&mut self, key: &str) -> Option<&Vec<u64>> {
+        if !self.young.contains_key(key) {
+            let (k, ids) = self.old.remove_entry(key)?;
+            self.insert(k, ids);
+        }
+        self.young.get(key)
+    }
+
+    fn insert(&mut self, key: Box<str>, ids: Vec<u64>) {
+        if self.young.len() >= BLOCKS_HELD {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, ids);
+    }
+
+    /// Applies a commit's changes to one block, wherever it is held.
+    pub(super) fn apply(&mut self, key: &str, d: &BlockDelta) {
+        for map in [&mut self.young, &mut self.old] {
+            if let Some(ids) = map.get_mut(key) {
+                ids.retain(|id| !d.removed.contains(id));
+                for id in &d.added {
+                    if let Err(at) = ids.binary_search(id) {
+                        ids.insert(at, *id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The records a transaction added to and removed from one blocking key.
+#[derive(Default)]
+pub(super) struct BlockDelta {
+    pub(super) added: BTreeSet<u64>,
+    pub(super) removed: BTreeSet<u64>,
+}
 
 pub(super) fn validate_identifiers(ids: &[ExternalId]) -> Result<(), WriteError> {
     for x in ids {
@@ -96,7 +143,7 @@ pub struct Transaction<'db> {
     pub(super) registered: Vec<(u8, u16, String)>,
     pub(super) created_any: bool,
     /// Records this transaction added to (removed from) each blocking key.
-    pub(super) block_delta: HashMap<String, i64>,
+    pub(super) block_delta: HashMap<String, BlockDelta>,
 }
 
 impl<'db> Transaction<'db> {
@@ -124,37 +171,57 @@ impl<'db> Transaction<'db> {
     read_api!();
 
     /// How many records hold the blocking key `key` (as this transaction
-    /// sees it, its own writes included), counting at most `limit`. Counts
-    /// are kept in memory once read: a key the store was asked about
-    /// before costs a hash lookup instead of a scan of its index rows.
+    /// sees it, its own writes included), counting at most `limit`.
     pub(crate) fn block_count(&self, key: &str, limit: usize) -> Result<usize, ReadError> {
-        if let Some(n) = self.held_block_count(key, limit) {
-            return Ok(n);
-        }
-        let n = self.find_at_most(Index::BlockingKey, key, limit)?.len();
-        self.remember_block(key, n, limit);
-        Ok(n)
+        Ok(self.block_members(key, limit)?.len())
     }
 
-    /// [`Transaction::block_count`] if the count is held in memory.
-    pub(crate) fn held_block_count(&self, key: &str, limit: usize) -> Option<usize> {
-        let mine = self.block_delta.get(key).copied().unwrap_or(0);
-        let n = *self.db.inner.block_counts.lock().get(key)?;
-        Some(((i64::from(n) + mine).max(0) as usize).min(limit))
+    /// The records that hold the blocking key `key`, as this transaction
+    /// sees them (its own writes included): the first `limit` by id, like
+    /// `find_at_most(Index::BlockingKey, key, limit)`. Blocks are kept in
+    /// memory once read whole (exact across commits: each commit applies
+    /// the records it added to and removed from each block), so a block
+    /// read before costs a hash lookup instead of a scan of its index rows.
+    pub(crate) fn block_members(
+        &self,
+        key: &str,
+        limit: usize,
+    ) -> Result<Vec<EntityId>, ReadError> {
+        if let Some(held) = self.held_block(key, limit) {
+            return Ok(held);
+        }
+        let hits = self.find_at_most(Index::BlockingKey, key, limit)?;
+        if hits.len() < limit && !key.is_empty() && key.trim() == key {
+            // The committed block: these, but for this transaction's own.
+            let mut committed: BTreeSet<u64> = hits.iter().map(|e| e.0).collect();
+            if let Some(d) = self.block_delta.get(key) {
+                committed.retain(|id| !d.added.contains(id));
+                committed.extend(&d.removed);
+            }
+            self.db
+                .inner
+                .blocks
+                .lock()
+                .insert(key.into(), committed.into_iter().collect());
+        }
+        Ok(hits)
     }
 
-    /// Records the count of a block this transaction just read whole
-    /// (`n` of at most `limit`): only an exact count is kept.
-    pub(crate) fn remember_block(&self, key: &str, n: usize, limit: usize) {
-        if n >= limit || key.is_empty() || key.trim() != key {
-            return;
-        }
-        let committed = n as i64 - self.block_delta.get(key).copied().unwrap_or(0);
-        let mut counts = self.db.inner.block_counts.lock();
-        if counts.len() >= BLOCK_COUNTS_HELD {
-            counts.clear();
-        }
-        counts.insert(key.into(), committed.max(0) as u32);
+    /// [`Transaction::block_members`] if the block is held in memory.
+    fn held_block(&self, key: &str, limit: usize) -> Option<Vec<EntityId>> {
+        let mut held = self.db.inner.blocks.lock();
+        let committed = held.get(key)?;
+        let mut out: Vec<u64> = match self.block_delta.get(key) {
+            None => committed.iter().take(limit).copied().collect(),
+            Some(d) => {
+                let mut all: BTreeSet<u64> = committed.iter().copied().collect();
+                all.extend(&d.added);
+                all.retain(|id| !d.removed.contains(id));
+                all.into_iter().take(limit).collect()
+            }
+        };
+        out.truncate(limit);
+        Some(out.into_iter().map(EntityId).collect())
     }
 
     /// The database this transaction writes to (its reads see the committed
@@ -331,14 +398,20 @@ impl<'db> Transaction<'db> {
         for (ix, v) in old_index.difference(&new_index) {
             self.rows.remove(keys::idx(ix.code(), v.as_bytes(), id.0));
             if *ix == Index::BlockingKey {
-                *self.block_delta.entry(v.clone()).or_default() -= 1;
+                let d = self.block_delta.entry(v.clone()).or_default();
+                if !d.added.remove(&id.0) {
+                    d.removed.insert(id.0);
+                }
             }
         }
         for (ix, v) in new_index.difference(&old_index) {
             self.rows
                 .put(keys::idx(ix.code(), v.as_bytes(), id.0), codec::MARKER);
             if *ix == Index::BlockingKey {
-                *self.block_delta.entry(v.clone()).or_default() += 1;
+                let d = self.block_delta.entry(v.clone()).or_default();
+                if !d.removed.remove(&id.0) {
+                    d.added.insert(id.0);
+                }
             }
         }
     }

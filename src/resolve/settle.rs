@@ -453,19 +453,10 @@ impl Transaction<'_> {
         }
         for k in keys {
             let limit = block_limit(k, config);
-            // The count alone when it is held (most blocks are not read
-            // further), else the block read once for both.
-            let mut read = None;
-            let n = match self.held_block_count(k, limit) {
-                Some(n) => n,
-                None => {
-                    let hits = self.find_at_most(Index::BlockingKey, k, limit)?;
-                    self.remember_block(k, hits.len(), limit);
-                    let n = hits.len();
-                    read = Some(hits);
-                    n
-                }
-            };
+            // Held in memory once read (most blocks are: see
+            // `Transaction::block_members`).
+            let hits = self.block_members(k, limit)?;
+            let n = hits.len();
             counts.0.insert(k.clone(), n);
             // A block whose count weighs the pairs in it (a phone, an email,
             // an address) and just crossed a step of that weight, or that
@@ -484,10 +475,6 @@ impl Transaction<'_> {
             if !whole && !searched {
                 continue; // its count was all it was read for
             }
-            let hits = match read {
-                Some(hits) => hits,
-                None => self.find_at_most(Index::BlockingKey, k, limit)?,
-            };
             let contact = freq_field(k).is_some();
             for h in hits {
                 if records.contains_key(&h) {
@@ -1319,5 +1306,89 @@ impl Transaction<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_keys;
+    use crate::index::Index;
+    use crate::model::{attrs as a, Attrs, EntityKind, Value};
+    use crate::resolve::ResolveConfig;
+    use crate::{Db, WriteError};
+
+    fn person(given: &str, family: &str, phone: &str) -> Attrs {
+        let mut r = Attrs::new();
+        for (k, v) in [
+            (a::GIVEN_NAME, given),
+            (a::FAMILY_NAME, family),
+            (a::PHONE, phone),
+            (a::POSTAL_CODE, "2000"),
+            (a::HOUSE_NUMBER, "7"),
+        ] {
+            r.insert(k.into(), Value::Text(v.into()));
+        }
+        r
+    }
+
+    /// Every block the records name, read through the memory of blocks,
+    /// is what a scan of the index reads: after creates, changes, deletes,
+    /// and a transaction that wrote and then failed.
+    #[test]
+    fn blocks_held_in_memory_stay_exact_across_commits_and_aborts() {
+        let db = Db::temporary().unwrap();
+        let config = ResolveConfig::default();
+        let check = |db: &Db| {
+            db.transaction(|tx| {
+                let mut keys = Vec::new();
+                for id in tx.find(Index::BlockingKey, "p:400000001")? {
+                    keys.extend(stored_keys(&tx.get(id)?.unwrap()));
+                }
+                assert!(keys.iter().any(|k| k == "p:400000001"), "{keys:?}");
+                for k in &keys {
+                    let scanned = tx.find_at_most(Index::BlockingKey, k, 100)?;
+                    // Twice: the first may fill the memory, the second reads it.
+                    for _ in 0..2 {
+                        assert_eq!(tx.block_members(k, 100)?, scanned, "{k}");
+                        assert_eq!(tx.block_members(k, 2)?, scanned[..scanned.len().min(2)]);
+                    }
+                }
+                Ok::<_, crate::Error>(())
+            })
+            .unwrap();
+        };
+        let names = ["ann", "bob", "cy", "dee", "eve", "fay"];
+        for (i, g) in names.iter().enumerate() {
+            let r = person(g, "lee", "0400000001");
+            db.upsert_record("crm", &i.to_string(), EntityKind::PERSON, r, &config)
+                .unwrap();
+            check(&db);
+        }
+        // A change moves a record out of its name's blocks and into others.
+        let r = person("gus", "lee", "0400000001");
+        db.upsert_record("crm", "2", EntityKind::PERSON, r, &config)
+            .unwrap();
+        check(&db);
+        db.delete_record("crm", "3", &config).unwrap();
+        check(&db);
+        // A transaction that wrote a record and then failed leaves nothing.
+        let failed = db.transaction(|tx| {
+            let r = person("hal", "lee", "0400000001");
+            tx.upsert_record("crm", "9", EntityKind::PERSON, r, &config)
+                .unwrap();
+            check_inside(tx);
+            Err::<(), _>(WriteError::Invalid("abort".into()))
+        });
+        assert!(failed.is_err());
+        check(&db);
+        assert!(db.check().unwrap().is_ok());
+    }
+
+    /// Inside a transaction, its own writes are in the blocks it reads.
+    fn check_inside(tx: &mut crate::Transaction<'_>) {
+        let k = "p:400000001";
+        let scanned = tx.find_at_most(Index::BlockingKey, k, 100).unwrap();
+        assert!(scanned.len() >= 6, "{scanned:?}");
+        assert_eq!(tx.block_members(k, 100).unwrap(), scanned);
     }
 }
