@@ -618,36 +618,27 @@ postal_code = "zip"
     let family = explain("1", "2");
     assert!(family.contains("national_id veto"), "{family}");
     // Under a mapping's own rules: without vetoes the pair is only scored.
+    let under = |mapping: &std::path::Path| {
+        kith(&[
+            "--db",
+            db,
+            "explain",
+            "crm",
+            "1",
+            "--with",
+            "crm",
+            "2",
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ])
+    };
     let lenient = t.path().join("lenient.toml");
     std::fs::write(&lenient, format!("{mapping}\n[resolution]\nvetoes = []\n")).unwrap();
-    let o = kith(&[
-        "--db",
-        db,
-        "explain",
-        "crm",
-        "1",
-        "--with",
-        "crm",
-        "2",
-        "--mapping",
-        lenient.to_str().unwrap(),
-    ]);
+    let o = under(&lenient);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains("veto"), "{out}");
-    let missing = t.path().join("missing.toml");
-    let o = kith(&[
-        "--db",
-        db,
-        "explain",
-        "crm",
-        "1",
-        "--with",
-        "crm",
-        "2",
-        "--mapping",
-        missing.to_str().unwrap(),
-    ]);
+    let o = under(&t.path().join("missing.toml"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.toml"));
     assert!(
