@@ -1005,6 +1005,26 @@ fn messy_records_with_employers_resolve_right_and_employees_are_related() {
         jobs.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // An employment file that cannot be written, or one without --messy
+    // (plain records have no employers): refused, naming why.
+    let nowhere = tmp.path().join("no-such-dir").join("jobs.csv");
+    let o = kith(&[
+        "generate-records",
+        "--messy",
+        "--out",
+        tmp.path().join("other.csv").to_str().unwrap(),
+        "--employment",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-dir"));
+    assert!(
+        !tmp.path().join("other.csv").exists(),
+        "nothing half-written"
+    );
+    let o = kith(&["generate-records", "--employment", jobs.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--messy"));
     let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/records/messy.toml");
     let customers = customers_of(tmp.path(), "0", mapping, &file);
     let db = tmp.path().join("db-0");

@@ -211,7 +211,7 @@ impl<'db> Transaction<'db> {
     fn held_block(&self, key: &str, limit: usize) -> Option<Vec<EntityId>> {
         let mut held = self.db.inner.blocks.lock();
         let committed = held.get(key)?;
-        let mut out: Vec<u64> = match self.block_delta.get(key) {
+        let ids: Vec<u64> = match self.block_delta.get(key) {
             None => committed.iter().take(limit).copied().collect(),
             Some(d) => {
                 let mut all: BTreeSet<u64> = committed.iter().copied().collect();
@@ -220,8 +220,7 @@ impl<'db> Transaction<'db> {
                 all.into_iter().take(limit).collect()
             }
         };
-        out.truncate(limit);
-        Some(out.into_iter().map(EntityId).collect())
+        Some(ids.into_iter().map(EntityId).collect())
     }
 
     /// The database this transaction writes to (its reads see the committed
@@ -230,8 +229,6 @@ impl<'db> Transaction<'db> {
         self.db
     }
 
-    /// Records a change that only the caller can name (a merge of
-    /// customers, a split), in this transaction's part of the change log.
     /// How many relationships of `kind` there are with this transaction's
     /// writes (the committed count, kept in memory, plus its own).
     pub(crate) fn relationship_count(&self, kind: RelKind) -> u64 {
@@ -244,6 +241,8 @@ impl<'db> Transaction<'db> {
         (self.db.relationship_count(kind) as i64 + own).max(0) as u64
     }
 
+    /// Records a change that only the caller can name (a merge of
+    /// customers, a split), in this transaction's part of the change log.
     pub(crate) fn note(&mut self, change: Change) {
         self.changes.push(change);
     }

@@ -280,11 +280,7 @@ impl Rules {
                     );
                 // A parent and a child may share a family name, a home
                 // and a near given name (a junior); not a birth date.
-                if p.len() >= 4
-                    && q.len() >= 4
-                    && strsim::damerau_levenshtein(p, q) > 2
-                    && (agreeing < 2 || given_differs || twins || dates_differ(x, y))
-                {
+                if ids_far(p, q) && (agreeing < 2 || given_differs || twins || dates_differ(x, y)) {
                     return Some("national_id");
                 }
             }
@@ -294,6 +290,12 @@ impl Rules {
         }
         None
     }
+}
+
+/// Whether two national ids (letters and digits only) are more than a typo
+/// apart: two people's, as the `national_id` veto reads them.
+pub(crate) fn ids_far(p: &str, q: &str) -> bool {
+    p.len() >= 4 && q.len() >= 4 && strsim::damerau_levenshtein(p, q) > 2
 }
 
 /// An agreement that counts as alike: exact, close or partial.

@@ -365,14 +365,17 @@ fn shared<'k>(x: &'k [String], y: &[String]) -> Vec<&'k str> {
 }
 
 /// A record's first identifier, `(system, key)`: its place in the
-/// canonical order.
-fn name_of(e: &crate::Entity) -> (String, String) {
+/// canonical order (`None`: a record without one, never clustered).
+fn name_of(e: &crate::Entity) -> Option<(String, String)> {
     e.identifiers()
         .into_iter()
         .next()
         .map(|x| (x.system, x.key))
-        .unwrap_or_default()
 }
+
+/// A record read while gathering: the entity, its compared attributes,
+/// its fingerprint and its name in the canonical order.
+type Loaded = (crate::Entity, Attrs, u64, Option<(String, String)>);
 
 /// A record's stored blocking keys, sorted.
 pub(super) fn stored_keys(e: &crate::Entity) -> Vec<String> {
@@ -391,7 +394,7 @@ struct Region {
     records: BTreeMap<EntityId, Option<EntityId>>,
     outside: BTreeMap<EntityId, EntityId>,
     /// Records read while gathering, with their compared attributes.
-    loaded: FxHashMap<EntityId, (crate::Entity, Attrs, u64)>,
+    loaded: FxHashMap<EntityId, Loaded>,
 }
 
 impl Transaction<'_> {
@@ -424,7 +427,7 @@ impl Transaction<'_> {
         config: &ResolveConfig,
     ) -> Result<Region, ResolveError> {
         let mut records: BTreeMap<EntityId, Option<EntityId>> = BTreeMap::new();
-        let mut loaded: FxHashMap<EntityId, (crate::Entity, Attrs, u64)> = FxHashMap::default();
+        let mut loaded: FxHashMap<EntityId, Loaded> = FxHashMap::default();
         let mut outside: BTreeSet<EntityId> = BTreeSet::new();
         let mut queue: Vec<EntityId> = customers.to_vec();
         let add = |tx: &Self,
@@ -440,15 +443,15 @@ impl Transaction<'_> {
             queue.extend(c);
             Ok(())
         };
-        let mut seed_attrs: Vec<(EntityId, (String, String), u64, Attrs)> = Vec::new();
+        let mut seed_attrs: Vec<(EntityId, Option<(String, String)>, u64, Attrs)> = Vec::new();
         let mut judged: FxHashMap<EntityId, (bool, bool, bool)> = FxHashMap::default();
         for s in seeds {
             add(self, *s, &mut records, &mut queue)?;
             if let Some(e) = self.get(*s)? {
                 let attrs = comparable_entity(&e);
-                let print = e.fingerprint();
-                seed_attrs.push((*s, name_of(&e), print, attrs.clone()));
-                loaded.insert(*s, (e, attrs, print));
+                let (print, name) = (e.fingerprint(), name_of(&e));
+                seed_attrs.push((*s, name.clone(), print, attrs.clone()));
+                loaded.insert(*s, (e, attrs, print, name));
             }
         }
         for k in keys {
@@ -508,7 +511,7 @@ impl Transaction<'_> {
                                 j.1 |= total + RARE_BONUS >= config.possible_threshold;
                                 j.2 |= m.veto.is_some();
                             }
-                            loaded.insert(h, (e, other, print));
+                            loaded.insert(h, (e, other, print, name));
                             judged.insert(h, j);
                             j
                         }
@@ -603,18 +606,18 @@ impl Transaction<'_> {
         for (r, c, out) in all {
             let r = &r;
             // Read and decoded once: while gathering, or here.
-            let (e, attrs, print) = match loaded.remove(r) {
+            let (e, attrs, print, name) = match loaded.remove(r) {
                 Some(x) => x,
                 None => match self.get(*r)? {
                     Some(e) => {
                         let attrs = comparable_entity(&e);
-                        let print = e.fingerprint();
-                        (e, attrs, print)
+                        let (print, name) = (e.fingerprint(), name_of(&e));
+                        (e, attrs, print, name)
                     }
                     None => continue,
                 },
             };
-            let Some(x) = e.identifiers().into_iter().next() else {
+            let Some(name) = name else {
                 continue;
             };
             if !out {
@@ -622,7 +625,7 @@ impl Transaction<'_> {
             }
             nodes.push(Node {
                 id: *r,
-                name: (x.system, x.key),
+                name,
                 attrs,
                 print,
                 keys: stored_keys(&e),
@@ -897,12 +900,7 @@ fn cluster(
     // record whose names one source swapped, which holds the other twin's
     // id and a given name one letter from hers.
     let vouches = |o: usize, p: usize| {
-        let far = match (&ids[o], &ids[p]) {
-            (Some(x), Some(y)) => {
-                x.len() >= 4 && y.len() >= 4 && strsim::damerau_levenshtein(x, y) > 2
-            }
-            _ => false,
-        };
+        let far = matches!((&ids[o], &ids[p]), (Some(x), Some(y)) if compare::ids_far(x, y));
         is_strong(o, p) && (!far || compare::names_alike(&nodes[o].attrs, &nodes[p].attrs))
     };
     // A record vouches only with a full birth date: one whose date is
