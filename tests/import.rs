@@ -1106,3 +1106,64 @@ fn messy_records_with_employers_resolve_right_and_employees_are_related() {
     assert!(employed.as_u64().unwrap_or(0) > 0, "{stats}");
     assert!(employed.as_u64().unwrap() <= jobs_rows as u64, "{stats}");
 }
+
+/// Records are resolved in groups, one transaction each: a row that fails
+/// inside its group's transaction is rejected at its own line, and the
+/// rows around it land as they would have alone.
+#[test]
+fn a_row_that_fails_inside_a_group_is_rejected_alone() {
+    const KINDS: &str = r#"
+system = "crm"
+kind_column = "kind"
+key = "id"
+
+[kinds]
+person = "person"
+acct = "account"
+
+[columns]
+given_name = "first"
+family_name = "last"
+email = "email"
+"#;
+    let mut csv = b"id,kind,first,last,email\n".to_vec();
+    csv.extend_from_slice(b"1,person,Robert,Smith,bob@x.io\n");
+    // An account holding the identifier crm:A9.
+    csv.extend_from_slice(b"A9,acct,,,\n");
+    csv.extend_from_slice(b"2,person,Ann,Lee,ann@x.io\n");
+    csv.extend_from_slice(b"3,person,Eve,Park,eve@x.io\n");
+    // A person row whose key names the account: refused in the transaction.
+    csv.extend_from_slice(b"A9,person,Tom,Kay,tom@x.io\n");
+    csv.extend_from_slice(b"4,person,Rob,Smith,bob@x.io\n");
+    csv.extend_from_slice(b"5,person,Ann,Lee,ann@x.io\n");
+    let (o, rejects, tmp) = import_files(KINDS, &[("people.csv", &csv)], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(
+        rejects[0].contains(",6,") && rejects[0].contains("not a source record"),
+        "{rejects:?}"
+    );
+    let db = tmp.path().join("db");
+    let links = kith(&["--db", db.to_str().unwrap(), "export", "links"]);
+    let text = String::from_utf8_lossy(&links.stdout).to_string();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    let cust = |k: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(&format!("crm,{k},")))
+            .unwrap_or_else(|| panic!("record {k} missing: {text}"));
+        row.rsplit(',').next().unwrap().to_string()
+    };
+    assert_eq!(cust("1"), cust("4"), "{text}");
+    assert_eq!(cust("2"), cust("5"), "{text}");
+    assert_ne!(cust("1"), cust("2"), "{text}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("linked to an existing customer 2"));
+    let o = kith(&["--db", db.to_str().unwrap(), "check"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}

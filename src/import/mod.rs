@@ -221,8 +221,25 @@ fn row_kind(db: &Db, name: &str) -> Result<RowKind, String> {
     })
 }
 
+/// The most records an import resolves in one transaction. Each is
+/// resolved exactly as it would be alone (a transaction reads its own
+/// writes), so the customers are the same; the engine takes one batch per
+/// group instead of one per record, and rows that several records rewrite
+/// (their customer, the counters) are written once.
+const RECORDS_PER_COMMIT: usize = 64;
+
+/// A person or organization row waiting for its group's transaction.
+struct Pending {
+    line: u64,
+    key: String,
+    party: EntityKind,
+    attrs: Attrs,
+}
+
 struct Importer<'a> {
     db: &'a Db,
+    /// Record rows read and not yet resolved (see [`RECORDS_PER_COMMIT`]).
+    pending: std::cell::RefCell<Vec<Pending>>,
     m: &'a Mapping,
     config: ResolveConfig,
     kinds: HashMap<String, RowKind>,
@@ -266,6 +283,7 @@ impl<'a> Importer<'a> {
         }
         Ok(Importer {
             db,
+            pending: Default::default(),
             m,
             config,
             kinds,
@@ -275,10 +293,15 @@ impl<'a> Importer<'a> {
         })
     }
 
+    /// One row, read from line `line`. A person or organization row waits
+    /// for its group's transaction ([`Importer::flush`] reports what became of
+    /// it); any other row first resolves the records before it.
     fn row(
         &self,
         cell: &dyn Fn(&str) -> Result<String, String>,
+        line: u64,
         s: &mut Summary,
+        reject: &mut Rejected<'_>,
     ) -> Result<(), String> {
         let kind = match &self.fixed {
             Some(k) => k,
@@ -298,16 +321,27 @@ impl<'a> Importer<'a> {
                 Ok(k)
             }
         };
+        if !matches!(kind, RowKind::Party(_)) {
+            self.flush(s, reject);
+        }
         match kind {
             RowKind::Party(party) => {
                 let key = key()?;
                 let mut attrs = self.m.attrs(cell)?;
                 self.m.trust_fields(&mut attrs);
-                let o = self
-                    .db
-                    .upsert_record(&self.m.system, &key, *party, attrs, &self.config)
-                    .map_err(|e| e.to_string())?;
-                s.outcome(&o);
+                let full = {
+                    let mut pending = self.pending.borrow_mut();
+                    pending.push(Pending {
+                        line,
+                        key,
+                        party: *party,
+                        attrs,
+                    });
+                    pending.len() >= RECORDS_PER_COMMIT
+                };
+                if full {
+                    self.flush(s, reject);
+                }
             }
             RowKind::Interaction => {
                 let key = key()?;
@@ -337,6 +371,43 @@ impl<'a> Importer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Resolves the waiting record rows in one transaction. If any of them
+    /// fails, none is kept and each is resolved again in its own
+    /// transaction, so that a bad row is rejected with its line and the
+    /// others land as they would have alone.
+    fn flush(&self, s: &mut Summary, reject: &mut Rejected<'_>) {
+        let batch = std::mem::take(&mut *self.pending.borrow_mut());
+        let one = |tx: &mut crate::Transaction<'_>, p: &Pending| {
+            tx.upsert_record(
+                &self.m.system,
+                &p.key,
+                p.party,
+                p.attrs.clone(),
+                &self.config,
+            )
+        };
+        if batch.len() > 1 {
+            let together = self.db.transaction(|tx| {
+                batch
+                    .iter()
+                    .map(|p| one(tx, p))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            if let Ok(done) = together {
+                for o in &done.value {
+                    s.outcome(o);
+                }
+                return;
+            }
+        }
+        for p in &batch {
+            match self.db.transaction(|tx| one(tx, p)) {
+                Ok(done) => s.outcome(&done.value),
+                Err(e) => reject(p.line, &e.to_string(), s),
+            }
+        }
     }
 
     /// An entity named by `(system, key)`: created, or updated if its
@@ -498,7 +569,8 @@ impl<'a> Importer<'a> {
 
 /// Imports `files` through mapping `m` into `db`: each row is resolved
 /// (persons, organizations) or written (entities, relationships,
-/// interactions) in its own transaction. A row that cannot be used goes to
+/// interactions) in its own transaction (records in groups: see
+/// [`RECORDS_PER_COMMIT`]). A row that cannot be used goes to
 /// `reject` with its file, line and reason; `progress` is told each file's
 /// bytes read so far and its size. Flushes at the end.
 pub fn import_files(
@@ -535,11 +607,14 @@ pub fn import_files(
             size,
             progress: &mut *progress,
         };
-        if m.format == "jsonl" {
-            import_jsonl(&mut run, &mut s, &mut rejected)?;
+        let read = if m.format == "jsonl" {
+            import_jsonl(&mut run, &mut s, &mut rejected)
         } else {
-            import_csv(&mut run, m, &mut s, &mut rejected)?;
-        }
+            import_csv(&mut run, m, &mut s, &mut rejected)
+        };
+        // The rows read before the end (or before a file error) land.
+        imp.flush(&mut s, &mut rejected);
+        read?;
         progress(file, size, size);
     }
     db.flush()?;
@@ -651,7 +726,7 @@ fn import_jsonl(
                 };
                 Ok(values.join(mapping::EACH))
             };
-            imp.row(&cell, s)
+            imp.row(&cell, line, s, reject)
         })();
         if let Err(reason) = r {
             reject(line, &reason, s);
@@ -769,7 +844,7 @@ fn import_csv(
                 .map(|v| v.trim().to_string())
                 .map_err(|_| format!("column {name:?} is not valid UTF-8"))
         };
-        if let Err(reason) = imp.row(&cell, s) {
+        if let Err(reason) = imp.row(&cell, line, s, reject) {
             reject(line, &reason, s);
         }
     }
