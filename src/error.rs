@@ -235,3 +235,16 @@ pub enum Error {
     #[error(transparent)]
     Value(#[from] crate::model::ParseValueError),
 }
+
+/// `; did you mean "x"?` for the name of `names` closest to `word` (by
+/// Jaro-Winkler similarity above 0.8), or nothing when none is close: the
+/// tail of every "unknown name" error (mapping files, rules, the web API).
+pub(crate) fn did_you_mean(word: &str, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| (strsim::jaro_winkler(word, n), *n))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| format!("; did you mean {n:?}?"))
+        .unwrap_or_default()
+}

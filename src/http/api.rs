@@ -105,16 +105,10 @@ pub(crate) fn search(db: &Db, q: &str, by: Option<&str>, limit: usize) -> Result
     }
     let by = by.unwrap_or("any").trim().to_ascii_lowercase();
     if !SEARCH_BY.contains(&by.as_str()) {
-        let close = SEARCH_BY
-            .iter()
-            .max_by(|x, y| strsim::jaro_winkler(x, &by).total_cmp(&strsim::jaro_winkler(y, &by)))
-            .expect("not empty");
+        let close = crate::error::did_you_mean(&by, &SEARCH_BY);
         return Err(HttpError::new(
             400,
-            format!(
-                "by={by:?} is not one of {}; did you mean {close:?}?",
-                SEARCH_BY.join(", ")
-            ),
+            format!("by={by:?} is not one of {}{close}", SEARCH_BY.join(", ")),
         ));
     }
     let digits = q.chars().filter(char::is_ascii_digit).count();

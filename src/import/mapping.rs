@@ -161,13 +161,7 @@ pub fn endpoint_index(by: &str) -> Result<crate::Index, String> {
         "account_number" => crate::Index::AccountNumber,
         "registration_number" => crate::Index::RegistrationNumber,
         _ => {
-            let close = ENDPOINT_INDEXES
-                .iter()
-                .map(|n| (strsim::jaro_winkler(by, n), *n))
-                .filter(|(s, _)| *s > 0.8)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, n)| format!("; did you mean {n:?}?"))
-                .unwrap_or_default();
+            let close = crate::error::did_you_mean(by, ENDPOINT_INDEXES);
             return Err(format!(
                 "{by:?} names no identifying attribute (one of {}){close}",
                 ENDPOINT_INDEXES.join(", ")

@@ -260,7 +260,7 @@ fn compile(def: RuleDef, known_kinds: &dyn Fn(&str) -> bool) -> Result<Rule, Vec
         if !trigger_names.contains(&t.as_str()) {
             err(format!(
                 "unknown trigger {t:?}{}",
-                lang::suggest(t, &trigger_names)
+                crate::error::did_you_mean(t, &trigger_names)
             ));
         }
     }
@@ -373,7 +373,7 @@ fn effect(a: &ActionDef, known_kinds: &dyn Fn(&str) -> bool) -> Result<Effect, S
         }
         other => Err(format!(
             "unknown action type {other:?}{}; one of {}",
-            lang::suggest(other, ACTION_TYPES),
+            crate::error::did_you_mean(other, ACTION_TYPES),
             ACTION_TYPES.join(", ")
         )),
     }

@@ -2,6 +2,7 @@
 //! with every field a condition names checked against what the rules can
 //! see ([`Schema`]) before the rule is accepted.
 
+use crate::error::did_you_mean;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::{Env, Program};
 use std::collections::BTreeSet;
@@ -370,7 +371,7 @@ impl Checker<'_, '_> {
         let names: Vec<&str> = ROOTS.iter().map(|(n, _)| *n).collect();
         self.error(
             id,
-            format!("unknown variable {name:?}{}", suggest(name, &names)),
+            format!("unknown variable {name:?}{}", did_you_mean(name, &names)),
         );
         None
     }
@@ -383,7 +384,7 @@ impl Checker<'_, '_> {
                     let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
                     self.error(
                         id,
-                        format!("unknown field {field:?}{}", suggest(field, &names)),
+                        format!("unknown field {field:?}{}", did_you_mean(field, &names)),
                     );
                     None
                 }
@@ -399,7 +400,7 @@ impl Checker<'_, '_> {
                     id,
                     format!(
                         "unknown attribute {field:?}{} (declare it in the rules file's `attributes` list)",
-                        suggest(field, &names)
+                        did_you_mean(field, &names)
                     ),
                 );
                 None
@@ -420,17 +421,6 @@ fn path_of(e: &IdedExpr) -> Option<String> {
         Expr::Select(s) if !s.test => path_of(&s.operand).map(|p| format!("{p}.{}", s.field)),
         _ => None,
     }
-}
-
-/// `; did you mean "x"?` for the closest of `names`, when one is close.
-pub(crate) fn suggest(word: &str, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(word, n), *n))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| format!("; did you mean {n:?}?"))
-        .unwrap_or_default()
 }
 
 /// Line and column (from 1) of byte `offset` in `text`.
