@@ -236,6 +236,10 @@ pub(crate) struct Inner {
     /// The change-log sequence number the trimmer must not pass: the
     /// interaction rules' position (`u64::MAX`: no rules running).
     pub(crate) trim_hold: AtomicU64,
+    /// How many `check()`s are reading the store: the trimmer waits while
+    /// any is (a check reads the change log row after row, and a trim
+    /// under it would look like a gap).
+    pub(crate) checks: std::sync::atomic::AtomicUsize,
     /// The records of each blocking key (sorted ids), as committed: filled
     /// by the transactions that read a block whole, kept exact by the
     /// commits that change one (see `Transaction::block_members`).
@@ -390,6 +394,7 @@ impl Db {
                 groups: Mutex::new(()),
                 closing: std::sync::atomic::AtomicBool::new(false),
                 trim_hold: AtomicU64::new(u64::MAX),
+                checks: std::sync::atomic::AtomicUsize::new(0),
                 blocks: Mutex::new(tx::HeldBlocks::default()),
                 pair_memo: Mutex::new(crate::resolve::PairMemo::default()),
                 #[cfg(feature = "rules")]

@@ -477,6 +477,10 @@ impl Changes<'_> {
         let mut total = 0;
         loop {
             let _w = db.inner.writer.lock();
+            if db.inner.checks.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                // A check is reading the log: trim after it.
+                return Ok(total);
+            }
             let last = self.last();
             let trimmed = self.trimmed();
             let cutoff_ms = r.max_age.map(|a| {
