@@ -4,10 +4,12 @@
 //! Environment:
 //! - `KITH_BENCH_PERSONS`: persons in the bank (default 1,000,000).
 //! - `KITH_BENCH_DIR`: where databases are kept (default `target/kith-bench`).
+//! - `KITH_BENCH_ENGINE`: the storage engine of the bank (`sled`, the
+//!   default, `fjall` or `redb`); each engine's bank is its own database.
 #![allow(dead_code)]
 
 use kith::generate::{generate_bank, BankConfig, Rng};
-use kith::{Db, Durability, EntityId, EntityKind};
+use kith::{Db, Durability, EntityId, EntityKind, StorageEngine};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,25 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 
 pub fn persons() -> u64 {
     env_u64("KITH_BENCH_PERSONS", 1_000_000)
+}
+
+/// The engine of the banks: `KITH_BENCH_ENGINE`, sled by default. A name
+/// that is no engine of this build stops the run naming it.
+pub fn engine() -> StorageEngine {
+    match std::env::var("KITH_BENCH_ENGINE") {
+        Err(_) => StorageEngine::default(),
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|e| panic!("KITH_BENCH_ENGINE={s:?}: {e}")),
+    }
+}
+
+/// A bank's file name: sled's banks keep the names they always had.
+fn bank_name(name: String) -> String {
+    match engine() {
+        StorageEngine::Sled => name,
+        e => format!("{name}-{e}"),
+    }
 }
 
 /// Where benchmark databases are kept: `KITH_BENCH_DIR`, `target/kith-bench` by default.
@@ -56,11 +77,11 @@ pub fn bank_with_interactions() -> (Db, PathBuf) {
 
 /// The bank of `n` persons with `per_person` interactions each, generated on first use.
 pub fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
-    let name = if per_person == 0 {
+    let name = bank_name(if per_person == 0 {
         format!("bank-{n}")
     } else {
         format!("bank-{n}-i{per_person}")
-    };
+    });
     let dir = base_dir().join(&name);
     let done = base_dir().join(format!("{name}.complete"));
     if !done.exists() {
@@ -68,6 +89,7 @@ pub fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
         std::fs::create_dir_all(base_dir()).unwrap();
         let db = Db::builder()
             .path(&dir)
+            .engine(engine())
             .cache_bytes(CACHE_BYTES)
             .durability(Durability::Background { every_ms: 1000 })
             .open()
@@ -102,7 +124,7 @@ pub fn bank_of(n: u64, per_person: u64) -> (Db, PathBuf) {
 /// `Db::check` (slow at scale: the result is cached beside the bank).
 pub fn store_shape(db: &Db) -> (u64, u64) {
     let n = persons();
-    let path = base_dir().join(format!("bank-{n}.shape"));
+    let path = base_dir().join(format!("{}.shape", bank_name(format!("bank-{n}"))));
     if let Some((k, b)) = std::fs::read_to_string(&path).ok().and_then(|s| {
         let (k, b) = s.trim().split_once(' ')?;
         Some((k.parse().ok()?, b.parse().ok()?))
