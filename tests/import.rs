@@ -785,6 +785,14 @@ fn a_bulk_load_gives_the_customers_of_a_record_at_a_time_import_on_every_engine(
         let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(s["engine"], engine);
         assert_eq!(s["entities"]["source_record"], 1_000);
+        // Its change log starts empty; the ordinary import's holds the load.
+        let log = |db: &str| {
+            let o = kith(&["--db", db, "changes", "--json"]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap().lines().count()
+        };
+        assert_eq!(log(&bulk), 0, "{engine}");
+        assert!(log(&online) > 1_000);
         // A second bulk load into it is refused, and it is left whole.
         let o = kith(&[
             "--db",
