@@ -347,6 +347,22 @@ fn import_files(
     (o, rows, tmp)
 }
 
+/// The import failed (exit code 1) for exactly one rejected row: at `line`,
+/// for a reason that says `why`.
+fn one_reject(o: &std::process::Output, rejects: &[String], line: u64, why: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(
+        rejects[0].contains(&format!(",{line},")) && rejects[0].contains(why),
+        "{rejects:?}"
+    );
+}
+
 #[test]
 fn split_names_fill_name_columns_that_are_empty() {
     let mapping = r#"
@@ -473,17 +489,7 @@ fn crlf_lines_and_unclosed_quotes_are_rejected_at_the_right_line() {
     // An unclosed quote on line 3 loses that row, not the ones after it.
     let csv = b"id,first,last,dob,email\n1,Ann,Lee,1970-01-02,a@x.io\n2,\"Bob,Ray,1970-01-03,b@x.io\n3,Cy,Day,1980-01-01,c@x.io\n4,Di,Fox,1981-01-01,d@x.io\n";
     let (o, rejects, t) = import_files(MAPPING, &[("quote.csv", csv)], &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert!(
-        rejects[0].contains(",3,") && rejects[0].contains("quote"),
-        "{rejects:?}"
-    );
+    one_reject(&o, &rejects, 3, "quote");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("rows 4;") && out.contains("records created 3"),
@@ -1145,17 +1151,7 @@ email = "email"
     csv.extend_from_slice(b"4,person,Rob,Smith,bob@x.io\n");
     csv.extend_from_slice(b"5,person,Ann,Lee,ann@x.io\n");
     let (o, rejects, tmp) = import_files(KINDS, &[("people.csv", &csv)], &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert!(
-        rejects[0].contains(",6,") && rejects[0].contains("not a source record"),
-        "{rejects:?}"
-    );
+    one_reject(&o, &rejects, 6, "not a source record");
     let db = tmp.path().join("db");
     let links = kith(&["--db", db.to_str().unwrap(), "export", "links"]);
     let text = String::from_utf8_lossy(&links.stdout).to_string();
