@@ -239,6 +239,7 @@ pub enum Error {
 /// `; did you mean "x"?` for the name of `names` closest to `word` (by
 /// Jaro-Winkler similarity above 0.8), or nothing when none is close: the
 /// tail of every "unknown name" error (mapping files, rules, the web API).
+#[cfg(any(feature = "import", feature = "rules", feature = "http"))]
 pub(crate) fn did_you_mean(word: &str, names: &[&str]) -> String {
     names
         .iter()
