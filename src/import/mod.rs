@@ -574,8 +574,9 @@ impl<'a> Importer<'a> {
 
 /// Imports `files` through mapping `m` into `db`: each row is resolved
 /// (persons, organizations) or written (entities, relationships,
-/// interactions) in its own transaction (records in groups: see
-/// [`RECORDS_PER_COMMIT`]). A row that cannot be used goes to
+/// interactions) in its own transaction (records in groups of up to 64
+/// consecutive rows, each resolved as it would be alone: `docs/mapping.md`).
+/// A row that cannot be used goes to
 /// `reject` with its file, line and reason; `progress` is told each file's
 /// bytes read so far and its size. Flushes at the end.
 pub fn import_files(
