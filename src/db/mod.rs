@@ -5,6 +5,7 @@ mod check;
 mod commit;
 mod copy;
 mod format;
+pub(crate) mod generations;
 mod read;
 #[cfg(feature = "rules")]
 mod rule_rows;

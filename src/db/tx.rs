@@ -36,40 +36,27 @@ impl Delta {
 /// each with their members: 2 x 512 Ki blocks, about 80 MiB at most).
 const BLOCKS_HELD: usize = 1 << 19;
 
-/// The committed members of blocking keys read before, in two generations:
-/// when the young one is full the old one is dropped and the young one
-/// ages; a block found in the old one moves back (the blocks in use stay).
+/// The committed members of blocking keys read before (see
+/// [`super::generations::Generations`]).
 #[derive(Default)]
-pub(crate) struct HeldBlocks {
-    young: HashMap<Box<str>, Vec<u64>>,
-    old: HashMap<Box<str>, Vec<u64>>,
-}
+pub(crate) struct HeldBlocks(super::generations::Generations<Box<str>, Vec<u64>, BLOCKS_HELD>);
 
 impl HeldBlocks {
     fn get(&mut self, key: &str) -> Option<&Vec<u64>> {
-        if !self.young.contains_key(key) {
-            let (k, ids) = self.old.remove_entry(key)?;
-            self.insert(k, ids);
-        }
-        self.young.get(key)
+        self.0.get_mut(key).map(|ids| &*ids)
     }
 
     fn insert(&mut self, key: Box<str>, ids: Vec<u64>) {
-        if self.young.len() >= BLOCKS_HELD {
-            self.old = std::mem::take(&mut self.young);
-        }
-        self.young.insert(key, ids);
+        self.0.insert(key, ids);
     }
 
-    /// Applies a commit's changes to one block, wherever it is held.
+    /// Applies a commit's changes to one block, if it is held.
     pub(super) fn apply(&mut self, key: &str, d: &BlockDelta) {
-        for map in [&mut self.young, &mut self.old] {
-            if let Some(ids) = map.get_mut(key) {
-                ids.retain(|id| !d.removed.contains(id));
-                for id in &d.added {
-                    if let Err(at) = ids.binary_search(id) {
-                        ids.insert(at, *id);
-                    }
+        if let Some(ids) = self.0.get_mut(key) {
+            ids.retain(|id| !d.removed.contains(id));
+            for id in &d.added {
+                if let Err(at) = ids.binary_search(id) {
+                    ids.insert(at, *id);
                 }
             }
         }

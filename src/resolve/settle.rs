@@ -66,15 +66,12 @@ type Side<'a> = (EntityId, u64, &'a Attrs);
 /// record joins a customer, the pairs among the customer's other records
 /// are not compared again. Pairs are held in the canonical order.
 ///
-/// Memory is bounded by two generations of [`PAIRS_HELD`] pairs each: when
-/// the young one is full the old one is dropped and the young one ages, and
-/// a pair found in the old one is moved back to the young one (the pairs
-/// in use stay, the others go).
+/// Memory is bounded by two generations of [`PAIRS_HELD`] pairs each
+/// (`db::generations::Generations`: the pairs in use stay, the others go).
 #[derive(Default)]
 pub(crate) struct PairMemo {
     rules: Option<compare::Rules>,
-    pairs: FxHashMap<(EntityId, EntityId), Held>,
-    old: FxHashMap<(EntityId, EntityId), Held>,
+    pairs: crate::db::generations::Generations<(EntityId, EntityId), Held, PAIRS_HELD>,
 }
 
 /// A pair held: what is known of it, and how each field agrees (to weigh
@@ -106,20 +103,13 @@ impl PairMemo {
     fn pair(&mut self, rules: &compare::Rules, x: Side<'_>, y: Side<'_>) -> Memo {
         if self.rules.as_ref() != Some(rules) {
             self.pairs.clear();
-            self.old.clear();
             self.rules = Some(rules.clone());
         }
         let held = x.1 != 0 && y.1 != 0;
         if held {
-            if let Some((m, _)) = self.pairs.get(&(x.0, y.0)) {
+            if let Some((m, _)) = self.pairs.get_mut(&(x.0, y.0)) {
                 if m.prints == (x.1, y.1) {
                     return *m;
-                }
-            } else if let Some(h) = self.old.remove(&(x.0, y.0)) {
-                if h.0.prints == (x.1, y.1) {
-                    let m = h.0;
-                    self.keep((x.0, y.0), h);
-                    return m;
                 }
             }
         }
@@ -142,19 +132,9 @@ impl PairMemo {
         };
         if held {
             let ag = agreements.unwrap_or_default().into_boxed_slice();
-            self.keep((x.0, y.0), (m, ag));
+            self.pairs.insert((x.0, y.0), (m, ag));
         }
         m
-    }
-
-    /// Holds a pair in the young generation, ageing it first when it is
-    /// full.
-    fn keep(&mut self, key: (EntityId, EntityId), held: Held) {
-        if self.pairs.len() >= PAIRS_HELD {
-            let young = FxHashMap::with_capacity_and_hasher(PAIRS_HELD, Default::default());
-            self.old = std::mem::replace(&mut self.pairs, young);
-        }
-        self.pairs.insert(key, held);
     }
 
     /// Total and identifying score of the pair with the counts `freq`.
